@@ -1,0 +1,224 @@
+//! Application assembly: shared state, the router, and a buildable, bindable server.
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, Method, header},
+    response::Redirect,
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::{jwt::TokenKeys, password::Passwords},
+    config::Config,
+    db,
+    domain::Clock,
+    graphql::{self, http::GraphqlState},
+    mail::Mailer,
+};
+
+/// Largest request body accepted, bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Services shared by every request. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub keys: TokenKeys,
+    pub passwords: Passwords,
+    pub mailer: Mailer,
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// Connects to the database (migrating it up) and builds every service.
+    ///
+    /// # Errors
+    /// Database unreachable, a migration failing, or bad mail settings.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(
+            config.database_url.expose(),
+            config.database_max_connections,
+        )
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the database: {}",
+                crate::error::describe_db_err(&e)
+            )
+        })?;
+        db::migrate(&db).await.map_err(|e| {
+            anyhow::anyhow!(
+                "database migration failed: {}",
+                crate::error::describe_db_err(&e)
+            )
+        })?;
+        Self::with_db(config, db).await
+    }
+
+    /// Builds every service around an open, migrated database.
+    ///
+    /// # Errors
+    /// Bad mail settings.
+    pub async fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let keys = TokenKeys::new(
+            config.jwt_secret.expose().as_bytes(),
+            config.access_token_ttl,
+            config.refresh_token_ttl,
+        );
+        let mailer = Mailer::from_config(&config)?;
+        let passwords = Passwords::new()
+            .await
+            .map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            keys,
+            passwords,
+            mailer,
+            clock: Clock::default(),
+        })
+    }
+}
+
+/// The HTTP router with every route and layer.
+pub fn router(state: AppState) -> Router {
+    let schema = graphql::build_schema(Some(state.clone()));
+    let graphiql_on = state.config.graphiql;
+    let cors_origins = state.config.cors_allowed_origins.clone();
+    let st = GraphqlState { schema, app: state };
+
+    let mut router = Router::new()
+        .route(
+            "/graphql",
+            get(graphql::http::get).post(graphql::http::post),
+        )
+        .route("/health", get(graphql::http::health))
+        .route("/ready", get(graphql::http::ready));
+    if graphiql_on {
+        router = router
+            .route("/graphiql", get(graphql::http::graphiql))
+            .route("/", get(|| async { Redirect::temporary("/graphiql") }));
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    let mut router = router
+        .with_state(st)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    if !cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+    router
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the state and binds `config.bind_addr` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// As [`AppState::build`], or the address cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let addr = config.bind_addr.clone();
+        let state = AppState::build(config).await?;
+        Self::with_state(state, &addr).await
+    }
+
+    /// Binds `addr` for an already built state.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn with_state(state: AppState, addr: &str) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (tests use it to move the clock).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    ///
+    /// # Errors
+    /// An I/O failure of the listener.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server failed")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,124 @@
+//! Access and refresh tokens: HS256 JWTs with pinned algorithm, issuer, audience and type.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    domain::Role,
+    error::{AppError, AppResult},
+};
+
+pub const ISSUER: &str = "cybermed";
+pub const AUDIENCE: &str = "cybermed-api";
+/// Clock skew tolerated between replicas, in seconds.
+const LEEWAY_SECS: u64 = 5;
+
+/// Which kind of token; one is never accepted where the other is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+/// The claims of both token types.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: Uuid,
+    pub typ: TokenType,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    /// The login (session) this token belongs to; revoking it stops every token of that login.
+    pub sid: Uuid,
+}
+
+/// Keys, validation rules and lifetimes.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        // Expiry is checked in `verify` against the service clock (tests can move it), with a
+        // leeway of a few seconds rather than the crate's default minute.
+        validation.leeway = 0;
+        validation.validate_exp = false;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+
+    /// Signs a token of `typ` for `user` in login `sid`; returns the token and its expiry.
+    ///
+    /// # Errors
+    /// Internal only (signing cannot fail with an HMAC key in practice).
+    pub fn issue(
+        &self,
+        typ: TokenType,
+        user: Uuid,
+        role: Role,
+        sid: Uuid,
+        jti: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<(String, DateTime<Utc>)> {
+        let ttl = match typ {
+            TokenType::Access => self.access_ttl,
+            TokenType::Refresh => self.refresh_ttl,
+        };
+        let exp = now
+            + chrono::Duration::from_std(ttl)
+                .map_err(|_| AppError::internal("token lifetime out of range"))?;
+        let claims = Claims {
+            sub: user,
+            exp: exp.timestamp(),
+            iat: now.timestamp(),
+            jti,
+            typ,
+            role,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sid,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| AppError::internal("token signing failed"))?;
+        Ok((token, exp))
+    }
+
+    /// Verifies signature, algorithm, expiry, issuer, audience and type.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` for anything wrong with the token.
+    pub fn verify(&self, token: &str, typ: TokenType, now: DateTime<Utc>) -> AppResult<Claims> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AppError::Unauthenticated("Invalid or expired token"))?;
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        if data.claims.typ != typ
+            || data.claims.exp + leeway < now.timestamp()
+            || data.claims.iat - leeway > now.timestamp()
+        {
+            return Err(AppError::Unauthenticated("Invalid or expired token"));
+        }
+        Ok(data.claims)
+    }
+}

@@ -1,0 +1,133 @@
+//! The signed-in user a request acts as, resolved lazily from the `Authorization` header.
+use std::sync::Arc;
+
+use sea_orm::EntityTrait;
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use super::jwt::TokenType;
+use crate::{
+    app::AppState,
+    db::entities::{session, user},
+    domain::Role,
+    error::{AppError, AppResult},
+};
+
+/// A signed-in, active user and the login their token belongs to.
+#[derive(Debug)]
+pub struct Viewer {
+    pub user: user::Model,
+    pub session_id: Uuid,
+}
+
+impl Viewer {
+    pub fn id(&self) -> Uuid {
+        self.user.id
+    }
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
+    }
+}
+
+/// What the request's `Authorization` header said.
+enum Bearer {
+    Missing,
+    Token(String),
+    Malformed,
+}
+
+/// Per-request authentication: the header, and the viewer once it has been looked up (at most
+/// once per request, and only if an operation needs it).
+pub struct RequestAuth {
+    bearer: Bearer,
+    resolved: OnceCell<Result<Option<Arc<Viewer>>, AppError>>,
+}
+
+impl RequestAuth {
+    /// Reads an `Authorization` header value. Anything but `Bearer <token>` is an invalid
+    /// credential, never anonymous.
+    pub fn from_header(value: Option<&str>) -> Self {
+        let bearer = match value {
+            None => Bearer::Missing,
+            Some(v) => match v.trim().split_once(' ') {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
+                    Bearer::Token(token.trim().to_owned())
+                }
+                _ => Bearer::Malformed,
+            },
+        };
+        Self {
+            bearer,
+            resolved: OnceCell::new(),
+        }
+    }
+
+    /// A request with no credentials.
+    pub fn anonymous() -> Self {
+        Self {
+            bearer: Bearer::Missing,
+            resolved: OnceCell::new(),
+        }
+    }
+
+    /// The viewer, `None` when no header was sent.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` when a header was sent but the token is malformed, expired, of the wrong
+    /// type, revoked, or its user is inactive.
+    pub async fn viewer(&self, state: &AppState) -> AppResult<Option<Arc<Viewer>>> {
+        self.resolved
+            .get_or_init(|| async {
+                match &self.bearer {
+                    Bearer::Missing => Ok(None),
+                    Bearer::Malformed => Err(AppError::Unauthenticated("Invalid or expired token")),
+                    Bearer::Token(token) => {
+                        authenticate(state, token).await.map(|v| Some(Arc::new(v)))
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// The viewer, required.
+    ///
+    /// # Errors
+    /// As [`RequestAuth::viewer`], and `UNAUTHENTICATED` when anonymous.
+    pub async fn require(&self, state: &AppState) -> AppResult<Arc<Viewer>> {
+        self.viewer(state)
+            .await?
+            .ok_or(AppError::Unauthenticated("Authentication required"))
+    }
+}
+
+/// Checks an access token and loads its login and user in one statement.
+async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
+    let claims = state
+        .keys
+        .verify(token, TokenType::Access, state.clock.now())?;
+    let found = session::Entity::find_by_id(claims.sid)
+        .find_also_related(user::Entity)
+        .one(&state.db)
+        .await?;
+    let now = state.clock.now();
+    match found {
+        Some((s, Some(u)))
+            if s.user_id == claims.sub
+                && s.revoked_at.is_none()
+                && s.expires_at > now
+                && u.is_active =>
+        {
+            Ok(Viewer {
+                user: u,
+                session_id: s.id,
+            })
+        }
+        _ => Err(AppError::Unauthenticated("Invalid or expired token")),
+    }
+}

@@ -1,0 +1,196 @@
+//! Configuration, read once from the environment (and `.env` when present).
+//!
+//! Every variable is documented in `.env.example` and in the README; this is the only place that reads them.
+use std::{fmt, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+
+/// A secret value whose `Debug`/`Display` never print it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// `development` (friendly defaults) or `production` (strict checks, no GraphiQL/introspection by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// Where email goes.
+#[derive(Clone, Debug)]
+pub enum MailTransportConfig {
+    /// `SMTP_URL`, e.g. `smtp://127.0.0.1:2525` or `smtps://user:pass@host:465`.
+    Smtp(Secret),
+    /// Each message written as an `.eml` file into this folder.
+    Outbox(PathBuf),
+}
+
+/// The service's whole configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: Secret,
+    /// Pool size; `None` picks one from the database kind and the core count.
+    pub database_max_connections: Option<u32>,
+    pub bind_addr: String,
+    pub jwt_secret: Secret,
+    /// True when `JWT_SECRET` was not set and a random one was made for this process.
+    pub jwt_secret_generated: bool,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub password_reset_ttl: Duration,
+    pub mail: MailTransportConfig,
+    pub mail_from: String,
+    pub public_url: String,
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+    pub login_max_failures_per_address: u32,
+    pub cors_allowed_origins: Vec<String>,
+    pub app_env: AppEnv,
+    /// GraphiQL page and introspection on.
+    pub graphiql: bool,
+}
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the process environment (after loading `.env` if there is one).
+    ///
+    /// # Errors
+    /// A malformed value, or `APP_ENV=production` without a `JWT_SECRET` of at least 32 bytes.
+    pub fn from_env() -> anyhow::Result<Self> {
+        // A missing .env is the normal case; a malformed one is worth failing on.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(e).context("reading .env"),
+        }
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Builds the configuration from any key lookup (the environment, or a map in tests).
+    ///
+    /// # Errors
+    /// As [`Config::from_env`].
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let var = |key: &str| {
+            get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let secs = |key: &str, default: u64| -> anyhow::Result<Duration> {
+            match var(key) {
+                None => Ok(Duration::from_secs(default)),
+                Some(v) => {
+                    let n: u64 = v
+                        .parse()
+                        .with_context(|| format!("{key} must be a whole number of seconds"))?;
+                    if n == 0 {
+                        bail!("{key} must be at least 1");
+                    }
+                    Ok(Duration::from_secs(n))
+                }
+            }
+        };
+        let count = |key: &str, default: u32| -> anyhow::Result<u32> {
+            var(key).map_or(Ok(default), |v| {
+                v.parse()
+                    .with_context(|| format!("{key} must be a whole number"))
+            })
+        };
+
+        let app_env = match var("APP_ENV").as_deref() {
+            None | Some("development" | "dev" | "test") => AppEnv::Development,
+            Some("production" | "prod") => AppEnv::Production,
+            Some(other) => bail!("APP_ENV must be `development` or `production`, not `{other}`"),
+        };
+
+        let (jwt_secret, jwt_secret_generated) = match var("JWT_SECRET") {
+            Some(s) => {
+                if s.len() < MIN_JWT_SECRET_BYTES {
+                    bail!("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes");
+                }
+                (Secret::new(s), false)
+            }
+            None if app_env == AppEnv::Production => {
+                bail!(
+                    "JWT_SECRET (at least {MIN_JWT_SECRET_BYTES} bytes) is required when APP_ENV=production"
+                )
+            }
+            None => (Secret::new(crate::auth::random_token(48)), true),
+        };
+
+        let mail = match var("SMTP_URL") {
+            Some(url) => MailTransportConfig::Smtp(Secret::new(url)),
+            None => MailTransportConfig::Outbox(PathBuf::from(
+                var("MAIL_OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_owned()),
+            )),
+        };
+
+        let graphiql = match var("GRAPHIQL").as_deref() {
+            None => app_env == AppEnv::Development,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(other) => bail!("GRAPHIQL must be true or false, not `{other}`"),
+        };
+
+        Ok(Self {
+            database_url: Secret::new(
+                var("DATABASE_URL").unwrap_or_else(|| "sqlite://cybermed.db?mode=rwc".to_owned()),
+            ),
+            database_max_connections: match var("DATABASE_MAX_CONNECTIONS") {
+                None => None,
+                Some(v) => Some(
+                    v.parse()
+                        .context("DATABASE_MAX_CONNECTIONS must be a whole number")?,
+                ),
+            },
+            bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8000".to_owned()),
+            jwt_secret,
+            jwt_secret_generated,
+            access_token_ttl: secs("ACCESS_TOKEN_TTL_SECS", 900)?,
+            refresh_token_ttl: secs("REFRESH_TOKEN_TTL_SECS", 604_800)?,
+            password_reset_ttl: secs("PASSWORD_RESET_TTL_SECS", 600)?,
+            mail,
+            mail_from: var("MAIL_FROM")
+                .unwrap_or_else(|| "CyberMed <no-reply@localhost>".to_owned()),
+            public_url: var("PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8000".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            login_max_failures: count("LOGIN_MAX_FAILURES", 5)?,
+            login_window: secs("LOGIN_WINDOW_SECS", 900)?,
+            login_max_failures_per_address: count("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)?,
+            cors_allowed_origins: var("CORS_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            app_env,
+            graphiql,
+        })
+    }
+
+    /// True in production mode.
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+}

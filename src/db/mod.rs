@@ -1,0 +1,72 @@
+//! Database connection, migrations and transaction helpers for SQLite and PostgreSQL.
+pub mod entities;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+/// Opens the pool for `url` (`sqlite://…` or `postgres://…`).
+///
+/// SQLite runs in WAL mode with `synchronous=NORMAL`, foreign keys on and a busy timeout, so that
+/// readers never wait for the writer and writers queue instead of failing. Statement logging is off:
+/// statements carry personal data.
+///
+/// # Errors
+/// When the database cannot be reached or opened.
+pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<DatabaseConnection, DbErr> {
+    let is_sqlite = url.starts_with("sqlite:");
+    let mut opts = ConnectOptions::new(url.to_owned());
+    let cores =
+        u32::try_from(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+            .unwrap_or(2);
+    // SQLite has one writer at a time; a few readers per core is plenty. PostgreSQL is shared by
+    // several replicas, so each stays modest by default.
+    let default_max = if is_sqlite {
+        (cores * 2).max(4)
+    } else {
+        (cores * 4).clamp(8, 32)
+    };
+    opts.max_connections(max_connections.unwrap_or(default_max))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if is_sqlite {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    }
+    Database::connect(opts).await
+}
+
+/// Applies every pending migration.
+///
+/// # Errors
+/// When a migration fails.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, taking the write lock
+/// up front: a deferred transaction that reads and then writes fails at once with "database is
+/// locked" when another writer got in between, whatever the busy timeout.
+///
+/// # Errors
+/// When the database refuses to begin.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let sqlite = db.get_database_backend() == DbBackend::Sqlite;
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}

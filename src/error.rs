@@ -1,0 +1,176 @@
+//! The one boundary between domain failures and what a GraphQL client sees (`extensions.code`).
+//!
+//! `AppError` deliberately does not implement `Display`: async-graphql converts any `Display` error
+//! into a client-visible message, so the only way out of a resolver is through `From<AppError>` below.
+use async_graphql::ErrorExtensions;
+use sea_orm::DbErr;
+
+/// Every failure a resolver can report.
+#[derive(Clone, Debug)]
+pub enum AppError {
+    /// `UNAUTHENTICATED`: no, invalid, expired or revoked token; bad credentials; inactive user.
+    Unauthenticated(&'static str),
+    /// `FORBIDDEN`: signed in, but the role or ownership does not allow it.
+    Forbidden,
+    /// `NOT_FOUND`: does not exist, or the viewer may not know it exists.
+    NotFound(&'static str),
+    /// `BAD_USER_INPUT` with `extensions.field`.
+    BadInput {
+        field: &'static str,
+        message: String,
+    },
+    /// `CONFLICT` with `extensions.field`.
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    /// `RATE_LIMITED` with `extensions.retryAfter` (seconds).
+    RateLimited { retry_after: u64 },
+    /// `INTERNAL_SERVER_ERROR`: logged here with an id; the client gets only the id.
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadInput {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// An unexpected failure. `what` must hold no SQL, secret or personal data: it goes to the log.
+    pub fn internal(what: impl Into<String>) -> Self {
+        Self::Internal(what.into())
+    }
+
+    /// The `extensions.code` this error is reported with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// A description of a database error that is safe to log: the kind and SQLSTATE, never the
+/// statement, its parameters or the server's message (which can quote row values).
+pub fn describe_db_err(err: &DbErr) -> String {
+    use sea_orm::RuntimeErr;
+    let runtime = match err {
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => Some(e),
+        _ => None,
+    };
+    if let Some(RuntimeErr::SqlxError(e)) = runtime {
+        return match &**e {
+            sea_orm::sqlx::Error::Database(db) => {
+                format!(
+                    "database error, code {}",
+                    db.code().as_deref().unwrap_or("unknown")
+                )
+            }
+            sea_orm::sqlx::Error::PoolTimedOut => "database pool timed out".to_owned(),
+            sea_orm::sqlx::Error::Io(_) => "database i/o error".to_owned(),
+            other => format!("database driver error ({})", sqlx_kind(other)),
+        };
+    }
+    match err {
+        DbErr::ConnectionAcquire(e) => format!("database connection acquire failed: {e}"),
+        DbErr::RecordNotFound(_) => "record not found".to_owned(),
+        DbErr::RecordNotInserted => "record not inserted".to_owned(),
+        DbErr::RecordNotUpdated => "record not updated".to_owned(),
+        DbErr::Type(_) | DbErr::Json(_) | DbErr::TryIntoErr { .. } => {
+            "database value conversion error".to_owned()
+        }
+        _ => "database error".to_owned(),
+    }
+}
+
+fn sqlx_kind(e: &sea_orm::sqlx::Error) -> &'static str {
+    use sea_orm::sqlx::Error as E;
+    match e {
+        E::Configuration(_) => "configuration",
+        E::Tls(_) => "tls",
+        E::Protocol(_) => "protocol",
+        E::RowNotFound => "row not found",
+        E::ColumnDecode { .. } | E::Decode(_) => "decode",
+        E::PoolClosed => "pool closed",
+        E::WorkerCrashed => "worker crashed",
+        _ => "other",
+    }
+}
+
+/// The SQLSTATE (PostgreSQL) or extended result code (SQLite) of a database error, if any.
+pub fn db_error_code(err: &DbErr) -> Option<String> {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => match &**e {
+            sea_orm::sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// True for a unique-constraint violation (either database).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        Self::Internal(describe_db_err(&err))
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        let code = err.code();
+        match err {
+            AppError::Unauthenticated(msg) => {
+                async_graphql::Error::new(msg).extend_with(|_, e| e.set("code", code))
+            }
+            AppError::Forbidden => async_graphql::Error::new("You are not allowed to do this")
+                .extend_with(|_, e| e.set("code", code)),
+            AppError::NotFound(what) => async_graphql::Error::new(format!("{what} not found"))
+                .extend_with(|_, e| e.set("code", code)),
+            AppError::BadInput { field, message } | AppError::Conflict { field, message } => {
+                async_graphql::Error::new(message).extend_with(|_, e| {
+                    e.set("code", code);
+                    e.set("field", field);
+                })
+            }
+            AppError::RateLimited { retry_after } => async_graphql::Error::new(
+                "Too many attempts, try again later",
+            )
+            .extend_with(|_, e| {
+                e.set("code", code);
+                e.set("retryAfter", retry_after);
+            }),
+            AppError::Internal(what) => {
+                let id = uuid::Uuid::new_v4();
+                tracing::error!(error_id = %id, error = %what, "internal error");
+                async_graphql::Error::new(format!("Internal server error (reference {id})"))
+                    .extend_with(|_, e| e.set("code", code))
+            }
+        }
+    }
+}

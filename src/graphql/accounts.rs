@@ -1,0 +1,263 @@
+//! Accounts and tokens: `me`, `user`, `users` and the account mutations.
+use async_graphql::{
+    Context, InputObject, MaybeUndefined, Object,
+    connection::{Connection, Edge},
+};
+use uuid::Uuid;
+
+use super::{
+    ContextExt,
+    objects::{AuthPayload, MessagePayload, User},
+    pagination::{decode_cursor, encode_cursor, page_size},
+};
+use crate::{
+    auth::guard::RoleGuard,
+    domain::{
+        Gender, Role,
+        accounts::{self, NewUser, ProfileChanges, UserFilter},
+    },
+    error::AppResult,
+};
+
+#[derive(InputObject)]
+pub struct RegisterInput {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub gender: Option<Gender>,
+    pub phone: Option<String>,
+}
+
+/// Partial update: an omitted field stays as it is; `null` clears a nullable field.
+#[derive(InputObject)]
+pub struct UpdateMeInput {
+    pub email: MaybeUndefined<String>,
+    pub first_name: MaybeUndefined<String>,
+    pub last_name: MaybeUndefined<String>,
+    pub phone: MaybeUndefined<String>,
+    pub address: MaybeUndefined<String>,
+    pub bio: MaybeUndefined<String>,
+    pub gender: MaybeUndefined<Gender>,
+}
+
+fn change<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+/// `totalCount` of a user list, counted only when asked for.
+pub struct UserListTotal(UserFilter);
+
+#[Object]
+impl UserListTotal {
+    /// How many users match the filter, on all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
+        let n = accounts::count_users(ctx.state()?, &self.0).await?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+pub type UserConnection = Connection<String, User, UserListTotal>;
+
+/// Builds a page of users after `after`, filtered.
+pub async fn user_page(
+    ctx: &Context<'_>,
+    filter: UserFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> AppResult<UserConnection> {
+    let limit = page_size(first)?;
+    let after = decode_cursor(after.as_deref())?;
+    let mut rows = accounts::list_users(ctx.state()?, &filter, after, limit + 1).await?;
+    let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let mut conn =
+        Connection::with_additional_fields(after.is_some(), has_next, UserListTotal(filter));
+    conn.edges.extend(
+        rows.into_iter()
+            .map(|u| Edge::new(encode_cursor(u.id), User::from(u))),
+    );
+    Ok(conn)
+}
+
+#[derive(Default)]
+pub struct AccountsQuery;
+
+#[Object]
+impl AccountsQuery {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> AppResult<User> {
+        Ok(User::as_owner(ctx.viewer().await?.user.clone()))
+    }
+
+    /// A user the viewer may see: themself, any doctor; a patient only to admins and to doctors
+    /// who share an appointment with them. Otherwise `NOT_FOUND`.
+    async fn user(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<User>> {
+        let viewer = ctx.viewer().await?;
+        Ok(Some(
+            accounts::find_visible_user(ctx.state()?, &viewer, id)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Every user (admins only), in sign-up order.
+    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        role: Option<Role>,
+        search: Option<String>,
+    ) -> AppResult<UserConnection> {
+        user_page(
+            ctx,
+            UserFilter {
+                role,
+                search,
+                active_only: false,
+            },
+            first,
+            after,
+        )
+        .await
+    }
+}
+
+#[derive(Default)]
+pub struct AccountsMutation;
+
+#[Object]
+impl AccountsMutation {
+    /// Creates an account and signs it in. Role `ADMIN` only for a signed-in admin.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
+        let state = ctx.state()?;
+        let viewer = if input.role == Role::Admin {
+            ctx.maybe_viewer().await?
+        } else {
+            None
+        };
+        let new = NewUser {
+            email: input.email,
+            password: input.password,
+            first_name: input.first_name,
+            last_name: input.last_name,
+            role: input.role,
+            gender: input.gender,
+            phone: input.phone,
+        };
+        Ok(accounts::register(state, viewer.as_deref(), new)
+            .await?
+            .into())
+    }
+
+    /// Signs in. Throttled per email and per client address.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> AppResult<AuthPayload> {
+        let addr = ctx.client_addr();
+        Ok(accounts::login(ctx.state()?, &email, password, &addr)
+            .await?
+            .into())
+    }
+
+    /// Trades a refresh token for a new pair; the old one is retired.
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> AppResult<AuthPayload> {
+        Ok(accounts::refresh(ctx.state()?, &refresh_token)
+            .await?
+            .into())
+    }
+
+    /// Ends the login the refresh token belongs to.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
+        accounts::logout(ctx.state()?, &refresh_token).await?;
+        Ok(true)
+    }
+
+    /// Edits the viewer's own account.
+    async fn update_me(&self, ctx: &Context<'_>, input: UpdateMeInput) -> AppResult<User> {
+        let viewer = ctx.viewer().await?;
+        let changes = ProfileChanges {
+            email: change(input.email),
+            first_name: change(input.first_name),
+            last_name: change(input.last_name),
+            phone: change(input.phone),
+            address: change(input.address),
+            bio: change(input.bio),
+            gender: change(input.gender),
+        };
+        Ok(accounts::update_me(ctx.state()?, &viewer, changes)
+            .await?
+            .into())
+    }
+
+    /// Changes the viewer's password; every login of theirs ends.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        old_password: String,
+        new_password: String,
+    ) -> AppResult<MessagePayload> {
+        let viewer = ctx.viewer().await?;
+        accounts::change_password(ctx.state()?, &viewer, old_password, new_password).await?;
+        Ok(MessagePayload::new(accounts::MSG_PASSWORD_CHANGED))
+    }
+
+    /// Emails a reset token if the account exists; the answer is the same either way.
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> AppResult<MessagePayload> {
+        accounts::request_password_reset(ctx.state()?, &email).await?;
+        Ok(MessagePayload::new(accounts::MSG_RESET_SENT))
+    }
+
+    /// Sets a new password with an emailed token; every login of the user ends.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        token: String,
+        password: String,
+    ) -> AppResult<MessagePayload> {
+        accounts::reset_password(ctx.state()?, &email, &token, password).await?;
+        Ok(MessagePayload::new(accounts::MSG_RESET_DONE))
+    }
+
+    /// Activates or deactivates an account (admins only).
+    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    async fn set_user_active(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        is_active: bool,
+    ) -> AppResult<User> {
+        let viewer = ctx.viewer().await?;
+        Ok(accounts::set_active(ctx.state()?, &viewer, id, is_active)
+            .await?
+            .into())
+    }
+
+    /// Changes an account's role (admins only).
+    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    async fn set_user_role(&self, ctx: &Context<'_>, id: Uuid, role: Role) -> AppResult<User> {
+        let viewer = ctx.viewer().await?;
+        Ok(accounts::set_role(ctx.state()?, &viewer, id, role)
+            .await?
+            .into())
+    }
+}

@@ -1,0 +1,260 @@
+//! GraphQL over HTTP, by hand rather than with the stock service: it must refuse batches,
+//! non-JSON posts (no cross-site form posts) and mutations over GET.
+use std::net::SocketAddr;
+
+use async_graphql::{
+    BatchResponse,
+    parser::{parse_query, types::OperationType},
+};
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, Query, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+
+use serde::Deserialize;
+
+use super::{ClientAddr, CyberSchema};
+use crate::{app::AppState, auth::viewer::RequestAuth};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// What the GraphQL routes need.
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub schema: CyberSchema,
+    pub app: AppState,
+}
+
+/// `POST /graphql`: one operation as `application/json`.
+pub async fn post(
+    State(st): State<GraphqlState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let wants_gql_json = accepts_graphql_response_json(&headers);
+    if !is_json_content_type(&headers) {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+            wants_gql_json,
+        );
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "The body is not valid JSON",
+                wants_gql_json,
+            );
+        }
+    };
+    if value.is_array() {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "Batch requests are not supported",
+            wants_gql_json,
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "The body is not a GraphQL request (query, variables, operationName)",
+                wants_gql_json,
+            );
+        }
+    };
+    execute(&st, request, &headers, peer, wants_gql_json).await
+}
+
+/// The query string of a GET request, as GraphQL over HTTP names it.
+#[derive(Deserialize)]
+pub struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName", alias = "operation_name")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+impl GetParams {
+    fn into_request(self) -> Option<async_graphql::Request> {
+        let mut request = async_graphql::Request::new(self.query?);
+        if let Some(name) = self.operation_name.filter(|n| !n.is_empty()) {
+            request = request.operation_name(name);
+        }
+        if let Some(vars) = self.variables.filter(|v| !v.is_empty()) {
+            let json: serde_json::Value = serde_json::from_str(&vars).ok()?;
+            request = request.variables(async_graphql::Variables::from_json(json));
+        }
+        if let Some(ext) = self.extensions.filter(|v| !v.is_empty()) {
+            request.extensions = serde_json::from_str(&ext).ok()?;
+        }
+        Some(request)
+    }
+}
+
+/// `GET /graphql?query=…`: queries only; a mutation is refused with 405.
+pub async fn get(
+    State(st): State<GraphqlState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    params: Result<Query<GetParams>, QueryRejection>,
+) -> Response {
+    let wants_gql_json = accepts_graphql_response_json(&headers);
+    let Some(request) = params.ok().and_then(|Query(p)| p.into_request()) else {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid GraphQL query string",
+            wants_gql_json,
+        );
+    };
+    if let Ok(doc) = parse_query(&request.query) {
+        let op = match &request.operation_name {
+            Some(name) => doc
+                .operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name.as_str())),
+            None => doc.operations.iter().next(),
+        };
+        if let Some((_, op)) = op
+            && op.node.ty != OperationType::Query
+        {
+            let mut resp = request_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Only queries may be sent with GET; use POST",
+                wants_gql_json,
+            );
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+    }
+    execute(&st, request, &headers, peer, wants_gql_json).await
+}
+
+async fn execute(
+    st: &GraphqlState,
+    request: async_graphql::Request,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    wants_gql_json: bool,
+) -> Response {
+    let auth = RequestAuth::from_header(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let request = request.data(auth).data(ClientAddr(peer.ip().to_string()));
+    let response = st.schema.execute(request).await;
+    // A request error (the document did not parse or validate) never reached execution: per
+    // GraphQL over HTTP it has no `data`, and with the newer media type it is a 400.
+    let request_failed = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let body = if request_failed {
+        serde_json::json!({ "errors": response.errors })
+    } else {
+        match serde_json::to_value(BatchResponse::Single(response)) {
+            Ok(v) => v,
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    };
+    let status = if request_failed && wants_gql_json {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, &body, wants_gql_json)
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value, gql_json: bool) -> Response {
+    let content_type = if gql_json {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn request_error(status: StatusCode, message: &str, gql_json: bool) -> Response {
+    json_response(
+        status,
+        &serde_json::json!({ "errors": [{ "message": message }] }),
+        gql_json,
+    )
+}
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| m == "application/json" || m == GRAPHQL_RESPONSE_JSON)
+}
+
+fn accepts_graphql_response_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|m| {
+            m.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON))
+        })
+}
+
+/// `GET /graphiql`: the GraphiQL playground.
+pub async fn graphiql() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("CyberMed GraphiQL")
+            .finish(),
+    )
+}
+
+/// `GET /health`: the process is alive.
+pub async fn health() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+        .into_response()
+}
+
+/// `GET /ready`: 200 only when the database answers.
+pub async fn ready(State(st): State<GraphqlState>) -> Response {
+    match st.app.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status":"ready"}"#,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(reason = %crate::error::describe_db_err(&e), "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"status":"unavailable"}"#,
+            )
+                .into_response()
+        }
+    }
+}

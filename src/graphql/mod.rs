@@ -1,0 +1,63 @@
+//! The GraphQL API: schema assembly, request context, and one module per area.
+pub mod accounts;
+pub mod http;
+pub mod objects;
+pub mod pagination;
+pub mod scalars;
+pub mod schema;
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+
+use crate::{
+    app::AppState,
+    auth::viewer::{RequestAuth, Viewer},
+    error::{AppError, AppResult},
+};
+
+pub use schema::{CyberSchema, build_schema};
+
+/// The client's network address, as seen by this server (for login throttling).
+#[derive(Clone, Debug)]
+pub struct ClientAddr(pub String);
+
+/// Typed access to what every request carries.
+pub trait ContextExt {
+    /// Shared services.
+    fn state(&self) -> AppResult<&AppState>;
+    /// The signed-in viewer; `UNAUTHENTICATED` when anonymous or the token is bad.
+    fn viewer(&self) -> impl Future<Output = AppResult<Arc<Viewer>>> + Send;
+    /// The viewer if a token was sent (`UNAUTHENTICATED` if it is bad), `None` when anonymous.
+    fn maybe_viewer(&self) -> impl Future<Output = AppResult<Option<Arc<Viewer>>>> + Send;
+    /// The client's address.
+    fn client_addr(&self) -> String;
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> AppResult<&AppState> {
+        self.data::<AppState>()
+            .map_err(|_| AppError::internal("application state missing from schema"))
+    }
+
+    async fn viewer(&self) -> AppResult<Arc<Viewer>> {
+        let state = self.state()?;
+        match self.data_opt::<RequestAuth>() {
+            Some(auth) => auth.require(state).await,
+            None => Err(AppError::Unauthenticated("Authentication required")),
+        }
+    }
+
+    async fn maybe_viewer(&self) -> AppResult<Option<Arc<Viewer>>> {
+        let state = self.state()?;
+        match self.data_opt::<RequestAuth>() {
+            Some(auth) => auth.viewer(state).await,
+            None => Ok(None),
+        }
+    }
+
+    fn client_addr(&self) -> String {
+        self.data_opt::<ClientAddr>()
+            .map_or_else(|| "unknown".to_owned(), |a| a.0.clone())
+    }
+}

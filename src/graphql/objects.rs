@@ -1,0 +1,138 @@
+//! Output types shared by several areas.
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, SimpleObject};
+use uuid::Uuid;
+
+use super::{ContextExt, scalars::DateTime};
+use crate::{
+    db::entities::user,
+    domain::{Gender, Role, accounts},
+    error::AppResult,
+};
+
+/// A person with an account. Private fields are null unless the viewer is the user, an admin,
+/// or the other party of a shared appointment.
+pub struct User {
+    model: Arc<user::Model>,
+    /// Shown to the user themself without consulting the request's viewer (e.g. the user of an
+    /// `AuthPayload`, whose request was anonymous).
+    as_owner: bool,
+}
+
+impl From<user::Model> for User {
+    fn from(m: user::Model) -> Self {
+        Self {
+            model: Arc::new(m),
+            as_owner: false,
+        }
+    }
+}
+
+impl User {
+    /// The user as seen by themself.
+    pub fn as_owner(model: user::Model) -> Self {
+        Self {
+            model: Arc::new(model),
+            as_owner: true,
+        }
+    }
+
+    async fn private<'a, T>(
+        &'a self,
+        ctx: &Context<'_>,
+        pick: impl FnOnce(&'a user::Model) -> T,
+    ) -> AppResult<Option<T>> {
+        let visible = self.as_owner
+            || ctx
+                .maybe_viewer()
+                .await?
+                .is_some_and(|v| accounts::can_see_private(&v, &self.model));
+        Ok(visible.then(|| pick(&self.model)))
+    }
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+    /// Private.
+    async fn email(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
+        self.private(ctx, |u| u.email.as_str()).await
+    }
+    async fn first_name(&self) -> &str {
+        &self.model.first_name
+    }
+    async fn last_name(&self) -> &str {
+        &self.model.last_name
+    }
+    /// Private.
+    async fn phone(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
+        Ok(self.private(ctx, |u| u.phone.as_deref()).await?.flatten())
+    }
+    /// Private.
+    async fn address(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
+        Ok(self.private(ctx, |u| u.address.as_deref()).await?.flatten())
+    }
+    async fn bio(&self) -> Option<&str> {
+        self.model.bio.as_deref()
+    }
+    /// Private.
+    async fn gender(&self, ctx: &Context<'_>) -> AppResult<Option<Gender>> {
+        Ok(self.private(ctx, |u| u.gender).await?.flatten())
+    }
+    async fn role(&self) -> Role {
+        self.model.role
+    }
+    async fn is_active(&self) -> bool {
+        self.model.is_active
+    }
+    async fn is_staff(&self) -> bool {
+        self.model.is_staff
+    }
+    async fn is_superuser(&self) -> bool {
+        self.model.is_superuser
+    }
+    async fn date_joined(&self) -> DateTime {
+        self.model.date_joined.into()
+    }
+}
+
+/// A signed-in session's tokens.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always "Bearer".
+    pub token_type: &'static str,
+    /// Access token lifetime, seconds.
+    pub expires_in: i64,
+    pub user: User,
+}
+
+impl From<accounts::IssuedTokens> for AuthPayload {
+    fn from(t: accounts::IssuedTokens) -> Self {
+        Self {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            user: User::as_owner(t.user),
+        }
+    }
+}
+
+/// A human-readable confirmation.
+#[derive(SimpleObject)]
+pub struct MessagePayload {
+    pub message: String,
+}
+
+impl MessagePayload {
+    pub fn new(message: &str) -> Self {
+        Self {
+            message: message.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! CyberMed: an appointment backend for clinics, served as one GraphQL API.
+
+/// Shared state, the HTTP router and a bindable `Application`.
+pub mod app;
+/// Authentication: argon2id passwords, JWT access/refresh tokens, the request's viewer, guards.
+pub mod auth;
+/// Configuration from the environment; the only place variables are read.
+pub mod config;
+/// Database pool, migrations, write transactions, and the SeaORM entities.
+pub mod db;
+/// Business rules per area, independent of GraphQL.
+pub mod domain;
+/// The one boundary that turns failures into `extensions.code`.
+pub mod error;
+/// The GraphQL schema, its resolvers and the HTTP handlers that serve it.
+pub mod graphql;
+/// Outgoing email over SMTP or into an outbox folder.
+pub mod mail;
+/// Logging setup.
+pub mod telemetry;

@@ -1,0 +1,110 @@
+//! The `cybermed` command: serve (default), migrate, create-admin, print-schema.
+use std::io::{BufRead, Write};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use cybermed::{app, config::Config, db, domain::accounts, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "cybermed",
+    version,
+    about = "CyberMed: appointment backend for clinics (GraphQL)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database up, then serve until SIGTERM or Ctrl-C.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create an admin, or promote an existing account. Password from CYBERMED_ADMIN_PASSWORD, else stdin.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+    },
+    /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
+    PrintSchema,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::PrintSchema = command {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", cybermed::graphql::schema::sdl().trim_end())?;
+        return Ok(());
+    }
+
+    let config = Config::from_env()?;
+    telemetry::init(config.is_production());
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let conn = db::connect(config.database_url.expose(), Some(1))
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot open the database: {}",
+                        cybermed::error::describe_db_err(&e)
+                    )
+                })?;
+            db::migrate(&conn).await.map_err(|e| {
+                anyhow::anyhow!("migration failed: {}", cybermed::error::describe_db_err(&e))
+            })?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::CreateAdmin {
+            email,
+            first_name,
+            last_name,
+        } => {
+            let password = match std::env::var("CYBERMED_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprint!("Password for {email}: ");
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .context("reading the password from stdin")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let state = app::AppState::build(config).await?;
+            match accounts::create_admin(&state, &email, &first_name, &last_name, password).await {
+                Ok(user) => {
+                    eprintln!("admin {} ready (id {})", user.email, user.id);
+                    Ok(())
+                }
+                Err(cybermed::error::AppError::BadInput { field, message }) => {
+                    bail!("{field}: {message}")
+                }
+                Err(_) => bail!("could not create the admin (see the log)"),
+            }
+        }
+        Command::PrintSchema => Ok(()),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.jwt_secret_generated {
+        tracing::warn!(
+            "JWT_SECRET is not set: using a random key for this process; tokens will not survive a restart \
+             and replicas will not accept each other's tokens"
+        );
+    }
+    let application = app::Application::build(config).await?;
+    tracing::info!(port = application.port(), "cybermed listening");
+    application.run_until(app::shutdown_signal()).await
+}

@@ -1,0 +1,120 @@
+//! The command line: create-admin, migrate, print-schema, production checks.
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, email};
+
+fn cybermed() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cybermed"))
+}
+
+#[tokio::test]
+async fn create_admin_makes_an_admin_who_can_sign_in() {
+    let app = TestApp::spawn().await;
+    let address = email("boss");
+    let out = cybermed()
+        .args([
+            "create-admin",
+            "--email",
+            &address,
+            "--first-name",
+            "Bea",
+            "--last-name",
+            "Boss",
+        ])
+        .env("DATABASE_URL", &app.database_url)
+        .env("CYBERMED_ADMIN_PASSWORD", "Admin-Pass-For-Tests-1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin = app.login(&address, "Admin-Pass-For-Tests-1").await;
+    let body = app
+        .gql(
+            Some(&admin.access),
+            "{ me { role isStaff isSuperuser } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["me"],
+        json!({ "role": "ADMIN", "isStaff": true, "isSuperuser": true })
+    );
+}
+
+#[tokio::test]
+async fn create_admin_refuses_a_weak_password() {
+    let app = TestApp::spawn().await;
+    let out = cybermed()
+        .args([
+            "create-admin",
+            "--email",
+            "weak@example.com",
+            "--first-name",
+            "W",
+            "--last-name",
+            "K",
+        ])
+        .env("DATABASE_URL", &app.database_url)
+        .env("CYBERMED_ADMIN_PASSWORD", "password")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+}
+
+#[test]
+fn production_refuses_to_start_without_a_strong_jwt_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
+    for secret in ["", "too-short"] {
+        let out = cybermed()
+            .arg("serve")
+            .env("APP_ENV", "production")
+            .env("JWT_SECRET", secret)
+            .env("DATABASE_URL", &db)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "must not start with JWT_SECRET={secret:?}"
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
+    }
+}
+
+#[test]
+fn migrate_creates_the_sqlite_file_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let out = cybermed()
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", path.display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(path.exists());
+}
+
+#[test]
+fn print_schema_prints_the_sdl() {
+    let out = cybermed().arg("print-schema").output().unwrap();
+    assert!(out.status.success());
+    let sdl = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        sdl.contains("type Query") && sdl.contains("register(input: RegisterInput!): AuthPayload!")
+    );
+}

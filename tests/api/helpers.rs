@@ -1,0 +1,305 @@
+//! `TestApp`: a real server on port 0 with its own database, and small GraphQL helpers.
+use std::{collections::HashMap, path::PathBuf, time::Duration};
+
+use cybermed::{
+    app::{AppState, Application},
+    config::Config,
+    domain::accounts,
+};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "Tr1cky-Kestrel-42";
+
+/// A running server with its own fresh database and mail outbox.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub database_url: String,
+    pub outbox: PathBuf,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+/// A signed-in user.
+pub struct Session {
+    pub id: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawns with extra environment settings (`KEY`, value).
+    pub async fn spawn_with(settings: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database(&dir).await;
+        let outbox = dir.path().join("outbox");
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".into(), database_url.clone()),
+            ("DATABASE_MAX_CONNECTIONS".into(), "8".into()),
+            ("BIND_ADDR".into(), "127.0.0.1:0".into()),
+            (
+                "JWT_SECRET".into(),
+                "test-secret-test-secret-test-secret-0123".into(),
+            ),
+            ("MAIL_OUTBOX_DIR".into(), outbox.display().to_string()),
+            ("PUBLIC_URL".into(), "http://clinic.test".into()),
+        ]);
+        for (k, v) in settings {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let app = Application::build(config).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            state,
+            database_url,
+            outbox,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// POSTs one GraphQL operation; returns the response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200, "GraphQL POST should answer 200");
+        resp.json().await.unwrap()
+    }
+
+    /// Registers a user of `role` ("PATIENT", "DOCTOR") with `PASSWORD`; panics on failure.
+    pub async fn register(&self, email: &str, role: &str) -> Session {
+        let body = self
+            .gql(
+                None,
+                "mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id email } } }",
+                json!({ "i": { "email": email, "password": PASSWORD, "firstName": "Test", "lastName": "User", "role": role } }),
+            )
+            .await;
+        session_from(&body, "register")
+    }
+
+    /// Creates an admin through the domain (as the CLI does) and signs it in.
+    pub async fn admin(&self, email: &str) -> Session {
+        accounts::create_admin(&self.state, email, "Ada", "Admin", PASSWORD.to_owned())
+            .await
+            .ok()
+            .unwrap();
+        self.login(email, PASSWORD).await
+    }
+
+    /// Signs in; panics on failure.
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let body = self.login_raw(email, password).await;
+        session_from(&body, "login")
+    }
+
+    pub async fn login_raw(&self, email: &str, password: &str) -> Value {
+        self.gql(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id email } } }",
+            json!({ "e": email, "p": password }),
+        )
+        .await
+    }
+
+    /// `me { id }` with a token: the id, or the error code.
+    pub async fn me(&self, token: &str) -> Result<String, String> {
+        let body = self.gql(Some(token), "{ me { id } }", json!({})).await;
+        match body["data"]["me"]["id"].as_str() {
+            Some(id) => Ok(id.to_owned()),
+            None => Err(code(&body).unwrap_or("none").to_owned()),
+        }
+    }
+
+    /// Email files in the outbox, oldest first, waiting up to 5 s for at least `n`.
+    pub async fn outbox_emails(&self, n: usize) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut files: Vec<_> = std::fs::read_dir(&self.outbox)
+                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            files.sort();
+            if files.len() >= n || tokio::time::Instant::now() > deadline {
+                return files
+                    .iter()
+                    .map(|p| std::fs::read_to_string(p).unwrap())
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Runs raw SQL against the app's database (for assertions only).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let backend = self.state.db.get_database_backend();
+        let row = self
+            .state
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+fn session_from(body: &Value, field: &str) -> Session {
+    let p = &body["data"][field];
+    assert!(p.is_object(), "{field} failed: {body}");
+    Session {
+        id: p["user"]["id"].as_str().unwrap().to_owned(),
+        email: p["user"]["email"].as_str().unwrap().to_owned(),
+        access: p["accessToken"].as_str().unwrap().to_owned(),
+        refresh: p["refreshToken"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// The first error's `extensions.code`.
+pub fn code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// The first error's `extensions.field`.
+pub fn field(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["field"].as_str()
+}
+
+/// The first error's message.
+pub fn message(body: &Value) -> &str {
+    body["errors"][0]["message"].as_str().unwrap_or_default()
+}
+
+/// A unique email for this test.
+pub fn email(prefix: &str) -> String {
+    format!(
+        "{prefix}.{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database next to
+/// `TEST_DATABASE_URL` when that is set.
+async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("cybermed_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sea_orm::Database::connect(admin_url.as_str())
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            let (base, query) = admin_url
+                .split_once('?')
+                .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+            let scheme_end = base.find("://").map_or(0, |i| i + 3);
+            let base = match base[scheme_end..].find('/') {
+                Some(i) => &base[..scheme_end + i],
+                None => base,
+            };
+            match query {
+                Some(q) => format!("{base}/{name}?{q}"),
+                None => format!("{base}/{name}"),
+            }
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+    }
+}
+
+/// A minimal SMTP server that accepts every message and hands over its raw text.
+pub struct SmtpReceiver {
+    pub port: u16,
+    pub messages: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl SmtpReceiver {
+    pub async fn start() -> Self {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 test.local ESMTP\r\n").await.ok()?;
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(buf) = data.as_mut() {
+                            if line == "." {
+                                tx.send(data.take().unwrap_or_default()).ok()?;
+                                write.write_all(b"250 2.0.0 queued\r\n").await.ok()?;
+                            } else {
+                                buf.push_str(line.strip_prefix('.').unwrap_or(&line));
+                                buf.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line.get(..4).unwrap_or(&line).to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" => b"250-test.local\r\n250 8BITMIME\r\n",
+                            "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.0.0 ok\r\n",
+                            "DATA" => {
+                                data = Some(String::new());
+                                b"354 end with .\r\n"
+                            }
+                            "QUIT" => {
+                                write.write_all(b"221 bye\r\n").await.ok()?;
+                                return Some(());
+                            }
+                            _ => b"502 5.5.2 not implemented\r\n",
+                        };
+                        write.write_all(reply).await.ok()?;
+                    }
+                    Some(())
+                });
+            }
+        });
+        Self { port, messages: rx }
+    }
+}
+
+/// The `Token: …` line of a reset email.
+pub fn token_in(email: &str) -> String {
+    email
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Token: "))
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_else(|| panic!("no token line in email:\n{email}"))
+}

@@ -1,0 +1,12 @@
+//! Black-box tests through the real HTTP endpoint, each against its own fresh database
+//! (SQLite by default; PostgreSQL when `TEST_DATABASE_URL` is set).
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected shapes")]
+
+mod accounts;
+mod cli;
+mod helpers;
+mod password_reset;
+mod privacy;
+mod schema;
+mod tokens;
+mod transport;

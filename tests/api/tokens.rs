@@ -1,0 +1,229 @@
+//! Access/refresh tokens: rotation, reuse detection, logout, revocation.
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, code, email, field, message};
+
+const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { id email } } }";
+const LOGOUT: &str = "mutation($t: String!) { logout(refreshToken: $t) }";
+const CHANGE: &str = "mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) { message } }";
+
+#[tokio::test]
+async fn refresh_returns_a_new_pair_and_retires_the_old_token() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("r"), "PATIENT").await;
+    let body = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
+    let p = &body["data"]["refreshToken"];
+    let (access, refresh) = (
+        p["accessToken"].as_str().unwrap(),
+        p["refreshToken"].as_str().unwrap(),
+    );
+    assert_ne!(refresh, s.refresh);
+    assert_eq!(p["user"]["email"], s.email.as_str());
+    assert_eq!(app.me(access).await.as_deref(), Ok(s.id.as_str()));
+    let again = app.gql(None, REFRESH, json!({ "t": refresh })).await;
+    assert!(
+        again["data"]["refreshToken"].is_object(),
+        "the new refresh token works once"
+    );
+}
+
+#[tokio::test]
+async fn reusing_a_retired_refresh_token_revokes_the_whole_login() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("r"), "PATIENT").await;
+    let other_login = app.login(&s.email, PASSWORD).await;
+    let body = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
+    let new_access = body["data"]["refreshToken"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_refresh = body["data"]["refreshToken"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let replay = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
+    assert_eq!(code(&replay), Some("UNAUTHENTICATED"));
+
+    assert_eq!(
+        app.me(&new_access).await,
+        Err("UNAUTHENTICATED".to_owned()),
+        "access tokens of that login stop"
+    );
+    assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()));
+    let next = app.gql(None, REFRESH, json!({ "t": new_refresh })).await;
+    assert_eq!(
+        code(&next),
+        Some("UNAUTHENTICATED"),
+        "refresh tokens of that login stop"
+    );
+    assert!(
+        app.me(&other_login.access).await.is_ok(),
+        "other logins are untouched"
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_is_not_a_refresh_token_and_vice_versa() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("t"), "PATIENT").await;
+    assert_eq!(app.me(&s.refresh).await, Err("UNAUTHENTICATED".to_owned()));
+    let body = app.gql(None, REFRESH, json!({ "t": s.access })).await;
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+    assert!(app.me(&s.access).await.is_ok());
+}
+
+#[tokio::test]
+async fn access_tokens_expire_after_their_lifetime() {
+    let app = TestApp::spawn_with(&[("ACCESS_TOKEN_TTL_SECS", "60")]).await;
+    let s = app.register(&email("e"), "PATIENT").await;
+    assert!(app.me(&s.access).await.is_ok());
+    app.state.clock.advance(Duration::from_secs(70));
+    assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()));
+    let body = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
+    assert!(
+        body["data"]["refreshToken"].is_object(),
+        "the refresh token still works"
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_expire_after_their_lifetime() {
+    let app = TestApp::spawn_with(&[("REFRESH_TOKEN_TTL_SECS", "120")]).await;
+    let s = app.register(&email("e"), "PATIENT").await;
+    app.state.clock.advance(Duration::from_secs(130));
+    let body = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn logout_ends_that_login_only() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("l"), "PATIENT").await;
+    let other = app.login(&s.email, PASSWORD).await;
+    let body = app.gql(None, LOGOUT, json!({ "t": s.refresh })).await;
+    assert_eq!(body["data"]["logout"], true);
+    assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()));
+    assert_eq!(
+        code(&app.gql(None, REFRESH, json!({ "t": s.refresh })).await),
+        Some("UNAUTHENTICATED")
+    );
+    assert!(app.me(&other.access).await.is_ok());
+    assert_eq!(
+        code(&app.gql(None, LOGOUT, json!({ "t": "junk" })).await),
+        Some("UNAUTHENTICATED")
+    );
+}
+
+#[tokio::test]
+async fn change_password_checks_the_old_one_and_revokes_every_login() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("c"), "PATIENT").await;
+    let other = app.login(&s.email, PASSWORD).await;
+
+    let wrong = app
+        .gql(
+            Some(&s.access),
+            CHANGE,
+            json!({ "o": "Not-The-Password-1", "n": "Fresh-Heron-77" }),
+        )
+        .await;
+    assert_eq!(code(&wrong), Some("BAD_USER_INPUT"));
+    assert_eq!(message(&wrong), "Old password is incorrect");
+
+    let weak = app
+        .gql(
+            Some(&s.access),
+            CHANGE,
+            json!({ "o": PASSWORD, "n": "12345678" }),
+        )
+        .await;
+    assert_eq!(
+        (code(&weak), field(&weak)),
+        (Some("BAD_USER_INPUT"), Some("newPassword"))
+    );
+
+    let ok = app
+        .gql(
+            Some(&s.access),
+            CHANGE,
+            json!({ "o": PASSWORD, "n": "Fresh-Heron-77" }),
+        )
+        .await;
+    assert_eq!(
+        ok["data"]["changePassword"]["message"],
+        "Password changed successfully"
+    );
+    for token in [&s.access, &other.access] {
+        assert_eq!(
+            app.me(token).await,
+            Err("UNAUTHENTICATED".to_owned()),
+            "issued access tokens stop at once"
+        );
+    }
+    assert_eq!(
+        code(&app.gql(None, REFRESH, json!({ "t": other.refresh })).await),
+        Some("UNAUTHENTICATED")
+    );
+    assert_eq!(
+        code(&app.login_raw(&s.email, PASSWORD).await),
+        Some("UNAUTHENTICATED")
+    );
+    app.login(&s.email, "Fresh-Heron-77").await;
+}
+
+#[tokio::test]
+async fn deactivation_stops_already_issued_tokens_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&email("root")).await;
+    let s = app.register(&email("d"), "PATIENT").await;
+    app.gql(
+        Some(&admin.access),
+        "mutation($id: UUID!) { setUserActive(id: $id, isActive: false) { id } }",
+        json!({ "id": s.id }),
+    )
+    .await;
+    assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()));
+    assert_eq!(
+        code(&app.gql(None, REFRESH, json!({ "t": s.refresh })).await),
+        Some("UNAUTHENTICATED")
+    );
+
+    app.gql(
+        Some(&admin.access),
+        "mutation($id: UUID!) { setUserActive(id: $id, isActive: true) { id } }",
+        json!({ "id": s.id }),
+    )
+    .await;
+    assert_eq!(
+        app.me(&s.access).await,
+        Err("UNAUTHENTICATED".to_owned()),
+        "reactivation does not revive old logins"
+    );
+    app.login(&s.email, PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_simultaneous_refreshes_with_one_token_exactly_one_succeeds() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        let s = app.register(&email("race"), "PATIENT").await;
+        let (a, b) = tokio::join!(
+            app.gql(None, REFRESH, json!({ "t": s.refresh })),
+            app.gql(None, REFRESH, json!({ "t": s.refresh }))
+        );
+        let wins = [&a, &b]
+            .iter()
+            .filter(|r| r["data"]["refreshToken"].is_object())
+            .count();
+        assert_eq!(wins, 1, "{a}\n{b}");
+        let loser = if a["data"]["refreshToken"].is_object() {
+            &b
+        } else {
+            &a
+        };
+        assert_eq!(code(loser), Some("UNAUTHENTICATED"));
+    }
+}

@@ -1,0 +1,239 @@
+//! The transport table and HTTP hygiene.
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, code};
+
+#[tokio::test]
+async fn health_answers_ok_and_ready_checks_the_database() {
+    let app = TestApp::spawn().await;
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({ "status": "ok" })
+    );
+
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    app.state.db.clone().close().await.unwrap();
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(
+        ready.status(),
+        503,
+        "readiness must fail when the database does not answer"
+    );
+}
+
+#[tokio::test]
+async fn a_query_over_get_runs_and_a_mutation_over_get_is_refused_with_405() {
+    let app = TestApp::spawn().await;
+    let ok = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ __typename }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.json::<Value>().await.unwrap()["data"]["__typename"],
+        "Query"
+    );
+
+    let mutation = "mutation { requestPasswordReset(email: \"a@example.com\") { message } }";
+    let refused = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", mutation)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 405);
+
+    // A named mutation picked out of a document that also holds a query is refused too.
+    let doc = "query Q { __typename } mutation M { requestPasswordReset(email: \"a@example.com\") { message } }";
+    let refused = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", doc), ("operationName", "M")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 405);
+}
+
+#[tokio::test]
+async fn a_batch_request_is_refused_with_400() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test]
+async fn a_post_that_is_not_json_is_refused_with_415() {
+    let app = TestApp::spawn().await;
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", content_type)
+            .body("query=mutation%20%7B%20logout%28refreshToken%3A%22x%22%29%20%7D")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 415, "{content_type} must be refused");
+    }
+    let none = app
+        .client
+        .post(app.url("/graphql"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        none.status(),
+        415,
+        "a POST without Content-Type must be refused"
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_refused_with_413() {
+    let app = TestApp::spawn().await;
+    let padding = " ".repeat(65 * 1024);
+    let body = format!(r#"{{"query":"{{ __typename {padding} }}"}}"#);
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+}
+
+#[tokio::test]
+async fn every_response_carries_no_store_and_a_request_id() {
+    let app = TestApp::spawn().await;
+    for resp in [
+        app.client.get(app.url("/health")).send().await.unwrap(),
+        app.client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap(),
+        app.client
+            .post(app.url("/graphql"))
+            .body("x")
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(resp.headers()["cache-control"], "no-store");
+        assert!(resp.headers().contains_key("x-request-id"));
+    }
+}
+
+#[tokio::test]
+async fn responses_are_json_unless_the_client_asks_for_graphql_response_json() {
+    let app = TestApp::spawn().await;
+    let plain = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["content-type"], "application/json");
+
+    let asked = app
+        .client
+        .post(app.url("/graphql"))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        asked.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+
+    let invalid = app
+        .client
+        .post(app.url("/graphql"))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "{ nope }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        invalid.status(),
+        400,
+        "a document that fails validation is a request error"
+    );
+    let body: Value = invalid.json().await.unwrap();
+    assert!(body.get("data").is_none() && body["errors"].is_array());
+}
+
+#[tokio::test]
+async fn graphiql_is_served_and_the_root_redirects_to_it() {
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/graphiql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+
+    let root = app.client.get(app.url("/")).send().await.unwrap();
+    assert!(root.status().is_redirection());
+    assert_eq!(root.headers()["location"], "/graphiql");
+}
+
+#[tokio::test]
+async fn documents_over_the_depth_limit_are_rejected_before_running() {
+    let app = TestApp::spawn().await;
+    // 14 levels of nesting via the introspection schema.
+    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } }";
+    let body = app.gql(None, deep, json!({})).await;
+    assert!(
+        body["errors"].is_array() && body["data"].is_null(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_field_error_does_not_leak_internals() {
+    let app = TestApp::spawn().await;
+    let body = app.gql(None, "{ me { id } }", json!({})).await;
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn the_tests_run_on_the_database_they_were_asked_to() {
+    let app = TestApp::spawn().await;
+    let backend = app.state.db.get_database_backend();
+    let want_postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty());
+    assert_eq!(
+        backend == sea_orm::DbBackend::Postgres,
+        want_postgres,
+        "{backend:?}"
+    );
+}
