@@ -109,6 +109,10 @@ pub fn router(state: AppState) -> Router {
     if graphiql_on {
         router = router
             .route("/graphiql", get(graphql::http::graphiql))
+            .route(
+                "/graphiql/assets/{file}",
+                get(graphql::http::graphiql_asset),
+            )
             .route("/", get(|| async { Redirect::temporary("/graphiql") }));
     }
     let request_id = HeaderName::from_static("x-request-id");

@@ -8,7 +8,7 @@ use async_graphql::{
 };
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, Query, State, rejection::QueryRejection},
+    extract::{ConnectInfo, Path, Query, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
@@ -217,15 +217,39 @@ fn accepts_graphql_response_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// `GET /graphiql`: the GraphiQL playground.
-pub async fn graphiql() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("CyberMed GraphiQL")
-            .finish(),
-    )
+/// `GET /graphiql`: the GraphiQL playground, with every asset served from this binary so that it
+/// works without internet access.
+pub async fn graphiql() -> Html<&'static str> {
+    Html(include_str!("../../static/graphiql/index.html"))
+}
+
+/// `GET /graphiql/assets/{file}`: GraphiQL's scripts and styles (MIT-licensed, see `static/graphiql`).
+pub async fn graphiql_asset(Path(file): Path<String>) -> Response {
+    let (body, content_type): (&'static [u8], &str) = match file.as_str() {
+        "graphiql.min.js" => (
+            include_bytes!("../../static/graphiql/graphiql.min.js"),
+            "text/javascript",
+        ),
+        "graphiql.min.css" => (
+            include_bytes!("../../static/graphiql/graphiql.min.css"),
+            "text/css",
+        ),
+        "react.production.min.js" => (
+            include_bytes!("../../static/graphiql/react.production.min.js"),
+            "text/javascript",
+        ),
+        "react-dom.production.min.js" => (
+            include_bytes!("../../static/graphiql/react-dom.production.min.js"),
+            "text/javascript",
+        ),
+        "init.js" => (
+            include_bytes!("../../static/graphiql/init.js"),
+            "text/javascript",
+        ),
+        "page.css" => (include_bytes!("../../static/graphiql/page.css"), "text/css"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// `GET /health`: the process is alive.
