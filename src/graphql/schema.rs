@@ -1,7 +1,10 @@
 //! Schema assembly: the merged root types, document limits, and per-deployment switches.
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-use super::accounts::{AccountsMutation, AccountsQuery};
+use super::{
+    accounts::{AccountsMutation, AccountsQuery},
+    limits::{DocumentLimits, Limits},
+};
 use crate::app::AppState;
 
 #[derive(MergedObject, Default)]
@@ -12,19 +15,21 @@ pub struct Mutation(AccountsMutation);
 
 pub type CyberSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Document bounds from the contract, checked before anything executes.
-pub const MAX_DEPTH: usize = 12;
-pub const MAX_RECURSIVE_DEPTH: usize = 16;
+/// Directives allowed on one field.
 pub const MAX_DIRECTIVES: usize = 5;
+/// Complexity budget; list fields cost `first × child`.
 pub const MAX_COMPLEXITY: usize = 1000;
+/// async-graphql's own parse-time recursion bound: only a backstop against pathological documents
+/// (the contract's depth and recursion bounds are [`DocumentLimits`], which spare introspection).
+const PARSER_RECURSION_BACKSTOP: usize = 64;
 
 /// Builds the schema. `state` is `None` only for printing the SDL.
 pub fn build_schema(state: Option<AppState>) -> CyberSchema {
     let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
     let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+        .extension(DocumentLimits(Limits::default()))
+        .limit_recursive_depth(PARSER_RECURSION_BACKSTOP)
         .limit_directives(MAX_DIRECTIVES)
         .limit_complexity(MAX_COMPLEXITY);
     if !introspection {

@@ -5,6 +5,7 @@
 mod accounts;
 mod cli;
 mod helpers;
+mod limits;
 mod password_reset;
 mod privacy;
 mod schema;

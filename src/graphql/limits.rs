@@ -1,0 +1,232 @@
+//! Document bounds checked right after parsing, before validation or execution.
+//!
+//! async-graphql's own depth and recursion limits count introspection too, which would refuse
+//! GraphiQL's schema query; and it has no alias limit (aliases are how one document repeats an
+//! expensive field). So the contract's bounds are enforced here, on application fields:
+//! depth ≤ 12 and recursion ≤ 16 outside introspection, and ≤ 30 aliases in all, counting each
+//! fragment as often as it is spread. Introspection subtrees (`__schema`, `__type`) get a larger
+//! depth of their own, enough for GraphiQL and small enough to stop circular introspection.
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Pos, ServerError, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
+};
+
+/// The bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_recursion: usize,
+    pub max_aliases: usize,
+    pub max_introspection_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_recursion: 16,
+            max_aliases: 30,
+            max_introspection_depth: 20,
+        }
+    }
+}
+
+/// The extension that applies [`Limits`].
+pub struct DocumentLimits(pub Limits);
+
+impl ExtensionFactory for DocumentLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentLimitsExtension(self.0))
+    }
+}
+
+struct DocumentLimitsExtension(Limits);
+
+#[async_trait::async_trait]
+impl Extension for DocumentLimitsExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        check(&doc, self.0)?;
+        Ok(doc)
+    }
+}
+
+/// What one selection set amounts to, measured from its own level.
+#[derive(Clone, Copy, Default)]
+struct Measure {
+    /// Deepest chain of application fields below (fields only).
+    depth: usize,
+    /// Deepest nesting of selection sets below (fields, fragments, inline fragments).
+    recursion: usize,
+    /// Deepest chain inside introspection, from its root field.
+    introspection_depth: usize,
+    /// Aliases, with fragments counted once per spread.
+    aliases: usize,
+}
+
+struct Walker<'a> {
+    doc: &'a ExecutableDocument,
+    limits: Limits,
+    memo: HashMap<(&'a str, bool), Measure>,
+    visiting: Vec<&'a str>,
+}
+
+/// Checks every operation and fragment of `doc` against `limits`.
+///
+/// # Errors
+/// A request error naming the bound that was exceeded.
+pub fn check(doc: &ExecutableDocument, limits: Limits) -> ServerResult<()> {
+    let mut walker = Walker {
+        doc,
+        limits,
+        memo: HashMap::new(),
+        visiting: Vec::new(),
+    };
+    let mut aliases = 0usize;
+    for (_, op) in doc.operations.iter() {
+        let m = walker.selection_set(&op.node.selection_set.node, false)?;
+        walker.bounds(m, op.pos)?;
+        aliases = aliases.saturating_add(m.aliases);
+    }
+    if aliases > limits.max_aliases {
+        return Err(ServerError::new(
+            format!(
+                "The document uses {aliases} aliases; at most {} are allowed",
+                limits.max_aliases
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+impl<'a> Walker<'a> {
+    fn bounds(&self, m: Measure, pos: Pos) -> ServerResult<()> {
+        let l = self.limits;
+        if m.depth > l.max_depth {
+            return Err(ServerError::new(
+                format!("The query is nested deeper than {} levels", l.max_depth),
+                Some(pos),
+            ));
+        }
+        if m.recursion > l.max_recursion {
+            return Err(ServerError::new(
+                format!(
+                    "The query's selections are nested deeper than {}",
+                    l.max_recursion
+                ),
+                Some(pos),
+            ));
+        }
+        if m.introspection_depth > l.max_introspection_depth {
+            return Err(ServerError::new(
+                format!(
+                    "The introspection query is nested deeper than {} levels",
+                    l.max_introspection_depth
+                ),
+                Some(pos),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Measures a selection set. `in_introspection` is true below `__schema`/`__type`.
+    fn selection_set(
+        &mut self,
+        set: &'a SelectionSet,
+        in_introspection: bool,
+    ) -> ServerResult<Measure> {
+        let mut out = Measure::default();
+        for sel in &set.items {
+            let m = match &sel.node {
+                Selection::Field(f) => {
+                    let name = f.node.name.node.as_str();
+                    let starts_introspection =
+                        !in_introspection && (name == "__schema" || name == "__type");
+                    let inner_is_introspection = in_introspection || starts_introspection;
+                    let child = if f.node.selection_set.node.items.is_empty() {
+                        None
+                    } else {
+                        Some(
+                            self.selection_set(&f.node.selection_set.node, inner_is_introspection)?,
+                        )
+                    };
+                    let child = child.unwrap_or_default();
+                    let has_children = !f.node.selection_set.node.items.is_empty();
+                    Measure {
+                        depth: if inner_is_introspection {
+                            0
+                        } else {
+                            1 + child.depth
+                        },
+                        recursion: if inner_is_introspection {
+                            0
+                        } else {
+                            child.recursion + usize::from(has_children)
+                        },
+                        introspection_depth: if inner_is_introspection {
+                            1 + child.introspection_depth
+                        } else {
+                            child.introspection_depth
+                        },
+                        aliases: child
+                            .aliases
+                            .saturating_add(usize::from(f.node.alias.is_some())),
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    let child =
+                        self.selection_set(&inline.node.selection_set.node, in_introspection)?;
+                    Measure {
+                        recursion: child.recursion + usize::from(!in_introspection),
+                        ..child
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    let child = self.fragment(name, in_introspection)?;
+                    Measure {
+                        recursion: child.recursion + usize::from(!in_introspection),
+                        ..child
+                    }
+                }
+            };
+            out.depth = out.depth.max(m.depth);
+            out.recursion = out.recursion.max(m.recursion);
+            out.introspection_depth = out.introspection_depth.max(m.introspection_depth);
+            out.aliases = out.aliases.saturating_add(m.aliases);
+            // Stop early: a bound already exceeded need not be measured further.
+            self.bounds(out, sel.pos)?;
+        }
+        Ok(out)
+    }
+
+    fn fragment(&mut self, name: &'a str, in_introspection: bool) -> ServerResult<Measure> {
+        // Memoised per (fragment, context) so that fan-out through fragments stays linear.
+        if let Some(m) = self.memo.get(&(name, in_introspection)) {
+            return Ok(*m);
+        }
+        // Unknown fragments and fragment cycles are reported by validation.
+        let Some(frag) = self.doc.fragments.get(name) else {
+            return Ok(Measure::default());
+        };
+        if self.visiting.contains(&name) {
+            return Ok(Measure::default());
+        }
+        self.visiting.push(name);
+        let m = self.selection_set(&frag.node.selection_set.node, in_introspection);
+        self.visiting.pop();
+        let m = m?;
+        self.memo.insert((name, in_introspection), m);
+        Ok(m)
+    }
+}
