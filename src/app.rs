@@ -34,6 +34,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// SQL statements run so far (tests and the benchmark read it).
+    pub statements: db::StatementCounter,
     pub config: Arc<Config>,
     pub keys: TokenKeys,
     pub passwords: Passwords,
@@ -47,48 +49,29 @@ impl AppState {
     /// # Errors
     /// Database unreachable, a migration failing, or bad mail settings.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::connect(
-            config.database_url.expose(),
-            config.database_max_connections,
-        )
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the database: {}",
-                crate::error::describe_db_err(&e)
-            )
-        })?;
-        db::migrate(&db).await.map_err(|e| {
-            anyhow::anyhow!(
-                "database migration failed: {}",
-                crate::error::describe_db_err(&e)
-            )
-        })?;
-        Self::with_db(config, db).await
+        let (db, statements) = db::connect(config.database_url.expose(), config.database_max_connections)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the database: {}", crate::error::describe_db_err(&e)))?;
+        db::migrate(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("database migration failed: {}", crate::error::describe_db_err(&e)))?;
+        Self::with_db(config, db, statements).await
     }
 
     /// Builds every service around an open, migrated database.
     ///
     /// # Errors
     /// Bad mail settings.
-    pub async fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
-        let keys = TokenKeys::new(
-            config.jwt_secret.expose().as_bytes(),
-            config.access_token_ttl,
-            config.refresh_token_ttl,
-        );
+    pub async fn with_db(
+        config: Config,
+        db: DatabaseConnection,
+        statements: db::StatementCounter,
+    ) -> anyhow::Result<Self> {
+        let keys =
+            TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.access_token_ttl, config.refresh_token_ttl);
         let mailer = Mailer::from_config(&config)?;
-        let passwords = Passwords::new()
-            .await
-            .map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
-        Ok(Self {
-            db,
-            config: Arc::new(config),
-            keys,
-            passwords,
-            mailer,
-            clock: Clock::default(),
-        })
+        let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
+        Ok(Self { db, statements, config: Arc::new(config), keys, passwords, mailer, clock: Clock::default() })
     }
 }
 
@@ -100,19 +83,13 @@ pub fn router(state: AppState) -> Router {
     let st = GraphqlState { schema, app: state };
 
     let mut router = Router::new()
-        .route(
-            "/graphql",
-            get(graphql::http::get).post(graphql::http::post),
-        )
+        .route("/graphql", get(graphql::http::get).post(graphql::http::post))
         .route("/health", get(graphql::http::health))
         .route("/ready", get(graphql::http::ready));
     if graphiql_on {
         router = router
             .route("/graphiql", get(graphql::http::graphiql))
-            .route(
-                "/graphiql/assets/{file}",
-                get(graphql::http::graphiql_asset),
-            )
+            .route("/graphiql/assets/{file}", get(graphql::http::graphiql_asset))
             .route("/", get(|| async { Redirect::temporary("/graphiql") }));
     }
     let request_id = HeaderName::from_static("x-request-id");
@@ -127,10 +104,7 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
     if !cors_origins.is_empty() {
-        let origins: Vec<HeaderValue> = cors_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o).ok())
-            .collect();
+        let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
@@ -165,14 +139,8 @@ impl Application {
     /// # Errors
     /// The address cannot be bound.
     pub async fn with_state(state: AppState, addr: &str) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        Ok(Self {
-            listener,
-            router: router(state.clone()),
-            state,
-        })
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Self { listener, router: router(state.clone()), state })
     }
 
     /// The bound port.
@@ -189,18 +157,11 @@ impl Application {
     ///
     /// # Errors
     /// An I/O failure of the listener.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server failed")
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server failed")
     }
 }
 

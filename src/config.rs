@@ -88,18 +88,12 @@ impl Config {
     /// # Errors
     /// As [`Config::from_env`].
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let var = |key: &str| {
-            get(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let var = |key: &str| get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let secs = |key: &str, default: u64| -> anyhow::Result<Duration> {
             match var(key) {
                 None => Ok(Duration::from_secs(default)),
                 Some(v) => {
-                    let n: u64 = v
-                        .parse()
-                        .with_context(|| format!("{key} must be a whole number of seconds"))?;
+                    let n: u64 = v.parse().with_context(|| format!("{key} must be a whole number of seconds"))?;
                     if n == 0 {
                         bail!("{key} must be at least 1");
                     }
@@ -108,10 +102,7 @@ impl Config {
             }
         };
         let count = |key: &str, default: u32| -> anyhow::Result<u32> {
-            var(key).map_or(Ok(default), |v| {
-                v.parse()
-                    .with_context(|| format!("{key} must be a whole number"))
-            })
+            var(key).map_or(Ok(default), |v| v.parse().with_context(|| format!("{key} must be a whole number")))
         };
 
         let app_env = match var("APP_ENV").as_deref() {
@@ -128,9 +119,7 @@ impl Config {
                 (Secret::new(s), false)
             }
             None if app_env == AppEnv::Production => {
-                bail!(
-                    "JWT_SECRET (at least {MIN_JWT_SECRET_BYTES} bytes) is required when APP_ENV=production"
-                )
+                bail!("JWT_SECRET (at least {MIN_JWT_SECRET_BYTES} bytes) is required when APP_ENV=production")
             }
             None => (Secret::new(crate::auth::random_token(48)), true),
         };
@@ -155,10 +144,7 @@ impl Config {
             ),
             database_max_connections: match var("DATABASE_MAX_CONNECTIONS") {
                 None => None,
-                Some(v) => Some(
-                    v.parse()
-                        .context("DATABASE_MAX_CONNECTIONS must be a whole number")?,
-                ),
+                Some(v) => Some(v.parse().context("DATABASE_MAX_CONNECTIONS must be a whole number")?),
             },
             bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8000".to_owned()),
             jwt_secret,
@@ -167,8 +153,7 @@ impl Config {
             refresh_token_ttl: secs("REFRESH_TOKEN_TTL_SECS", 604_800)?,
             password_reset_ttl: secs("PASSWORD_RESET_TTL_SECS", 600)?,
             mail,
-            mail_from: var("MAIL_FROM")
-                .unwrap_or_else(|| "CyberMed <no-reply@localhost>".to_owned()),
+            mail_from: var("MAIL_FROM").unwrap_or_else(|| "CyberMed <no-reply@localhost>".to_owned()),
             public_url: var("PUBLIC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:8000".to_owned())
                 .trim_end_matches('/')
@@ -177,12 +162,7 @@ impl Config {
             login_window: secs("LOGIN_WINDOW_SECS", 900)?,
             login_max_failures_per_address: count("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)?,
             cors_allowed_origins: var("CORS_ALLOWED_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
             app_env,
             graphiql,

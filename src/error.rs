@@ -15,15 +15,9 @@ pub enum AppError {
     /// `NOT_FOUND`: does not exist, or the viewer may not know it exists.
     NotFound(&'static str),
     /// `BAD_USER_INPUT` with `extensions.field`.
-    BadInput {
-        field: &'static str,
-        message: String,
-    },
+    BadInput { field: &'static str, message: String },
     /// `CONFLICT` with `extensions.field`.
-    Conflict {
-        field: &'static str,
-        message: String,
-    },
+    Conflict { field: &'static str, message: String },
     /// `RATE_LIMITED` with `extensions.retryAfter` (seconds).
     RateLimited { retry_after: u64 },
     /// `INTERNAL_SERVER_ERROR`: logged here with an id; the client gets only the id.
@@ -34,17 +28,11 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
-        Self::BadInput {
-            field,
-            message: message.into(),
-        }
+        Self::BadInput { field, message: message.into() }
     }
 
     pub fn conflict(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            field,
-            message: message.into(),
-        }
+        Self::Conflict { field, message: message.into() }
     }
 
     /// An unexpected failure. `what` must hold no SQL, secret or personal data: it goes to the log.
@@ -77,10 +65,7 @@ pub fn describe_db_err(err: &DbErr) -> String {
     if let Some(RuntimeErr::SqlxError(e)) = runtime {
         return match &**e {
             sea_orm::sqlx::Error::Database(db) => {
-                format!(
-                    "database error, code {}",
-                    db.code().as_deref().unwrap_or("unknown")
-                )
+                format!("database error, code {}", db.code().as_deref().unwrap_or("unknown"))
             }
             sea_orm::sqlx::Error::PoolTimedOut => "database pool timed out".to_owned(),
             sea_orm::sqlx::Error::Io(_) => "database i/o error".to_owned(),
@@ -92,9 +77,7 @@ pub fn describe_db_err(err: &DbErr) -> String {
         DbErr::RecordNotFound(_) => "record not found".to_owned(),
         DbErr::RecordNotInserted => "record not inserted".to_owned(),
         DbErr::RecordNotUpdated => "record not updated".to_owned(),
-        DbErr::Type(_) | DbErr::Json(_) | DbErr::TryIntoErr { .. } => {
-            "database value conversion error".to_owned()
-        }
+        DbErr::Type(_) | DbErr::Json(_) | DbErr::TryIntoErr { .. } => "database value conversion error".to_owned(),
         _ => "database error".to_owned(),
     }
 }
@@ -129,10 +112,7 @@ pub fn db_error_code(err: &DbErr) -> Option<String> {
 
 /// True for a unique-constraint violation (either database).
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
 impl From<DbErr> for AppError {
@@ -145,26 +125,24 @@ impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         let code = err.code();
         match err {
-            AppError::Unauthenticated(msg) => {
-                async_graphql::Error::new(msg).extend_with(|_, e| e.set("code", code))
+            AppError::Unauthenticated(msg) => async_graphql::Error::new(msg).extend_with(|_, e| e.set("code", code)),
+            AppError::Forbidden => {
+                async_graphql::Error::new("You are not allowed to do this").extend_with(|_, e| e.set("code", code))
             }
-            AppError::Forbidden => async_graphql::Error::new("You are not allowed to do this")
-                .extend_with(|_, e| e.set("code", code)),
-            AppError::NotFound(what) => async_graphql::Error::new(format!("{what} not found"))
-                .extend_with(|_, e| e.set("code", code)),
+            AppError::NotFound(what) => {
+                async_graphql::Error::new(format!("{what} not found")).extend_with(|_, e| e.set("code", code))
+            }
             AppError::BadInput { field, message } | AppError::Conflict { field, message } => {
                 async_graphql::Error::new(message).extend_with(|_, e| {
                     e.set("code", code);
                     e.set("field", field);
                 })
             }
-            AppError::RateLimited { retry_after } => async_graphql::Error::new(
-                "Too many attempts, try again later",
-            )
-            .extend_with(|_, e| {
-                e.set("code", code);
-                e.set("retryAfter", retry_after);
-            }),
+            AppError::RateLimited { retry_after } => async_graphql::Error::new("Too many attempts, try again later")
+                .extend_with(|_, e| {
+                    e.set("code", code);
+                    e.set("retryAfter", retry_after);
+                }),
             AppError::Internal(what) => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(error_id = %id, error = %what, "internal error");

@@ -30,10 +30,8 @@ impl Mailer {
     /// # Errors
     /// An unparsable `MAIL_FROM` or `SMTP_URL`.
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
-        let from: Mailbox = config
-            .mail_from
-            .parse()
-            .map_err(|_| anyhow::anyhow!("MAIL_FROM is not a valid mailbox"))?;
+        let from: Mailbox =
+            config.mail_from.parse().map_err(|_| anyhow::anyhow!("MAIL_FROM is not a valid mailbox"))?;
         let transport = match &config.mail {
             MailTransportConfig::Smtp(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
@@ -51,25 +49,18 @@ impl Mailer {
     /// # Errors
     /// A description safe to log (no addresses, no content) when building or delivery fails.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|_| "recipient is not a valid mailbox".to_owned())?;
+        let to: Mailbox = to.parse().map_err(|_| "recipient is not a valid mailbox".to_owned())?;
         // Plain 7bit/8bit when every line fits RFC 5322's 998 octets, so that links and tokens
         // stay whole in the raw message (lettre would pick quoted-printable past 76 and fold them).
         let body = if !body.contains('\0') && body.lines().all(|l| l.len() <= 998) {
-            let encoding = if body.is_ascii() {
-                ContentTransferEncoding::SevenBit
-            } else {
-                ContentTransferEncoding::EightBit
-            };
+            let encoding =
+                if body.is_ascii() { ContentTransferEncoding::SevenBit } else { ContentTransferEncoding::EightBit };
             let crlf = body.lines().map(|l| format!("{l}\r\n")).collect::<String>();
             Body::dangerous_pre_encoded(crlf.into_bytes(), encoding)
         } else {
             Body::new(body)
         };
-        let part = SinglePart::builder()
-            .header(ContentType::TEXT_PLAIN)
-            .body(body);
+        let part = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -86,11 +77,7 @@ impl Mailer {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| format!("cannot create the outbox folder: {}", e.kind()))?;
-                let name = format!(
-                    "{}-{}.eml",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
-                    uuid::Uuid::new_v4()
-                );
+                let name = format!("{}-{}.eml", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"), uuid::Uuid::new_v4());
                 tokio::fs::write(dir.join(name), message.formatted())
                     .await
                     .map_err(|e| format!("cannot write to the outbox: {}", e.kind()))

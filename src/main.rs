@@ -6,11 +6,7 @@ use clap::{Parser, Subcommand};
 use cybermed::{app, config::Config, db, domain::accounts, telemetry};
 
 #[derive(Parser)]
-#[command(
-    name = "cybermed",
-    version,
-    about = "CyberMed: appointment backend for clinics (GraphQL)"
-)]
+#[command(name = "cybermed", version, about = "CyberMed: appointment backend for clinics (GraphQL)")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -50,34 +46,22 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let conn = db::connect(config.database_url.expose(), Some(1))
+            let (conn, _) = db::connect(config.database_url.expose(), Some(1))
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot open the database: {}",
-                        cybermed::error::describe_db_err(&e)
-                    )
-                })?;
-            db::migrate(&conn).await.map_err(|e| {
-                anyhow::anyhow!("migration failed: {}", cybermed::error::describe_db_err(&e))
-            })?;
+                .map_err(|e| anyhow::anyhow!("cannot open the database: {}", cybermed::error::describe_db_err(&e)))?;
+            db::migrate(&conn)
+                .await
+                .map_err(|e| anyhow::anyhow!("migration failed: {}", cybermed::error::describe_db_err(&e)))?;
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::CreateAdmin {
-            email,
-            first_name,
-            last_name,
-        } => {
+        Command::CreateAdmin { email, first_name, last_name } => {
             let password = match std::env::var("CYBERMED_ADMIN_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
                 _ => {
                     eprint!("Password for {email}: ");
                     let mut line = String::new();
-                    std::io::stdin()
-                        .lock()
-                        .read_line(&mut line)
-                        .context("reading the password from stdin")?;
+                    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };

@@ -86,9 +86,8 @@ impl TokenKeys {
             TokenType::Access => self.access_ttl,
             TokenType::Refresh => self.refresh_ttl,
         };
-        let exp = now
-            + chrono::Duration::from_std(ttl)
-                .map_err(|_| AppError::internal("token lifetime out of range"))?;
+        let exp =
+            now + chrono::Duration::from_std(ttl).map_err(|_| AppError::internal("token lifetime out of range"))?;
         let claims = Claims {
             sub: user,
             exp: exp.timestamp(),

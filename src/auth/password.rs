@@ -28,12 +28,8 @@ impl Passwords {
     pub async fn new() -> AppResult<Self> {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let permits = Arc::new(Semaphore::new(cores));
-        let dummy =
-            run_blocking(&permits, || hash_now("cybermed-dummy-password-for-timing")).await??;
-        Ok(Self {
-            permits,
-            dummy_hash: dummy.into(),
-        })
+        let dummy = run_blocking(&permits, || hash_now("cybermed-dummy-password-for-timing")).await??;
+        Ok(Self { permits, dummy_hash: dummy.into() })
     }
 
     /// Hashes `password` into a PHC string.
@@ -50,24 +46,13 @@ impl Passwords {
     /// emails so that timing does not reveal which emails exist.
     pub async fn verify_dummy(&self, password: String) -> AppResult<bool> {
         let hash = self.dummy_hash.to_string();
-        run_blocking(&self.permits, move || {
-            verify_now(&password, &hash).map(|_| false)
-        })
-        .await?
+        run_blocking(&self.permits, move || verify_now(&password, &hash).map(|_| false)).await?
     }
 }
 
-async fn run_blocking<T: Send + 'static>(
-    permits: &Semaphore,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> AppResult<T> {
-    let _permit = permits
-        .acquire()
-        .await
-        .map_err(|_| AppError::internal("password hasher closed"))?;
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| AppError::internal("password hashing task failed"))
+async fn run_blocking<T: Send + 'static>(permits: &Semaphore, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _permit = permits.acquire().await.map_err(|_| AppError::internal("password hasher closed"))?;
+    tokio::task::spawn_blocking(f).await.map_err(|_| AppError::internal("password hashing task failed"))
 }
 
 fn hash_now(password: &str) -> AppResult<String> {
@@ -79,9 +64,6 @@ fn hash_now(password: &str) -> AppResult<String> {
 }
 
 fn verify_now(password: &str, hash: &str) -> AppResult<bool> {
-    let parsed = PasswordHash::new(hash)
-        .map_err(|_| AppError::internal("stored password hash is malformed"))?;
-    Ok(Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok())
+    let parsed = PasswordHash::new(hash).map_err(|_| AppError::internal("stored password hash is malformed"))?;
+    Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }

@@ -53,26 +53,18 @@ impl RequestAuth {
         let bearer = match value {
             None => Bearer::Missing,
             Some(v) => match v.trim().split_once(' ') {
-                Some((scheme, token))
-                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
                     Bearer::Token(token.trim().to_owned())
                 }
                 _ => Bearer::Malformed,
             },
         };
-        Self {
-            bearer,
-            resolved: OnceCell::new(),
-        }
+        Self { bearer, resolved: OnceCell::new() }
     }
 
     /// A request with no credentials.
     pub fn anonymous() -> Self {
-        Self {
-            bearer: Bearer::Missing,
-            resolved: OnceCell::new(),
-        }
+        Self { bearer: Bearer::Missing, resolved: OnceCell::new() }
     }
 
     /// The viewer, `None` when no header was sent.
@@ -86,9 +78,7 @@ impl RequestAuth {
                 match &self.bearer {
                     Bearer::Missing => Ok(None),
                     Bearer::Malformed => Err(AppError::Unauthenticated("Invalid or expired token")),
-                    Bearer::Token(token) => {
-                        authenticate(state, token).await.map(|v| Some(Arc::new(v)))
-                    }
+                    Bearer::Token(token) => authenticate(state, token).await.map(|v| Some(Arc::new(v))),
                 }
             })
             .await
@@ -100,33 +90,20 @@ impl RequestAuth {
     /// # Errors
     /// As [`RequestAuth::viewer`], and `UNAUTHENTICATED` when anonymous.
     pub async fn require(&self, state: &AppState) -> AppResult<Arc<Viewer>> {
-        self.viewer(state)
-            .await?
-            .ok_or(AppError::Unauthenticated("Authentication required"))
+        self.viewer(state).await?.ok_or(AppError::Unauthenticated("Authentication required"))
     }
 }
 
 /// Checks an access token and loads its login and user in one statement.
 async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
-    let claims = state
-        .keys
-        .verify(token, TokenType::Access, state.clock.now())?;
-    let found = session::Entity::find_by_id(claims.sid)
-        .find_also_related(user::Entity)
-        .one(&state.db)
-        .await?;
+    let claims = state.keys.verify(token, TokenType::Access, state.clock.now())?;
+    let found = session::Entity::find_by_id(claims.sid).find_also_related(user::Entity).one(&state.db).await?;
     let now = state.clock.now();
     match found {
         Some((s, Some(u)))
-            if s.user_id == claims.sub
-                && s.revoked_at.is_none()
-                && s.expires_at > now
-                && u.is_active =>
+            if s.user_id == claims.sub && s.revoked_at.is_none() && s.expires_at > now && u.is_active =>
         {
-            Ok(Viewer {
-                user: u,
-                session_id: s.id,
-            })
+            Ok(Viewer { user: u, session_id: s.id })
         }
         _ => Err(AppError::Unauthenticated("Invalid or expired token")),
     }

@@ -1,12 +1,18 @@
 //! Database connection, migrations and transaction helpers for SQLite and PostgreSQL.
 pub mod entities;
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -18,19 +24,13 @@ use sea_orm::{
 ///
 /// # Errors
 /// When the database cannot be reached or opened.
-pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url.to_owned());
-    let cores =
-        u32::try_from(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
-            .unwrap_or(2);
+    let cores = u32::try_from(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)).unwrap_or(2);
     // SQLite has one writer at a time; a few readers per core is plenty. PostgreSQL is shared by
     // several replicas, so each stays modest by default.
-    let default_max = if is_sqlite {
-        (cores * 2).max(4)
-    } else {
-        (cores * 4).clamp(8, 32)
-    };
+    let default_max = if is_sqlite { (cores * 2).max(4) } else { (cores * 4).clamp(8, 32) };
     opts.max_connections(max_connections.unwrap_or(default_max))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
@@ -45,7 +45,24 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Database
                 .create_if_missing(true)
         });
     }
-    Database::connect(opts).await
+    let mut db = Database::connect(opts).await?;
+    let counter = StatementCounter::default();
+    let c = counter.clone();
+    db.set_metric_callback(move |_| {
+        c.0.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
+}
+
+/// How many SQL statements the pool has run: how tests and the benchmark prove that a page of N
+/// items costs a constant number of queries.
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Applies every pending migration.

@@ -2,9 +2,9 @@
 //! change and reset, and the admin's account switches.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use crate::{
     auth::{jwt::TokenType, token_hash, viewer::Viewer},
     db::{
         begin_write,
-        entities::{login_failure, password_reset_token, refresh_token, session, user},
+        entities::{doctor_profile, login_failure, password_reset_token, refresh_token, session, user},
     },
     error::{AppError, AppResult, is_unique_violation},
 };
@@ -63,11 +63,7 @@ pub const MSG_BAD_RESET_TOKEN: &str = "Invalid token or expired token.";
 /// # Errors
 /// `FORBIDDEN` for an admin account by a non-admin; `BAD_USER_INPUT` naming the field for bad
 /// input; `CONFLICT` (field `email`) when the email is taken.
-pub async fn register(
-    state: &AppState,
-    viewer: Option<&Viewer>,
-    input: NewUser,
-) -> AppResult<IssuedTokens> {
+pub async fn register(state: &AppState, viewer: Option<&Viewer>, input: NewUser) -> AppResult<IssuedTokens> {
     if input.role == Role::Admin && !viewer.is_some_and(Viewer::is_admin) {
         return Err(AppError::Forbidden);
     }
@@ -119,27 +115,14 @@ pub async fn register(
 /// # Errors
 /// `RATE_LIMITED` (with `retryAfter`); `UNAUTHENTICATED` with one message for unknown email and
 /// wrong password, and for an inactive account.
-pub async fn login(
-    state: &AppState,
-    email: &str,
-    password: String,
-    client_addr: &str,
-) -> AppResult<IssuedTokens> {
+pub async fn login(state: &AppState, email: &str, password: String, client_addr: &str) -> AppResult<IssuedTokens> {
     let email = email.trim().to_lowercase();
     let now = state.clock.now();
     check_throttle(state, &email, client_addr, now).await?;
 
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&state.db)
-        .await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await?;
     let verified = match &found {
-        Some(u) => {
-            state
-                .passwords
-                .verify(password, u.password_hash.clone())
-                .await?
-        }
+        Some(u) => state.passwords.verify(password, u.password_hash.clone()).await?,
         None => state.passwords.verify_dummy(password).await?,
     };
     let user = match found {
@@ -154,36 +137,20 @@ pub async fn login(
     }
 
     let txn = begin_write(&state.db).await?;
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Email.eq(email.as_str()))
-        .exec(&txn)
-        .await?;
+    login_failure::Entity::delete_many().filter(login_failure::Column::Email.eq(email.as_str())).exec(&txn).await?;
     let tokens = start_login(state, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)
 }
 
-async fn check_throttle(
-    state: &AppState,
-    email: &str,
-    client_addr: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+async fn check_throttle(state: &AppState, email: &str, client_addr: &str, now: DateTime<Utc>) -> AppResult<()> {
     let config = &state.config;
-    let window = chrono::Duration::from_std(config.login_window)
-        .map_err(|_| AppError::internal("window out of range"))?;
+    let window =
+        chrono::Duration::from_std(config.login_window).map_err(|_| AppError::internal("window out of range"))?;
     let since = now - window;
     for (column, value, max) in [
-        (
-            login_failure::Column::Email,
-            email,
-            config.login_max_failures,
-        ),
-        (
-            login_failure::Column::ClientAddr,
-            client_addr,
-            config.login_max_failures_per_address,
-        ),
+        (login_failure::Column::Email, email, config.login_max_failures),
+        (login_failure::Column::ClientAddr, client_addr, config.login_max_failures_per_address),
     ] {
         let recent: Vec<DateTime<Utc>> = login_failure::Entity::find()
             .select_only()
@@ -199,20 +166,13 @@ async fn check_throttle(
             // Attempts resume when the oldest of the last `max` failures leaves the window.
             let oldest = recent.last().copied().unwrap_or(now);
             let retry_after = Ord::max((oldest + window - now).num_seconds(), 1);
-            return Err(AppError::RateLimited {
-                retry_after: u64::try_from(retry_after).unwrap_or(1),
-            });
+            return Err(AppError::RateLimited { retry_after: u64::try_from(retry_after).unwrap_or(1) });
         }
     }
     Ok(())
 }
 
-async fn record_failure(
-    state: &AppState,
-    email: &str,
-    client_addr: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+async fn record_failure(state: &AppState, email: &str, client_addr: &str, now: DateTime<Utc>) -> AppResult<()> {
     let failure = login_failure::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email.chars().take(254).collect()),
@@ -232,8 +192,8 @@ async fn start_login<C: ConnectionTrait>(
     user: user::Model,
     now: DateTime<Utc>,
 ) -> AppResult<IssuedTokens> {
-    let refresh_ttl = chrono::Duration::from_std(state.keys.refresh_ttl)
-        .map_err(|_| AppError::internal("ttl out of range"))?;
+    let refresh_ttl =
+        chrono::Duration::from_std(state.keys.refresh_ttl).map_err(|_| AppError::internal("ttl out of range"))?;
     let session = session::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
@@ -254,19 +214,9 @@ async fn issue_pair<C: ConnectionTrait>(
     sid: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<IssuedTokens> {
-    let (access_token, _) = state.keys.issue(
-        TokenType::Access,
-        user.id,
-        user.role,
-        sid,
-        Uuid::new_v4(),
-        now,
-    )?;
+    let (access_token, _) = state.keys.issue(TokenType::Access, user.id, user.role, sid, Uuid::new_v4(), now)?;
     let jti = Uuid::new_v4();
-    let (refresh_token, refresh_exp) =
-        state
-            .keys
-            .issue(TokenType::Refresh, user.id, user.role, sid, jti, now)?;
+    let (refresh_token, refresh_exp) = state.keys.issue(TokenType::Refresh, user.id, user.role, sid, jti, now)?;
     refresh_token::ActiveModel {
         id: Set(jti),
         session_id: Set(sid),
@@ -297,13 +247,8 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
     let invalid = || AppError::Unauthenticated("Invalid or expired token");
 
     let txn = begin_write(&state.db).await?;
-    let stored = refresh_token::Entity::find_by_id(claims.jti)
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
-    if stored.session_id != claims.sid
-        || !crate::auth::constant_time_eq(&stored.token_hash, &token_hash(token))
-    {
+    let stored = refresh_token::Entity::find_by_id(claims.jti).one(&txn).await?.ok_or_else(invalid)?;
+    if stored.session_id != claims.sid || !crate::auth::constant_time_eq(&stored.token_hash, &token_hash(token)) {
         return Err(invalid());
     }
     let retired = refresh_token::Entity::update_many()
@@ -316,21 +261,13 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
         revoke_session(&txn, claims.sid, now).await?;
         txn.commit().await?;
         tracing::warn!(session = %claims.sid, "refresh token reused; login revoked");
-        return Err(AppError::Unauthenticated(
-            "Refresh token was already used; the login has been revoked",
-        ));
+        return Err(AppError::Unauthenticated("Refresh token was already used; the login has been revoked"));
     }
-    let (session, user) = session::Entity::find_by_id(claims.sid)
-        .find_also_related(user::Entity)
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
+    let (session, user) =
+        session::Entity::find_by_id(claims.sid).find_also_related(user::Entity).one(&txn).await?.ok_or_else(invalid)?;
     let user = match user {
         Some(u)
-            if session.revoked_at.is_none()
-                && session.expires_at > now
-                && stored.expires_at > now
-                && u.is_active =>
+            if session.revoked_at.is_none() && session.expires_at > now && stored.expires_at > now && u.is_active =>
         {
             u
         }
@@ -348,13 +285,9 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
 pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
     let now = state.clock.now();
     let claims = state.keys.verify(token, TokenType::Refresh, now)?;
-    let stored = refresh_token::Entity::find_by_id(claims.jti)
-        .one(&state.db)
-        .await?;
+    let stored = refresh_token::Entity::find_by_id(claims.jti).one(&state.db).await?;
     match stored {
-        Some(s)
-            if s.session_id == claims.sid
-                && crate::auth::constant_time_eq(&s.token_hash, &token_hash(token)) => {}
+        Some(s) if s.session_id == claims.sid && crate::auth::constant_time_eq(&s.token_hash, &token_hash(token)) => {}
         _ => return Err(AppError::Unauthenticated("Invalid or expired token")),
     }
     let txn = begin_write(&state.db).await?;
@@ -363,11 +296,7 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
     Ok(())
 }
 
-async fn revoke_session<C: ConnectionTrait>(
-    db: &C,
-    sid: Uuid,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+async fn revoke_session<C: ConnectionTrait>(db: &C, sid: Uuid, now: DateTime<Utc>) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .filter(session::Column::Id.eq(sid))
@@ -378,11 +307,7 @@ async fn revoke_session<C: ConnectionTrait>(
 }
 
 /// Revokes every login of a user (password change/reset, deactivation).
-async fn revoke_all_sessions<C: ConnectionTrait>(
-    db: &C,
-    user_id: Uuid,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+async fn revoke_all_sessions<C: ConnectionTrait>(db: &C, user_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .filter(session::Column::UserId.eq(user_id))
@@ -396,20 +321,13 @@ async fn revoke_all_sessions<C: ConnectionTrait>(
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming the field (also for `null` on a required field); `CONFLICT` on `email`.
-pub async fn update_me(
-    state: &AppState,
-    viewer: &Viewer,
-    changes: ProfileChanges,
-) -> AppResult<user::Model> {
+pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChanges) -> AppResult<user::Model> {
     let required = |v: Option<String>, field: &'static str| {
         v.ok_or_else(|| AppError::bad_input(field, "This field may not be null"))
     };
     let mut model: user::ActiveModel = viewer.user.clone().into();
     if let Some(v) = changes.email {
-        model.email = Set(validation::normalize_email(
-            &required(v, "email")?,
-            "email",
-        )?);
+        model.email = Set(validation::normalize_email(&required(v, "email")?, "email")?);
     }
     if let Some(v) = changes.first_name {
         model.first_name = Set(validation::name(&required(v, "firstName")?, "firstName")?);
@@ -446,21 +364,9 @@ pub async fn update_me(
 ///
 /// # Errors
 /// `BAD_USER_INPUT`: field `oldPassword` ("Old password is incorrect") or `newPassword` (rules).
-pub async fn change_password(
-    state: &AppState,
-    viewer: &Viewer,
-    old: String,
-    new: String,
-) -> AppResult<()> {
-    if !state
-        .passwords
-        .verify(old, viewer.user.password_hash.clone())
-        .await?
-    {
-        return Err(AppError::bad_input(
-            "oldPassword",
-            "Old password is incorrect",
-        ));
+pub async fn change_password(state: &AppState, viewer: &Viewer, old: String, new: String) -> AppResult<()> {
+    if !state.passwords.verify(old, viewer.user.password_hash.clone()).await? {
+        return Err(AppError::bad_input("oldPassword", "Old password is incorrect"));
     }
     validation::password(&new, &viewer.user.email, "newPassword")?;
     let hash = state.passwords.hash(new).await?;
@@ -503,9 +409,7 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
     let ttl = chrono::Duration::from_std(state.config.password_reset_ttl)
         .map_err(|_| AppError::internal("ttl out of range"))?;
     let txn = begin_write(&state.db).await?;
-    password_reset_token::Entity::delete_by_id(user.id)
-        .exec(&txn)
-        .await?;
+    password_reset_token::Entity::delete_by_id(user.id).exec(&txn).await?;
     password_reset_token::ActiveModel {
         user_id: Set(user.id),
         token_hash: Set(token_hash(&token)),
@@ -516,12 +420,8 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
     .await?;
     txn.commit().await?;
 
-    let link = format!(
-        "{}/reset-password?email={}&token={}",
-        state.config.public_url,
-        percent_encode(&user.email),
-        token
-    );
+    let link =
+        format!("{}/reset-password?email={}&token={}", state.config.public_url, percent_encode(&user.email), token);
     let minutes = state.config.password_reset_ttl.as_secs().div_ceil(60);
     let body = format!(
         "Hello {},\n\nSomeone asked to reset the password of your CyberMed account.\n\
@@ -547,20 +447,11 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
 /// # Errors
 /// `BAD_USER_INPUT`: field `password` for the password rules; field `token` with
 /// "Invalid token or expired token." for a wrong, used or expired token.
-pub async fn reset_password(
-    state: &AppState,
-    email: &str,
-    token: &str,
-    password: String,
-) -> AppResult<()> {
+pub async fn reset_password(state: &AppState, email: &str, token: &str, password: String) -> AppResult<()> {
     let email = email.trim().to_lowercase();
     let bad_token = || AppError::bad_input("token", MSG_BAD_RESET_TOKEN);
     validation::password(&password, &email, "password")?;
-    let Some(user) = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&state.db)
-        .await?
-    else {
+    let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await? else {
         return Err(bad_token());
     };
     // Hash before taking the write lock: argon2 is slow and SQLite has one writer.
@@ -591,24 +482,13 @@ pub async fn reset_password(
 ///
 /// # Errors
 /// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) for an admin deactivating themself.
-pub async fn set_active(
-    state: &AppState,
-    admin: &Viewer,
-    id: Uuid,
-    active: bool,
-) -> AppResult<user::Model> {
+pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool) -> AppResult<user::Model> {
     if id == admin.id() && !active {
-        return Err(AppError::bad_input(
-            "id",
-            "You cannot deactivate your own account",
-        ));
+        return Err(AppError::bad_input("id", "You cannot deactivate your own account"));
     }
     let now = state.clock.now();
     let txn = begin_write(&state.db).await?;
-    let user = user::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("User"))?;
+    let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     let mut model: user::ActiveModel = user.into();
     model.is_active = Set(active);
     model.updated_at = Set(now);
@@ -624,20 +504,12 @@ pub async fn set_active(
 ///
 /// # Errors
 /// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) for an admin demoting themself.
-pub async fn set_role(
-    state: &AppState,
-    admin: &Viewer,
-    id: Uuid,
-    role: Role,
-) -> AppResult<user::Model> {
+pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) -> AppResult<user::Model> {
     if id == admin.id() && role != Role::Admin {
         return Err(AppError::bad_input("id", "You cannot change your own role"));
     }
     let txn = begin_write(&state.db).await?;
-    let user = user::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("User"))?;
+    let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     let mut model: user::ActiveModel = user.into();
     model.role = Set(role);
     model.is_staff = Set(role == Role::Admin);
@@ -668,10 +540,7 @@ pub async fn create_admin(
     let hash = state.passwords.hash(password).await?;
     let now = state.clock.now();
     let txn = begin_write(&state.db).await?;
-    let existing = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&txn)
-        .await?;
+    let existing = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
     let model = match existing {
         Some(u) => {
             let mut m: user::ActiveModel = u.into();
@@ -727,20 +596,9 @@ pub fn can_see_user(viewer: &Viewer, target: &user::Model) -> bool {
 ///
 /// # Errors
 /// `NOT_FOUND` when it does not exist or the viewer may not know it exists.
-pub async fn find_visible_user(
-    state: &AppState,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<user::Model> {
-    let user = user::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("User"))?;
-    if can_see_user(viewer, &user) {
-        Ok(user)
-    } else {
-        Err(AppError::NotFound("User"))
-    }
+pub async fn find_visible_user(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<user::Model> {
+    let user = user::Entity::find_by_id(id).one(&state.db).await?.ok_or(AppError::NotFound("User"))?;
+    if can_see_user(viewer, &user) { Ok(user) } else { Err(AppError::NotFound("User")) }
 }
 
 /// Filter for listing users.
@@ -749,6 +607,10 @@ pub struct UserFilter {
     pub role: Option<Role>,
     pub search: Option<String>,
     pub active_only: bool,
+    /// Only users with a verified doctor profile.
+    pub verified_doctors_only: bool,
+    /// Only users whose doctor profile's specialty contains this, ignoring case.
+    pub specialty: Option<String>,
 }
 
 impl UserFilter {
@@ -760,17 +622,20 @@ impl UserFilter {
         if self.active_only {
             cond = cond.add(user::Column::IsActive.eq(true));
         }
-        if let Some(term) = self
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
-            let like = |col: user::Column| {
-                Expr::expr(Func::lower(Expr::col(col)))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
-            };
+        let specialty = self.specialty.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if self.verified_doctors_only || specialty.is_some() {
+            let mut profiles = Query::select();
+            profiles.column(doctor_profile::Column::UserId).from(doctor_profile::Entity);
+            if self.verified_doctors_only {
+                profiles.and_where(doctor_profile::Column::Verified.eq(true));
+            }
+            if let Some(term) = specialty {
+                profiles.and_where(contains_ignoring_case(doctor_profile::Column::Specialty, term));
+            }
+            cond = cond.add(user::Column::Id.in_subquery(profiles));
+        }
+        if let Some(term) = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let like = |col: user::Column| contains_ignoring_case(col, term);
             cond = cond.add(
                 Condition::any()
                     .add(like(user::Column::FirstName))
@@ -796,11 +661,7 @@ pub async fn list_users(
     if let Some(after) = after {
         query = query.filter(user::Column::Id.gt(after));
     }
-    Ok(query
-        .order_by_asc(user::Column::Id)
-        .limit(limit)
-        .all(&state.db)
-        .await?)
+    Ok(query.order_by_asc(user::Column::Id).limit(limit).all(&state.db).await?)
 }
 
 /// How many users match the filter.
@@ -808,10 +669,13 @@ pub async fn list_users(
 /// # Errors
 /// Internal only.
 pub async fn count_users(state: &AppState, filter: &UserFilter) -> AppResult<u64> {
-    Ok(user::Entity::find()
-        .filter(filter.condition())
-        .count(&state.db)
-        .await?)
+    Ok(user::Entity::find().filter(filter.condition()).count(&state.db).await?)
+}
+
+/// `LOWER(col) LIKE '%term%'` with the term's wildcards escaped: the same on both databases.
+fn contains_ignoring_case(col: impl sea_orm::sea_query::IntoColumnRef, term: &str) -> sea_orm::sea_query::SimpleExpr {
+    let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
 }
 
 fn escape_like(s: &str) -> String {

@@ -1,5 +1,7 @@
 //! Business rules per area, in plain Rust: no GraphQL here. Each function runs its own transaction.
 pub mod accounts;
+pub mod profiles;
+pub mod schedule;
 pub mod validation;
 
 use std::sync::{
@@ -13,17 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a user is in the clinic. Stored as its name.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    Serialize,
-    Deserialize,
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum, Serialize, Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -61,8 +53,7 @@ impl Clock {
     /// Now, truncated to microseconds (the precision both databases store).
     pub fn now(&self) -> DateTime<Utc> {
         let now = Utc::now() + TimeDelta::milliseconds(self.offset_ms.load(Ordering::Relaxed));
-        now.duration_trunc(TimeDelta::microseconds(1))
-            .unwrap_or(now)
+        now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
     }
 
     /// Moves this clock forward (tests only).

@@ -8,13 +8,7 @@ static COMMON_PASSWORDS_TXT: &str = include_str!("../../data/common-passwords.tx
 
 fn common_passwords() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| {
-        COMMON_PASSWORDS_TXT
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect()
-    })
+    SET.get_or_init(|| COMMON_PASSWORDS_TXT.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
 }
 
 /// How many passwords the common list holds.
@@ -28,11 +22,7 @@ pub fn common_password_count() -> usize {
 /// `BAD_USER_INPUT` on `field` when it is not a syntactically valid address.
 pub fn normalize_email(raw: &str, field: &'static str) -> AppResult<String> {
     let email = raw.trim().to_lowercase();
-    if is_valid_email(&email) {
-        Ok(email)
-    } else {
-        Err(AppError::bad_input(field, "Enter a valid email address"))
-    }
+    if is_valid_email(&email) { Ok(email) } else { Err(AppError::bad_input(field, "Enter a valid email address")) }
 }
 
 fn is_valid_email(email: &str) -> bool {
@@ -47,9 +37,7 @@ fn is_valid_email(email: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {
@@ -59,9 +47,7 @@ fn is_valid_email(email: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
     local_ok && domain_ok
 }
 
@@ -70,16 +56,21 @@ fn is_valid_email(email: &str) -> bool {
 /// # Errors
 /// `BAD_USER_INPUT` on `field`.
 pub fn name(raw: &str, field: &'static str) -> AppResult<String> {
+    name_like(raw, field, 30)
+}
+
+/// Trims a required text and checks it is 1..=`max` characters.
+///
+/// # Errors
+/// `BAD_USER_INPUT` on `field`.
+pub fn name_like(raw: &str, field: &'static str, max: usize) -> AppResult<String> {
     let v = raw.trim();
     let len = v.chars().count();
     if len == 0 {
         return Err(AppError::bad_input(field, "This field may not be blank"));
     }
-    if len > 30 {
-        return Err(AppError::bad_input(
-            field,
-            "Ensure this field has no more than 30 characters",
-        ));
+    if len > max {
+        return Err(AppError::bad_input(field, format!("Ensure this field has no more than {max} characters")));
     }
     Ok(v.to_owned())
 }
@@ -88,19 +79,12 @@ pub fn name(raw: &str, field: &'static str) -> AppResult<String> {
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on `field`.
-pub fn optional_text(
-    raw: Option<&str>,
-    field: &'static str,
-    max: usize,
-) -> AppResult<Option<String>> {
+pub fn optional_text(raw: Option<&str>, field: &'static str, max: usize) -> AppResult<Option<String>> {
     let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     if v.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("Ensure this field has no more than {max} characters"),
-        ));
+        return Err(AppError::bad_input(field, format!("Ensure this field has no more than {max} characters")));
     }
     Ok(Some(v.to_owned()))
 }
@@ -113,31 +97,19 @@ pub fn optional_text(
 pub fn password(pw: &str, email: &str, field: &'static str) -> AppResult<()> {
     let len = pw.chars().count();
     if len < 8 {
-        return Err(AppError::bad_input(
-            field,
-            "This password is too short. It must contain at least 8 characters",
-        ));
+        return Err(AppError::bad_input(field, "This password is too short. It must contain at least 8 characters"));
     }
     if len > 128 {
-        return Err(AppError::bad_input(
-            field,
-            "This password is too long. It must contain at most 128 characters",
-        ));
+        return Err(AppError::bad_input(field, "This password is too long. It must contain at most 128 characters"));
     }
     if pw.chars().all(|c| c.is_ascii_digit()) {
-        return Err(AppError::bad_input(
-            field,
-            "This password is entirely numeric",
-        ));
+        return Err(AppError::bad_input(field, "This password is entirely numeric"));
     }
     let lower = pw.trim().to_lowercase();
     let email = email.trim().to_lowercase();
     let local = email.split('@').next().unwrap_or_default();
     if lower == email || (!local.is_empty() && lower == local) {
-        return Err(AppError::bad_input(
-            field,
-            "This password is too similar to the email",
-        ));
+        return Err(AppError::bad_input(field, "This password is too similar to the email"));
     }
     if common_passwords().contains(lower.as_str()) {
         return Err(AppError::bad_input(field, "This password is too common"));
@@ -156,26 +128,11 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {
-        assert_eq!(
-            normalize_email("  Ann@Example.COM ", "email")
-                .ok()
-                .as_deref(),
-            Some("ann@example.com")
-        );
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.com",
-            "ann@example",
-            "a b@example.com",
-            "ann@@example.com",
-            "ann@-x.com",
-        ] {
-            assert!(
-                normalize_email(bad, "email").is_err(),
-                "{bad} should be refused"
-            );
+        assert_eq!(normalize_email("  Ann@Example.COM ", "email").ok().as_deref(), Some("ann@example.com"));
+        for bad in
+            ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@@example.com", "ann@-x.com"]
+        {
+            assert!(normalize_email(bad, "email").is_err(), "{bad} should be refused");
         }
     }
 

@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use super::{
     ContextExt,
+    loaders::prefetch_users,
     objects::{AuthPayload, MessagePayload, User},
-    pagination::{decode_cursor, encode_cursor, page_size},
+    pagination::{decode_cursor, encode_cursor, page_complexity, page_size},
 };
 use crate::{
     auth::guard::RoleGuard,
@@ -74,14 +75,12 @@ pub async fn user_page(
     let limit = page_size(first)?;
     let after = decode_cursor(after.as_deref())?;
     let mut rows = accounts::list_users(ctx.state()?, &filter, after, limit + 1).await?;
+    let keys: Vec<_> = rows.iter().map(|u| (u.id, u.role)).collect();
+    prefetch_users(ctx, ctx.look_ahead().field("edges").field("node"), &keys).await?;
     let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let mut conn =
-        Connection::with_additional_fields(after.is_some(), has_next, UserListTotal(filter));
-    conn.edges.extend(
-        rows.into_iter()
-            .map(|u| Edge::new(encode_cursor(u.id), User::from(u))),
-    );
+    let mut conn = Connection::with_additional_fields(after.is_some(), has_next, UserListTotal(filter));
+    conn.edges.extend(rows.into_iter().map(|u| Edge::new(encode_cursor(u.id), User::from(u))));
     Ok(conn)
 }
 
@@ -99,15 +98,11 @@ impl AccountsQuery {
     /// who share an appointment with them. Otherwise `NOT_FOUND`.
     async fn user(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<User>> {
         let viewer = ctx.viewer().await?;
-        Ok(Some(
-            accounts::find_visible_user(ctx.state()?, &viewer, id)
-                .await?
-                .into(),
-        ))
+        Ok(Some(accounts::find_visible_user(ctx.state()?, &viewer, id).await?.into()))
     }
 
     /// Every user (admins only), in sign-up order.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", complexity = "page_complexity(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -116,17 +111,7 @@ impl AccountsQuery {
         role: Option<Role>,
         search: Option<String>,
     ) -> AppResult<UserConnection> {
-        user_page(
-            ctx,
-            UserFilter {
-                role,
-                search,
-                active_only: false,
-            },
-            first,
-            after,
-        )
-        .await
+        user_page(ctx, UserFilter { role, search, active_only: false, ..UserFilter::default() }, first, after).await
     }
 }
 
@@ -138,11 +123,7 @@ impl AccountsMutation {
     /// Creates an account and signs it in. Role `ADMIN` only for a signed-in admin.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
         let state = ctx.state()?;
-        let viewer = if input.role == Role::Admin {
-            ctx.maybe_viewer().await?
-        } else {
-            None
-        };
+        let viewer = if input.role == Role::Admin { ctx.maybe_viewer().await? } else { None };
         let new = NewUser {
             email: input.email,
             password: input.password,
@@ -152,33 +133,18 @@ impl AccountsMutation {
             gender: input.gender,
             phone: input.phone,
         };
-        Ok(accounts::register(state, viewer.as_deref(), new)
-            .await?
-            .into())
+        Ok(accounts::register(state, viewer.as_deref(), new).await?.into())
     }
 
     /// Signs in. Throttled per email and per client address.
-    async fn login(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-    ) -> AppResult<AuthPayload> {
+    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> AppResult<AuthPayload> {
         let addr = ctx.client_addr();
-        Ok(accounts::login(ctx.state()?, &email, password, &addr)
-            .await?
-            .into())
+        Ok(accounts::login(ctx.state()?, &email, password, &addr).await?.into())
     }
 
     /// Trades a refresh token for a new pair; the old one is retired.
-    async fn refresh_token(
-        &self,
-        ctx: &Context<'_>,
-        refresh_token: String,
-    ) -> AppResult<AuthPayload> {
-        Ok(accounts::refresh(ctx.state()?, &refresh_token)
-            .await?
-            .into())
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<AuthPayload> {
+        Ok(accounts::refresh(ctx.state()?, &refresh_token).await?.into())
     }
 
     /// Ends the login the refresh token belongs to.
@@ -199,9 +165,7 @@ impl AccountsMutation {
             bio: change(input.bio),
             gender: change(input.gender),
         };
-        Ok(accounts::update_me(ctx.state()?, &viewer, changes)
-            .await?
-            .into())
+        Ok(accounts::update_me(ctx.state()?, &viewer, changes).await?.into())
     }
 
     /// Changes the viewer's password; every login of theirs ends.
@@ -217,11 +181,7 @@ impl AccountsMutation {
     }
 
     /// Emails a reset token if the account exists; the answer is the same either way.
-    async fn request_password_reset(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-    ) -> AppResult<MessagePayload> {
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<MessagePayload> {
         accounts::request_password_reset(ctx.state()?, &email).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_SENT))
     }
@@ -240,24 +200,15 @@ impl AccountsMutation {
 
     /// Activates or deactivates an account (admins only).
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
-    async fn set_user_active(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-        is_active: bool,
-    ) -> AppResult<User> {
+    async fn set_user_active(&self, ctx: &Context<'_>, id: Uuid, is_active: bool) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
-        Ok(accounts::set_active(ctx.state()?, &viewer, id, is_active)
-            .await?
-            .into())
+        Ok(accounts::set_active(ctx.state()?, &viewer, id, is_active).await?.into())
     }
 
     /// Changes an account's role (admins only).
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn set_user_role(&self, ctx: &Context<'_>, id: Uuid, role: Role) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
-        Ok(accounts::set_role(ctx.state()?, &viewer, id, role)
-            .await?
-            .into())
+        Ok(accounts::set_role(ctx.state()?, &viewer, id, role).await?.into())
     }
 }

@@ -45,19 +45,11 @@ pub async fn post(
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "The body is not valid JSON",
-                wants_gql_json,
-            );
+            return request_error(StatusCode::BAD_REQUEST, "The body is not valid JSON", wants_gql_json);
         }
     };
     if value.is_array() {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            "Batch requests are not supported",
-            wants_gql_json,
-        );
+        return request_error(StatusCode::BAD_REQUEST, "Batch requests are not supported", wants_gql_json);
     }
     let request: async_graphql::Request = match serde_json::from_value(value) {
         Ok(r) => r,
@@ -108,18 +100,11 @@ pub async fn get(
 ) -> Response {
     let wants_gql_json = accepts_graphql_response_json(&headers);
     let Some(request) = params.ok().and_then(|Query(p)| p.into_request()) else {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            "Invalid GraphQL query string",
-            wants_gql_json,
-        );
+        return request_error(StatusCode::BAD_REQUEST, "Invalid GraphQL query string", wants_gql_json);
     };
     if let Ok(doc) = parse_query(&request.query) {
         let op = match &request.operation_name {
-            Some(name) => doc
-                .operations
-                .iter()
-                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name.as_str())),
+            Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name.as_str())),
             None => doc.operations.iter().next(),
         };
         if let Some((_, op)) = op
@@ -130,8 +115,7 @@ pub async fn get(
                 "Only queries may be sent with GET; use POST",
                 wants_gql_json,
             );
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
             return resp;
         }
     }
@@ -145,12 +129,8 @@ async fn execute(
     peer: SocketAddr,
     wants_gql_json: bool,
 ) -> Response {
-    let auth = RequestAuth::from_header(
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let request = request.data(auth).data(ClientAddr(peer.ip().to_string()));
+    let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
+    let request = request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
     let response = st.schema.execute(request).await;
     // A request error (the document did not parse or validate) never reached execution: per
     // GraphQL over HTTP it has no `data`, and with the newer media type it is a 400.
@@ -165,34 +145,17 @@ async fn execute(
             Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         }
     };
-    let status = if request_failed && wants_gql_json {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = if request_failed && wants_gql_json { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     json_response(status, &body, wants_gql_json)
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value, gql_json: bool) -> Response {
-    let content_type = if gql_json {
-        GRAPHQL_RESPONSE_JSON
-    } else {
-        "application/json"
-    };
-    (
-        status,
-        [(header::CONTENT_TYPE, content_type)],
-        body.to_string(),
-    )
-        .into_response()
+    let content_type = if gql_json { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    (status, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
 }
 
 fn request_error(status: StatusCode, message: &str, gql_json: bool) -> Response {
-    json_response(
-        status,
-        &serde_json::json!({ "errors": [{ "message": message }] }),
-        gql_json,
-    )
+    json_response(status, &serde_json::json!({ "errors": [{ "message": message }] }), gql_json)
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {
@@ -210,11 +173,7 @@ fn accepts_graphql_response_json(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|m| {
-            m.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON))
-        })
+        .any(|m| m.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON)))
 }
 
 /// `GET /graphiql`: the GraphiQL playground, with every asset served from this binary so that it
@@ -226,26 +185,15 @@ pub async fn graphiql() -> Html<&'static str> {
 /// `GET /graphiql/assets/{file}`: GraphiQL's scripts and styles (MIT-licensed, see `static/graphiql`).
 pub async fn graphiql_asset(Path(file): Path<String>) -> Response {
     let (body, content_type): (&'static [u8], &str) = match file.as_str() {
-        "graphiql.min.js" => (
-            include_bytes!("../../static/graphiql/graphiql.min.js"),
-            "text/javascript",
-        ),
-        "graphiql.min.css" => (
-            include_bytes!("../../static/graphiql/graphiql.min.css"),
-            "text/css",
-        ),
-        "react.production.min.js" => (
-            include_bytes!("../../static/graphiql/react.production.min.js"),
-            "text/javascript",
-        ),
-        "react-dom.production.min.js" => (
-            include_bytes!("../../static/graphiql/react-dom.production.min.js"),
-            "text/javascript",
-        ),
-        "init.js" => (
-            include_bytes!("../../static/graphiql/init.js"),
-            "text/javascript",
-        ),
+        "graphiql.min.js" => (include_bytes!("../../static/graphiql/graphiql.min.js"), "text/javascript"),
+        "graphiql.min.css" => (include_bytes!("../../static/graphiql/graphiql.min.css"), "text/css"),
+        "react.production.min.js" => {
+            (include_bytes!("../../static/graphiql/react.production.min.js"), "text/javascript")
+        }
+        "react-dom.production.min.js" => {
+            (include_bytes!("../../static/graphiql/react-dom.production.min.js"), "text/javascript")
+        }
+        "init.js" => (include_bytes!("../../static/graphiql/init.js"), "text/javascript"),
         "page.css" => (include_bytes!("../../static/graphiql/page.css"), "text/css"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
@@ -254,23 +202,15 @@ pub async fn graphiql_asset(Path(file): Path<String>) -> Response {
 
 /// `GET /health`: the process is alive.
 pub async fn health() -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        r#"{"status":"ok"}"#,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#).into_response()
 }
 
 /// `GET /ready`: 200 only when the database answers.
 pub async fn ready(State(st): State<GraphqlState>) -> Response {
     match st.app.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            r#"{"status":"ready"}"#,
-        )
-            .into_response(),
+        Ok(()) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"ready"}"#).into_response()
+        }
         Err(e) => {
             tracing::warn!(reason = %crate::error::describe_db_err(&e), "readiness check failed");
             (

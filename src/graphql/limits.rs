@@ -25,12 +25,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_depth: 12,
-            max_recursion: 16,
-            max_aliases: 30,
-            max_introspection_depth: 20,
-        }
+        Self { max_depth: 12, max_recursion: 16, max_aliases: 30, max_introspection_depth: 20 }
     }
 }
 
@@ -85,12 +80,7 @@ struct Walker<'a> {
 /// # Errors
 /// A request error naming the bound that was exceeded.
 pub fn check(doc: &ExecutableDocument, limits: Limits) -> ServerResult<()> {
-    let mut walker = Walker {
-        doc,
-        limits,
-        memo: HashMap::new(),
-        visiting: Vec::new(),
-    };
+    let mut walker = Walker { doc, limits, memo: HashMap::new(), visiting: Vec::new() };
     let mut aliases = 0usize;
     for (_, op) in doc.operations.iter() {
         let m = walker.selection_set(&op.node.selection_set.node, false)?;
@@ -99,10 +89,7 @@ pub fn check(doc: &ExecutableDocument, limits: Limits) -> ServerResult<()> {
     }
     if aliases > limits.max_aliases {
         return Err(ServerError::new(
-            format!(
-                "The document uses {aliases} aliases; at most {} are allowed",
-                limits.max_aliases
-            ),
+            format!("The document uses {aliases} aliases; at most {} are allowed", limits.max_aliases),
             None,
         ));
     }
@@ -113,26 +100,17 @@ impl<'a> Walker<'a> {
     fn bounds(&self, m: Measure, pos: Pos) -> ServerResult<()> {
         let l = self.limits;
         if m.depth > l.max_depth {
-            return Err(ServerError::new(
-                format!("The query is nested deeper than {} levels", l.max_depth),
-                Some(pos),
-            ));
+            return Err(ServerError::new(format!("The query is nested deeper than {} levels", l.max_depth), Some(pos)));
         }
         if m.recursion > l.max_recursion {
             return Err(ServerError::new(
-                format!(
-                    "The query's selections are nested deeper than {}",
-                    l.max_recursion
-                ),
+                format!("The query's selections are nested deeper than {}", l.max_recursion),
                 Some(pos),
             ));
         }
         if m.introspection_depth > l.max_introspection_depth {
             return Err(ServerError::new(
-                format!(
-                    "The introspection query is nested deeper than {} levels",
-                    l.max_introspection_depth
-                ),
+                format!("The introspection query is nested deeper than {} levels", l.max_introspection_depth),
                 Some(pos),
             ));
         }
@@ -140,64 +118,40 @@ impl<'a> Walker<'a> {
     }
 
     /// Measures a selection set. `in_introspection` is true below `__schema`/`__type`.
-    fn selection_set(
-        &mut self,
-        set: &'a SelectionSet,
-        in_introspection: bool,
-    ) -> ServerResult<Measure> {
+    fn selection_set(&mut self, set: &'a SelectionSet, in_introspection: bool) -> ServerResult<Measure> {
         let mut out = Measure::default();
         for sel in &set.items {
             let m = match &sel.node {
                 Selection::Field(f) => {
                     let name = f.node.name.node.as_str();
-                    let starts_introspection =
-                        !in_introspection && (name == "__schema" || name == "__type");
+                    let starts_introspection = !in_introspection && (name == "__schema" || name == "__type");
                     let inner_is_introspection = in_introspection || starts_introspection;
                     let child = if f.node.selection_set.node.items.is_empty() {
                         None
                     } else {
-                        Some(
-                            self.selection_set(&f.node.selection_set.node, inner_is_introspection)?,
-                        )
+                        Some(self.selection_set(&f.node.selection_set.node, inner_is_introspection)?)
                     };
                     let child = child.unwrap_or_default();
                     let has_children = !f.node.selection_set.node.items.is_empty();
                     Measure {
-                        depth: if inner_is_introspection {
-                            0
-                        } else {
-                            1 + child.depth
-                        },
-                        recursion: if inner_is_introspection {
-                            0
-                        } else {
-                            child.recursion + usize::from(has_children)
-                        },
+                        depth: if inner_is_introspection { 0 } else { 1 + child.depth },
+                        recursion: if inner_is_introspection { 0 } else { child.recursion + usize::from(has_children) },
                         introspection_depth: if inner_is_introspection {
                             1 + child.introspection_depth
                         } else {
                             child.introspection_depth
                         },
-                        aliases: child
-                            .aliases
-                            .saturating_add(usize::from(f.node.alias.is_some())),
+                        aliases: child.aliases.saturating_add(usize::from(f.node.alias.is_some())),
                     }
                 }
                 Selection::InlineFragment(inline) => {
-                    let child =
-                        self.selection_set(&inline.node.selection_set.node, in_introspection)?;
-                    Measure {
-                        recursion: child.recursion + usize::from(!in_introspection),
-                        ..child
-                    }
+                    let child = self.selection_set(&inline.node.selection_set.node, in_introspection)?;
+                    Measure { recursion: child.recursion + usize::from(!in_introspection), ..child }
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.as_str();
                     let child = self.fragment(name, in_introspection)?;
-                    Measure {
-                        recursion: child.recursion + usize::from(!in_introspection),
-                        ..child
-                    }
+                    Measure { recursion: child.recursion + usize::from(!in_introspection), ..child }
                 }
             };
             out.depth = out.depth.max(m.depth);

@@ -2,8 +2,10 @@
 pub mod accounts;
 pub mod http;
 pub mod limits;
+pub mod loaders;
 pub mod objects;
 pub mod pagination;
+pub mod profiles;
 pub mod scalars;
 pub mod schema;
 
@@ -33,12 +35,13 @@ pub trait ContextExt {
     fn maybe_viewer(&self) -> impl Future<Output = AppResult<Option<Arc<Viewer>>>> + Send;
     /// The client's address.
     fn client_addr(&self) -> String;
+    /// The request's DataLoaders.
+    fn loaders(&self) -> AppResult<&loaders::Loaders>;
 }
 
 impl ContextExt for Context<'_> {
     fn state(&self) -> AppResult<&AppState> {
-        self.data::<AppState>()
-            .map_err(|_| AppError::internal("application state missing from schema"))
+        self.data::<AppState>().map_err(|_| AppError::internal("application state missing from schema"))
     }
 
     async fn viewer(&self) -> AppResult<Arc<Viewer>> {
@@ -57,8 +60,11 @@ impl ContextExt for Context<'_> {
         }
     }
 
+    fn loaders(&self) -> AppResult<&loaders::Loaders> {
+        self.data::<loaders::Loaders>().map_err(|_| AppError::internal("loaders missing from request"))
+    }
+
     fn client_addr(&self) -> String {
-        self.data_opt::<ClientAddr>()
-            .map_or_else(|| "unknown".to_owned(), |a| a.0.clone())
+        self.data_opt::<ClientAddr>().map_or_else(|| "unknown".to_owned(), |a| a.0.clone())
     }
 }

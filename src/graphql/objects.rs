@@ -4,7 +4,12 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, SimpleObject};
 use uuid::Uuid;
 
-use super::{ContextExt, scalars::DateTime};
+use super::{
+    ContextExt,
+    loaders::{DoctorProfileOf, PatientProfileOf},
+    profiles::{DoctorProfile, PatientProfile},
+    scalars::DateTime,
+};
 use crate::{
     db::entities::user,
     domain::{Gender, Role, accounts},
@@ -22,20 +27,14 @@ pub struct User {
 
 impl From<user::Model> for User {
     fn from(m: user::Model) -> Self {
-        Self {
-            model: Arc::new(m),
-            as_owner: false,
-        }
+        Self { model: Arc::new(m), as_owner: false }
     }
 }
 
 impl User {
     /// The user as seen by themself.
     pub fn as_owner(model: user::Model) -> Self {
-        Self {
-            model: Arc::new(model),
-            as_owner: true,
-        }
+        Self { model: Arc::new(model), as_owner: true }
     }
 
     async fn private<'a, T>(
@@ -43,11 +42,8 @@ impl User {
         ctx: &Context<'_>,
         pick: impl FnOnce(&'a user::Model) -> T,
     ) -> AppResult<Option<T>> {
-        let visible = self.as_owner
-            || ctx
-                .maybe_viewer()
-                .await?
-                .is_some_and(|v| accounts::can_see_private(&v, &self.model));
+        let visible =
+            self.as_owner || ctx.maybe_viewer().await?.is_some_and(|v| accounts::can_see_private(&v, &self.model));
         Ok(visible.then(|| pick(&self.model)))
     }
 }
@@ -97,6 +93,21 @@ impl User {
     async fn date_joined(&self) -> DateTime {
         self.model.date_joined.into()
     }
+    async fn doctor_profile(&self, ctx: &Context<'_>) -> AppResult<Option<DoctorProfile>> {
+        if self.model.role != Role::Doctor {
+            return Ok(None);
+        }
+        let profile = ctx.loaders()?.load_one(DoctorProfileOf(self.model.id)).await?;
+        Ok(profile.map(DoctorProfile))
+    }
+    /// Private.
+    async fn patient_profile(&self, ctx: &Context<'_>) -> AppResult<Option<PatientProfile>> {
+        if self.model.role != Role::Patient || self.private(ctx, |_| ()).await?.is_none() {
+            return Ok(None);
+        }
+        let profile = ctx.loaders()?.load_one(PatientProfileOf(self.model.id)).await?;
+        Ok(profile.map(PatientProfile))
+    }
 }
 
 /// A signed-in session's tokens.
@@ -131,8 +142,6 @@ pub struct MessagePayload {
 
 impl MessagePayload {
     pub fn new(message: &str) -> Self {
-        Self {
-            message: message.to_owned(),
-        }
+        Self { message: message.to_owned() }
     }
 }

@@ -6,20 +6,13 @@ use chrono::{DateTime as ChronoDateTime, SecondsFormat, Utc};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DateTime(pub ChronoDateTime<Utc>);
 
-#[Scalar(
-    name = "DateTime",
-    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
-)]
+#[Scalar(name = "DateTime", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(s) => ChronoDateTime::parse_from_rfc3339(s)
                 .map(|d| Self(d.with_timezone(&Utc)))
-                .map_err(|_| {
-                    InputValueError::custom(
-                        "expected an RFC 3339 date-time, e.g. 2026-12-01T09:00:00Z",
-                    )
-                }),
+                .map_err(|_| InputValueError::custom("expected an RFC 3339 date-time, e.g. 2026-12-01T09:00:00Z")),
             _ => Err(InputValueError::expected_type(value)),
         }
     }

@@ -4,14 +4,15 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use super::{
     accounts::{AccountsMutation, AccountsQuery},
     limits::{DocumentLimits, Limits},
+    profiles::{ProfilesMutation, ProfilesQuery},
 };
 use crate::app::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery);
+pub struct Query(AccountsQuery, ProfilesQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation);
+pub struct Mutation(AccountsMutation, ProfilesMutation);
 
 pub type CyberSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -14,52 +14,23 @@ async fn create_admin_makes_an_admin_who_can_sign_in() {
     let app = TestApp::spawn().await;
     let address = email("boss");
     let out = cybermed()
-        .args([
-            "create-admin",
-            "--email",
-            &address,
-            "--first-name",
-            "Bea",
-            "--last-name",
-            "Boss",
-        ])
+        .args(["create-admin", "--email", &address, "--first-name", "Bea", "--last-name", "Boss"])
         .env("DATABASE_URL", &app.database_url)
         .env("CYBERMED_ADMIN_PASSWORD", "Admin-Pass-For-Tests-1")
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let admin = app.login(&address, "Admin-Pass-For-Tests-1").await;
-    let body = app
-        .gql(
-            Some(&admin.access),
-            "{ me { role isStaff isSuperuser } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        body["data"]["me"],
-        json!({ "role": "ADMIN", "isStaff": true, "isSuperuser": true })
-    );
+    let body = app.gql(Some(&admin.access), "{ me { role isStaff isSuperuser } }", json!({})).await;
+    assert_eq!(body["data"]["me"], json!({ "role": "ADMIN", "isStaff": true, "isSuperuser": true }));
 }
 
 #[tokio::test]
 async fn create_admin_refuses_a_weak_password() {
     let app = TestApp::spawn().await;
     let out = cybermed()
-        .args([
-            "create-admin",
-            "--email",
-            "weak@example.com",
-            "--first-name",
-            "W",
-            "--last-name",
-            "K",
-        ])
+        .args(["create-admin", "--email", "weak@example.com", "--first-name", "W", "--last-name", "K"])
         .env("DATABASE_URL", &app.database_url)
         .env("CYBERMED_ADMIN_PASSWORD", "password")
         .output()
@@ -81,10 +52,7 @@ fn production_refuses_to_start_without_a_strong_jwt_secret() {
             .env("BIND_ADDR", "127.0.0.1:0")
             .output()
             .unwrap();
-        assert!(
-            !out.status.success(),
-            "must not start with JWT_SECRET={secret:?}"
-        );
+        assert!(!out.status.success(), "must not start with JWT_SECRET={secret:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
     }
 }
@@ -95,17 +63,10 @@ fn migrate_creates_the_sqlite_file_and_exits() {
     let path = dir.path().join("m.db");
     let out = cybermed()
         .arg("migrate")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", path.display()),
-        )
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", path.display()))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(path.exists());
 }
 
@@ -114,7 +75,5 @@ fn print_schema_prints_the_sdl() {
     let out = cybermed().arg("print-schema").output().unwrap();
     assert!(out.status.success());
     let sdl = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        sdl.contains("type Query") && sdl.contains("register(input: RegisterInput!): AuthPayload!")
-    );
+    assert!(sdl.contains("type Query") && sdl.contains("register(input: RegisterInput!): AuthPayload!"));
 }

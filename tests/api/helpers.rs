@@ -45,10 +45,7 @@ impl TestApp {
             ("DATABASE_URL".into(), database_url.clone()),
             ("DATABASE_MAX_CONNECTIONS".into(), "8".into()),
             ("BIND_ADDR".into(), "127.0.0.1:0".into()),
-            (
-                "JWT_SECRET".into(),
-                "test-secret-test-secret-test-secret-0123".into(),
-            ),
+            ("JWT_SECRET".into(), "test-secret-test-secret-test-secret-0123".into()),
             ("MAIL_OUTBOX_DIR".into(), outbox.display().to_string()),
             ("PUBLIC_URL".into(), "http://clinic.test".into()),
         ]);
@@ -65,10 +62,7 @@ impl TestApp {
         }));
         Self {
             address,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             state,
             database_url,
             outbox,
@@ -83,10 +77,7 @@ impl TestApp {
 
     /// POSTs one GraphQL operation; returns the response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self
-            .client
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
+        let mut req = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -109,10 +100,7 @@ impl TestApp {
 
     /// Creates an admin through the domain (as the CLI does) and signs it in.
     pub async fn admin(&self, email: &str) -> Session {
-        accounts::create_admin(&self.state, email, "Ada", "Admin", PASSWORD.to_owned())
-            .await
-            .ok()
-            .unwrap();
+        accounts::create_admin(&self.state, email, "Ada", "Admin", PASSWORD.to_owned()).await.ok().unwrap();
         self.login(email, PASSWORD).await
     }
 
@@ -149,10 +137,7 @@ impl TestApp {
                 .unwrap_or_default();
             files.sort();
             if files.len() >= n || tokio::time::Instant::now() > deadline {
-                return files
-                    .iter()
-                    .map(|p| std::fs::read_to_string(p).unwrap())
-                    .collect();
+                return files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -164,10 +149,7 @@ impl TestApp {
         let row = self
             .state
             .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                backend,
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
+            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
             .await
             .unwrap()
             .unwrap();
@@ -203,10 +185,7 @@ pub fn message(body: &Value) -> &str {
 
 /// A unique email for this test.
 pub fn email(prefix: &str) -> String {
-    format!(
-        "{prefix}.{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    )
+    format!("{prefix}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
 /// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database next to
@@ -215,17 +194,10 @@ async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("cybermed_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = sea_orm::Database::connect(admin_url.as_str())
-                .await
-                .unwrap();
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
+            let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
             admin.close().await.unwrap();
-            let (base, query) = admin_url
-                .split_once('?')
-                .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+            let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
             let scheme_end = base.find("://").map_or(0, |i| i + 3);
             let base = match base[scheme_end..].find('/') {
                 Some(i) => &base[..scheme_end + i],
@@ -302,4 +274,90 @@ pub fn token_in(email: &str) -> String {
         .find_map(|l| l.trim().strip_prefix("Token: "))
         .map(|t| t.trim().to_owned())
         .unwrap_or_else(|| panic!("no token line in email:\n{email}"))
+}
+
+impl TestApp {
+    /// Registers a doctor with a profile in `time_zone` and `slot_minutes`, verified by `admin`
+    /// when given.
+    pub async fn doctor(
+        &self,
+        specialty: &str,
+        time_zone: &str,
+        slot_minutes: i32,
+        verify_by: Option<&Session>,
+    ) -> Session {
+        let doctor = self.register(&email("doc"), "DOCTOR").await;
+        let body = self
+            .gql(
+                Some(&doctor.access),
+                "mutation($i: DoctorProfileInput!) { upsertDoctorProfile(input: $i) { specialty } }",
+                json!({ "i": { "specialty": specialty, "experienceYears": 10, "timeZone": time_zone, "slotMinutes": slot_minutes } }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        if let Some(admin) = verify_by {
+            let body = self
+                .gql(
+                    Some(&admin.access),
+                    "mutation($id: UUID!) { verifyDoctor(id: $id, verified: true) { id } }",
+                    json!({ "id": doctor.id }),
+                )
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+        doctor
+    }
+
+    /// Replaces a doctor's weekly availability; panics on failure.
+    pub async fn set_rules(&self, doctor: &Session, rules: Value) {
+        let body = self
+            .gql(
+                Some(&doctor.access),
+                "mutation($r: [AvailabilityRuleInput!]!) { setAvailability(rules: $r) { weekday } }",
+                json!({ "r": rules }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+
+    /// A patient with a patient profile.
+    pub async fn patient(&self) -> Session {
+        let patient = self.register(&email("pat"), "PATIENT").await;
+        let body = self
+            .gql(
+                Some(&patient.access),
+                "mutation { upsertPatientProfile(input: { dateOfBirth: \"1990-04-01\", emergencyContactName: \"Kim\", emergencyContactPhone: \"+1 555 0100\" }) { dateOfBirth } }",
+                json!({}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        patient
+    }
+
+    /// Statements the server runs for one GraphQL call (after the call returns).
+    pub async fn statements_for(&self, token: Option<&str>, query: &str, variables: Value) -> (u64, Value) {
+        let before = self.state.statements.get();
+        let body = self.gql(token, query, variables).await;
+        (self.state.statements.get() - before, body)
+    }
+}
+
+/// Every weekday, the same window.
+pub fn every_day(start: &str, end: &str) -> Value {
+    Value::Array(
+        ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+            .iter()
+            .map(|d| json!({ "weekday": d, "startTime": start, "endTime": end }))
+            .collect(),
+    )
+}
+
+/// The first date with this weekday (0 = Monday) at least `min_days` from today (UTC).
+pub fn upcoming(weekday: u32, min_days: i64) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let mut d = chrono::Utc::now().date_naive() + chrono::Days::new(u64::try_from(min_days).unwrap());
+    while d.weekday().num_days_from_monday() != weekday {
+        d = d.succ_opt().unwrap();
+    }
+    d
 }

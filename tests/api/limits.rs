@@ -54,11 +54,7 @@ async fn circular_introspection_is_rejected() {
 }
 
 fn nested_inline_fragments(levels: usize) -> String {
-    format!(
-        "{{ me {{ {} id {} }} }}",
-        "... on User { ".repeat(levels),
-        "} ".repeat(levels)
-    )
+    format!("{{ me {{ {} id {} }} }}", "... on User { ".repeat(levels), "} ".repeat(levels))
 }
 
 #[tokio::test]
@@ -66,41 +62,23 @@ async fn selections_nested_deeper_than_16_are_rejected_before_running() {
     let app = TestApp::spawn().await;
     // `me` adds one level; 15 inline fragments make 16.
     let ok = app.gql(None, &nested_inline_fragments(15), json!({})).await;
-    assert_eq!(
-        ok["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-        "ran (and needed a token): {ok}"
-    );
+    assert_eq!(ok["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "ran (and needed a token): {ok}");
     let deep = app.gql(None, &nested_inline_fragments(16), json!({})).await;
     assert!(rejected(&deep), "{deep}");
-    assert!(
-        deep["errors"][0]["extensions"]["code"].is_null(),
-        "nothing executed: {deep}"
-    );
+    assert!(deep["errors"][0]["extensions"]["code"].is_null(), "nothing executed: {deep}");
 }
 
 #[tokio::test]
 async fn more_than_30_aliases_are_rejected_even_through_fragments() {
     let app = TestApp::spawn().await;
-    let aliases = |n: usize| {
-        (0..n)
-            .map(|i| format!("a{i}: __typename"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let ok = app
-        .gql(None, &format!("{{ {} }}", aliases(30)), json!({}))
-        .await;
+    let aliases = |n: usize| (0..n).map(|i| format!("a{i}: __typename")).collect::<Vec<_>>().join(" ");
+    let ok = app.gql(None, &format!("{{ {} }}", aliases(30)), json!({})).await;
     assert!(ok["errors"].is_null(), "{ok}");
-    let over = app
-        .gql(None, &format!("{{ {} }}", aliases(31)), json!({}))
-        .await;
+    let over = app.gql(None, &format!("{{ {} }}", aliases(31)), json!({})).await;
     assert!(rejected(&over), "{over}");
 
     // 4 spreads of a fragment holding 8 aliases = 32.
-    let q = format!(
-        "{{ ...F ...F b: __typename ...F ...F }} fragment F on Query {{ {} }}",
-        aliases(8)
-    );
+    let q = format!("{{ ...F ...F b: __typename ...F ...F }} fragment F on Query {{ {} }}", aliases(8));
     let fan = app.gql(None, &q, json!({})).await;
     assert!(rejected(&fan), "{fan}");
 }
@@ -111,19 +89,9 @@ async fn an_aliased_login_flood_in_one_document_is_rejected() {
     let fields: Vec<String> = (0..50)
         .map(|i| format!("l{i}: login(email: \"victim@example.com\", password: \"guess{i}\") {{ accessToken }}"))
         .collect();
-    let body = app
-        .gql(
-            None,
-            &format!("mutation {{ {} }}", fields.join(" ")),
-            json!({}),
-        )
-        .await;
+    let body = app.gql(None, &format!("mutation {{ {} }}", fields.join(" ")), json!({})).await;
     assert!(rejected(&body), "{body}");
-    assert_eq!(
-        app.count_rows("login_failures").await,
-        0,
-        "nothing executed"
-    );
+    assert_eq!(app.count_rows("login_failures").await, 0, "nothing executed");
 }
 
 #[tokio::test]
@@ -132,4 +100,22 @@ async fn more_than_5_directives_on_a_field_are_rejected() {
     let six = "{ __typename @include(if: true) @include(if: true) @include(if: true) @include(if: true) @include(if: true) @include(if: true) }";
     let body = app.gql(None, six, json!({})).await;
     assert!(rejected(&body), "{body}");
+}
+
+#[tokio::test]
+async fn a_list_costs_first_times_its_children_against_a_budget_of_1000() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root@example.com").await;
+    // edges + node + 8 fields = 10 per item: 100 items cost 1,000 (allowed), 11 fields cost 1,100.
+    let fields = ["id", "email", "firstName", "lastName", "role", "isActive", "isStaff", "isSuperuser", "dateJoined"];
+    let q = |n: usize| format!("{{ users(first: 100) {{ edges {{ node {{ {} }} }} }} }}", fields[..n].join(" "));
+    let ok = app.gql(Some(&admin.access), &q(8), json!({})).await;
+    assert!(ok["errors"].is_null(), "{ok}");
+    let over = app.gql(Some(&admin.access), &q(9), json!({})).await;
+    assert!(rejected(&over), "{over}");
+    // The default page is 20: the same 11-field selection fits.
+    let default = app
+        .gql(Some(&admin.access), &format!("{{ users {{ edges {{ node {{ {} }} }} }} }}", fields.join(" ")), json!({}))
+        .await;
+    assert!(default["errors"].is_null(), "{default}");
 }

@@ -8,6 +8,8 @@ mod helpers;
 mod limits;
 mod password_reset;
 mod privacy;
+mod profiles;
+mod schedule;
 mod schema;
 mod tokens;
 mod transport;

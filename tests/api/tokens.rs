@@ -5,9 +5,11 @@ use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, code, email, field, message};
 
-const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { id email } } }";
+const REFRESH: &str =
+    "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { id email } } }";
 const LOGOUT: &str = "mutation($t: String!) { logout(refreshToken: $t) }";
-const CHANGE: &str = "mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) { message } }";
+const CHANGE: &str =
+    "mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) { message } }";
 
 #[tokio::test]
 async fn refresh_returns_a_new_pair_and_retires_the_old_token() {
@@ -15,18 +17,12 @@ async fn refresh_returns_a_new_pair_and_retires_the_old_token() {
     let s = app.register(&email("r"), "PATIENT").await;
     let body = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
     let p = &body["data"]["refreshToken"];
-    let (access, refresh) = (
-        p["accessToken"].as_str().unwrap(),
-        p["refreshToken"].as_str().unwrap(),
-    );
+    let (access, refresh) = (p["accessToken"].as_str().unwrap(), p["refreshToken"].as_str().unwrap());
     assert_ne!(refresh, s.refresh);
     assert_eq!(p["user"]["email"], s.email.as_str());
     assert_eq!(app.me(access).await.as_deref(), Ok(s.id.as_str()));
     let again = app.gql(None, REFRESH, json!({ "t": refresh })).await;
-    assert!(
-        again["data"]["refreshToken"].is_object(),
-        "the new refresh token works once"
-    );
+    assert!(again["data"]["refreshToken"].is_object(), "the new refresh token works once");
 }
 
 #[tokio::test]
@@ -35,34 +31,17 @@ async fn reusing_a_retired_refresh_token_revokes_the_whole_login() {
     let s = app.register(&email("r"), "PATIENT").await;
     let other_login = app.login(&s.email, PASSWORD).await;
     let body = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
-    let new_access = body["data"]["refreshToken"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let new_refresh = body["data"]["refreshToken"]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_access = body["data"]["refreshToken"]["accessToken"].as_str().unwrap().to_owned();
+    let new_refresh = body["data"]["refreshToken"]["refreshToken"].as_str().unwrap().to_owned();
 
     let replay = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
     assert_eq!(code(&replay), Some("UNAUTHENTICATED"));
 
-    assert_eq!(
-        app.me(&new_access).await,
-        Err("UNAUTHENTICATED".to_owned()),
-        "access tokens of that login stop"
-    );
+    assert_eq!(app.me(&new_access).await, Err("UNAUTHENTICATED".to_owned()), "access tokens of that login stop");
     assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()));
     let next = app.gql(None, REFRESH, json!({ "t": new_refresh })).await;
-    assert_eq!(
-        code(&next),
-        Some("UNAUTHENTICATED"),
-        "refresh tokens of that login stop"
-    );
-    assert!(
-        app.me(&other_login.access).await.is_ok(),
-        "other logins are untouched"
-    );
+    assert_eq!(code(&next), Some("UNAUTHENTICATED"), "refresh tokens of that login stop");
+    assert!(app.me(&other_login.access).await.is_ok(), "other logins are untouched");
 }
 
 #[tokio::test]
@@ -83,10 +62,7 @@ async fn access_tokens_expire_after_their_lifetime() {
     app.state.clock.advance(Duration::from_secs(70));
     assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()));
     let body = app.gql(None, REFRESH, json!({ "t": s.refresh })).await;
-    assert!(
-        body["data"]["refreshToken"].is_object(),
-        "the refresh token still works"
-    );
+    assert!(body["data"]["refreshToken"].is_object(), "the refresh token still works");
 }
 
 #[tokio::test]
@@ -106,15 +82,9 @@ async fn logout_ends_that_login_only() {
     let body = app.gql(None, LOGOUT, json!({ "t": s.refresh })).await;
     assert_eq!(body["data"]["logout"], true);
     assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()));
-    assert_eq!(
-        code(&app.gql(None, REFRESH, json!({ "t": s.refresh })).await),
-        Some("UNAUTHENTICATED")
-    );
+    assert_eq!(code(&app.gql(None, REFRESH, json!({ "t": s.refresh })).await), Some("UNAUTHENTICATED"));
     assert!(app.me(&other.access).await.is_ok());
-    assert_eq!(
-        code(&app.gql(None, LOGOUT, json!({ "t": "junk" })).await),
-        Some("UNAUTHENTICATED")
-    );
+    assert_eq!(code(&app.gql(None, LOGOUT, json!({ "t": "junk" })).await), Some("UNAUTHENTICATED"));
 }
 
 #[tokio::test]
@@ -123,54 +93,20 @@ async fn change_password_checks_the_old_one_and_revokes_every_login() {
     let s = app.register(&email("c"), "PATIENT").await;
     let other = app.login(&s.email, PASSWORD).await;
 
-    let wrong = app
-        .gql(
-            Some(&s.access),
-            CHANGE,
-            json!({ "o": "Not-The-Password-1", "n": "Fresh-Heron-77" }),
-        )
-        .await;
+    let wrong = app.gql(Some(&s.access), CHANGE, json!({ "o": "Not-The-Password-1", "n": "Fresh-Heron-77" })).await;
     assert_eq!(code(&wrong), Some("BAD_USER_INPUT"));
     assert_eq!(message(&wrong), "Old password is incorrect");
 
-    let weak = app
-        .gql(
-            Some(&s.access),
-            CHANGE,
-            json!({ "o": PASSWORD, "n": "12345678" }),
-        )
-        .await;
-    assert_eq!(
-        (code(&weak), field(&weak)),
-        (Some("BAD_USER_INPUT"), Some("newPassword"))
-    );
+    let weak = app.gql(Some(&s.access), CHANGE, json!({ "o": PASSWORD, "n": "12345678" })).await;
+    assert_eq!((code(&weak), field(&weak)), (Some("BAD_USER_INPUT"), Some("newPassword")));
 
-    let ok = app
-        .gql(
-            Some(&s.access),
-            CHANGE,
-            json!({ "o": PASSWORD, "n": "Fresh-Heron-77" }),
-        )
-        .await;
-    assert_eq!(
-        ok["data"]["changePassword"]["message"],
-        "Password changed successfully"
-    );
+    let ok = app.gql(Some(&s.access), CHANGE, json!({ "o": PASSWORD, "n": "Fresh-Heron-77" })).await;
+    assert_eq!(ok["data"]["changePassword"]["message"], "Password changed successfully");
     for token in [&s.access, &other.access] {
-        assert_eq!(
-            app.me(token).await,
-            Err("UNAUTHENTICATED".to_owned()),
-            "issued access tokens stop at once"
-        );
+        assert_eq!(app.me(token).await, Err("UNAUTHENTICATED".to_owned()), "issued access tokens stop at once");
     }
-    assert_eq!(
-        code(&app.gql(None, REFRESH, json!({ "t": other.refresh })).await),
-        Some("UNAUTHENTICATED")
-    );
-    assert_eq!(
-        code(&app.login_raw(&s.email, PASSWORD).await),
-        Some("UNAUTHENTICATED")
-    );
+    assert_eq!(code(&app.gql(None, REFRESH, json!({ "t": other.refresh })).await), Some("UNAUTHENTICATED"));
+    assert_eq!(code(&app.login_raw(&s.email, PASSWORD).await), Some("UNAUTHENTICATED"));
     app.login(&s.email, "Fresh-Heron-77").await;
 }
 
@@ -186,10 +122,7 @@ async fn deactivation_stops_already_issued_tokens_at_once() {
     )
     .await;
     assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()));
-    assert_eq!(
-        code(&app.gql(None, REFRESH, json!({ "t": s.refresh })).await),
-        Some("UNAUTHENTICATED")
-    );
+    assert_eq!(code(&app.gql(None, REFRESH, json!({ "t": s.refresh })).await), Some("UNAUTHENTICATED"));
 
     app.gql(
         Some(&admin.access),
@@ -197,11 +130,7 @@ async fn deactivation_stops_already_issued_tokens_at_once() {
         json!({ "id": s.id }),
     )
     .await;
-    assert_eq!(
-        app.me(&s.access).await,
-        Err("UNAUTHENTICATED".to_owned()),
-        "reactivation does not revive old logins"
-    );
+    assert_eq!(app.me(&s.access).await, Err("UNAUTHENTICATED".to_owned()), "reactivation does not revive old logins");
     app.login(&s.email, PASSWORD).await;
 }
 
@@ -214,16 +143,9 @@ async fn of_two_simultaneous_refreshes_with_one_token_exactly_one_succeeds() {
             app.gql(None, REFRESH, json!({ "t": s.refresh })),
             app.gql(None, REFRESH, json!({ "t": s.refresh }))
         );
-        let wins = [&a, &b]
-            .iter()
-            .filter(|r| r["data"]["refreshToken"].is_object())
-            .count();
+        let wins = [&a, &b].iter().filter(|r| r["data"]["refreshToken"].is_object()).count();
         assert_eq!(wins, 1, "{a}\n{b}");
-        let loser = if a["data"]["refreshToken"].is_object() {
-            &b
-        } else {
-            &a
-        };
+        let loser = if a["data"]["refreshToken"].is_object() { &b } else { &a };
         assert_eq!(code(loser), Some("UNAUTHENTICATED"));
     }
 }

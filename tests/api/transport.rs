@@ -8,58 +8,31 @@ async fn health_answers_ok_and_ready_checks_the_database() {
     let app = TestApp::spawn().await;
     let health = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    assert_eq!(
-        health.json::<Value>().await.unwrap(),
-        json!({ "status": "ok" })
-    );
+    assert_eq!(health.json::<Value>().await.unwrap(), json!({ "status": "ok" }));
 
     let ready = app.client.get(app.url("/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
 
     app.state.db.clone().close().await.unwrap();
     let ready = app.client.get(app.url("/ready")).send().await.unwrap();
-    assert_eq!(
-        ready.status(),
-        503,
-        "readiness must fail when the database does not answer"
-    );
+    assert_eq!(ready.status(), 503, "readiness must fail when the database does not answer");
 }
 
 #[tokio::test]
 async fn a_query_over_get_runs_and_a_mutation_over_get_is_refused_with_405() {
     let app = TestApp::spawn().await;
-    let ok = app
-        .client
-        .get(app.url("/graphql"))
-        .query(&[("query", "{ __typename }")])
-        .send()
-        .await
-        .unwrap();
+    let ok = app.client.get(app.url("/graphql")).query(&[("query", "{ __typename }")]).send().await.unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(
-        ok.json::<Value>().await.unwrap()["data"]["__typename"],
-        "Query"
-    );
+    assert_eq!(ok.json::<Value>().await.unwrap()["data"]["__typename"], "Query");
 
     let mutation = "mutation { requestPasswordReset(email: \"a@example.com\") { message } }";
-    let refused = app
-        .client
-        .get(app.url("/graphql"))
-        .query(&[("query", mutation)])
-        .send()
-        .await
-        .unwrap();
+    let refused = app.client.get(app.url("/graphql")).query(&[("query", mutation)]).send().await.unwrap();
     assert_eq!(refused.status(), 405);
 
     // A named mutation picked out of a document that also holds a query is refused too.
     let doc = "query Q { __typename } mutation M { requestPasswordReset(email: \"a@example.com\") { message } }";
-    let refused = app
-        .client
-        .get(app.url("/graphql"))
-        .query(&[("query", doc), ("operationName", "M")])
-        .send()
-        .await
-        .unwrap();
+    let refused =
+        app.client.get(app.url("/graphql")).query(&[("query", doc), ("operationName", "M")]).send().await.unwrap();
     assert_eq!(refused.status(), 405);
 }
 
@@ -79,11 +52,7 @@ async fn a_batch_request_is_refused_with_400() {
 #[tokio::test]
 async fn a_post_that_is_not_json_is_refused_with_415() {
     let app = TestApp::spawn().await;
-    for content_type in [
-        "application/x-www-form-urlencoded",
-        "text/plain",
-        "multipart/form-data; boundary=x",
-    ] {
+    for content_type in ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"] {
         let resp = app
             .client
             .post(app.url("/graphql"))
@@ -94,18 +63,8 @@ async fn a_post_that_is_not_json_is_refused_with_415() {
             .unwrap();
         assert_eq!(resp.status(), 415, "{content_type} must be refused");
     }
-    let none = app
-        .client
-        .post(app.url("/graphql"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        none.status(),
-        415,
-        "a POST without Content-Type must be refused"
-    );
+    let none = app.client.post(app.url("/graphql")).body("{}").send().await.unwrap();
+    assert_eq!(none.status(), 415, "a POST without Content-Type must be refused");
 }
 
 #[tokio::test]
@@ -129,18 +88,8 @@ async fn every_response_carries_no_store_and_a_request_id() {
     let app = TestApp::spawn().await;
     for resp in [
         app.client.get(app.url("/health")).send().await.unwrap(),
-        app.client
-            .post(app.url("/graphql"))
-            .json(&json!({ "query": "{ __typename }" }))
-            .send()
-            .await
-            .unwrap(),
-        app.client
-            .post(app.url("/graphql"))
-            .body("x")
-            .send()
-            .await
-            .unwrap(),
+        app.client.post(app.url("/graphql")).json(&json!({ "query": "{ __typename }" })).send().await.unwrap(),
+        app.client.post(app.url("/graphql")).body("x").send().await.unwrap(),
     ] {
         assert_eq!(resp.headers()["cache-control"], "no-store");
         assert!(resp.headers().contains_key("x-request-id"));
@@ -150,13 +99,7 @@ async fn every_response_carries_no_store_and_a_request_id() {
 #[tokio::test]
 async fn responses_are_json_unless_the_client_asks_for_graphql_response_json() {
     let app = TestApp::spawn().await;
-    let plain = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({ "query": "{ __typename }" }))
-        .send()
-        .await
-        .unwrap();
+    let plain = app.client.post(app.url("/graphql")).json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
     assert_eq!(plain.headers()["content-type"], "application/json");
 
     let asked = app
@@ -167,10 +110,7 @@ async fn responses_are_json_unless_the_client_asks_for_graphql_response_json() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        asked.headers()["content-type"],
-        "application/graphql-response+json"
-    );
+    assert_eq!(asked.headers()["content-type"], "application/graphql-response+json");
 
     let invalid = app
         .client
@@ -180,11 +120,7 @@ async fn responses_are_json_unless_the_client_asks_for_graphql_response_json() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        invalid.status(),
-        400,
-        "a document that fails validation is a request error"
-    );
+    assert_eq!(invalid.status(), 400, "a document that fails validation is a request error");
     let body: Value = invalid.json().await.unwrap();
     assert!(body.get("data").is_none() && body["errors"].is_array());
 }
@@ -194,13 +130,7 @@ async fn graphiql_is_served_and_the_root_redirects_to_it() {
     let app = TestApp::spawn().await;
     let page = app.client.get(app.url("/graphiql")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(
-        page.text()
-            .await
-            .unwrap()
-            .to_lowercase()
-            .contains("graphiql")
-    );
+    assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
 
     let root = app.client.get(app.url("/")).send().await.unwrap();
     assert!(root.status().is_redirection());
@@ -219,9 +149,5 @@ async fn the_tests_run_on_the_database_they_were_asked_to() {
     let app = TestApp::spawn().await;
     let backend = app.state.db.get_database_backend();
     let want_postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty());
-    assert_eq!(
-        backend == sea_orm::DbBackend::Postgres,
-        want_postgres,
-        "{backend:?}"
-    );
+    assert_eq!(backend == sea_orm::DbBackend::Postgres, want_postgres, "{backend:?}");
 }

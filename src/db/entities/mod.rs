@@ -1,6 +1,10 @@
 //! SeaORM entities: storage rows only. GraphQL objects live in `crate::graphql` and never derive from these.
+pub mod availability_rule;
+pub mod doctor_profile;
 pub mod login_failure;
 pub mod password_reset_token;
+pub mod patient_profile;
 pub mod refresh_token;
 pub mod session;
+pub mod time_off;
 pub mod user;

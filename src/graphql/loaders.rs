@@ -1,0 +1,121 @@
+//! DataLoaders: nested fields of a page of N items cost one query per kind, not N.
+//!
+//! One loader per request (its cache must not outlive the viewer's permissions), fed by the
+//! batch functions of the domain layer.
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Context,
+    dataloader::{DataLoader, HashMapCache, Loader},
+};
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    db::entities::{doctor_profile, patient_profile, time_off},
+    domain::{Role, profiles, schedule},
+    error::{AppError, AppResult},
+};
+
+/// The per-request loader, caching what it loaded for the rest of the request.
+pub type Loaders = DataLoader<DbLoader, HashMapCache>;
+
+/// Builds the loader of one request.
+pub fn for_request(state: &AppState) -> Loaders {
+    DataLoader::with_cache(DbLoader { state: state.clone() }, tokio::spawn, HashMapCache::default())
+}
+
+/// Loads, in one batch per kind, what the selection under `node` will ask of these users.
+///
+/// Batching by delay alone can split a large page into several batches when resolving it takes
+/// longer than the delay; loading up front makes a page's query count independent of its size.
+///
+/// # Errors
+/// Internal only.
+pub async fn prefetch_users(
+    ctx: &Context<'_>,
+    node: async_graphql::Lookahead<'_>,
+    users: &[(Uuid, Role)],
+) -> AppResult<()> {
+    let loaders = super::ContextExt::loaders(ctx)?;
+    let doctors: Vec<Uuid> = users.iter().filter(|(_, r)| *r == Role::Doctor).map(|(id, _)| *id).collect();
+    let patients: Vec<Uuid> = users.iter().filter(|(_, r)| *r == Role::Patient).map(|(id, _)| *id).collect();
+    let doctor_profile = node.field("doctorProfile");
+    if doctor_profile.exists() && !doctors.is_empty() {
+        loaders.load_many(doctors.iter().copied().map(DoctorProfileOf)).await?;
+        if doctor_profile.field("availability").exists() {
+            loaders.load_many(doctors.iter().copied().map(AvailabilityOf)).await?;
+        }
+    }
+    if node.field("patientProfile").exists() && !patients.is_empty() {
+        loaders.load_many(patients.iter().copied().map(PatientProfileOf)).await?;
+    }
+    Ok(())
+}
+
+/// Loads rows by key in batches.
+pub struct DbLoader {
+    state: AppState,
+}
+
+/// A doctor's profile, by user id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DoctorProfileOf(pub Uuid);
+
+/// A patient's profile, by user id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PatientProfileOf(pub Uuid);
+
+/// A doctor's weekly availability, by user id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AvailabilityOf(pub Uuid);
+
+/// A doctor's time off that has not ended, by user id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UpcomingTimeOffOf(pub Uuid);
+
+fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().map(|k| id(*k)).collect()
+}
+
+impl Loader<DoctorProfileOf> for DbLoader {
+    type Value = Arc<doctor_profile::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[DoctorProfileOf]) -> Result<HashMap<DoctorProfileOf, Self::Value>, AppError> {
+        let rows = profiles::doctor_profiles_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|(id, p)| (DoctorProfileOf(id), Arc::new(p))).collect())
+    }
+}
+
+impl Loader<PatientProfileOf> for DbLoader {
+    type Value = Arc<patient_profile::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[PatientProfileOf]) -> Result<HashMap<PatientProfileOf, Self::Value>, AppError> {
+        let rows = profiles::patient_profiles_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|(id, p)| (PatientProfileOf(id), Arc::new(p))).collect())
+    }
+}
+
+impl Loader<AvailabilityOf> for DbLoader {
+    type Value = Arc<Vec<schedule::Rule>>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[AvailabilityOf]) -> Result<HashMap<AvailabilityOf, Self::Value>, AppError> {
+        let mut rows = schedule::rules_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        // Every key gets an answer, so doctors without rules are not asked for again.
+        Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
+    }
+}
+
+impl Loader<UpcomingTimeOffOf> for DbLoader {
+    type Value = Arc<Vec<time_off::Model>>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[UpcomingTimeOffOf]) -> Result<HashMap<UpcomingTimeOffOf, Self::Value>, AppError> {
+        let now = self.state.clock.now();
+        let mut rows = schedule::time_off_of(&self.state.db, &ids(keys, |k| k.0), now).await?;
+        Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
+    }
+}

@@ -1,0 +1,258 @@
+//! Profiles, the doctor directory, verification, availability, time off and free slots.
+use std::sync::Arc;
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::{NaiveDate, NaiveTime};
+use uuid::Uuid;
+
+use super::{
+    ContextExt,
+    accounts::{UserConnection, user_page},
+    loaders::{AvailabilityOf, UpcomingTimeOffOf},
+    objects::User,
+    pagination::page_complexity,
+    scalars::DateTime,
+};
+use crate::{
+    auth::guard::RoleGuard,
+    db::entities::{doctor_profile, patient_profile, time_off},
+    domain::{
+        Role,
+        accounts::UserFilter,
+        profiles::{self, DoctorProfileChanges, PatientProfileChanges},
+        schedule::{self, NewTimeOff, Rule, Weekday},
+    },
+    error::AppResult,
+};
+
+/// A doctor's practice details.
+pub struct DoctorProfile(pub Arc<doctor_profile::Model>);
+
+#[Object]
+impl DoctorProfile {
+    /// Set by an admin; only verified doctors are listed and bookable.
+    async fn verified(&self) -> bool {
+        self.0.verified
+    }
+    async fn specialty(&self) -> &str {
+        &self.0.specialty
+    }
+    async fn experience_years(&self) -> i32 {
+        self.0.experience_years
+    }
+    /// IANA name; availability is in this zone.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+    /// Length of one appointment, minutes.
+    async fn slot_minutes(&self) -> i32 {
+        self.0.slot_minutes
+    }
+    /// The weekly availability, by weekday and start.
+    async fn availability(&self, ctx: &Context<'_>) -> AppResult<Vec<AvailabilityRule>> {
+        let rules = ctx.loaders()?.load_one(AvailabilityOf(self.0.user_id)).await?.unwrap_or_default();
+        Ok(rules.iter().copied().map(AvailabilityRule::from).collect())
+    }
+    /// Time off that has not ended yet; only for the doctor themself and admins (null otherwise).
+    async fn time_off(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<TimeOff>>> {
+        let viewer = ctx.maybe_viewer().await?;
+        if !viewer.is_some_and(|v| v.id() == self.0.user_id || v.is_admin()) {
+            return Ok(None);
+        }
+        let rows = ctx.loaders()?.load_one(UpcomingTimeOffOf(self.0.user_id)).await?.unwrap_or_default();
+        Ok(Some(rows.iter().cloned().map(TimeOff::from).collect()))
+    }
+}
+
+/// A patient's details (private).
+pub struct PatientProfile(pub Arc<patient_profile::Model>);
+
+#[Object]
+impl PatientProfile {
+    async fn date_of_birth(&self) -> NaiveDate {
+        self.0.date_of_birth
+    }
+    async fn emergency_contact_name(&self) -> &str {
+        &self.0.emergency_contact_name
+    }
+    async fn emergency_contact_phone(&self) -> &str {
+        &self.0.emergency_contact_phone
+    }
+}
+
+/// One weekly window, in the doctor's time zone.
+#[derive(SimpleObject)]
+pub struct AvailabilityRule {
+    pub weekday: Weekday,
+    pub start_time: NaiveTime,
+    pub end_time: NaiveTime,
+}
+
+impl From<Rule> for AvailabilityRule {
+    fn from(r: Rule) -> Self {
+        Self { weekday: r.weekday, start_time: r.start, end_time: r.end }
+    }
+}
+
+/// A period in which the doctor takes no appointments.
+#[derive(SimpleObject)]
+pub struct TimeOff {
+    pub id: Uuid,
+    pub starts_at: DateTime,
+    pub ends_at: DateTime,
+    pub reason: Option<String>,
+}
+
+impl From<time_off::Model> for TimeOff {
+    fn from(m: time_off::Model) -> Self {
+        Self { id: m.id, starts_at: m.starts_at.into(), ends_at: m.ends_at.into(), reason: m.reason }
+    }
+}
+
+/// A free appointment slot.
+#[derive(SimpleObject)]
+pub struct Slot {
+    pub starts_at: DateTime,
+    pub ends_at: DateTime,
+}
+
+#[derive(InputObject)]
+pub struct DoctorProfileInput {
+    pub specialty: String,
+    pub experience_years: i32,
+    /// IANA name; default "UTC" (kept as it is on update when omitted).
+    pub time_zone: Option<String>,
+    /// 5..=240; default 30 (kept as it is on update when omitted).
+    pub slot_minutes: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct PatientProfileInput {
+    pub date_of_birth: NaiveDate,
+    pub emergency_contact_name: String,
+    pub emergency_contact_phone: String,
+}
+
+#[derive(InputObject)]
+pub struct AvailabilityRuleInput {
+    pub weekday: Weekday,
+    pub start_time: NaiveTime,
+    pub end_time: NaiveTime,
+}
+
+#[derive(InputObject)]
+pub struct TimeOffInput {
+    pub starts_at: DateTime,
+    pub ends_at: DateTime,
+    pub reason: Option<String>,
+}
+
+#[derive(Default)]
+pub struct ProfilesQuery;
+
+#[Object]
+impl ProfilesQuery {
+    /// Doctors: verified and active ones, except to admins, who see every doctor.
+    #[graphql(guard = "RoleGuard::signed_in()", complexity = "page_complexity(first, child_complexity)")]
+    async fn doctors(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        specialty: Option<String>,
+        search: Option<String>,
+    ) -> AppResult<UserConnection> {
+        let viewer = ctx.viewer().await?;
+        let everyone = viewer.is_admin();
+        let filter = UserFilter {
+            role: Some(Role::Doctor),
+            search,
+            specialty,
+            active_only: !everyone,
+            verified_doctors_only: !everyone,
+        };
+        user_page(ctx, filter, first, after).await
+    }
+
+    /// Free slots of a doctor starting in `[from, to)` (at most 31 days), in order.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn available_slots(
+        &self,
+        ctx: &Context<'_>,
+        doctor_id: Uuid,
+        from: DateTime,
+        to: DateTime,
+    ) -> AppResult<Vec<Slot>> {
+        let slots = schedule::available_slots(ctx.state()?, doctor_id, from.0, to.0).await?;
+        Ok(slots.into_iter().map(|s| Slot { starts_at: s.start.into(), ends_at: s.end.into() }).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ProfilesMutation;
+
+#[Object]
+impl ProfilesMutation {
+    /// Creates or updates the viewer's doctor profile (doctors only).
+    #[graphql(guard = "RoleGuard::new(Role::Doctor)")]
+    async fn upsert_doctor_profile(&self, ctx: &Context<'_>, input: DoctorProfileInput) -> AppResult<DoctorProfile> {
+        let viewer = ctx.viewer().await?;
+        let changes = DoctorProfileChanges {
+            specialty: input.specialty,
+            experience_years: input.experience_years,
+            time_zone: input.time_zone,
+            slot_minutes: input.slot_minutes,
+        };
+        let saved = profiles::upsert_doctor_profile(ctx.state()?, &viewer, changes).await?;
+        Ok(DoctorProfile(Arc::new(saved)))
+    }
+
+    /// Creates or updates the viewer's patient profile (patients only).
+    #[graphql(guard = "RoleGuard::new(Role::Patient)")]
+    async fn upsert_patient_profile(&self, ctx: &Context<'_>, input: PatientProfileInput) -> AppResult<PatientProfile> {
+        let viewer = ctx.viewer().await?;
+        let changes = PatientProfileChanges {
+            date_of_birth: input.date_of_birth,
+            emergency_contact_name: input.emergency_contact_name,
+            emergency_contact_phone: input.emergency_contact_phone,
+        };
+        let saved = profiles::upsert_patient_profile(ctx.state()?, &viewer, changes).await?;
+        Ok(PatientProfile(Arc::new(saved)))
+    }
+
+    /// Replaces the viewer's whole weekly availability (doctors only).
+    #[graphql(guard = "RoleGuard::new(Role::Doctor)")]
+    async fn set_availability(
+        &self,
+        ctx: &Context<'_>,
+        rules: Vec<AvailabilityRuleInput>,
+    ) -> AppResult<Vec<AvailabilityRule>> {
+        let viewer = ctx.viewer().await?;
+        let rules =
+            rules.into_iter().map(|r| Rule { weekday: r.weekday, start: r.start_time, end: r.end_time }).collect();
+        let saved = schedule::set_availability(ctx.state()?, &viewer, rules).await?;
+        Ok(saved.into_iter().map(AvailabilityRule::from).collect())
+    }
+
+    /// Adds time off (doctors only).
+    #[graphql(guard = "RoleGuard::new(Role::Doctor)")]
+    async fn add_time_off(&self, ctx: &Context<'_>, input: TimeOffInput) -> AppResult<TimeOff> {
+        let viewer = ctx.viewer().await?;
+        let new = NewTimeOff { starts_at: input.starts_at.0, ends_at: input.ends_at.0, reason: input.reason };
+        Ok(schedule::add_time_off(ctx.state()?, &viewer, new).await?.into())
+    }
+
+    /// Removes one of the viewer's periods of time off (doctors only, own only).
+    #[graphql(guard = "RoleGuard::new(Role::Doctor)")]
+    async fn remove_time_off(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<bool> {
+        let viewer = ctx.viewer().await?;
+        schedule::remove_time_off(ctx.state()?, &viewer, id).await?;
+        Ok(true)
+    }
+
+    /// Verifies a doctor or withdraws verification (admins only). The user must be a doctor with a profile.
+    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    async fn verify_doctor(&self, ctx: &Context<'_>, id: Uuid, verified: bool) -> AppResult<User> {
+        Ok(profiles::verify_doctor(ctx.state()?, id, verified).await?.into())
+    }
+}
