@@ -23,6 +23,7 @@ use crate::{
     config::Config,
     db,
     domain::Clock,
+    events::EventHub,
     graphql::{self, http::GraphqlState},
     mail::Mailer,
 };
@@ -41,6 +42,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub mailer: Mailer,
     pub clock: Clock,
+    /// Appointment events for subscribers.
+    pub events: EventHub,
 }
 
 impl AppState {
@@ -71,7 +74,8 @@ impl AppState {
             TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.access_token_ttl, config.refresh_token_ttl);
         let mailer = Mailer::from_config(&config)?;
         let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
-        Ok(Self { db, statements, config: Arc::new(config), keys, passwords, mailer, clock: Clock::default() })
+        let events = EventHub::start(&db);
+        Ok(Self { db, statements, config: Arc::new(config), keys, passwords, mailer, clock: Clock::default(), events })
     }
 }
 
@@ -84,6 +88,7 @@ pub fn router(state: AppState) -> Router {
 
     let mut router = Router::new()
         .route("/graphql", get(graphql::http::get).post(graphql::http::post))
+        .route("/graphql/ws", get(graphql::http::ws))
         .route("/health", get(graphql::http::health))
         .route("/ready", get(graphql::http::ready));
     if graphiql_on {

@@ -152,3 +152,22 @@ impl From<AppError> for async_graphql::Error {
         }
     }
 }
+
+/// The constraint name and message of a database error, for telling constraint refusals apart
+/// (never shown to clients or logged).
+pub fn db_error_names(err: &DbErr) -> Vec<String> {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match &**e {
+            sea_orm::sqlx::Error::Database(db) => {
+                let mut names = vec![db.message().to_owned()];
+                if let Some(c) = db.constraint() {
+                    names.push(c.to_owned());
+                }
+                names
+            }
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}

@@ -12,6 +12,8 @@ pub mod db;
 pub mod domain;
 /// The one boundary that turns failures into `extensions.code`.
 pub mod error;
+/// Appointment events fanned out to subscribers (LISTEN/NOTIFY across replicas on PostgreSQL).
+pub mod events;
 /// The GraphQL schema, its resolvers and the HTTP handlers that serve it.
 pub mod graphql;
 /// Outgoing email over SMTP or into an outbox folder.

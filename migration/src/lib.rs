@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_accounts;
 mod m20261122_000002_profiles;
+mod m20261122_000003_appointments;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -10,6 +11,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_accounts::Migration), Box::new(m20261122_000002_profiles::Migration)]
+        vec![
+            Box::new(m20261122_000001_accounts::Migration),
+            Box::new(m20261122_000002_profiles::Migration),
+            Box::new(m20261122_000003_appointments::Migration),
+        ]
     }
 }

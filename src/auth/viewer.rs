@@ -108,3 +108,19 @@ async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
         _ => Err(AppError::Unauthenticated("Invalid or expired token")),
     }
 }
+
+/// Whether a viewer's login and account still hold (for long-lived subscriptions).
+pub async fn still_valid(state: &AppState, viewer: &Viewer) -> bool {
+    let found = session::Entity::find_by_id(viewer.session_id).find_also_related(user::Entity).one(&state.db).await;
+    let now = state.clock.now();
+    matches!(found, Ok(Some((s, Some(u)))) if s.revoked_at.is_none() && s.expires_at > now && u.is_active)
+}
+
+impl RequestAuth {
+    /// Authentication already done (a WebSocket's `connection_init`).
+    pub fn resolved(viewer: Arc<Viewer>) -> Self {
+        let resolved = OnceCell::new();
+        let _ = resolved.set(Ok(Some(viewer)));
+        Self { bearer: Bearer::Missing, resolved }
+    }
+}

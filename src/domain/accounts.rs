@@ -581,24 +581,40 @@ pub async fn create_admin(
     Ok(model)
 }
 
-/// Whether `viewer` may see `target`'s private fields: themself and admins.
-/// (The other party of a shared appointment joins this rule with appointments.)
+/// Whether `viewer` may see `target`'s private fields without looking at appointments: themself
+/// and admins. (The other party of a shared appointment may too: see [`may_share_appointments`].)
 pub fn can_see_private(viewer: &Viewer, target: &user::Model) -> bool {
     viewer.id() == target.id || viewer.is_admin()
 }
 
-/// Whether `viewer` may know `target` exists: themself, admins, and anyone for a doctor.
+/// Whether two roles can be the two parties of an appointment.
+pub fn may_share_appointments(a: Role, b: Role) -> bool {
+    matches!((a, b), (Role::Doctor, Role::Patient) | (Role::Patient, Role::Doctor))
+}
+
+/// Whether `viewer` may know `target` exists without looking at appointments: themself, admins,
+/// and anyone for a doctor.
 pub fn can_see_user(viewer: &Viewer, target: &user::Model) -> bool {
     viewer.id() == target.id || viewer.is_admin() || target.role == Role::Doctor
 }
 
-/// Loads a user the viewer may see.
+/// Loads a user the viewer may see: themself, any doctor, and a patient only to admins and to
+/// doctors who share an appointment with them.
 ///
 /// # Errors
 /// `NOT_FOUND` when it does not exist or the viewer may not know it exists.
 pub async fn find_visible_user(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<user::Model> {
     let user = user::Entity::find_by_id(id).one(&state.db).await?.ok_or(AppError::NotFound("User"))?;
-    if can_see_user(viewer, &user) { Ok(user) } else { Err(AppError::NotFound("User")) }
+    if can_see_user(viewer, &user) {
+        return Ok(user);
+    }
+    if viewer.role() == Role::Doctor
+        && user.role == Role::Patient
+        && !super::appointments::sharing_with(&state.db, viewer.id(), &[user.id]).await?.is_empty()
+    {
+        return Ok(user);
+    }
+    Err(AppError::NotFound("User"))
 }
 
 /// Filter for listing users.
@@ -699,4 +715,16 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Users by id (for the DataLoader).
+///
+/// # Errors
+/// Internal only.
+pub async fn users_by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, user::Model>> {
+    let rows = user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
 }

@@ -1,5 +1,6 @@
 //! Business rules per area, in plain Rust: no GraphQL here. Each function runs its own transaction.
 pub mod accounts;
+pub mod appointments;
 pub mod profiles;
 pub mod schedule;
 pub mod validation;

@@ -4,11 +4,16 @@ use std::net::SocketAddr;
 
 use async_graphql::{
     BatchResponse,
+    http::{WebSocketProtocols, WsMessage},
     parser::{parse_query, types::OperationType},
 };
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, Path, Query, State, rejection::QueryRejection},
+    extract::{
+        ConnectInfo, Path, Query, State, WebSocketUpgrade,
+        rejection::QueryRejection,
+        ws::{CloseFrame, Message, WebSocket},
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
@@ -221,4 +226,76 @@ pub async fn ready(State(st): State<GraphqlState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// The reason sent when a WebSocket's `connection_init` is refused; closed with 4403.
+const WS_FORBIDDEN: &str = "Forbidden";
+
+/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older `graphql-ws`).
+/// The access token comes in the `connection_init` payload as `{"Authorization": "Bearer …"}`;
+/// a missing or bad one closes the socket with 4403 Forbidden.
+pub async fn ws(
+    State(st): State<GraphqlState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+    let Some(protocol) = protocol else {
+        return (StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws").into_response();
+    };
+    upgrade
+        .protocols(["graphql-transport-ws", "graphql-ws"])
+        .on_upgrade(move |socket| serve_ws(st, socket, protocol, peer))
+}
+
+async fn serve_ws(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols, peer: SocketAddr) {
+    use futures_util::{SinkExt, StreamExt, future::ready};
+    let (mut sink, stream) = socket.split();
+    let input = stream.take_while(|r| ready(r.is_ok())).filter_map(|r| {
+        ready(match r {
+            Ok(Message::Text(t)) => Some(Bytes::from(t)),
+            Ok(Message::Binary(b)) => Some(b),
+            _ => None,
+        })
+    });
+    let app = st.app.clone();
+    let output = async_graphql::http::WebSocket::new(st.schema.clone(), input, protocol)
+        .on_connection_init(move |payload| ws_init(app, payload, peer))
+        .map(|msg| match msg {
+            WsMessage::Text(text) => Message::Text(text.into()),
+            WsMessage::Close(code, reason) => {
+                let code = if reason == WS_FORBIDDEN { 4403 } else { code };
+                Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+            }
+        });
+    futures_util::pin_mut!(output);
+    while let Some(msg) = output.next().await {
+        if sink.send(msg).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn ws_init(
+    app: AppState,
+    payload: serde_json::Value,
+    peer: SocketAddr,
+) -> async_graphql::Result<async_graphql::Data> {
+    let header = ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k).and_then(|v| v.as_str()));
+    let auth = RequestAuth::from_header(header);
+    let Ok(Some(viewer)) = auth.viewer(&app).await else {
+        return Err(async_graphql::Error::new(WS_FORBIDDEN));
+    };
+    let loaders = super::loaders::for_request(&app);
+    // A connection lives long: load fresh for every event rather than cache for its lifetime.
+    loaders.enable_all_cache(false);
+    let mut data = async_graphql::Data::default();
+    data.insert(RequestAuth::resolved(viewer));
+    data.insert(ClientAddr(peer.ip().to_string()));
+    data.insert(loaders);
+    Ok(data)
 }

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::{
     app::AppState,
-    db::entities::{doctor_profile, patient_profile, time_off},
-    domain::{Role, profiles, schedule},
+    db::entities::{appointment, appointment_event, doctor_profile, patient_profile, time_off, user},
+    domain::{Role, accounts, appointments, profiles, schedule},
     error::{AppError, AppResult},
 };
 
@@ -117,5 +117,70 @@ impl Loader<UpcomingTimeOffOf> for DbLoader {
         let now = self.state.clock.now();
         let mut rows = schedule::time_off_of(&self.state.db, &ids(keys, |k| k.0), now).await?;
         Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
+    }
+}
+
+/// A user, by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserById(pub Uuid);
+
+/// An appointment, by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AppointmentById(pub Uuid);
+
+/// The history of an appointment, oldest first.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HistoryOf(pub Uuid);
+
+/// Whether the first user shares an appointment with the second (viewer, other).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SharesAppointment(pub Uuid, pub Uuid);
+
+impl Loader<UserById> for DbLoader {
+    type Value = Arc<user::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[UserById]) -> Result<HashMap<UserById, Self::Value>, AppError> {
+        let rows = accounts::users_by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|(id, u)| (UserById(id), Arc::new(u))).collect())
+    }
+}
+
+impl Loader<AppointmentById> for DbLoader {
+    type Value = Arc<appointment::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[AppointmentById]) -> Result<HashMap<AppointmentById, Self::Value>, AppError> {
+        let rows = appointments::by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|(id, a)| (AppointmentById(id), Arc::new(a))).collect())
+    }
+}
+
+impl Loader<HistoryOf> for DbLoader {
+    type Value = Arc<Vec<appointment_event::Model>>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, AppError> {
+        let mut rows = appointments::history_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
+    }
+}
+
+impl Loader<SharesAppointment> for DbLoader {
+    type Value = bool;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[SharesAppointment]) -> Result<HashMap<SharesAppointment, bool>, AppError> {
+        let mut by_viewer: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for k in keys {
+            by_viewer.entry(k.0).or_default().push(k.1);
+        }
+        let mut out: HashMap<SharesAppointment, bool> = keys.iter().map(|k| (*k, false)).collect();
+        for (viewer, others) in by_viewer {
+            for other in appointments::sharing_with(&self.state.db, viewer, &others).await? {
+                out.insert(SharesAppointment(viewer, other), true);
+            }
+        }
+        Ok(out)
     }
 }

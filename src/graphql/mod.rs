@@ -1,5 +1,6 @@
 //! The GraphQL API: schema assembly, request context, and one module per area.
 pub mod accounts;
+pub mod appointments;
 pub mod http;
 pub mod limits;
 pub mod loaders;

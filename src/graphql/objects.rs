@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     ContextExt,
-    loaders::{DoctorProfileOf, PatientProfileOf},
+    loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment},
     profiles::{DoctorProfile, PatientProfile},
     scalars::DateTime,
 };
@@ -32,6 +32,11 @@ impl From<user::Model> for User {
 }
 
 impl User {
+    /// A shared row (from a DataLoader).
+    pub fn from_arc(model: Arc<user::Model>) -> Self {
+        Self { model, as_owner: false }
+    }
+
     /// The user as seen by themself.
     pub fn as_owner(model: user::Model) -> Self {
         Self { model: Arc::new(model), as_owner: true }
@@ -42,8 +47,13 @@ impl User {
         ctx: &Context<'_>,
         pick: impl FnOnce(&'a user::Model) -> T,
     ) -> AppResult<Option<T>> {
-        let visible =
-            self.as_owner || ctx.maybe_viewer().await?.is_some_and(|v| accounts::can_see_private(&v, &self.model));
+        if self.as_owner {
+            return Ok(Some(pick(&self.model)));
+        }
+        let Some(viewer) = ctx.maybe_viewer().await? else { return Ok(None) };
+        let visible = accounts::can_see_private(&viewer, &self.model)
+            || (accounts::may_share_appointments(viewer.role(), self.model.role)
+                && ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false));
         Ok(visible.then(|| pick(&self.model)))
     }
 }

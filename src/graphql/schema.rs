@@ -1,20 +1,21 @@
 //! Schema assembly: the merged root types, document limits, and per-deployment switches.
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use super::{
     accounts::{AccountsMutation, AccountsQuery},
+    appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
     limits::{DocumentLimits, Limits},
     profiles::{ProfilesMutation, ProfilesQuery},
 };
 use crate::app::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ProfilesMutation);
+pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation);
 
-pub type CyberSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type CyberSchema = Schema<Query, Mutation, AppointmentsSubscription>;
 
 /// Directives allowed on one field.
 pub const MAX_DIRECTIVES: usize = 5;
@@ -28,7 +29,7 @@ const PARSER_RECURSION_BACKSTOP: usize = 64;
 pub fn build_schema(state: Option<AppState>) -> CyberSchema {
     let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
     let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), AppointmentsSubscription)
         .extension(DocumentLimits(Limits::default()))
         .limit_recursive_depth(PARSER_RECURSION_BACKSTOP)
         .limit_directives(MAX_DIRECTIVES)

@@ -1,0 +1,119 @@
+//! Appointment events for live subscribers, across replicas.
+//!
+//! On PostgreSQL the notice is sent with `pg_notify` inside the transaction that made the change,
+//! so it is delivered only if that transaction commits, and to every replica listening on the
+//! channel (each forwards it to its own subscribers). On SQLite (one process) the notice goes
+//! straight to the local subscribers after the commit.
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::error::{AppResult, describe_db_err};
+
+const CHANNEL: &str = "cybermed_appointment_events";
+
+/// What subscribers are told: which event, and who may see it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct EventNotice {
+    pub event_id: Uuid,
+    pub appointment_id: Uuid,
+    pub doctor_id: Uuid,
+    pub patient_id: Uuid,
+}
+
+/// The local fan-out point.
+#[derive(Clone)]
+pub struct EventHub {
+    tx: broadcast::Sender<EventNotice>,
+    backend: DbBackend,
+}
+
+impl EventHub {
+    /// Starts the hub; on PostgreSQL also the listener that feeds it.
+    pub fn start(db: &DatabaseConnection) -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        let backend = db.get_database_backend();
+        if backend == DbBackend::Postgres {
+            let pool = db.get_postgres_connection_pool().clone();
+            let tx = tx.clone();
+            tokio::spawn(async move { listen(pool, tx).await });
+        }
+        Self { tx, backend }
+    }
+
+    /// A receiver of every notice from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EventNotice> {
+        self.tx.subscribe()
+    }
+
+    /// Queues notices inside the transaction that records the events (PostgreSQL).
+    ///
+    /// # Errors
+    /// Internal only.
+    pub async fn notify_in<C: ConnectionTrait>(&self, txn: &C, notices: &[EventNotice]) -> AppResult<()> {
+        if self.backend != DbBackend::Postgres {
+            return Ok(());
+        }
+        for n in notices {
+            let payload = serde_json::to_string(n).map_err(|_| crate::error::AppError::internal("event encoding"))?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), payload.into()],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Delivers notices after their transaction committed (SQLite: PostgreSQL delivers by itself).
+    pub fn committed(&self, notices: &[EventNotice]) {
+        if self.backend == DbBackend::Postgres {
+            return;
+        }
+        for n in notices {
+            // No subscriber is not an error.
+            let _ = self.tx.send(*n);
+        }
+    }
+}
+
+async fn listen(pool: sea_orm::sqlx::PgPool, tx: broadcast::Sender<EventNotice>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(reason = %describe_db_err(&sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into()))), "event listener cannot connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if listener.listen(CHANNEL).await.is_err() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(n) => match serde_json::from_str::<EventNotice>(n.payload()) {
+                    Ok(notice) => {
+                        let _ = tx.send(notice);
+                    }
+                    Err(_) => tracing::warn!("ignoring a malformed appointment event notice"),
+                },
+                Err(_) => {
+                    if pool.is_closed() {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}

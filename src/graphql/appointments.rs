@@ -1,0 +1,375 @@
+//! Appointments: booking, lifecycle, lists, history, and live events.
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, InputObject, Object, Subscription,
+    connection::{Connection, Edge},
+    futures_util::{Stream, stream},
+};
+use base64::Engine;
+use chrono::{NaiveDate, NaiveTime};
+use uuid::Uuid;
+
+use super::{
+    ContextExt,
+    loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, prefetch_users},
+    objects::User,
+    pagination::{page_complexity, page_size},
+    scalars::DateTime,
+};
+use crate::{
+    auth::{guard::RoleGuard, viewer::Viewer},
+    db::entities::{appointment, appointment_event},
+    domain::{
+        appointments::{
+            self, AppointmentCursor, AppointmentEventKind, AppointmentFilter as Filter, AppointmentStatus,
+            NewAppointment, Transition,
+        },
+        profiles::parse_time_zone,
+    },
+    error::{AppError, AppResult},
+    events::EventNotice,
+};
+
+/// A booked time between a doctor and a patient.
+pub struct Appointment(pub Arc<appointment::Model>);
+
+impl From<appointment::Model> for Appointment {
+    fn from(m: appointment::Model) -> Self {
+        Self(Arc::new(m))
+    }
+}
+
+async fn user(ctx: &Context<'_>, id: Uuid) -> AppResult<User> {
+    let user =
+        ctx.loaders()?.load_one(UserById(id)).await?.ok_or_else(|| AppError::internal("appointment party missing"))?;
+    Ok(User::from_arc(user))
+}
+
+impl Appointment {
+    async fn local(&self, ctx: &Context<'_>) -> AppResult<chrono::DateTime<chrono_tz::Tz>> {
+        let profile = ctx.loaders()?.load_one(DoctorProfileOf(self.0.doctor_id)).await?;
+        let tz = profile.map_or(Ok(chrono_tz::Tz::UTC), |p| parse_time_zone(&p.time_zone))?;
+        Ok(self.0.starts_at.with_timezone(&tz))
+    }
+}
+
+#[Object]
+impl Appointment {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    async fn doctor(&self, ctx: &Context<'_>) -> AppResult<User> {
+        user(ctx, self.0.doctor_id).await
+    }
+    async fn patient(&self, ctx: &Context<'_>) -> AppResult<User> {
+        user(ctx, self.0.patient_id).await
+    }
+    async fn starts_at(&self) -> DateTime {
+        self.0.starts_at.into()
+    }
+    async fn ends_at(&self) -> DateTime {
+        self.0.ends_at.into()
+    }
+    /// Local date in the doctor's time zone.
+    async fn date(&self, ctx: &Context<'_>) -> AppResult<NaiveDate> {
+        Ok(self.local(ctx).await?.date_naive())
+    }
+    /// Local time in the doctor's time zone.
+    async fn time(&self, ctx: &Context<'_>) -> AppResult<NaiveTime> {
+        Ok(self.local(ctx).await?.time())
+    }
+    async fn reason_for_visit(&self) -> &str {
+        &self.0.reason_for_visit
+    }
+    async fn status(&self) -> AppointmentStatus {
+        self.0.status
+    }
+    async fn cancellation_reason(&self) -> Option<&str> {
+        self.0.cancellation_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+    /// Every change, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> AppResult<Vec<AppointmentEvent>> {
+        let events = ctx.loaders()?.load_one(HistoryOf(self.0.id)).await?.unwrap_or_default();
+        Ok(events.iter().cloned().map(AppointmentEvent::from).collect())
+    }
+}
+
+/// One change of an appointment.
+pub struct AppointmentEvent(appointment_event::Model);
+
+impl From<appointment_event::Model> for AppointmentEvent {
+    fn from(m: appointment_event::Model) -> Self {
+        Self(m)
+    }
+}
+
+#[Object]
+impl AppointmentEvent {
+    async fn kind(&self) -> AppointmentEventKind {
+        self.0.kind
+    }
+    /// Status after the event.
+    async fn status(&self) -> AppointmentStatus {
+        self.0.status
+    }
+    /// Start time after the event.
+    async fn starts_at(&self) -> DateTime {
+        self.0.starts_at.into()
+    }
+    /// Who did it; null when done by the system.
+    async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(id) = self.0.actor_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(UserById(id)).await?.map(User::from_arc))
+    }
+    async fn at(&self) -> DateTime {
+        self.0.at.into()
+    }
+    async fn appointment(&self, ctx: &Context<'_>) -> AppResult<Appointment> {
+        let appt = ctx
+            .loaders()?
+            .load_one(AppointmentById(self.0.appointment_id))
+            .await?
+            .ok_or(AppError::NotFound("Appointment"))?;
+        Ok(Appointment(appt))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateAppointmentInput {
+    pub doctor_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+    pub starts_at: DateTime,
+    pub reason_for_visit: String,
+}
+
+#[derive(InputObject, Default)]
+pub struct AppointmentFilter {
+    /// Any of these statuses (empty or omitted: any status).
+    pub status: Option<Vec<AppointmentStatus>>,
+    /// `startsAt` at or after this.
+    pub from: Option<DateTime>,
+    /// `startsAt` before this.
+    pub to: Option<DateTime>,
+    pub doctor_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+}
+
+/// `totalCount` of an appointment list, counted only when asked for.
+pub struct AppointmentListTotal(Arc<Viewer>, Filter);
+
+#[Object]
+impl AppointmentListTotal {
+    /// How many appointments match the filter, on all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
+        let n = appointments::count(ctx.state()?, &self.0, &self.1).await?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+pub type AppointmentConnection = Connection<String, Appointment, AppointmentListTotal>;
+
+fn encode_cursor(a: &appointment::Model) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", a.starts_at.timestamp_micros(), a.id))
+}
+
+fn decode_cursor(cursor: Option<&str>) -> AppResult<Option<AppointmentCursor>> {
+    let Some(cursor) = cursor else { return Ok(None) };
+    let bad = || AppError::bad_input("after", "Invalid cursor");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let starts_at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok(Some(AppointmentCursor { starts_at, id }))
+}
+
+#[derive(Default)]
+pub struct AppointmentsQuery;
+
+#[Object]
+impl AppointmentsQuery {
+    /// The viewer's appointments, as patient or doctor (admins: all), newest `startsAt` first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn appointments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<AppointmentFilter>,
+    ) -> AppResult<AppointmentConnection> {
+        let viewer = ctx.viewer().await?;
+        let state = ctx.state()?;
+        let limit = page_size(first)?;
+        let cursor = decode_cursor(after.as_deref())?;
+        let f = filter.unwrap_or_default();
+        let filter = Filter {
+            status: f.status.unwrap_or_default(),
+            from: f.from.map(|d| d.0),
+            to: f.to.map(|d| d.0),
+            doctor_id: f.doctor_id,
+            patient_id: f.patient_id,
+        };
+        let mut rows = appointments::list(state, &viewer, &filter, cursor, limit + 1).await?;
+        let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        prefetch_appointments(ctx, &viewer, ctx.look_ahead().field("edges").field("node"), &rows).await?;
+        let mut conn =
+            Connection::with_additional_fields(cursor.is_some(), has_next, AppointmentListTotal(viewer, filter));
+        conn.edges.extend(rows.into_iter().map(|a| Edge::new(encode_cursor(&a), Appointment::from(a))));
+        Ok(conn)
+    }
+
+    /// One appointment of the viewer's (admins: any); someone else's is `NOT_FOUND`.
+    async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Appointment>> {
+        let viewer = ctx.viewer().await?;
+        let appt = appointments::get(ctx.state()?, &viewer, id).await?;
+        prefetch_appointments(ctx, &viewer, ctx.look_ahead(), std::slice::from_ref(&appt)).await?;
+        Ok(Some(appt.into()))
+    }
+}
+
+/// Loads up front, one query per kind, what the selection will ask of a page of appointments; and
+/// records that the viewer shares each of them with its other party (no query needed).
+async fn prefetch_appointments(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    node: async_graphql::Lookahead<'_>,
+    rows: &[appointment::Model],
+) -> AppResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let loaders = ctx.loaders()?;
+    loaders
+        .feed_many(rows.iter().flat_map(|a| {
+            [(SharesAppointment(a.doctor_id, a.patient_id), true), (SharesAppointment(a.patient_id, a.doctor_id), true)]
+        }))
+        .await;
+    loaders.feed_many(rows.iter().map(|a| (AppointmentById(a.id), Arc::new(a.clone())))).await;
+    let (doctor, patient) = (node.field("doctor"), node.field("patient"));
+    let mut ids: Vec<Uuid> = Vec::new();
+    if doctor.exists() {
+        ids.extend(rows.iter().map(|a| a.doctor_id));
+    }
+    if patient.exists() {
+        ids.extend(rows.iter().map(|a| a.patient_id));
+    }
+    if node.field("date").exists() || node.field("time").exists() || doctor.field("doctorProfile").exists() {
+        loaders.load_many(rows.iter().map(|a| DoctorProfileOf(a.doctor_id))).await?;
+    }
+    if !ids.is_empty() {
+        let users = loaders.load_many(ids.iter().copied().map(UserById)).await?;
+        let keys: Vec<_> = users.values().map(|u| (u.id, u.role)).collect();
+        if doctor.exists() {
+            prefetch_users(ctx, doctor, &keys).await?;
+        }
+        if patient.exists() {
+            prefetch_users(ctx, patient, &keys).await?;
+        }
+    }
+    if node.field("history").exists() {
+        loaders.load_many(rows.iter().map(|a| HistoryOf(a.id))).await?;
+    }
+    let _ = viewer;
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct AppointmentsMutation;
+
+#[Object]
+impl AppointmentsMutation {
+    /// Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both.
+    async fn create_appointment(&self, ctx: &Context<'_>, input: CreateAppointmentInput) -> AppResult<Appointment> {
+        let viewer = ctx.viewer().await?;
+        let new = NewAppointment {
+            doctor_id: input.doctor_id,
+            patient_id: input.patient_id,
+            starts_at: input.starts_at.0,
+            reason_for_visit: input.reason_for_visit,
+        };
+        Ok(appointments::create(ctx.state()?, &viewer, new).await?.into())
+    }
+
+    /// `PENDING → CONFIRMED` (doctor, admin).
+    async fn confirm_appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Appointment> {
+        transition(ctx, id, Transition::Confirm, None).await
+    }
+
+    /// Moves an active appointment; every booking check runs again.
+    async fn reschedule_appointment(&self, ctx: &Context<'_>, id: Uuid, starts_at: DateTime) -> AppResult<Appointment> {
+        let viewer = ctx.viewer().await?;
+        Ok(appointments::reschedule(ctx.state()?, &viewer, id, starts_at.0).await?.into())
+    }
+
+    /// `PENDING|CONFIRMED → CANCELLED` (either party, admin).
+    async fn cancel_appointment(&self, ctx: &Context<'_>, id: Uuid, reason: Option<String>) -> AppResult<Appointment> {
+        transition(ctx, id, Transition::Cancel, reason).await
+    }
+
+    /// `CONFIRMED → COMPLETED` once it has started (doctor, admin).
+    async fn complete_appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Appointment> {
+        transition(ctx, id, Transition::Complete, None).await
+    }
+
+    /// `CONFIRMED → NO_SHOW` once it has started (doctor, admin).
+    async fn mark_no_show(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Appointment> {
+        transition(ctx, id, Transition::NoShow, None).await
+    }
+}
+
+async fn transition(ctx: &Context<'_>, id: Uuid, what: Transition, reason: Option<String>) -> AppResult<Appointment> {
+    let viewer = ctx.viewer().await?;
+    Ok(appointments::transition(ctx.state()?, &viewer, id, what, reason).await?.into())
+}
+
+#[derive(Default)]
+pub struct AppointmentsSubscription;
+
+#[Subscription]
+impl AppointmentsSubscription {
+    /// Every event of the viewer's own appointments (admins: all), as it happens.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn appointment_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = AppointmentEvent> + use<>, AppError> {
+        let viewer = ctx.viewer().await?;
+        let state = ctx.state()?.clone();
+        let rx = state.events.subscribe();
+        let stream = stream::unfold((rx, state, viewer), |(mut rx, state, viewer)| async move {
+            loop {
+                let notice: EventNotice = match rx.recv().await {
+                    Ok(n) => n,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "a subscriber fell behind; events were dropped");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                let mine = viewer.is_admin() || notice.doctor_id == viewer.id() || notice.patient_id == viewer.id();
+                if !mine {
+                    continue;
+                }
+                // A login revoked (or a user deactivated) since the subscription began ends it.
+                if !crate::auth::viewer::still_valid(&state, &viewer).await {
+                    return None;
+                }
+                match appointments::event_by_id(&state, notice.event_id).await {
+                    Ok(Some(ev)) => return Some((AppointmentEvent(ev), (rx, state, viewer))),
+                    Ok(None) => continue,
+                    Err(_) => continue,
+                }
+            }
+        });
+        Ok(stream)
+    }
+}
