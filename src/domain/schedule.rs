@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 use super::{Role, profiles::parse_time_zone, validation};
@@ -303,6 +303,28 @@ async fn time_off_overlapping<C: ConnectionTrait>(
     Ok(rows.into_iter().map(|r| (r.starts_at, r.ends_at)).collect())
 }
 
+/// Active appointments of one doctor overlapping `[from, to)`.
+async fn booked_overlapping<C: ConnectionTrait>(
+    db: &C,
+    doctor_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    use crate::{db::entities::appointment, domain::appointments::AppointmentStatus};
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = appointment::Entity::find()
+        .select_only()
+        .column(appointment::Column::StartsAt)
+        .column(appointment::Column::EndsAt)
+        .filter(appointment::Column::DoctorId.eq(doctor_id))
+        .filter(appointment::Column::Status.is_in([AppointmentStatus::Pending, AppointmentStatus::Confirmed]))
+        .filter(appointment::Column::StartsAt.lt(to))
+        .filter(appointment::Column::EndsAt.gt(from))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
 /// Everything slot computations need about one doctor.
 pub struct DoctorCalendar {
     pub doctor: user::Model,
@@ -369,7 +391,8 @@ pub async fn available_slots(
     let Some(last) = slots.last() else {
         return Ok(slots);
     };
-    let busy = time_off_overlapping(&state.db, doctor_id, from, last.end).await?;
+    let mut busy = time_off_overlapping(&state.db, doctor_id, from, last.end).await?;
+    busy.extend(booked_overlapping(&state.db, doctor_id, from, last.end).await?);
     Ok(slots
         .into_iter()
         .filter(|s| s.start > now && !busy.iter().any(|(b_start, b_end)| s.start < *b_end && *b_start < s.end))

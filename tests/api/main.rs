@@ -3,13 +3,16 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected shapes")]
 
 mod accounts;
+mod appointments;
 mod cli;
 mod helpers;
 mod limits;
 mod password_reset;
 mod privacy;
 mod profiles;
+mod races;
 mod schedule;
 mod schema;
+mod subscriptions;
 mod tokens;
 mod transport;
