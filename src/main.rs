@@ -3,7 +3,13 @@ use std::io::{BufRead, Write};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use cybermed::{app, config::Config, db, domain::accounts, telemetry};
+use cybermed::{
+    app,
+    config::Config,
+    db,
+    domain::{Role, accounts},
+    telemetry,
+};
 
 #[derive(Parser)]
 #[command(name = "cybermed", version, about = "CyberMed: appointment backend for clinics (GraphQL)")]
@@ -27,13 +33,24 @@ enum Command {
         #[arg(long)]
         last_name: String,
     },
+    /// Fill an empty database with a small demo clinic and print one line per login: `<ROLE> <email> <password>`.
+    SeedDemo,
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     PrintSchema,
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cybermed: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::PrintSchema = command {
         let mut out = std::io::stdout().lock();
@@ -75,6 +92,25 @@ async fn main() -> anyhow::Result<()> {
                     bail!("{field}: {message}")
                 }
                 Err(_) => bail!("could not create the admin (see the log)"),
+            }
+        }
+        Command::SeedDemo => {
+            let state = app::AppState::build(config).await?;
+            match cybermed::domain::demo::seed(&state).await {
+                Ok(logins) => {
+                    let mut out = std::io::stdout().lock();
+                    for l in logins {
+                        let role = match l.role {
+                            Role::Admin => "ADMIN",
+                            Role::Doctor => "DOCTOR",
+                            Role::Patient => "PATIENT",
+                        };
+                        writeln!(out, "{role} {} {}", l.email, l.password)?;
+                    }
+                    Ok(())
+                }
+                Err(cybermed::error::AppError::BadInput { message, .. }) => bail!("{message}"),
+                Err(_) => bail!("could not seed the demo clinic (see the log)"),
             }
         }
         Command::PrintSchema => Ok(()),

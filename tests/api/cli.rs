@@ -77,3 +77,59 @@ fn print_schema_prints_the_sdl() {
     let sdl = String::from_utf8(out.stdout).unwrap();
     assert!(sdl.contains("type Query") && sdl.contains("register(input: RegisterInput!): AuthPayload!"));
 }
+
+#[tokio::test]
+async fn seed_demo_fills_an_empty_database_and_prints_working_logins() {
+    let app = TestApp::spawn().await;
+    let out =
+        cybermed().arg("seed-demo").env("DATABASE_URL", &app.database_url).env("RUST_LOG", "warn").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let logins: Vec<(&str, &str, &str)> = text
+        .lines()
+        .map(|l| {
+            let mut parts = l.split(' ');
+            (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap())
+        })
+        .collect();
+    for role in ["ADMIN", "DOCTOR", "PATIENT"] {
+        assert!(logins.iter().any(|l| l.0 == role), "a {role} login in:\n{text}");
+    }
+    let mut zones = std::collections::HashSet::new();
+    for (role, email, password) in &logins {
+        let s = app.login(email, password).await;
+        let me = app
+            .gql(
+                Some(&s.access),
+                "{ me { role doctorProfile { verified timeZone availability { weekday } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(me["data"]["me"]["role"], *role);
+        if *role == "DOCTOR" {
+            let p = &me["data"]["me"]["doctorProfile"];
+            assert_eq!(p["verified"], true);
+            assert!(!p["availability"].as_array().unwrap().is_empty());
+            zones.insert(p["timeZone"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(zones.len() >= 2, "doctors in two time zones: {zones:?}");
+
+    let admin = logins.iter().find(|l| l.0 == "ADMIN").unwrap();
+    let admin = app.login(admin.1, admin.2).await;
+    let list =
+        app.gql(Some(&admin.access), "{ appointments(first: 100) { edges { node { status } } } }", json!({})).await;
+    let statuses: std::collections::HashSet<&str> = list["data"]["appointments"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["status"].as_str().unwrap())
+        .collect();
+    for s in ["PENDING", "CONFIRMED", "CANCELLED", "COMPLETED", "NO_SHOW"] {
+        assert!(statuses.contains(s), "{s} in {statuses:?}");
+    }
+
+    let again =
+        cybermed().arg("seed-demo").env("DATABASE_URL", &app.database_url).env("RUST_LOG", "warn").output().unwrap();
+    assert!(!again.status.success(), "a second run must refuse a non-empty database");
+}

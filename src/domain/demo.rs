@@ -1,0 +1,212 @@
+//! `cybermed seed-demo`: a small demo clinic on an empty database.
+use chrono::{Datelike, Days, NaiveTime, TimeDelta, TimeZone, Utc};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use uuid::Uuid;
+
+use super::{
+    Gender, Role,
+    accounts::{self, NewUser},
+    appointments::{self, AppointmentEventKind, AppointmentStatus, NewAppointment, Transition},
+    profiles::{self, DoctorProfileChanges, PatientProfileChanges},
+    schedule::{self, Rule, Weekday},
+};
+use crate::{
+    app::AppState,
+    auth::{random_token, viewer::Viewer},
+    db::{
+        begin_write,
+        entities::{appointment, appointment_event, user},
+    },
+    error::{AppError, AppResult},
+};
+
+/// One login the demo created.
+pub struct DemoLogin {
+    pub role: Role,
+    pub email: String,
+    pub password: String,
+}
+
+fn as_viewer(u: user::Model) -> Viewer {
+    Viewer { user: u, session_id: Uuid::nil() }
+}
+
+async fn person(
+    state: &AppState,
+    logins: &mut Vec<DemoLogin>,
+    role: Role,
+    email: &str,
+    first: &str,
+    last: &str,
+    gender: Gender,
+) -> AppResult<Viewer> {
+    let password = format!("Demo-{}", random_token(9));
+    let user = if role == Role::Admin {
+        accounts::create_admin(state, email, first, last, password.clone()).await?
+    } else {
+        let new = NewUser {
+            email: email.to_owned(),
+            password: password.clone(),
+            first_name: first.to_owned(),
+            last_name: last.to_owned(),
+            role,
+            gender: Some(gender),
+            phone: Some("+1 555 0100".to_owned()),
+        };
+        accounts::register(state, None, new).await?.user
+    };
+    logins.push(DemoLogin { role, email: email.to_owned(), password });
+    Ok(as_viewer(user))
+}
+
+/// Fills an empty database with a demo clinic: an admin, verified doctors in two time zones with
+/// weekly availability, patients with profiles, and appointments in every status.
+///
+/// # Errors
+/// `BAD_USER_INPUT` (field `database`) when the database already has users.
+pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
+    if user::Entity::find().count(&state.db).await? > 0 {
+        return Err(AppError::bad_input("database", "seed-demo needs an empty database"));
+    }
+    let mut logins = Vec::new();
+    let admin = person(state, &mut logins, Role::Admin, "admin@clinic.example", "Ada", "Admin", Gender::Female).await?;
+
+    let weekdays = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
+    let t = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+    let mut doctors = Vec::new();
+    for (email, first, last, gender, specialty, tz, slot) in [
+        ("grace.berlin@clinic.example", "Grace", "Hopper", Gender::Female, "Cardiology", "Europe/Berlin", 30),
+        ("james.newyork@clinic.example", "James", "Watson", Gender::Male, "Dermatology", "America/New_York", 20),
+        ("lena.berlin@clinic.example", "Lena", "Meitner", Gender::Female, "General practice", "Europe/Berlin", 15),
+    ] {
+        let doctor = person(state, &mut logins, Role::Doctor, email, first, last, gender).await?;
+        let changes = DoctorProfileChanges {
+            specialty: specialty.to_owned(),
+            experience_years: 12,
+            time_zone: Some(tz.to_owned()),
+            slot_minutes: Some(slot),
+        };
+        profiles::upsert_doctor_profile(state, &doctor, changes).await?;
+        profiles::verify_doctor(state, doctor.id(), true).await?;
+        let rules = weekdays
+            .iter()
+            .flat_map(|d| {
+                [Rule { weekday: *d, start: t(9), end: t(12) }, Rule { weekday: *d, start: t(13), end: t(17) }]
+            })
+            .collect();
+        schedule::set_availability(state, &doctor, rules).await?;
+        doctors.push(doctor);
+    }
+
+    let mut patients = Vec::new();
+    for (email, first, last, gender, born) in [
+        ("mary.patient@clinic.example", "Mary", "Shelley", Gender::Female, (1985, 4, 12)),
+        ("omar.patient@clinic.example", "Omar", "Khayyam", Gender::Male, (1972, 9, 3)),
+        ("kim.patient@clinic.example", "Kim", "Lee", Gender::Other, (1999, 1, 28)),
+    ] {
+        let patient = person(state, &mut logins, Role::Patient, email, first, last, gender).await?;
+        let changes = PatientProfileChanges {
+            date_of_birth: chrono::NaiveDate::from_ymd_opt(born.0, born.1, born.2).unwrap_or_default(),
+            emergency_contact_name: "Alex Doe".to_owned(),
+            emergency_contact_phone: "+1 555 0199".to_owned(),
+        };
+        profiles::upsert_patient_profile(state, &patient, changes).await?;
+        patients.push(patient);
+    }
+
+    // Upcoming: the first free slots of each doctor next week, booked in several ways.
+    let now = state.clock.now();
+    let mut monday = now.date_naive() + Days::new(7);
+    while monday.weekday() != chrono::Weekday::Mon {
+        monday = monday + Days::new(1);
+    }
+    let from = Utc.from_utc_datetime(&monday.and_time(t(0)));
+    let mut upcoming = Vec::new();
+    for doctor in &doctors {
+        let slots = schedule::available_slots(state, doctor.id(), from, from + TimeDelta::days(5)).await?;
+        upcoming.push(slots);
+    }
+    let book = |who: &Viewer, doctor: &Viewer, patient: &Viewer, at, reason: &str| {
+        let input = NewAppointment {
+            doctor_id: (who.role() != Role::Doctor).then_some(doctor.id()),
+            patient_id: (who.role() != Role::Patient).then_some(patient.id()),
+            starts_at: at,
+            reason_for_visit: reason.to_owned(),
+        };
+        let who = Viewer { user: who.user.clone(), session_id: who.session_id };
+        async move { appointments::create(state, &who, input).await }
+    };
+    let slot = |d: usize, i: usize| upcoming.get(d).and_then(|s| s.get(i)).map(|s| s.start);
+    if let (Some(a), Some(b), Some(c), Some(d), Some(e)) = (slot(0, 0), slot(1, 2), slot(2, 4), slot(0, 8), slot(1, 6))
+    {
+        book(&patients[0], &doctors[0], &patients[0], a, "Chest pain when climbing stairs").await?;
+        book(&doctors[1], &doctors[1], &patients[1], b, "Follow-up on a rash").await?;
+        let pending = book(&patients[2], &doctors[2], &patients[2], c, "Annual check-up").await?;
+        appointments::transition(state, &doctors[2], pending.id, Transition::Confirm, None).await?;
+        book(&admin, &doctors[0], &patients[1], d, "Blood pressure review").await?;
+        let cancelled = book(&patients[2], &doctors[1], &patients[2], e, "Mole check").await?;
+        appointments::transition(state, &patients[2], cancelled.id, Transition::Cancel, Some("Travelling".to_owned()))
+            .await?;
+    }
+
+    // Past visits (completed, missed) are history: written as they would have happened.
+    let last_week = from - TimeDelta::days(14);
+    for (doctor, patient, days, hour, status, reason) in [
+        (&doctors[0], &patients[0], 1, 10, AppointmentStatus::Completed, "Palpitations"),
+        (&doctors[2], &patients[1], 2, 14, AppointmentStatus::NoShow, "Flu symptoms"),
+        (&doctors[1], &patients[2], 3, 9, AppointmentStatus::Completed, "Skin check"),
+    ] {
+        past_visit(state, doctor, patient, last_week + TimeDelta::days(days) + TimeDelta::hours(hour), status, reason)
+            .await?;
+    }
+    Ok(logins)
+}
+
+async fn past_visit(
+    state: &AppState,
+    doctor: &Viewer,
+    patient: &Viewer,
+    starts_at: chrono::DateTime<Utc>,
+    status: AppointmentStatus,
+    reason: &str,
+) -> AppResult<()> {
+    let booked_at = starts_at - TimeDelta::days(7);
+    let txn = begin_write(&state.db).await?;
+    let appt = appointment::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        doctor_id: Set(doctor.id()),
+        patient_id: Set(patient.id()),
+        starts_at: Set(starts_at),
+        ends_at: Set(starts_at + TimeDelta::minutes(30)),
+        reason_for_visit: Set(reason.to_owned()),
+        status: Set(status),
+        cancellation_reason: Set(None),
+        created_at: Set(booked_at),
+        updated_at: Set(starts_at + TimeDelta::hours(1)),
+    }
+    .insert(&txn)
+    .await?;
+    let final_kind = if status == AppointmentStatus::NoShow {
+        AppointmentEventKind::NoShow
+    } else {
+        AppointmentEventKind::Completed
+    };
+    for (kind, st, at) in [
+        (AppointmentEventKind::Created, AppointmentStatus::Confirmed, booked_at),
+        (final_kind, status, starts_at + TimeDelta::hours(1)),
+    ] {
+        appointment_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            appointment_id: Set(appt.id),
+            kind: Set(kind),
+            status: Set(st),
+            starts_at: Set(starts_at),
+            actor_id: Set(Some(doctor.id())),
+            at: Set(at),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
