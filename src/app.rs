@@ -13,7 +13,6 @@ use tokio::net::TcpListener;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
@@ -97,17 +96,15 @@ pub fn router(state: AppState) -> Router {
             .route("/graphiql/assets/{file}", get(graphql::http::graphiql_asset))
             .route("/", get(|| async { Redirect::temporary("/graphiql") }));
     }
-    let request_id = HeaderName::from_static("x-request-id");
     let mut router = router
         .with_state(st)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+        .layer(axum::middleware::from_fn(request_id));
     if !cors_origins.is_empty() {
         let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
         router = router.layer(
@@ -191,4 +188,24 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Gives every request an id: the client's `x-request-id` when it is a short token (letters,
+/// digits, `-`, `_`, `.`), else a new UUID. The id is echoed in the response header, named in the
+/// request's log span, and recorded with every audit entry the request writes.
+async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let header = HeaderName::from_static("x-request-id");
+    let id = req
+        .headers()
+        .get(&header)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    req.headers_mut().insert(header.clone(), value.clone());
+    let mut resp = crate::domain::audit::REQUEST_ID.scope(id, next.run(req)).await;
+    resp.headers_mut().insert(header, value);
+    resp
 }

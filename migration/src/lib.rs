@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts;
 mod m20261122_000002_profiles;
 mod m20261122_000003_appointments;
+mod m20261122_000004_audit_log;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts::Migration),
             Box::new(m20261122_000002_profiles::Migration),
             Box::new(m20261122_000003_appointments::Migration),
+            Box::new(m20261122_000004_audit_log::Migration),
         ]
     }
 }

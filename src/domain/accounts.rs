@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Gender, Role, validation};
+use super::{Gender, Role, audit, validation};
 use crate::{
     app::AppState,
     auth::{jwt::TokenType, token_hash, viewer::Viewer},
@@ -100,6 +100,7 @@ pub async fn register(state: &AppState, viewer: Option<&Viewer>, input: NewUser)
             e.into()
         }
     })?;
+    audit::record(&txn, Some(viewer.map_or(user.id, Viewer::id)), "account.register", Some(user.id), now).await?;
     let tokens = start_login(state, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)
@@ -128,7 +129,7 @@ pub async fn login(state: &AppState, email: &str, password: String, client_addr:
     let user = match found {
         Some(u) if verified => u,
         _ => {
-            record_failure(state, &email, client_addr, now).await?;
+            record_failure(state, &email, found.as_ref().map(|u| u.id), client_addr, now).await?;
             return Err(AppError::Unauthenticated(MSG_INVALID_LOGIN));
         }
     };
@@ -138,6 +139,7 @@ pub async fn login(state: &AppState, email: &str, password: String, client_addr:
 
     let txn = begin_write(&state.db).await?;
     login_failure::Entity::delete_many().filter(login_failure::Column::Email.eq(email.as_str())).exec(&txn).await?;
+    audit::record(&txn, Some(user.id), "auth.login", Some(user.id), now).await?;
     let tokens = start_login(state, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)
@@ -172,7 +174,13 @@ async fn check_throttle(state: &AppState, email: &str, client_addr: &str, now: D
     Ok(())
 }
 
-async fn record_failure(state: &AppState, email: &str, client_addr: &str, now: DateTime<Utc>) -> AppResult<()> {
+async fn record_failure(
+    state: &AppState,
+    email: &str,
+    user_id: Option<Uuid>,
+    client_addr: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let failure = login_failure::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email.chars().take(254).collect()),
@@ -181,6 +189,7 @@ async fn record_failure(state: &AppState, email: &str, client_addr: &str, now: D
     };
     let txn = begin_write(&state.db).await?;
     failure.insert(&txn).await?;
+    audit::record(&txn, None, "auth.login_failed", user_id, now).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -259,6 +268,7 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
         .await?;
     if retired.rows_affected == 0 {
         revoke_session(&txn, claims.sid, now).await?;
+        audit::record(&txn, None, "auth.refresh_reuse_revoked", Some(claims.sub), now).await?;
         txn.commit().await?;
         tracing::warn!(session = %claims.sid, "refresh token reused; login revoked");
         return Err(AppError::Unauthenticated("Refresh token was already used; the login has been revoked"));
@@ -292,6 +302,7 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
     }
     let txn = begin_write(&state.db).await?;
     revoke_session(&txn, claims.sid, now).await?;
+    audit::record(&txn, Some(claims.sub), "auth.logout", Some(claims.sub), now).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -356,6 +367,7 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
             e.into()
         }
     })?;
+    audit::record(&txn, Some(viewer.id()), "account.update", Some(viewer.id()), updated.updated_at).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -383,6 +395,7 @@ async fn set_password_and_revoke(state: &AppState, user_id: Uuid, hash: String) 
         .exec(&txn)
         .await?;
     revoke_all_sessions(&txn, user_id, now).await?;
+    audit::record(&txn, Some(user_id), "account.password_change", Some(user_id), now).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -418,6 +431,7 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
     }
     .insert(&txn)
     .await?;
+    audit::record(&txn, None, "account.password_reset_request", Some(user.id), now).await?;
     txn.commit().await?;
 
     let link =
@@ -474,6 +488,7 @@ pub async fn reset_password(state: &AppState, email: &str, token: &str, password
         .exec(&txn)
         .await?;
     revoke_all_sessions(&txn, user.id, now).await?;
+    audit::record(&txn, Some(user.id), "account.password_reset", Some(user.id), now).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -496,6 +511,8 @@ pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool
     if !active {
         revoke_all_sessions(&txn, id, now).await?;
     }
+    let action = if active { "user.activate" } else { "user.deactivate" };
+    audit::record(&txn, Some(admin.id()), action, Some(id), now).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -518,6 +535,7 @@ pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) ->
     }
     model.updated_at = Set(state.clock.now());
     let user = model.update(&txn).await?;
+    audit::record(&txn, Some(admin.id()), "user.set_role", Some(id), user.updated_at).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -577,6 +595,7 @@ pub async fn create_admin(
         }
     };
     revoke_all_sessions(&txn, model.id, now).await?;
+    audit::record(&txn, None, "admin.create", Some(model.id), now).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -724,7 +743,12 @@ fn percent_encode(s: &str) -> String {
 pub async fn users_by_ids<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
-) -> AppResult<std::collections::HashMap<Uuid, user::Model>> {
-    let rows = user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?;
-    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+) -> AppResult<std::collections::HashMap<Uuid, (user::Model, Option<doctor_profile::Model>)>> {
+    // With their doctor profiles in the same statement: lists of appointments show both.
+    let rows = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .find_also_related(doctor_profile::Entity)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(u, p)| (u.id, (u, p))).collect())
 }

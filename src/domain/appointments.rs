@@ -13,7 +13,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    Role,
+    Role, audit,
     schedule::{DoctorCalendar, grid},
     validation,
 };
@@ -228,6 +228,15 @@ async fn record<C: ConnectionTrait>(
     at: DateTime<Utc>,
 ) -> Result<EventNotice, Failure> {
     let ev = event(appt, kind, actor, at).insert(txn).await?;
+    let action = match kind {
+        AppointmentEventKind::Created => "appointment.create",
+        AppointmentEventKind::Confirmed => "appointment.confirm",
+        AppointmentEventKind::Rescheduled => "appointment.reschedule",
+        AppointmentEventKind::Cancelled => "appointment.cancel",
+        AppointmentEventKind::Completed => "appointment.complete",
+        AppointmentEventKind::NoShow => "appointment.no_show",
+    };
+    audit::record(txn, actor, action, Some(appt.id), at).await?;
     let notice = EventNotice {
         event_id: ev.id,
         appointment_id: appt.id,

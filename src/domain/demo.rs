@@ -87,7 +87,7 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
             slot_minutes: Some(slot),
         };
         profiles::upsert_doctor_profile(state, &doctor, changes).await?;
-        profiles::verify_doctor(state, doctor.id(), true).await?;
+        profiles::verify_doctor(state, Some(admin.id()), doctor.id(), true).await?;
         let rules = weekdays
             .iter()
             .flat_map(|d| {

@@ -1,6 +1,7 @@
 //! Business rules per area, in plain Rust: no GraphQL here. Each function runs its own transaction.
 pub mod accounts;
 pub mod appointments;
+pub mod audit;
 pub mod demo;
 pub mod profiles;
 pub mod schedule;

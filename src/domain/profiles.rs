@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
 use uuid::Uuid;
 
-use super::{Role, validation};
+use super::{Role, audit, validation};
 use crate::{
     app::AppState,
     auth::viewer::Viewer,
@@ -98,6 +98,7 @@ pub async fn upsert_doctor_profile(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal("doctor profile vanished after upsert"))?;
+    audit::record(&txn, Some(viewer.id()), "profile.doctor_update", Some(viewer.id()), now).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -155,6 +156,7 @@ pub async fn upsert_patient_profile(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal("patient profile vanished after upsert"))?;
+    audit::record(&txn, Some(viewer.id()), "profile.patient_update", Some(viewer.id()), now).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -164,7 +166,7 @@ pub async fn upsert_patient_profile(
 /// # Errors
 /// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) when the user is not a doctor
 /// with a profile.
-pub async fn verify_doctor(state: &AppState, id: Uuid, verified: bool) -> AppResult<user::Model> {
+pub async fn verify_doctor(state: &AppState, admin: Option<Uuid>, id: Uuid, verified: bool) -> AppResult<user::Model> {
     let txn = begin_write(&state.db).await?;
     let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     if user.role != Role::Doctor {
@@ -178,6 +180,8 @@ pub async fn verify_doctor(state: &AppState, id: Uuid, verified: bool) -> AppRes
     model.verified = Set(verified);
     model.updated_at = Set(state.clock.now());
     model.update(&txn).await?;
+    let action = if verified { "doctor.verify" } else { "doctor.unverify" };
+    audit::record(&txn, admin, action, Some(id), state.clock.now()).await?;
     txn.commit().await?;
     Ok(user)
 }

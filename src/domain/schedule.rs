@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
-use super::{Role, profiles::parse_time_zone, validation};
+use super::{Role, audit, profiles::parse_time_zone, validation};
 use crate::{
     app::AppState,
     auth::viewer::Viewer,
@@ -180,6 +180,7 @@ pub async fn set_availability(state: &AppState, viewer: &Viewer, rules: Vec<Rule
         .exec_without_returning(&txn)
         .await?;
     }
+    audit::record(&txn, Some(viewer.id()), "availability.set", Some(viewer.id()), state.clock.now()).await?;
     txn.commit().await?;
     Ok(sorted)
 }
@@ -240,6 +241,7 @@ pub async fn add_time_off(state: &AppState, viewer: &Viewer, input: NewTimeOff) 
     }
     .insert(&txn)
     .await?;
+    audit::record(&txn, Some(viewer.id()), "time_off.add", Some(viewer.id()), now).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -261,6 +263,7 @@ pub async fn remove_time_off(state: &AppState, viewer: &Viewer, id: Uuid) -> App
     if deleted.rows_affected == 0 {
         return Err(AppError::NotFound("Time off"));
     }
+    audit::record(&txn, Some(viewer.id()), "time_off.remove", Some(viewer.id()), state.clock.now()).await?;
     txn.commit().await?;
     Ok(())
 }

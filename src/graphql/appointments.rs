@@ -43,7 +43,7 @@ impl From<appointment::Model> for Appointment {
 async fn user(ctx: &Context<'_>, id: Uuid) -> AppResult<User> {
     let user =
         ctx.loaders()?.load_one(UserById(id)).await?.ok_or_else(|| AppError::internal("appointment party missing"))?;
-    Ok(User::from_arc(user))
+    Ok(User::from_row(user))
 }
 
 impl Appointment {
@@ -126,7 +126,7 @@ impl AppointmentEvent {
     /// Who did it; null when done by the system.
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(id) = self.0.actor_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(UserById(id)).await?.map(User::from_arc))
+        Ok(ctx.loaders()?.load_one(UserById(id)).await?.map(User::from_row))
     }
     async fn at(&self) -> DateTime {
         self.0.at.into()
@@ -262,12 +262,17 @@ async fn prefetch_appointments(
     if patient.exists() {
         ids.extend(rows.iter().map(|a| a.patient_id));
     }
-    if node.field("date").exists() || node.field("time").exists() || doctor.field("doctorProfile").exists() {
-        loaders.load_many(rows.iter().map(|a| DoctorProfileOf(a.doctor_id))).await?;
+    let wants_zone = node.field("date").exists() || node.field("time").exists();
+    if wants_zone {
+        // The doctors' rows bring their profiles (and so their zones) along.
+        ids.extend(rows.iter().map(|a| a.doctor_id));
     }
     if !ids.is_empty() {
         let users = loaders.load_many(ids.iter().copied().map(UserById)).await?;
-        let keys: Vec<_> = users.values().map(|u| (u.id, u.role)).collect();
+        loaders
+            .feed_many(users.values().filter_map(|u| u.doctor_profile.clone().map(|p| (DoctorProfileOf(u.user.id), p))))
+            .await;
+        let keys: Vec<_> = users.values().map(|u| (u.user.id, u.user.role)).collect();
         if doctor.exists() {
             prefetch_users(ctx, doctor, &keys).await?;
         }

@@ -20,7 +20,9 @@ use axum::{
 
 use serde::Deserialize;
 
-use super::{ClientAddr, CyberSchema};
+use std::sync::Arc;
+
+use super::{ClientAddr, CyberSchema, audit::PrivateReads};
 use crate::{app::AppState, auth::viewer::RequestAuth};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -136,7 +138,16 @@ async fn execute(
 ) -> Response {
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     let request = request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
-    let response = st.schema.execute(request).await;
+    let reads = Arc::new(PrivateReads::default());
+    let response = st.schema.execute(request.data(reads.clone())).await;
+    // Reads of patients' private fields are audited before anything leaves; if that fails, the
+    // data is withheld.
+    let response = match reads.flush(&st.app).await {
+        Ok(()) => response,
+        Err(e) => async_graphql::Response::from_errors(vec![
+            async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default()),
+        ]),
+    };
     // A request error (the document did not parse or validate) never reached execution: per
     // GraphQL over HTTP it has no `data`, and with the newer media type it is a 400.
     let request_failed = response.data == async_graphql::Value::Null

@@ -136,13 +136,24 @@ pub struct HistoryOf(pub Uuid);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SharesAppointment(pub Uuid, pub Uuid);
 
+/// A user with their doctor profile (if any), loaded together.
+pub struct UserRow {
+    pub user: Arc<user::Model>,
+    pub doctor_profile: Option<Arc<doctor_profile::Model>>,
+}
+
 impl Loader<UserById> for DbLoader {
-    type Value = Arc<user::Model>;
+    type Value = Arc<UserRow>;
     type Error = AppError;
 
     async fn load(&self, keys: &[UserById]) -> Result<HashMap<UserById, Self::Value>, AppError> {
         let rows = accounts::users_by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
-        Ok(rows.into_iter().map(|(id, u)| (UserById(id), Arc::new(u))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, (u, p))| {
+                (UserById(id), Arc::new(UserRow { user: Arc::new(u), doctor_profile: p.map(Arc::new) }))
+            })
+            .collect())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The GraphQL API: schema assembly, request context, and one module per area.
 pub mod accounts;
 pub mod appointments;
+pub mod audit;
 pub mod http;
 pub mod limits;
 pub mod loaders;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     ContextExt,
-    loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment},
+    loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment, UserRow},
     profiles::{DoctorProfile, PatientProfile},
     scalars::DateTime,
 };
@@ -20,6 +20,8 @@ use crate::{
 /// or the other party of a shared appointment.
 pub struct User {
     model: Arc<user::Model>,
+    /// The doctor profile when it was loaded with the user (`None`: not loaded; look it up).
+    doctor_profile: Option<Option<Arc<crate::db::entities::doctor_profile::Model>>>,
     /// Shown to the user themself without consulting the request's viewer (e.g. the user of an
     /// `AuthPayload`, whose request was anonymous).
     as_owner: bool,
@@ -27,19 +29,19 @@ pub struct User {
 
 impl From<user::Model> for User {
     fn from(m: user::Model) -> Self {
-        Self { model: Arc::new(m), as_owner: false }
+        Self { model: Arc::new(m), doctor_profile: None, as_owner: false }
     }
 }
 
 impl User {
-    /// A shared row (from a DataLoader).
-    pub fn from_arc(model: Arc<user::Model>) -> Self {
-        Self { model, as_owner: false }
+    /// A user row from the DataLoader, with its doctor profile.
+    pub fn from_row(row: Arc<UserRow>) -> Self {
+        Self { model: row.user.clone(), doctor_profile: Some(row.doctor_profile.clone()), as_owner: false }
     }
 
     /// The user as seen by themself.
     pub fn as_owner(model: user::Model) -> Self {
-        Self { model: Arc::new(model), as_owner: true }
+        Self { model: Arc::new(model), doctor_profile: None, as_owner: true }
     }
 
     async fn private<'a, T>(
@@ -54,6 +56,9 @@ impl User {
         let visible = accounts::can_see_private(&viewer, &self.model)
             || (accounts::may_share_appointments(viewer.role(), self.model.role)
                 && ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false));
+        if visible {
+            super::audit::note_private_read(ctx, viewer.id(), &self.model);
+        }
         Ok(visible.then(|| pick(&self.model)))
     }
 }
@@ -107,7 +112,10 @@ impl User {
         if self.model.role != Role::Doctor {
             return Ok(None);
         }
-        let profile = ctx.loaders()?.load_one(DoctorProfileOf(self.model.id)).await?;
+        let profile = match &self.doctor_profile {
+            Some(preloaded) => preloaded.clone(),
+            None => ctx.loaders()?.load_one(DoctorProfileOf(self.model.id)).await?,
+        };
         Ok(profile.map(DoctorProfile))
     }
     /// Private.

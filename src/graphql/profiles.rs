@@ -253,6 +253,7 @@ impl ProfilesMutation {
     /// Verifies a doctor or withdraws verification (admins only). The user must be a doctor with a profile.
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn verify_doctor(&self, ctx: &Context<'_>, id: Uuid, verified: bool) -> AppResult<User> {
-        Ok(profiles::verify_doctor(ctx.state()?, id, verified).await?.into())
+        let admin = ctx.viewer().await?;
+        Ok(profiles::verify_doctor(ctx.state()?, Some(admin.id()), id, verified).await?.into())
     }
 }

@@ -4,13 +4,14 @@ use async_graphql::{MergedObject, Schema};
 use super::{
     accounts::{AccountsMutation, AccountsQuery},
     appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
+    audit::AuditQuery,
     limits::{DocumentLimits, Limits},
     profiles::{ProfilesMutation, ProfilesQuery},
 };
 use crate::app::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation);

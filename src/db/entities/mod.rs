@@ -1,6 +1,7 @@
 //! SeaORM entities: storage rows only. GraphQL objects live in `crate::graphql` and never derive from these.
 pub mod appointment;
 pub mod appointment_event;
+pub mod audit_entry;
 pub mod availability_rule;
 pub mod doctor_profile;
 pub mod login_failure;

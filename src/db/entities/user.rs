@@ -30,6 +30,14 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::session::Entity")]
     Session,
+    #[sea_orm(has_one = "super::doctor_profile::Entity")]
+    DoctorProfile,
+}
+
+impl Related<super::doctor_profile::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DoctorProfile.def()
+    }
 }
 
 impl Related<super::session::Entity> for Entity {

@@ -1,0 +1,111 @@
+//! The audit log: who did what to whom, in which request. Entries are written in the transaction of
+//! the change they record, hold ids and action names only (no health data), and are never updated
+//! or deleted by the service.
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+
+use crate::{
+    db::entities::audit_entry,
+    error::{AppError, AppResult},
+};
+
+tokio::task_local! {
+    /// The id of the HTTP request being served (also its `x-request-id` header and log span).
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, or `system` outside a request (command line, background work).
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "system".to_owned())
+}
+
+/// Appends one entry, inside the caller's transaction.
+///
+/// # Errors
+/// Internal only.
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    actor: Option<Uuid>,
+    action: &str,
+    subject: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    record_many(db, actor, action, [subject], at).await
+}
+
+/// Appends one entry per subject in a single statement.
+///
+/// # Errors
+/// Internal only.
+pub async fn record_many<C: ConnectionTrait>(
+    db: &C,
+    actor: Option<Uuid>,
+    action: &str,
+    subjects: impl IntoIterator<Item = Option<Uuid>>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let request_id = current_request_id();
+    let rows: Vec<audit_entry::ActiveModel> = subjects
+        .into_iter()
+        .map(|subject| audit_entry::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            at: Set(at),
+            actor_id: Set(actor),
+            action: Set(action.to_owned()),
+            subject_id: Set(subject),
+            request_id: Set(request_id.clone()),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    audit_entry::Entity::insert_many(rows).exec_without_returning(db).await.map_err(AppError::from)?;
+    Ok(())
+}
+
+/// Filter for reading the log.
+#[derive(Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<Uuid>,
+    pub subject_id: Option<Uuid>,
+}
+
+impl AuditFilter {
+    fn condition(&self) -> Condition {
+        let mut cond = Condition::all();
+        if let Some(a) = self.actor_id {
+            cond = cond.add(audit_entry::Column::ActorId.eq(a));
+        }
+        if let Some(s) = self.subject_id {
+            cond = cond.add(audit_entry::Column::SubjectId.eq(s));
+        }
+        cond
+    }
+}
+
+/// One page of entries, newest first, before the entry `before`.
+///
+/// # Errors
+/// Internal only.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: &AuditFilter,
+    before: Option<Uuid>,
+    limit: u64,
+) -> AppResult<Vec<audit_entry::Model>> {
+    let mut q = audit_entry::Entity::find().filter(filter.condition());
+    if let Some(b) = before {
+        q = q.filter(audit_entry::Column::Id.lt(b));
+    }
+    Ok(q.order_by_desc(audit_entry::Column::Id).limit(limit).all(db).await?)
+}
+
+/// How many entries match.
+///
+/// # Errors
+/// Internal only.
+pub async fn count<C: ConnectionTrait>(db: &C, filter: &AuditFilter) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(audit_entry::Entity::find().filter(filter.condition()).count(db).await?)
+}
