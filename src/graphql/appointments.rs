@@ -43,7 +43,7 @@ impl From<appointment::Model> for Appointment {
 async fn user(ctx: &Context<'_>, id: Uuid) -> AppResult<User> {
     let user =
         ctx.loaders()?.load_one(UserById(id)).await?.ok_or_else(|| AppError::internal("appointment party missing"))?;
-    Ok(User::from_row(user))
+    Ok(User::from_row(&user))
 }
 
 impl Appointment {
@@ -126,7 +126,7 @@ impl AppointmentEvent {
     /// Who did it; null when done by the system.
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(id) = self.0.actor_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(UserById(id)).await?.map(User::from_row))
+        Ok(ctx.loaders()?.load_one(UserById(id)).await?.map(|r| User::from_row(&r)))
     }
     async fn at(&self) -> DateTime {
         self.0.at.into()

@@ -80,7 +80,7 @@ impl AuditEntry {
     /// Null for anonymous or system actions.
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(id) = self.0.actor_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(UserById(id)).await?.map(User::from_row))
+        Ok(ctx.loaders()?.load_one(UserById(id)).await?.map(|r| User::from_row(&r)))
     }
     /// e.g. `appointment.create`, `patient.read`, `auth.login_failed`.
     async fn action(&self) -> &str {

@@ -35,7 +35,7 @@ impl From<user::Model> for User {
 
 impl User {
     /// A user row from the DataLoader, with its doctor profile.
-    pub fn from_row(row: Arc<UserRow>) -> Self {
+    pub fn from_row(row: &UserRow) -> Self {
         Self { model: row.user.clone(), doctor_profile: Some(row.doctor_profile.clone()), as_owner: false }
     }
 
