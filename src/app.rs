@@ -14,6 +14,7 @@ use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     set_header::SetResponseHeaderLayer,
+    timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
     trace::TraceLayer,
 };
 
@@ -82,6 +83,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let schema = graphql::build_schema(Some(state.clone()));
     let graphiql_on = state.config.graphiql;
+    let request_timeout = state.config.request_timeout;
     let cors_origins = state.config.cors_allowed_origins.clone();
     let st = GraphqlState { schema, app: state };
 
@@ -99,6 +101,8 @@ pub fn router(state: AppState) -> Router {
     let mut router = router
         .with_state(st)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(10)))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -64,6 +64,8 @@ pub struct Config {
     pub app_env: AppEnv,
     /// GraphiQL page and introspection on.
     pub graphiql: bool,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout: Duration,
 }
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -166,6 +168,7 @@ impl Config {
                 .unwrap_or_default(),
             app_env,
             graphiql,
+            request_timeout: secs("REQUEST_TIMEOUT_SECS", 30)?,
         })
     }
 

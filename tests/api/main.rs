@@ -4,9 +4,13 @@
 
 mod accounts;
 mod appointments;
+mod audit;
 mod cli;
+mod fuzz;
+mod hardening;
 mod helpers;
 mod limits;
+mod logs;
 mod password_reset;
 mod privacy;
 mod profiles;
