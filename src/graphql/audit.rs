@@ -56,14 +56,28 @@ impl PrivateReads {
     }
 }
 
-/// Notes a read of `target`'s private fields when the viewer is someone else and `target` a patient.
-pub fn note_private_read(ctx: &Context<'_>, viewer: Uuid, target: &crate::db::entities::user::Model) {
-    if target.role == Role::Patient
-        && viewer != target.id
-        && let Some(reads) = ctx.data_opt::<Arc<PrivateReads>>()
-    {
-        reads.note(viewer, target.id);
+/// Records a read of `target`'s private fields when the viewer is someone else and `target` a
+/// patient: noted for the request's single write, or written at once where there is no request
+/// (a subscription's event).
+///
+/// # Errors
+/// Internal only: the field is then not served.
+pub async fn note_private_read(
+    ctx: &Context<'_>,
+    viewer: Uuid,
+    target: &crate::db::entities::user::Model,
+) -> AppResult<()> {
+    if target.role != Role::Patient || viewer == target.id {
+        return Ok(());
     }
+    match ctx.data_opt::<Arc<PrivateReads>>() {
+        Some(reads) => reads.note(viewer, target.id),
+        None => {
+            let state = ctx.state()?;
+            audit::record(&state.db, Some(viewer), "patient.read", Some(target.id), state.clock.now()).await?;
+        }
+    }
+    Ok(())
 }
 
 /// One audited action.

@@ -57,7 +57,7 @@ impl User {
             || (accounts::may_share_appointments(viewer.role(), self.model.role)
                 && ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false));
         if visible {
-            super::audit::note_private_read(ctx, viewer.id(), &self.model);
+            super::audit::note_private_read(ctx, viewer.id(), &self.model).await?;
         }
         Ok(visible.then(|| pick(&self.model)))
     }

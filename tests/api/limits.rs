@@ -119,3 +119,19 @@ async fn a_list_costs_first_times_its_children_against_a_budget_of_1000() {
         .await;
     assert!(default["errors"].is_null(), "{default}");
 }
+
+#[tokio::test]
+async fn every_aliased_login_in_one_document_counts_against_the_throttle() {
+    let app = TestApp::spawn().await;
+    let victim = app.register("victim@example.com", "PATIENT").await;
+    let fields: Vec<String> = (0..10)
+        .map(|i| format!("l{i}: login(email: \"victim@example.com\", password: \"guess-{i}-wrong\") {{ accessToken }}"))
+        .collect();
+    let body = app.gql(None, &format!("mutation {{ {} }}", fields.join(" ")), json!({})).await;
+    let codes: Vec<&str> =
+        body["errors"].as_array().unwrap().iter().map(|e| e["extensions"]["code"].as_str().unwrap_or("")).collect();
+    assert_eq!(codes.iter().filter(|c| **c == "UNAUTHENTICATED").count(), 5, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == "RATE_LIMITED").count(), 5, "{codes:?}");
+    let real = app.login_raw(&victim.email, crate::helpers::PASSWORD).await;
+    assert_eq!(real["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+}

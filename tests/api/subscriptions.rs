@@ -139,3 +139,29 @@ async fn an_invalid_token_closes_the_connection_with_4403() {
         assert_eq!(closed.map(|f| f.code), Some(CloseCode::from(4403)), "token {token}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_doctor_reading_patient_contacts_in_events_is_audited() {
+    let c = Clinic::open("UTC").await;
+    let mut ws = connect(&c, &c.doctor.access).await;
+    assert_eq!(next_json(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack");
+    let sub = json!({ "id": "7", "type": "subscribe", "payload": {
+        "query": "subscription { appointmentEvents { kind appointment { patient { email } } } }" } });
+    ws.send(Message::text(sub.to_string())).await.unwrap();
+    warm_up(&c, &c.patient, &mut [&mut ws]).await;
+    let log = c
+        .app
+        .gql(
+            Some(&c.admin.access),
+            "query($a: UUID) { auditLog(actorId: $a, first: 50) { edges { node { action subjectId } } } }",
+            json!({ "a": c.doctor.id }),
+        )
+        .await;
+    let reads = log["data"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["action"] == "patient.read" && e["node"]["subjectId"] == c.patient.id.as_str())
+        .count();
+    assert!(reads >= 1, "{log}");
+}
