@@ -105,7 +105,8 @@ async fn production_logs_are_json_and_hold_no_secrets_or_health_data() {
     client.get(format!("{base}/health")).send().await.unwrap();
 
     let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-    let _ = child.wait();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM stops the server gracefully: {status:?}");
     while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
         lines.push(line);
     }

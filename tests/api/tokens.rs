@@ -149,3 +149,87 @@ async fn of_two_simultaneous_refreshes_with_one_token_exactly_one_succeeds() {
         assert_eq!(code(loser), Some("UNAUTHENTICATED"));
     }
 }
+
+/// Signs claims like the server's own, with changes, using the test's JWT secret.
+fn forge(alg: jsonwebtoken::Algorithm, edit: impl FnOnce(&mut serde_json::Value), user: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({
+        "sub": user, "exp": now + 600, "iat": now, "jti": uuid::Uuid::new_v4(), "typ": "access",
+        "role": "ADMIN", "iss": "cybermed", "aud": "cybermed-api", "sid": uuid::Uuid::new_v4(),
+    });
+    edit(&mut claims);
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"test-secret-test-secret-test-secret-0123"),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tokens_with_a_wrong_issuer_audience_algorithm_or_login_are_refused() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("j"), "PATIENT").await;
+    // The real token's login id, so that only the edited claim is wrong.
+    let sid = {
+        let payload = s.access.split('.').nth(1).unwrap();
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["sid"].clone()
+    };
+    let good = forge(jsonwebtoken::Algorithm::HS256, |c| c["sid"] = sid.clone(), &s.id);
+    assert_eq!(app.me(&good).await.as_deref(), Ok(s.id.as_str()), "the forging helper matches the server");
+    let cases: [(&str, String); 6] = [
+        (
+            "issuer",
+            forge(
+                jsonwebtoken::Algorithm::HS256,
+                |c| {
+                    c["sid"] = sid.clone();
+                    c["iss"] = json!("someone-else")
+                },
+                &s.id,
+            ),
+        ),
+        (
+            "audience",
+            forge(
+                jsonwebtoken::Algorithm::HS256,
+                |c| {
+                    c["sid"] = sid.clone();
+                    c["aud"] = json!("another-api")
+                },
+                &s.id,
+            ),
+        ),
+        ("algorithm", forge(jsonwebtoken::Algorithm::HS512, |c| c["sid"] = sid.clone(), &s.id)),
+        (
+            "type",
+            forge(
+                jsonwebtoken::Algorithm::HS256,
+                |c| {
+                    c["sid"] = sid.clone();
+                    c["typ"] = json!("refresh")
+                },
+                &s.id,
+            ),
+        ),
+        ("unknown login", forge(jsonwebtoken::Algorithm::HS256, |_| {}, &s.id)),
+        (
+            "expired",
+            forge(
+                jsonwebtoken::Algorithm::HS256,
+                |c| {
+                    c["sid"] = sid.clone();
+                    c["exp"] = json!(chrono::Utc::now().timestamp() - 30)
+                },
+                &s.id,
+            ),
+        ),
+    ];
+    for (what, token) in cases {
+        assert_eq!(app.me(&token).await, Err("UNAUTHENTICATED".to_owned()), "wrong {what}");
+    }
+    let other_user =
+        forge(jsonwebtoken::Algorithm::HS256, |c| c["sid"] = sid.clone(), &uuid::Uuid::new_v4().to_string());
+    assert_eq!(app.me(&other_user).await, Err("UNAUTHENTICATED".to_owned()), "a login belongs to one user");
+}

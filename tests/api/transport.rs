@@ -1,4 +1,5 @@
 //! The transport table and HTTP hygiene.
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, code};
@@ -150,4 +151,28 @@ async fn the_tests_run_on_the_database_they_were_asked_to() {
     let backend = app.state.db.get_database_backend();
     let want_postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty());
     assert_eq!(backend == sea_orm::DbBackend::Postgres, want_postgres, "{backend:?}");
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys() {
+    let app = TestApp::spawn().await;
+    if app.state.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    for (pragma, expected) in
+        [("journal_mode", "wal"), ("synchronous", "1"), ("foreign_keys", "1"), ("busy_timeout", "10000")]
+    {
+        let row = app
+            .state
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, format!("PRAGMA {pragma}")))
+            .await
+            .unwrap()
+            .unwrap();
+        let value = row
+            .try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!(value, expected, "PRAGMA {pragma}");
+    }
 }
