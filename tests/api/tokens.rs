@@ -185,7 +185,7 @@ async fn tokens_with_a_wrong_issuer_audience_algorithm_or_login_are_refused() {
                 jsonwebtoken::Algorithm::HS256,
                 |c| {
                     c["sid"] = sid.clone();
-                    c["iss"] = json!("someone-else")
+                    c["iss"] = json!("someone-else");
                 },
                 &s.id,
             ),
@@ -196,7 +196,7 @@ async fn tokens_with_a_wrong_issuer_audience_algorithm_or_login_are_refused() {
                 jsonwebtoken::Algorithm::HS256,
                 |c| {
                     c["sid"] = sid.clone();
-                    c["aud"] = json!("another-api")
+                    c["aud"] = json!("another-api");
                 },
                 &s.id,
             ),
@@ -208,7 +208,7 @@ async fn tokens_with_a_wrong_issuer_audience_algorithm_or_login_are_refused() {
                 jsonwebtoken::Algorithm::HS256,
                 |c| {
                     c["sid"] = sid.clone();
-                    c["typ"] = json!("refresh")
+                    c["typ"] = json!("refresh");
                 },
                 &s.id,
             ),
@@ -220,7 +220,7 @@ async fn tokens_with_a_wrong_issuer_audience_algorithm_or_login_are_refused() {
                 jsonwebtoken::Algorithm::HS256,
                 |c| {
                     c["sid"] = sid.clone();
-                    c["exp"] = json!(chrono::Utc::now().timestamp() - 30)
+                    c["exp"] = json!(chrono::Utc::now().timestamp() - 30);
                 },
                 &s.id,
             ),
