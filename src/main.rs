@@ -37,6 +37,12 @@ enum Command {
     SeedDemo,
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     PrintSchema,
+    /// Print the mean time of one argon2id password verification, in microseconds (for `bench/`).
+    #[command(hide = true)]
+    HashBench {
+        #[arg(long, default_value_t = 20)]
+        iterations: u32,
+    },
 }
 
 #[tokio::main]
@@ -52,6 +58,11 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::HashBench { iterations } = command {
+        let t = cybermed::auth::password::verify_time(iterations).map_err(|_| anyhow::anyhow!("hashing failed"))?;
+        writeln!(std::io::stdout().lock(), "{}", t.as_micros())?;
+        return Ok(());
+    }
     if let Command::PrintSchema = command {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", cybermed::graphql::schema::sdl().trim_end())?;
@@ -113,7 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(_) => bail!("could not seed the demo clinic (see the log)"),
             }
         }
-        Command::PrintSchema => Ok(()),
+        Command::PrintSchema | Command::HashBench { .. } => Ok(()),
     }
 }
 

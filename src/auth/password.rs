@@ -55,6 +55,19 @@ async fn run_blocking<T: Send + 'static>(permits: &Semaphore, f: impl FnOnce() -
     tokio::task::spawn_blocking(f).await.map_err(|_| AppError::internal("password hashing task failed"))
 }
 
+/// Mean time of one argon2id verification on this thread (the benchmark's yardstick for login).
+///
+/// # Errors
+/// Only if hashing fails.
+pub fn verify_time(iterations: u32) -> AppResult<std::time::Duration> {
+    let hash = hash_now("benchmark-password-1")?;
+    let start = std::time::Instant::now();
+    for _ in 0..iterations.max(1) {
+        verify_now("benchmark-password-1", &hash)?;
+    }
+    Ok(start.elapsed() / iterations.max(1))
+}
+
 fn hash_now(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""CyberMed load benchmark: one command, start to finish.
+
+Builds the release binary, starts it on a fresh database (SQLite by default, PostgreSQL with
+--postgres), fills it through the GraphQL API with a deterministic clinic, drives it with wrk at 32
+connections, and prints requests/s, p50, p99, errors, the server's CPU time per request and its
+peak RSS, then checks the targets of BENCHMARKS.md.
+
+    python3 bench/run.py                       # SQLite
+    python3 bench/run.py --postgres postgres://postgres@127.0.0.1:5432/postgres
+
+Standard library only; wrk comes from Debian's packages (installed when missing and run as root).
+"""
+import argparse
+import concurrent.futures
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WRK_DIR = os.path.join(ROOT, "bench", "wrk")
+PASSWORD = "Bench-Password-2026"
+ADMIN_PASSWORD = "Bench-Admin-Password-2026"
+DOCTORS, PATIENTS, APPOINTMENTS, FILL_DAYS, BUSY_PATIENTS = 20, 200, 2000, 60, 20
+CONNECTIONS, THREADS = 32, 2
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+class Client:
+    def __init__(self, base):
+        self.base = base
+
+    def gql(self, query, variables=None, token=None):
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        req = urllib.request.Request(self.base + "/graphql", data=body, method="POST")
+        req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            out = json.loads(resp.read())
+        if out.get("errors"):
+            raise RuntimeError(f"{query[:60]}…: {out['errors']}")
+        return out["data"]
+
+
+def server_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def server_peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(binary, env):
+    proc = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    port = None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        port = entry.get("fields", {}).get("port")
+        if port:
+            break
+    if not port:
+        proc.kill()
+        sys.exit("the server did not start")
+    # Keep draining its output so that it never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def fill(client, binary, env):
+    """The deterministic clinic. Returns what the workloads need."""
+    run([binary, "create-admin", "--email", "admin@bench.example", "--first-name", "Bench", "--last-name", "Admin"],
+        env={**env, "CYBERMED_ADMIN_PASSWORD": ADMIN_PASSWORD, "RUST_LOG": "warn"}, stdout=subprocess.DEVNULL)
+    admin = client.gql("mutation($e:String!,$p:String!){login(email:$e,password:$p){accessToken}}",
+                       {"e": "admin@bench.example", "p": ADMIN_PASSWORD})["login"]["accessToken"]
+    register = "mutation($i:RegisterInput!){register(input:$i){accessToken user{id}}}"
+    every_day = [{"weekday": d, "startTime": "08:00:00", "endTime": "18:00:00"}
+                 for d in ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]]
+
+    def doctor(i):
+        p = client.gql(register, {"i": {"email": f"doctor{i:02d}@bench.example", "password": PASSWORD,
+                                        "firstName": f"Doc{i}", "lastName": "Bench", "role": "DOCTOR"}})["register"]
+        t = p["accessToken"]
+        client.gql("mutation($i:DoctorProfileInput!){upsertDoctorProfile(input:$i){slotMinutes}}",
+                   {"i": {"specialty": ["Cardiology", "Dermatology", "General practice", "Neurology"][i % 4],
+                          "experienceYears": 5 + i, "timeZone": "UTC", "slotMinutes": 30}}, t)
+        client.gql("mutation($r:[AvailabilityRuleInput!]!){setAvailability(rules:$r){weekday}}", {"r": every_day}, t)
+        client.gql("mutation($id:UUID!){verifyDoctor(id:$id,verified:true){id}}", {"id": p["user"]["id"]}, admin)
+        return p["user"]["id"]
+
+    def patient(i):
+        email = f"patient{i:03d}@bench.example"
+        p = client.gql(register, {"i": {"email": email, "password": PASSWORD, "firstName": f"Pat{i}",
+                                        "lastName": "Bench", "role": "PATIENT"}})["register"]
+        client.gql("mutation{upsertPatientProfile(input:{dateOfBirth:\"1980-01-01\",emergencyContactName:\"E\",emergencyContactPhone:\"1\"}){dateOfBirth}}",
+                   token=p["accessToken"])
+        return email, p["accessToken"]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        doctors = list(pool.map(doctor, range(DOCTORS)))
+        patients = list(pool.map(patient, range(PATIENTS)))
+
+    # 2,000 appointments over the next 60 days: at each (day, time) one per doctor, each to a
+    # different patient; patients 0..19 get exactly 20 (one a day), the others share the rest.
+    today = dt.datetime.now(dt.timezone.utc).date()
+
+    def slot_time(day, index):
+        t = dt.datetime.combine(today + dt.timedelta(days=day), dt.time(8, 0), dt.timezone.utc)
+        return (t + dt.timedelta(minutes=30 * index)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    plan = []
+    for k in range(APPOINTMENTS):
+        d = k % DOCTORS
+        step = k // DOCTORS
+        day, index = 1 + step % FILL_DAYS, step // FILL_DAYS
+        if k < BUSY_PATIENTS * 20:
+            p = k % BUSY_PATIENTS
+        else:
+            p = BUSY_PATIENTS + (k - BUSY_PATIENTS * 20) % (PATIENTS - BUSY_PATIENTS)
+        plan.append((patients[p][1], doctors[d], slot_time(day, index)))
+    book = "mutation($i:CreateAppointmentInput!){createAppointment(input:$i){id}}"
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda a: client.gql(book, {"i": {"doctorId": a[1], "startsAt": a[2], "reasonForVisit": "Fill"}}, a[0]), plan))
+
+    counts = client.gql("{ appointments(first: 1) { totalCount } }", token=admin)["appointments"]["totalCount"]
+    assert counts == APPOINTMENTS, counts
+    for _, token in patients[:BUSY_PATIENTS]:
+        n = client.gql("{ appointments { totalCount } }", token=token)["appointments"]["totalCount"]
+        assert n == 20, n
+
+    # Free slots for the booking workload, after the filled days: ordered by time then doctor, so a
+    # patient (slot index mod 200) is never asked twice for one time.
+    slots = []
+    for day in range(FILL_DAYS + 2, FILL_DAYS + 2 + 150):
+        for index in range(20):
+            for d in range(DOCTORS):
+                j = len(slots)
+                slots.append(f"{patients[j % PATIENTS][1]} {doctors[d]} {slot_time(day, index)}")
+    return {"admin": admin, "patients": patients, "doctors": doctors, "slots": slots,
+            "book_from": slot_time(FILL_DAYS + 2, 0)}
+
+
+WRK_LINE = re.compile(r"BENCH checked=(\d+) failed=(\d+) p50_us=(\d+) p99_us=(\d+)")
+
+
+def wrk(script, seconds, data_dir, connections=CONNECTIONS, extra_env=None):
+    env = {**os.environ, "BENCH_DIR": WRK_DIR, "BENCH_DATA": data_dir, "BENCH_PASSWORD": PASSWORD,
+           "BENCH_THREADS": str(THREADS), **(extra_env or {})}
+    out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "-s", os.path.join(WRK_DIR, script), BASE + "/graphql"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    m = WRK_LINE.search(out)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    sample = re.search(r"BENCH sample=(.*)", out)
+    return {"rps": rps, "requests": int(m.group(1)), "errors": int(m.group(2)),
+            "p50_ms": int(m.group(3)) / 1000, "p99_ms": int(m.group(4)) / 1000,
+            "sample": sample.group(1) if sample else ""}
+
+
+def measure(name, script, seconds, data_dir, pid, results):
+    before = server_cpu_seconds(pid)
+    r = wrk(script, seconds, data_dir)
+    r["cpu_us_per_req"] = (server_cpu_seconds(pid) - before) / max(r["requests"], 1) * 1e6
+    results[name] = r
+    log(f"  {name:<10} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
+        f"errors {r['errors']:>5}  server CPU {r['cpu_us_per_req']:>7.0f} µs/req")
+    if r["errors"]:
+        log(f"    e.g. {r['sample'][:300]}")
+    return r
+
+
+def main():
+    global BASE
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--postgres", help="a PostgreSQL URL whose server may create a fresh database")
+    ap.add_argument("--seconds", type=int, default=15, help="length of each workload (default 15)")
+    ap.add_argument("--no-build", action="store_true", help="use the release binary as it is")
+    args = ap.parse_args()
+
+    if not args.no_build:
+        log("building the release binary …")
+        run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    binary = os.path.join(ROOT, "target", "release", "cybermed")
+    if not shutil.which("wrk"):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            log("installing wrk from Debian's packages …")
+            run(["apt-get", "install", "-y", "-qq", "wrk"], stdout=subprocess.DEVNULL, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        else:
+            sys.exit("wrk is needed: apt-get install wrk")
+
+    work = tempfile.mkdtemp(prefix="cybermed-bench-")
+    if args.postgres:
+        name = "cybermed_bench_" + uuid.uuid4().hex[:8]
+        run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"], stdout=subprocess.DEVNULL)
+        database = re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", args.postgres, count=1) if "/" in args.postgres.split("://", 1)[1] else args.postgres + "/" + name
+    else:
+        database = f"sqlite://{work}/bench.db?mode=rwc"
+    env = {**os.environ, "APP_ENV": "production", "JWT_SECRET": "bench-secret-bench-secret-bench-secret-0",
+           "DATABASE_URL": database, "BIND_ADDR": "127.0.0.1:0", "RUST_LOG": "warn,cybermed=info",
+           "MAIL_OUTBOX_DIR": os.path.join(work, "outbox"), "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000"}
+    proc, BASE = start_server(binary, env)
+    pid = proc.pid
+    try:
+        client = Client(BASE)
+        t0 = time.time()
+        log(f"filling {'PostgreSQL' if args.postgres else 'SQLite'}: {DOCTORS} doctors, {PATIENTS} patients, {APPOINTMENTS} appointments …")
+        data = fill(client, binary, env)
+        log(f"  filled in {time.time() - t0:.1f} s")
+        with open(os.path.join(work, "tokens.txt"), "w") as f:
+            f.write("\n".join(t for _, t in data["patients"]) + "\n")
+        with open(os.path.join(work, "busy_tokens.txt"), "w") as f:
+            f.write("\n".join(t for _, t in data["patients"][:BUSY_PATIENTS]) + "\n")
+        with open(os.path.join(work, "emails.txt"), "w") as f:
+            f.write("\n".join(e for e, _ in data["patients"]) + "\n")
+        with open(os.path.join(work, "slots.txt"), "w") as f:
+            f.write("\n".join(data["slots"]) + "\n")
+
+        verify_us = int(subprocess.run([binary, "hash-bench", "--iterations", "20"], capture_output=True, text=True, check=True).stdout)
+        cores = os.cpu_count() or 1
+
+        results = {}
+        log(f"workloads, {args.seconds} s each at {CONNECTIONS} connections:")
+        measure("typename", "typename.lua", args.seconds, work, pid, results)
+        measure("me", "me.lua", args.seconds, work, pid, results)
+        measure("nested20", "nested.lua", args.seconds, work, pid, results)
+        measure("book", "book.lua", args.seconds, work, pid, results)
+        measure("login", "login.lua", args.seconds, work, pid, results)
+
+        # `me` while a login storm runs alongside.
+        storm = {}
+        t = threading.Thread(target=lambda: storm.update(wrk("login.lua", args.seconds + 2, work)))
+        t.start()
+        time.sleep(1)
+        me_storm = wrk("me.lua", args.seconds, work)
+        t.join()
+        log(f"  me during a login storm: p99 {me_storm['p99_ms']:.2f} ms (login {storm['rps']:.0f} req/s alongside), errors {me_storm['errors'] + storm['errors']}")
+
+        # Every stored booking in the booked range: distinct (doctor, start), and as many as the
+        # successes wrk counted (plus at most one in flight per connection when it stopped).
+        seen, after, stored_total = set(), None, 0
+        while True:
+            page = client.gql("query($f:DateTime,$a:String){ appointments(first: 100, after: $a, filter: { from: $f }) "
+                              "{ pageInfo { hasNextPage endCursor } edges { node { startsAt doctor { id } } } } }",
+                              {"f": data["book_from"], "a": after}, data["admin"])["appointments"]
+            for e in page["edges"]:
+                seen.add((e["node"]["doctor"]["id"], e["node"]["startsAt"]))
+            stored_total += len(page["edges"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        successes = results["book"]["requests"] - results["book"]["errors"]
+        distinct = len(seen) == stored_total
+        booked = stored_total
+        peak = server_peak_rss_mb(pid)
+        log(f"  bookings: {successes} succeeded, {booked} appointments stored in the booked range")
+        log(f"  peak RSS {peak:.1f} MB; one argon2id verify {verify_us / 1000:.1f} ms on one core; {cores} cores")
+
+        base_cpu = results["typename"]["cpu_us_per_req"]
+        login_target = 0.85 * cores / (verify_us / 1e6)
+        checks = [
+            ("me ≤ 3× CPU of {__typename}", results["me"]["cpu_us_per_req"] <= 3 * base_cpu,
+             f"{results['me']['cpu_us_per_req'] / base_cpu:.2f}×"),
+            ("20 nested appointments ≤ 8× CPU of {__typename}", results["nested20"]["cpu_us_per_req"] <= 8 * base_cpu,
+             f"{results['nested20']['cpu_us_per_req'] / base_cpu:.2f}×"),
+            ("booking: no errors, every success a distinct stored slot",
+             results["book"]["errors"] == 0 and distinct and successes <= booked <= successes + CONNECTIONS,
+             f"{results['book']['errors']} errors, {successes} ok, {booked} stored, all distinct: {distinct}"),
+            ("login ≥ 85% of cores ÷ verify time", results["login"]["rps"] >= login_target,
+             f"{results['login']['rps']:.0f} vs {login_target:.0f} req/s"),
+            ("me p99 in a login storm ≤ 2× without", me_storm["p99_ms"] <= 2 * results["me"]["p99_ms"],
+             f"{me_storm['p99_ms']:.2f} vs {results['me']['p99_ms']:.2f} ms"),
+            ("peak RSS ≤ 60 MB", peak <= 60, f"{peak:.1f} MB"),
+            ("no errors in any workload", all(r["errors"] == 0 for r in results.values()) and me_storm["errors"] == 0, ""),
+        ]
+        log("targets:")
+        for name, ok, detail in checks:
+            log(f"  [{'PASS' if ok else 'MISS'}] {name}  {detail}")
+        summary = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                   "database": "postgres" if args.postgres else "sqlite", "cores": cores,
+                   "argon2_verify_us": verify_us, "peak_rss_mb": round(peak, 1), "workloads": results,
+                   "me_during_login_storm": me_storm, "targets": {n: ok for n, ok, _ in checks}}
+        log("JSON " + json.dumps(summary))
+        return 0 if all(ok for _, ok, _ in checks) else 1
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
