@@ -34,7 +34,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Services shared by every request. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// Reads (and, on PostgreSQL, everything).
     pub db: DatabaseConnection,
+    /// Write transactions: `db::begin_write(&state.writer)`.
+    pub writer: DatabaseConnection,
     /// SQL statements run so far (tests and the benchmark read it).
     pub statements: db::StatementCounter,
     pub config: Arc<Config>,
@@ -52,30 +55,37 @@ impl AppState {
     /// # Errors
     /// Database unreachable, a migration failing, or bad mail settings.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (db, statements) = db::connect(config.database_url.expose(), config.database_max_connections)
+        let pools = db::connect(config.database_url.expose(), config.database_max_connections)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database: {}", crate::error::describe_db_err(&e)))?;
-        db::migrate(&db)
+        db::migrate(&pools.writer)
             .await
             .map_err(|e| anyhow::anyhow!("database migration failed: {}", crate::error::describe_db_err(&e)))?;
-        Self::with_db(config, db, statements).await
+        Self::with_db(config, pools).await
     }
 
     /// Builds every service around an open, migrated database.
     ///
     /// # Errors
     /// Bad mail settings.
-    pub async fn with_db(
-        config: Config,
-        db: DatabaseConnection,
-        statements: db::StatementCounter,
-    ) -> anyhow::Result<Self> {
+    pub async fn with_db(config: Config, pools: db::Pools) -> anyhow::Result<Self> {
+        let db::Pools { db, writer, statements } = pools;
         let keys =
             TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.access_token_ttl, config.refresh_token_ttl);
         let mailer = Mailer::from_config(&config)?;
         let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
         let events = EventHub::start(&db);
-        Ok(Self { db, statements, config: Arc::new(config), keys, passwords, mailer, clock: Clock::default(), events })
+        Ok(Self {
+            db,
+            writer,
+            statements,
+            config: Arc::new(config),
+            keys,
+            passwords,
+            mailer,
+            clock: Clock::default(),
+            events,
+        })
     }
 }
 

@@ -74,10 +74,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let (conn, _) = db::connect(config.database_url.expose(), Some(1))
+            let pools = db::connect(config.database_url.expose(), Some(1))
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot open the database: {}", cybermed::error::describe_db_err(&e)))?;
-            db::migrate(&conn)
+            db::migrate(&pools.writer)
                 .await
                 .map_err(|e| anyhow::anyhow!("migration failed: {}", cybermed::error::describe_db_err(&e)))?;
             tracing::info!("migrations applied");

@@ -24,7 +24,7 @@ use sea_orm::{
 ///
 /// # Errors
 /// When the database cannot be reached or opened.
-pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
+pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, DbErr> {
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url.to_owned());
     let cores = u32::try_from(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)).unwrap_or(2);
@@ -45,13 +45,30 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(Databas
                 .create_if_missing(true)
         });
     }
-    let mut db = Database::connect(opts).await?;
     let counter = StatementCounter::default();
-    let c = counter.clone();
-    db.set_metric_callback(move |_| {
-        c.0.fetch_add(1, Ordering::Relaxed);
-    });
-    Ok((db, counter))
+    let mut db = Database::connect(opts.clone()).await?;
+    counter.attach(&mut db);
+    let writer = if is_sqlite {
+        // SQLite has one writer at a time. Writers queue for this one connection, in order, inside
+        // the process, instead of sleeping in SQLite's busy handler (which backs off for up to
+        // 100 ms at a time and so makes the tail latency of writes).
+        opts.max_connections(1).min_connections(1);
+        let mut writer = Database::connect(opts).await?;
+        counter.attach(&mut writer);
+        writer
+    } else {
+        db.clone()
+    };
+    Ok(Pools { db, writer, statements: counter })
+}
+
+/// The connections of the service.
+pub struct Pools {
+    /// For reads (and everything on PostgreSQL).
+    pub db: DatabaseConnection,
+    /// For write transactions: on SQLite a single connection, on PostgreSQL the same pool.
+    pub writer: DatabaseConnection,
+    pub statements: StatementCounter,
 }
 
 /// How many SQL statements the pool has run: how tests and the benchmark prove that a page of N
@@ -60,6 +77,13 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(Databas
 pub struct StatementCounter(Arc<AtomicU64>);
 
 impl StatementCounter {
+    fn attach(&self, db: &mut DatabaseConnection) {
+        let c = self.0.clone();
+        db.set_metric_callback(move |_| {
+            c.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }

@@ -92,7 +92,7 @@ pub async fn register(state: &AppState, viewer: Option<&Viewer>, input: NewUser)
         date_joined: Set(now),
         updated_at: Set(now),
     };
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let user = model.insert(&txn).await.map_err(|e| {
         if is_unique_violation(&e) {
             AppError::conflict("email", "A user with that email already exists")
@@ -137,7 +137,7 @@ pub async fn login(state: &AppState, email: &str, password: String, client_addr:
         return Err(AppError::Unauthenticated("This account is inactive"));
     }
 
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     login_failure::Entity::delete_many().filter(login_failure::Column::Email.eq(email.as_str())).exec(&txn).await?;
     audit::record(&txn, Some(user.id), "auth.login", Some(user.id), now).await?;
     let tokens = start_login(state, &txn, user, now).await?;
@@ -187,7 +187,7 @@ async fn record_failure(
         client_addr: Set(client_addr.chars().take(64).collect()),
         at: Set(now),
     };
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     failure.insert(&txn).await?;
     audit::record(&txn, None, "auth.login_failed", user_id, now).await?;
     txn.commit().await?;
@@ -255,7 +255,7 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
     let claims = state.keys.verify(token, TokenType::Refresh, now)?;
     let invalid = || AppError::Unauthenticated("Invalid or expired token");
 
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let stored = refresh_token::Entity::find_by_id(claims.jti).one(&txn).await?.ok_or_else(invalid)?;
     if stored.session_id != claims.sid || !crate::auth::constant_time_eq(&stored.token_hash, &token_hash(token)) {
         return Err(invalid());
@@ -300,7 +300,7 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
         Some(s) if s.session_id == claims.sid && crate::auth::constant_time_eq(&s.token_hash, &token_hash(token)) => {}
         _ => return Err(AppError::Unauthenticated("Invalid or expired token")),
     }
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     revoke_session(&txn, claims.sid, now).await?;
     audit::record(&txn, Some(claims.sub), "auth.logout", Some(claims.sub), now).await?;
     txn.commit().await?;
@@ -359,7 +359,7 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
         model.gender = Set(v);
     }
     model.updated_at = Set(state.clock.now());
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let updated = model.update(&txn).await.map_err(|e| {
         if is_unique_violation(&e) {
             AppError::conflict("email", "A user with that email already exists")
@@ -387,7 +387,7 @@ pub async fn change_password(state: &AppState, viewer: &Viewer, old: String, new
 
 async fn set_password_and_revoke(state: &AppState, user_id: Uuid, hash: String) -> AppResult<()> {
     let now = state.clock.now();
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
@@ -421,7 +421,7 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
     let now = state.clock.now();
     let ttl = chrono::Duration::from_std(state.config.password_reset_ttl)
         .map_err(|_| AppError::internal("ttl out of range"))?;
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     password_reset_token::Entity::delete_by_id(user.id).exec(&txn).await?;
     password_reset_token::ActiveModel {
         user_id: Set(user.id),
@@ -471,7 +471,7 @@ pub async fn reset_password(state: &AppState, email: &str, token: &str, password
     // Hash before taking the write lock: argon2 is slow and SQLite has one writer.
     let hash = state.passwords.hash(password).await?;
     let now = state.clock.now();
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let consumed = password_reset_token::Entity::delete_many()
         .filter(password_reset_token::Column::UserId.eq(user.id))
         .filter(password_reset_token::Column::TokenHash.eq(token_hash(token.trim())))
@@ -502,7 +502,7 @@ pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool
         return Err(AppError::bad_input("id", "You cannot deactivate your own account"));
     }
     let now = state.clock.now();
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     let mut model: user::ActiveModel = user.into();
     model.is_active = Set(active);
@@ -525,7 +525,7 @@ pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) ->
     if id == admin.id() && role != Role::Admin {
         return Err(AppError::bad_input("id", "You cannot change your own role"));
     }
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     let mut model: user::ActiveModel = user.into();
     model.role = Set(role);
@@ -557,7 +557,7 @@ pub async fn create_admin(
     validation::password(&password, &email, "password")?;
     let hash = state.passwords.hash(password).await?;
     let now = state.clock.now();
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let existing = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
     let model = match existing {
         Some(u) => {

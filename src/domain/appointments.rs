@@ -286,7 +286,7 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewAppointment) ->
     let (appt, notice) = with_retries(|| {
         let reason = reason.clone();
         async move {
-            let txn = begin_write(&state.db).await?;
+            let txn = begin_write(&state.writer).await?;
             let now = state.clock.now();
             let cal = match DoctorCalendar::load(&txn, doctor_id).await {
                 Ok(cal) if cal.bookable() => cal,
@@ -365,7 +365,7 @@ pub async fn transition(
     let (appt, notice) = with_retries(|| {
         let reason = reason.clone();
         async move {
-            let txn = begin_write(&state.db).await?;
+            let txn = begin_write(&state.writer).await?;
             let now = state.clock.now();
             let appt = load_for(&txn, viewer, id).await?;
             let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;
@@ -438,7 +438,7 @@ pub async fn reschedule(
     starts_at: DateTime<Utc>,
 ) -> AppResult<appointment::Model> {
     let (appt, notice) = with_retries(|| async move {
-        let txn = begin_write(&state.db).await?;
+        let txn = begin_write(&state.writer).await?;
         let now = state.clock.now();
         let appt = load_for(&txn, viewer, id).await?;
         let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;

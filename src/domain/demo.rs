@@ -171,7 +171,7 @@ async fn past_visit(
     reason: &str,
 ) -> AppResult<()> {
     let booked_at = starts_at - TimeDelta::days(7);
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let appt = appointment::ActiveModel {
         id: Set(Uuid::now_v7()),
         doctor_id: Set(doctor.id()),

@@ -68,7 +68,7 @@ pub async fn upsert_doctor_profile(
     }
 
     let now = state.clock.now();
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let mut update_columns = vec![
         doctor_profile::Column::Specialty,
         doctor_profile::Column::ExperienceYears,
@@ -130,7 +130,7 @@ pub async fn upsert_patient_profile(
     let name = validation::name_like(&input.emergency_contact_name, "emergencyContactName", 100)?;
     let phone = validation::name_like(&input.emergency_contact_phone, "emergencyContactPhone", 100)?;
 
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let row = patient_profile::ActiveModel {
         user_id: Set(viewer.id()),
         date_of_birth: Set(input.date_of_birth),
@@ -167,7 +167,7 @@ pub async fn upsert_patient_profile(
 /// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) when the user is not a doctor
 /// with a profile.
 pub async fn verify_doctor(state: &AppState, admin: Option<Uuid>, id: Uuid, verified: bool) -> AppResult<user::Model> {
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     if user.role != Role::Doctor {
         return Err(AppError::bad_input("id", "This user is not a doctor"));

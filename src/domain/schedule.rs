@@ -164,7 +164,7 @@ pub async fn set_availability(state: &AppState, viewer: &Viewer, rules: Vec<Rule
             ));
         }
     }
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     availability_rule::Entity::delete_many()
         .filter(availability_rule::Column::DoctorId.eq(viewer.id()))
         .exec(&txn)
@@ -230,7 +230,7 @@ pub async fn add_time_off(state: &AppState, viewer: &Viewer, input: NewTimeOff) 
         return Err(AppError::bad_input("endsAt", "Time off can last at most 366 days"));
     }
     let reason = validation::optional_text(input.reason.as_deref(), "reason", 500)?;
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let row = time_off::ActiveModel {
         id: Set(Uuid::now_v7()),
         doctor_id: Set(viewer.id()),
@@ -254,7 +254,7 @@ pub async fn remove_time_off(state: &AppState, viewer: &Viewer, id: Uuid) -> App
     if viewer.role() != Role::Doctor {
         return Err(AppError::Forbidden);
     }
-    let txn = begin_write(&state.db).await?;
+    let txn = begin_write(&state.writer).await?;
     let deleted = time_off::Entity::delete_many()
         .filter(time_off::Column::Id.eq(id))
         .filter(time_off::Column::DoctorId.eq(viewer.id()))
