@@ -25,7 +25,7 @@ pub enum TokenType {
 }
 
 /// The claims of both token types.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: Uuid,
     pub exp: i64,
@@ -40,14 +40,21 @@ pub struct Claims {
 }
 
 /// Keys, validation rules and lifetimes.
-#[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// Access tokens whose signature was already checked, by their exact text: a client sends the
+    /// same token with every request for 15 minutes, and decoding plus HMAC was the largest part
+    /// of authenticating one. Expiry and type are still checked on every use; revocation is
+    /// checked in the database on every use.
+    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, Claims>>,
 }
+
+/// Verified tokens kept at most; the cache is emptied when it fills.
+const VERIFIED_CACHE_MAX: usize = 10_000;
 
 impl TokenKeys {
     pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Self {
@@ -66,6 +73,7 @@ impl TokenKeys {
             validation,
             access_ttl,
             refresh_ttl,
+            verified: std::sync::Mutex::default(),
         }
     }
 
@@ -109,15 +117,29 @@ impl TokenKeys {
     /// # Errors
     /// `UNAUTHENTICATED` for anything wrong with the token.
     pub fn verify(&self, token: &str, typ: TokenType, now: DateTime<Utc>) -> AppResult<Claims> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AppError::Unauthenticated("Invalid or expired token"))?;
+        let cached =
+            if typ == TokenType::Access { self.verified.lock().ok().and_then(|m| m.get(token).cloned()) } else { None };
+        let claims = match cached {
+            Some(c) => c,
+            None => {
+                jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+                    .map_err(|_| AppError::Unauthenticated("Invalid or expired token"))?
+                    .claims
+            }
+        };
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
-        if data.claims.typ != typ
-            || data.claims.exp + leeway < now.timestamp()
-            || data.claims.iat - leeway > now.timestamp()
-        {
+        if claims.typ != typ || claims.exp + leeway < now.timestamp() || claims.iat - leeway > now.timestamp() {
             return Err(AppError::Unauthenticated("Invalid or expired token"));
         }
-        Ok(data.claims)
+        if typ == TokenType::Access
+            && let Ok(mut m) = self.verified.lock()
+            && !m.contains_key(token)
+        {
+            if m.len() >= VERIFIED_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(token.into(), claims.clone());
+        }
+        Ok(claims)
     }
 }

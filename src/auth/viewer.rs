@@ -94,10 +94,28 @@ impl RequestAuth {
     }
 }
 
+/// A login and its user, in one statement whose SQL is built once per process: this runs on every
+/// authenticated request, and building the query each time cost more than running it.
+async fn session_with_user(state: &AppState, sid: Uuid) -> AppResult<Option<(session::Model, Option<user::Model>)>> {
+    use std::sync::OnceLock;
+
+    use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, SelectTwoModel, SelectorTrait, Statement, Values};
+    static SQL: OnceLock<(String, String)> = OnceLock::new();
+    let backend = state.db.get_database_backend();
+    let (sqlite, postgres) = SQL.get_or_init(|| {
+        let query = session::Entity::find_by_id(Uuid::nil()).find_also_related(user::Entity);
+        (query.build(DbBackend::Sqlite).sql, query.build(DbBackend::Postgres).sql)
+    });
+    let sql = if backend == DbBackend::Postgres { postgres } else { sqlite };
+    let stmt = Statement { sql: sql.clone(), values: Some(Values(vec![sid.into()])), db_backend: backend };
+    let Some(row) = state.db.query_one_raw(stmt).await? else { return Ok(None) };
+    Ok(Some(SelectTwoModel::<session::Model, user::Model>::from_raw_query_result(row)?))
+}
+
 /// Checks an access token and loads its login and user in one statement.
 async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
     let claims = state.keys.verify(token, TokenType::Access, state.clock.now())?;
-    let found = session::Entity::find_by_id(claims.sid).find_also_related(user::Entity).one(&state.db).await?;
+    let found = session_with_user(state, claims.sid).await?;
     let now = state.clock.now();
     match found {
         Some((s, Some(u)))
