@@ -67,12 +67,17 @@ def server_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def server_peak_rss_mb(pid):
+def server_rss_mb(pid, field="VmHWM"):
+    """Peak (VmHWM) or current (VmRSS) resident memory of the server."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def server_peak_rss_mb(pid):
+    return server_rss_mb(pid, "VmHWM")
 
 
 def start_server(binary, env):
@@ -192,9 +197,11 @@ def measure(name, script, seconds, data_dir, pid, results):
     before = server_cpu_seconds(pid)
     r = wrk(script, seconds, data_dir)
     r["cpu_us_per_req"] = (server_cpu_seconds(pid) - before) / max(r["requests"], 1) * 1e6
+    r["rss_mb"] = server_rss_mb(pid, "VmRSS")
+    r["peak_rss_mb"] = server_peak_rss_mb(pid)
     results[name] = r
     log(f"  {name:<10} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
-        f"errors {r['errors']:>5}  server CPU {r['cpu_us_per_req']:>7.0f} µs/req")
+        f"errors {r['errors']:>5}  server CPU {r['cpu_us_per_req']:>7.0f} µs/req  RSS {r['rss_mb']:.0f} MB (peak {r['peak_rss_mb']:.0f})")
     if r["errors"]:
         log(f"    e.g. {r['sample'][:300]}")
     return r
@@ -236,7 +243,7 @@ def main():
         t0 = time.time()
         log(f"filling {'PostgreSQL' if args.postgres else 'SQLite'}: {DOCTORS} doctors, {PATIENTS} patients, {APPOINTMENTS} appointments …")
         data = fill(client, binary, env)
-        log(f"  filled in {time.time() - t0:.1f} s")
+        log(f"  filled in {time.time() - t0:.1f} s; server RSS {server_rss_mb(pid, 'VmRSS'):.0f} MB (peak {server_peak_rss_mb(pid):.0f})")
         with open(os.path.join(work, "tokens.txt"), "w") as f:
             f.write("\n".join(t for _, t in data["patients"]) + "\n")
         with open(os.path.join(work, "busy_tokens.txt"), "w") as f:

@@ -42,6 +42,9 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // 1 MiB of page cache per connection (SQLite's default is 2): the OS caches the
+                // file for all of them, and memory per replica stays small.
+                .pragma("cache_size", "-1024")
                 .create_if_missing(true)
         });
     }
