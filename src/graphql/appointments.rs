@@ -43,7 +43,7 @@ impl From<appointment::Model> for Appointment {
 async fn user(ctx: &Context<'_>, id: Uuid) -> AppResult<User> {
     let user =
         ctx.loaders()?.load_one(UserById(id)).await?.ok_or_else(|| AppError::internal("appointment party missing"))?;
-    Ok(User::from_row(&user))
+    Ok(User::party_of_visible_appointment(&user))
 }
 
 impl Appointment {

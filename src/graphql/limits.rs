@@ -29,16 +29,52 @@ impl Default for Limits {
     }
 }
 
-/// The extension that applies [`Limits`].
-pub struct DocumentLimits(pub Limits);
+/// The extension that applies [`Limits`], and keeps the documents it has parsed and checked:
+/// clients send the same few documents again and again, and parsing was a large share of a small
+/// request's CPU.
+pub struct DocumentLimits {
+    limits: Limits,
+    cache: Arc<DocumentCache>,
+}
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension(self.0))
+impl DocumentLimits {
+    pub fn new(limits: Limits) -> Self {
+        Self { limits, cache: Arc::default() }
     }
 }
 
-struct DocumentLimitsExtension(Limits);
+impl ExtensionFactory for DocumentLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentLimitsExtension(self.limits, self.cache.clone()))
+    }
+}
+
+/// Parsed and checked documents by their text. Bounded: emptied when full; only small documents.
+#[derive(Default)]
+struct DocumentCache(std::sync::Mutex<HashMap<String, ExecutableDocument>>);
+
+const CACHE_ENTRIES: usize = 256;
+const CACHE_MAX_DOCUMENT: usize = 4 * 1024;
+
+impl DocumentCache {
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        self.0.lock().ok()?.get(query).cloned()
+    }
+
+    fn put(&self, query: &str, doc: &ExecutableDocument) {
+        if query.len() > CACHE_MAX_DOCUMENT {
+            return;
+        }
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHE_ENTRIES {
+                map.clear();
+            }
+            map.insert(query.to_owned(), doc.clone());
+        }
+    }
+}
+
+struct DocumentLimitsExtension(Limits, Arc<DocumentCache>);
 
 #[async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
@@ -49,8 +85,12 @@ impl Extension for DocumentLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        if let Some(doc) = self.1.get(query) {
+            return Ok(doc);
+        }
         let doc = next.run(ctx, query, variables).await?;
         check(&doc, self.0)?;
+        self.1.put(query, &doc);
         Ok(doc)
     }
 }

@@ -25,23 +25,37 @@ pub struct User {
     /// Shown to the user themself without consulting the request's viewer (e.g. the user of an
     /// `AuthPayload`, whose request was anonymous).
     as_owner: bool,
+    /// The viewer is known to share an appointment with this user (or to be an admin): set for the
+    /// parties of an appointment the viewer was allowed to load.
+    party_of_visible_appointment: bool,
 }
 
 impl From<user::Model> for User {
     fn from(m: user::Model) -> Self {
-        Self { model: Arc::new(m), doctor_profile: None, as_owner: false }
+        Self { model: Arc::new(m), doctor_profile: None, as_owner: false, party_of_visible_appointment: false }
     }
 }
 
 impl User {
     /// A user row from the DataLoader, with its doctor profile.
     pub fn from_row(row: &UserRow) -> Self {
-        Self { model: row.user.clone(), doctor_profile: Some(row.doctor_profile.clone()), as_owner: false }
+        Self {
+            model: row.user.clone(),
+            doctor_profile: Some(row.doctor_profile.clone()),
+            as_owner: false,
+            party_of_visible_appointment: false,
+        }
+    }
+
+    /// A party of an appointment the viewer was allowed to load: the viewer is the other party or
+    /// an admin, so private fields are visible without asking again (reads are still audited).
+    pub fn party_of_visible_appointment(row: &UserRow) -> Self {
+        Self { party_of_visible_appointment: true, ..Self::from_row(row) }
     }
 
     /// The user as seen by themself.
     pub fn as_owner(model: user::Model) -> Self {
-        Self { model: Arc::new(model), doctor_profile: None, as_owner: true }
+        Self { model: Arc::new(model), doctor_profile: None, as_owner: true, party_of_visible_appointment: false }
     }
 
     async fn private<'a, T>(
@@ -53,7 +67,8 @@ impl User {
             return Ok(Some(pick(&self.model)));
         }
         let Some(viewer) = ctx.maybe_viewer().await? else { return Ok(None) };
-        let visible = accounts::can_see_private(&viewer, &self.model)
+        let visible = self.party_of_visible_appointment
+            || accounts::can_see_private(&viewer, &self.model)
             || (accounts::may_share_appointments(viewer.role(), self.model.role)
                 && ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false));
         if visible {

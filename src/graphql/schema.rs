@@ -31,7 +31,7 @@ pub fn build_schema(state: Option<AppState>) -> CyberSchema {
     let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
     let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
     let mut builder = Schema::build(Query::default(), Mutation::default(), AppointmentsSubscription)
-        .extension(DocumentLimits(Limits::default()))
+        .extension(DocumentLimits::new(Limits::default()))
         .limit_recursive_depth(PARSER_RECURSION_BACKSTOP)
         .limit_directives(MAX_DIRECTIVES)
         .limit_complexity(MAX_COMPLEXITY);
