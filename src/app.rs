@@ -19,7 +19,7 @@ use tower_http::{
 };
 
 use crate::{
-    auth::{jwt::TokenKeys, password::Passwords},
+    auth::{jwt::TokenKeys, password::Passwords, sessions::SessionCache},
     config::Config,
     db,
     domain::Clock,
@@ -57,8 +57,18 @@ pub struct Services {
     pub passwords: Passwords,
     pub mailer: Mailer,
     pub clock: Clock,
-    /// Appointment events for subscribers.
+    /// Appointment events for subscribers, and account-change notices between replicas.
     pub events: EventHub,
+    /// Logins recently checked against the database.
+    pub sessions: Arc<SessionCache>,
+}
+
+impl Services {
+    /// After the commit of a change that may end a login or disable a user: forget cached logins
+    /// here (other replicas hear of it through [`EventHub::notify_accounts_changed`]).
+    pub fn accounts_changed(&self) {
+        self.sessions.clear();
+    }
 }
 
 impl AppState {
@@ -86,7 +96,8 @@ impl AppState {
             TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.access_token_ttl, config.refresh_token_ttl);
         let mailer = Mailer::from_config(&config)?;
         let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
-        let events = EventHub::start(&db);
+        let sessions = Arc::new(SessionCache::default());
+        let events = EventHub::start(&db, sessions.clone());
         Ok(Self(Arc::new(Services {
             db,
             writer,
@@ -97,6 +108,7 @@ impl AppState {
             mailer,
             clock: Clock::default(),
             events,
+            sessions,
         })))
     }
 }

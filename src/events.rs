@@ -4,16 +4,21 @@
 //! so it is delivered only if that transaction commits, and to every replica listening on the
 //! channel (each forwards it to its own subscribers). On SQLite (one process) the notice goes
 //! straight to the local subscribers after the commit.
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::error::{AppResult, describe_db_err};
+use crate::{
+    auth::sessions::SessionCache,
+    error::{AppResult, describe_db_err},
+};
 
 const CHANNEL: &str = "cybermed_appointment_events";
+/// Account changes that may end logins: every replica empties its login cache.
+const ACCOUNTS_CHANNEL: &str = "cybermed_accounts_changed";
 
 /// What subscribers are told: which event, and who may see it.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -32,16 +37,35 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// Starts the hub; on PostgreSQL also the listener that feeds it.
-    pub fn start(db: &DatabaseConnection) -> Self {
+    /// Starts the hub; on PostgreSQL also the listener that feeds it and empties `sessions` when
+    /// another replica changed accounts.
+    pub fn start(db: &DatabaseConnection, sessions: Arc<SessionCache>) -> Self {
         let (tx, _) = broadcast::channel(1024);
         let backend = db.get_database_backend();
         if backend == DbBackend::Postgres {
             let pool = db.get_postgres_connection_pool().clone();
             let tx = tx.clone();
-            tokio::spawn(async move { listen(pool, tx).await });
+            tokio::spawn(async move { listen(pool, tx, sessions).await });
         }
         Self { tx, backend }
+    }
+
+    /// Tells every replica, on commit of `txn`, that accounts changed (PostgreSQL; a no-op on
+    /// SQLite, whose one process clears its cache itself).
+    ///
+    /// # Errors
+    /// Internal only.
+    pub async fn notify_accounts_changed<C: ConnectionTrait>(&self, txn: &C) -> AppResult<()> {
+        if self.backend != DbBackend::Postgres {
+            return Ok(());
+        }
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, '')",
+            [ACCOUNTS_CHANNEL.into()],
+        ))
+        .await?;
+        Ok(())
     }
 
     /// A receiver of every notice from now on.
@@ -81,7 +105,7 @@ impl EventHub {
     }
 }
 
-async fn listen(pool: sea_orm::sqlx::PgPool, tx: broadcast::Sender<EventNotice>) {
+async fn listen(pool: sea_orm::sqlx::PgPool, tx: broadcast::Sender<EventNotice>, sessions: Arc<SessionCache>) {
     use sea_orm::sqlx::postgres::PgListener;
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -95,13 +119,18 @@ async fn listen(pool: sea_orm::sqlx::PgPool, tx: broadcast::Sender<EventNotice>)
                 continue;
             }
         };
-        if listener.listen(CHANNEL).await.is_err() {
+        if listener.listen_all([CHANNEL, ACCOUNTS_CHANNEL]).await.is_err() {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        // Whatever changed while not listening is unknown: start from an empty cache.
+        sessions.clear();
         loop {
-            match listener.recv().await {
-                Ok(n) => match serde_json::from_str::<EventNotice>(n.payload()) {
+            match listener.try_recv().await {
+                // The connection dropped (the next call reconnects): notices may have been missed.
+                Ok(None) => sessions.clear(),
+                Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => sessions.clear(),
+                Ok(Some(n)) => match serde_json::from_str::<EventNotice>(n.payload()) {
                     Ok(notice) => {
                         let _ = tx.send(notice);
                     }

@@ -2,6 +2,7 @@
 pub mod guard;
 pub mod jwt;
 pub mod password;
+pub mod sessions;
 pub mod viewer;
 
 use base64::Engine;

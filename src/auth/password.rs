@@ -6,7 +6,9 @@
 //! login storm queues instead of starving the runtime. Each worker keeps its 19 MiB working memory
 //! for its whole life: allocating it per hash made the allocator keep a copy per blocking thread
 //! (hundreds of MB under load). The workers run at the lowest CPU priority (nice 19), so requests
-//! that need no hashing keep their latency while a storm of logins hashes on whatever is left.
+//! that need no hashing keep most of their latency during a storm of logins while an idle server
+//! still hashes at full speed. (`SCHED_IDLE` protected latency better but starved logins whenever
+//! anything else was busy.)
 use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::{
@@ -93,7 +95,7 @@ fn worker(jobs: &Mutex<mpsc::Receiver<Job>>) {
         NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy, set_thread_priority_and_policy,
         thread_native_id,
     };
-    // Best effort: without it hashing simply competes as an equal.
+    // Best effort: where the policy cannot be set, hashing simply competes as an equal.
     let _ = set_thread_priority_and_policy(
         thread_native_id(),
         ThreadPriority::Min,

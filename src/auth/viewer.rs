@@ -115,7 +115,17 @@ async fn session_with_user(state: &AppState, sid: Uuid) -> AppResult<Option<(ses
 /// Checks an access token and loads its login and user in one statement.
 async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
     let claims = state.keys.verify(token, TokenType::Access, state.clock.now())?;
-    let found = session_with_user(state, claims.sid).await?;
+    let found = match state.sessions.get(claims.sid) {
+        Some((s, u)) => Some((s, Some(u))),
+        None => {
+            let generation = state.sessions.generation();
+            let found = session_with_user(state, claims.sid).await?;
+            if let Some((s, Some(u))) = &found {
+                state.sessions.put(generation, s.clone(), u.clone());
+            }
+            found
+        }
+    };
     let now = state.clock.now();
     match found {
         Some((s, Some(u)))

@@ -269,7 +269,9 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
     if retired.rows_affected == 0 {
         revoke_session(&txn, claims.sid, now).await?;
         audit::record(&txn, None, "auth.refresh_reuse_revoked", Some(claims.sub), now).await?;
+        state.events.notify_accounts_changed(&txn).await?;
         txn.commit().await?;
+        state.accounts_changed();
         tracing::warn!(session = %claims.sid, "refresh token reused; login revoked");
         return Err(AppError::Unauthenticated("Refresh token was already used; the login has been revoked"));
     }
@@ -303,7 +305,9 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
     let txn = begin_write(&state.writer).await?;
     revoke_session(&txn, claims.sid, now).await?;
     audit::record(&txn, Some(claims.sub), "auth.logout", Some(claims.sub), now).await?;
+    state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
+    state.accounts_changed();
     Ok(())
 }
 
@@ -368,7 +372,9 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
         }
     })?;
     audit::record(&txn, Some(viewer.id()), "account.update", Some(viewer.id()), updated.updated_at).await?;
+    state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
+    state.accounts_changed();
     Ok(updated)
 }
 
@@ -396,7 +402,9 @@ async fn set_password_and_revoke(state: &AppState, user_id: Uuid, hash: String) 
         .await?;
     revoke_all_sessions(&txn, user_id, now).await?;
     audit::record(&txn, Some(user_id), "account.password_change", Some(user_id), now).await?;
+    state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
+    state.accounts_changed();
     Ok(())
 }
 
@@ -489,7 +497,9 @@ pub async fn reset_password(state: &AppState, email: &str, token: &str, password
         .await?;
     revoke_all_sessions(&txn, user.id, now).await?;
     audit::record(&txn, Some(user.id), "account.password_reset", Some(user.id), now).await?;
+    state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
+    state.accounts_changed();
     Ok(())
 }
 
@@ -513,7 +523,9 @@ pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool
     }
     let action = if active { "user.activate" } else { "user.deactivate" };
     audit::record(&txn, Some(admin.id()), action, Some(id), now).await?;
+    state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
+    state.accounts_changed();
     Ok(user)
 }
 
@@ -536,7 +548,9 @@ pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) ->
     model.updated_at = Set(state.clock.now());
     let user = model.update(&txn).await?;
     audit::record(&txn, Some(admin.id()), "user.set_role", Some(id), user.updated_at).await?;
+    state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
+    state.accounts_changed();
     Ok(user)
 }
 
@@ -596,7 +610,9 @@ pub async fn create_admin(
     };
     revoke_all_sessions(&txn, model.id, now).await?;
     audit::record(&txn, None, "admin.create", Some(model.id), now).await?;
+    state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
+    state.accounts_changed();
     Ok(model)
 }
 

@@ -516,10 +516,10 @@ async fn a_page_of_appointments_with_nested_people_and_profiles_costs_the_same_a
             seen.push((name, first, n));
         }
     }
-    // One statement authenticates; the rest is the page.
-    assert!(seen.iter().filter(|s| s.0 == "lean").all(|s| s.2 - 1 <= 2), "page + people: {seen:?}");
+    // Counts are the operation's own (the login was just checked, so it is cached).
+    assert!(seen.iter().filter(|s| s.0 == "lean").all(|s| s.2 <= 2), "page + people: {seen:?}");
     assert_eq!(seen[0].2, seen[1].2, "lean: {seen:?}");
     assert_eq!(seen[2].2, seen[3].2, "nested: {seen:?}");
     // Page, people with doctor profiles, and the audit of the patient emails the doctor read.
-    assert!(seen[4].2 - 1 <= 3, "20 appointments with names, emails and specialty: {seen:?}");
+    assert!(seen[4].2 <= 3, "20 appointments with names, emails and specialty: {seen:?}");
 }

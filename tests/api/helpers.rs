@@ -335,7 +335,12 @@ impl TestApp {
     }
 
     /// Statements the server runs for one GraphQL call (after the call returns).
+    /// With a token, the login is looked up first, so that the count is the operation's own
+    /// (a login just checked is cached for a few seconds).
     pub async fn statements_for(&self, token: Option<&str>, query: &str, variables: Value) -> (u64, Value) {
+        if let Some(t) = token {
+            assert!(self.me(t).await.is_ok(), "the token works");
+        }
         let before = self.state.statements.get();
         let body = self.gql(token, query, variables).await;
         (self.state.statements.get() - before, body)

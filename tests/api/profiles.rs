@@ -275,5 +275,5 @@ async fn a_page_of_doctors_with_profiles_and_availability_costs_the_same_queries
         counts.push(n);
     }
     assert!(counts.iter().all(|n| *n == counts[0]), "statements per page size 2/12/40: {counts:?}");
-    assert!(counts[0] <= 4, "auth + page + profiles + availability: {counts:?}");
+    assert!(counts[0] <= 3, "page + profiles + availability: {counts:?}");
 }

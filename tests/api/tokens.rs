@@ -233,3 +233,25 @@ async fn tokens_with_a_wrong_issuer_audience_algorithm_or_login_are_refused() {
         forge(jsonwebtoken::Algorithm::HS256, |c| c["sid"] = sid.clone(), &uuid::Uuid::new_v4().to_string());
     assert_eq!(app.me(&other_user).await, Err("UNAUTHENTICATED".to_owned()), "a login belongs to one user");
 }
+
+#[tokio::test]
+async fn a_revocation_on_one_replica_stops_the_token_on_another_at_once() {
+    let a = TestApp::spawn().await;
+    if a.state.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        // Replicas share PostgreSQL; the embedded SQLite server is one process.
+        return;
+    }
+    let b = TestApp::spawn_with(&[("DATABASE_URL", a.database_url.as_str())]).await;
+    let s = a.register(&email("r"), "PATIENT").await;
+    assert_eq!(b.me(&s.access).await.as_deref(), Ok(s.id.as_str()), "replica B knows the login (and caches it)");
+    a.gql(Some(&s.access), CHANGE, json!({ "o": PASSWORD, "n": "Fresh-Heron-77" })).await;
+    // The notice travels on commit; allow it a moment, far below the cache's own lifetime.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        if b.me(&s.access).await == Err("UNAUTHENTICATED".to_owned()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "replica B still accepts a revoked token");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
