@@ -222,7 +222,9 @@ def main():
     if not shutil.which("wrk"):
         if os.geteuid() == 0 and shutil.which("apt-get"):
             log("installing wrk from Debian's packages …")
-            run(["apt-get", "install", "-y", "-qq", "wrk"], stdout=subprocess.DEVNULL, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            run(["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL, env=apt_env)
+            run(["apt-get", "install", "-y", "-qq", "wrk"], stdout=subprocess.DEVNULL, env=apt_env)
         else:
             sys.exit("wrk is needed: apt-get install wrk")
 
