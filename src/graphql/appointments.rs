@@ -220,7 +220,7 @@ impl AppointmentsQuery {
         let mut rows = appointments::list(state, &viewer, &filter, cursor, limit + 1).await?;
         let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));
-        prefetch_appointments(ctx, &viewer, ctx.look_ahead().field("edges").field("node"), &rows).await?;
+        prefetch_appointments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
         let mut conn =
             Connection::with_additional_fields(cursor.is_some(), has_next, AppointmentListTotal(viewer, filter));
         conn.edges.extend(rows.into_iter().map(|a| Edge::new(encode_cursor(&a), Appointment::from(a))));
@@ -231,7 +231,7 @@ impl AppointmentsQuery {
     async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Appointment>> {
         let viewer = ctx.viewer().await?;
         let appt = appointments::get(ctx.state()?, &viewer, id).await?;
-        prefetch_appointments(ctx, &viewer, ctx.look_ahead(), std::slice::from_ref(&appt)).await?;
+        prefetch_appointments(ctx, ctx.look_ahead(), std::slice::from_ref(&appt)).await?;
         Ok(Some(appt.into()))
     }
 }
@@ -240,7 +240,6 @@ impl AppointmentsQuery {
 /// records that the viewer shares each of them with its other party (no query needed).
 async fn prefetch_appointments(
     ctx: &Context<'_>,
-    viewer: &Viewer,
     node: async_graphql::Lookahead<'_>,
     rows: &[appointment::Model],
 ) -> AppResult<()> {
@@ -283,7 +282,6 @@ async fn prefetch_appointments(
     if node.field("history").exists() {
         loaders.load_many(rows.iter().map(|a| HistoryOf(a.id))).await?;
     }
-    let _ = viewer;
     Ok(())
 }
 
