@@ -24,7 +24,11 @@ use crate::{
     db,
     domain::Clock,
     events::EventHub,
-    graphql::{self, http::GraphqlState},
+    graphql::{
+        self,
+        http::GraphqlState,
+        limits::{DocumentLimits, Limits},
+    },
     mail::Mailer,
 };
 
@@ -115,11 +119,13 @@ impl AppState {
 
 /// The HTTP router with every route and layer.
 pub fn router(state: AppState) -> Router {
-    let schema = graphql::build_schema(Some(state.clone()));
+    let limits = DocumentLimits::new(Limits::default());
+    let schema = graphql::build_schema(Some(state.clone()), None);
+    let ws_schema = graphql::build_schema(Some(state.clone()), Some(limits.clone()));
     let graphiql_on = state.config.graphiql;
     let request_timeout = state.config.request_timeout;
     let cors_origins = state.config.cors_allowed_origins.clone();
-    let st = GraphqlState { schema, app: state };
+    let st = GraphqlState { schema, ws_schema, limits, app: state };
 
     let mut router = Router::new()
         .route("/graphql", get(graphql::http::get).post(graphql::http::post))

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use async_graphql::{
     http::{WebSocketProtocols, WsMessage},
-    parser::{parse_query, types::OperationType},
+    parser::types::OperationType,
 };
 use axum::{
     body::Bytes,
@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use std::sync::Arc;
 
-use super::{ClientAddr, CyberSchema, audit::PrivateReads};
+use super::{ClientAddr, CyberSchema, audit::PrivateReads, limits::DocumentLimits};
 use crate::{app::AppState, auth::viewer::RequestAuth};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -29,7 +29,11 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// What the GraphQL routes need.
 #[derive(Clone)]
 pub struct GraphqlState {
+    /// For HTTP: documents are checked before they reach it.
     pub schema: CyberSchema,
+    /// For WebSocket operations: checks the documents itself.
+    pub ws_schema: CyberSchema,
+    pub limits: DocumentLimits,
     pub app: AppState,
 }
 
@@ -108,7 +112,7 @@ pub async fn get(
     let Some(request) = params.ok().and_then(|Query(p)| p.into_request()) else {
         return request_error(StatusCode::BAD_REQUEST, "Invalid GraphQL query string", wants_gql_json);
     };
-    if let Ok(doc) = parse_query(&request.query) {
+    if let Ok(doc) = st.limits.prepare(&request.query) {
         let op = match &request.operation_name {
             Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name.as_str())),
             None => doc.operations.iter().next(),
@@ -137,15 +141,22 @@ async fn execute(
 ) -> Response {
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     let request = request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
-    let reads = Arc::new(PrivateReads::default());
-    let response = st.schema.execute(request.data(reads.clone())).await;
-    // Reads of patients' private fields are audited before anything leaves; if that fails, the
-    // data is withheld.
-    let response = match reads.flush(&st.app).await {
-        Ok(()) => response,
-        Err(e) => async_graphql::Response::from_errors(vec![
-            async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default()),
-        ]),
+    let mut request = request;
+    let response = match st.limits.prepare(&request.query) {
+        Ok(doc) => {
+            request.set_parsed_query(doc);
+            let reads = Arc::new(PrivateReads::default());
+            let response = st.schema.execute(request.data(reads.clone())).await;
+            // Reads of patients' private fields are audited before anything leaves; if that
+            // fails, the data is withheld.
+            match reads.flush(&st.app).await {
+                Ok(()) => response,
+                Err(e) => async_graphql::Response::from_errors(vec![
+                    async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default()),
+                ]),
+            }
+        }
+        Err(e) => async_graphql::Response::from_errors(vec![e]),
     };
     // A request error (the document did not parse or validate) never reached execution: per
     // GraphQL over HTTP it has no `data`, and with the newer media type it is a 400.
@@ -273,7 +284,7 @@ async fn serve_ws(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtoc
         })
     });
     let app = st.app.clone();
-    let output = async_graphql::http::WebSocket::new(st.schema.clone(), input, protocol)
+    let output = async_graphql::http::WebSocket::new(st.ws_schema.clone(), input, protocol)
         .on_connection_init(move |payload| ws_init(app, payload, peer))
         .map(|msg| match msg {
             WsMessage::Text(text) => Message::Text(text.into()),

@@ -29,9 +29,15 @@ impl Default for Limits {
     }
 }
 
-/// The extension that applies [`Limits`], and keeps the documents it has parsed and checked:
-/// clients send the same few documents again and again, and parsing was a large share of a small
-/// request's CPU.
+/// Applies [`Limits`] and keeps the documents it has parsed and checked: clients send the same few
+/// documents again and again, and parsing was a large share of a small request's CPU.
+///
+/// HTTP requests are parsed and checked by [`DocumentLimits::prepare`] before they reach the
+/// schema, which then runs without extensions: with any extension installed, async-graphql routes
+/// every field through the extension chain, a measurable cost on large answers. WebSocket
+/// operations, parsed inside async-graphql, get the same checks from this type as an extension of
+/// the subscription schema.
+#[derive(Clone)]
 pub struct DocumentLimits {
     limits: Limits,
     cache: Arc<DocumentCache>,
@@ -40,6 +46,20 @@ pub struct DocumentLimits {
 impl DocumentLimits {
     pub fn new(limits: Limits) -> Self {
         Self { limits, cache: Arc::default() }
+    }
+
+    /// The parsed, checked document for `query`, from the cache when it was seen before.
+    ///
+    /// # Errors
+    /// A syntax error, or a bound exceeded: a request error, nothing executes.
+    pub fn prepare(&self, query: &str) -> ServerResult<ExecutableDocument> {
+        if let Some(doc) = self.cache.get(query) {
+            return Ok(doc);
+        }
+        let doc = async_graphql::parser::parse_query(query)?;
+        check(&doc, self.limits)?;
+        self.cache.put(query, &doc);
+        Ok(doc)
     }
 }
 

@@ -5,7 +5,7 @@ use super::{
     accounts::{AccountsMutation, AccountsQuery},
     appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
     audit::AuditQuery,
-    limits::{DocumentLimits, Limits},
+    limits::DocumentLimits,
     profiles::{ProfilesMutation, ProfilesQuery},
 };
 use crate::app::AppState;
@@ -27,11 +27,12 @@ pub const MAX_COMPLEXITY: usize = 1000;
 const PARSER_RECURSION_BACKSTOP: usize = 64;
 
 /// Builds the schema. `state` is `None` only for printing the SDL.
-pub fn build_schema(state: Option<AppState>) -> CyberSchema {
+/// With `limits`, the document bounds run inside the schema as an extension (for operations that
+/// arrive over WebSocket); without, the caller must apply [`DocumentLimits::prepare`] first.
+pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>) -> CyberSchema {
     let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
     let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
     let mut builder = Schema::build(Query::default(), Mutation::default(), AppointmentsSubscription)
-        .extension(DocumentLimits::new(Limits::default()))
         .limit_recursive_depth(PARSER_RECURSION_BACKSTOP)
         .limit_directives(MAX_DIRECTIVES)
         .limit_complexity(MAX_COMPLEXITY);
@@ -41,6 +42,9 @@ pub fn build_schema(state: Option<AppState>) -> CyberSchema {
     if !suggestions {
         builder = builder.disable_suggestions();
     }
+    if let Some(limits) = limits {
+        builder = builder.extension(limits);
+    }
     if let Some(state) = state {
         builder = builder.data(state);
     }
@@ -49,5 +53,5 @@ pub fn build_schema(state: Option<AppState>) -> CyberSchema {
 
 /// The SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None).sdl()
+    build_schema(None, None).sdl()
 }
