@@ -165,3 +165,17 @@ async fn a_doctor_reading_patient_contacts_in_events_is_audited() {
         .count();
     assert!(reads >= 1, "{log}");
 }
+
+#[tokio::test]
+async fn documents_over_websocket_get_the_same_bounds() {
+    let c = Clinic::open("UTC").await;
+    let mut ws = connect(&c, &c.patient.access).await;
+    assert_eq!(next_json(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack");
+    let aliases: Vec<String> = (0..31).map(|i| format!("a{i}: appointmentEvents {{ kind }}")).collect();
+    let sub = json!({ "id": "9", "type": "subscribe", "payload": { "query": format!("subscription {{ {} }}", aliases.join(" ")) } });
+    ws.send(Message::text(sub.to_string())).await.unwrap();
+    let reply = next_json(&mut ws, Duration::from_secs(5)).await.expect("an answer");
+    // Refused before it runs: no data, the bound named.
+    assert!(reply["payload"]["data"].is_null(), "{reply}");
+    assert!(reply["payload"]["errors"][0]["message"].as_str().unwrap_or("").contains("aliases"), "{reply}");
+}
