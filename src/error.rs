@@ -57,13 +57,8 @@ impl AppError {
 /// A description of a database error that is safe to log: the kind and SQLSTATE, never the
 /// statement, its parameters or the server's message (which can quote row values).
 pub fn describe_db_err(err: &DbErr) -> String {
-    use sea_orm::RuntimeErr;
-    let runtime = match err {
-        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => Some(e),
-        _ => None,
-    };
-    if let Some(RuntimeErr::SqlxError(e)) = runtime {
-        return match &**e {
+    if let Some(e) = sqlx_error(err) {
+        return match e {
             sea_orm::sqlx::Error::Database(db) => {
                 format!("database error, code {}", db.code().as_deref().unwrap_or("unknown"))
             }
@@ -96,18 +91,27 @@ fn sqlx_kind(e: &sea_orm::sqlx::Error) -> &'static str {
     }
 }
 
-/// The SQLSTATE (PostgreSQL) or extended result code (SQLite) of a database error, if any.
-pub fn db_error_code(err: &DbErr) -> Option<String> {
-    use sea_orm::RuntimeErr;
+/// The driver's error inside a SeaORM error, if there is one.
+fn sqlx_error(err: &DbErr) -> Option<&sea_orm::sqlx::Error> {
     match err {
-        DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e))
-        | DbErr::Conn(RuntimeErr::SqlxError(e)) => match &**e {
-            sea_orm::sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
-            _ => None,
-        },
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => Some(e),
         _ => None,
     }
+}
+
+/// The database's own error (as opposed to a driver or pool failure), if any.
+fn database_error(err: &DbErr) -> Option<&dyn sea_orm::sqlx::error::DatabaseError> {
+    match sqlx_error(err)? {
+        sea_orm::sqlx::Error::Database(db) => Some(&**db),
+        _ => None,
+    }
+}
+
+/// The SQLSTATE (PostgreSQL) or extended result code (SQLite) of a database error, if any.
+pub fn db_error_code(err: &DbErr) -> Option<String> {
+    database_error(err)?.code().map(|c| c.into_owned())
 }
 
 /// True for a unique-constraint violation (either database).
@@ -156,18 +160,10 @@ impl From<AppError> for async_graphql::Error {
 /// The constraint name and message of a database error, for telling constraint refusals apart
 /// (never shown to clients or logged).
 pub fn db_error_names(err: &DbErr) -> Vec<String> {
-    use sea_orm::RuntimeErr;
-    match err {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match &**e {
-            sea_orm::sqlx::Error::Database(db) => {
-                let mut names = vec![db.message().to_owned()];
-                if let Some(c) = db.constraint() {
-                    names.push(c.to_owned());
-                }
-                names
-            }
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
+    let Some(db) = database_error(err) else { return Vec::new() };
+    let mut names = vec![db.message().to_owned()];
+    if let Some(c) = db.constraint() {
+        names.push(c.to_owned());
     }
+    names
 }

@@ -62,11 +62,6 @@ impl RequestAuth {
         Self { bearer, resolved: OnceCell::new() }
     }
 
-    /// A request with no credentials.
-    pub fn anonymous() -> Self {
-        Self { bearer: Bearer::Missing, resolved: OnceCell::new() }
-    }
-
     /// The viewer, `None` when no header was sent.
     ///
     /// # Errors

@@ -93,17 +93,20 @@ pub async fn register(state: &AppState, viewer: Option<&Viewer>, input: NewUser)
         updated_at: Set(now),
     };
     let txn = begin_write(&state.writer).await?;
-    let user = model.insert(&txn).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            AppError::conflict("email", "A user with that email already exists")
-        } else {
-            e.into()
-        }
-    })?;
+    let user = model.insert(&txn).await.map_err(email_conflict)?;
     audit::record(&txn, Some(viewer.map_or(user.id, Viewer::id)), "account.register", Some(user.id), now).await?;
     let tokens = start_login(state, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)
+}
+
+/// A unique-constraint refusal on `users` is the email being taken: `CONFLICT` on `email`.
+fn email_conflict(e: sea_orm::DbErr) -> AppError {
+    if is_unique_violation(&e) {
+        AppError::conflict("email", "A user with that email already exists")
+    } else {
+        e.into()
+    }
 }
 
 /// Signs in with email and password.
@@ -364,13 +367,7 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
     }
     model.updated_at = Set(state.clock.now());
     let txn = begin_write(&state.writer).await?;
-    let updated = model.update(&txn).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            AppError::conflict("email", "A user with that email already exists")
-        } else {
-            e.into()
-        }
-    })?;
+    let updated = model.update(&txn).await.map_err(email_conflict)?;
     audit::record(&txn, Some(viewer.id()), "account.update", Some(viewer.id()), updated.updated_at).await?;
     state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
