@@ -1,8 +1,8 @@
 //! Appointments: booking, lifecycle, lists, history, and live events.
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Context, InputObject, Object, Subscription,
+    Context, InputObject, Object, Subscription, Value,
     connection::{Connection, Edge},
     futures_util::{Stream, stream},
 };
@@ -12,14 +12,15 @@ use uuid::Uuid;
 
 use super::{
     ContextExt,
-    loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, prefetch_users},
+    loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, prefetch_users},
     objects::User,
     pagination::{page_complexity, page_size},
+    plain::{Fast, Plain, leaf, nested},
     scalars::DateTime,
 };
 use crate::{
     auth::{guard::RoleGuard, viewer::Viewer},
-    db::entities::{appointment, appointment_event},
+    db::entities::{appointment, appointment_event, doctor_profile},
     domain::{
         appointments::{
             self, AppointmentCursor, AppointmentEventKind, AppointmentFilter as Filter, AppointmentStatus,
@@ -32,44 +33,93 @@ use crate::{
 };
 
 /// A booked time between a doctor and a patient.
-pub struct Appointment(pub Arc<appointment::Model>);
+pub struct Appointment {
+    model: Arc<appointment::Model>,
+    /// Its two people, when they were loaded with the page, for the viewer of that id.
+    parties: Option<(Arc<UserRow>, Arc<UserRow>, Uuid)>,
+}
 
 impl From<appointment::Model> for Appointment {
     fn from(m: appointment::Model) -> Self {
-        Self(Arc::new(m))
+        Self::from(Arc::new(m))
     }
 }
 
-async fn user(ctx: &Context<'_>, id: Uuid) -> AppResult<User> {
+impl From<Arc<appointment::Model>> for Appointment {
+    fn from(model: Arc<appointment::Model>) -> Self {
+        Self { model, parties: None }
+    }
+}
+
+async fn user(ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<User>> {
+    let viewer = ctx.viewer().await?;
     let user =
         ctx.loaders()?.load_one(UserById(id)).await?.ok_or_else(|| AppError::internal("appointment party missing"))?;
-    Ok(User::party_of_visible_appointment(&user))
+    Ok(Fast(User::party_of_visible_appointment(&user, viewer.id())))
+}
+
+fn local_start(
+    a: &appointment::Model,
+    profile: Option<&doctor_profile::Model>,
+) -> AppResult<chrono::DateTime<chrono_tz::Tz>> {
+    let tz = profile.map_or(Ok(chrono_tz::Tz::UTC), |p| parse_time_zone(&p.time_zone))?;
+    Ok(a.starts_at.with_timezone(&tz))
 }
 
 impl Appointment {
     async fn local(&self, ctx: &Context<'_>) -> AppResult<chrono::DateTime<chrono_tz::Tz>> {
-        let profile = ctx.loaders()?.load_one(DoctorProfileOf(self.0.doctor_id)).await?;
-        let tz = profile.map_or(Ok(chrono_tz::Tz::UTC), |p| parse_time_zone(&p.time_zone))?;
-        Ok(self.0.starts_at.with_timezone(&tz))
+        let profile = ctx.loaders()?.load_one(DoctorProfileOf(self.model.doctor_id)).await?;
+        local_start(&self.model, profile.as_deref())
+    }
+}
+
+impl Plain for Appointment {
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        let a = &*self.model;
+        match ctx.item.node.name.node.as_str() {
+            "id" => leaf(ctx, &a.id),
+            "startsAt" => leaf(ctx, &DateTime::from(a.starts_at)),
+            "endsAt" => leaf(ctx, &DateTime::from(a.ends_at)),
+            "createdAt" => leaf(ctx, &DateTime::from(a.created_at)),
+            "updatedAt" => leaf(ctx, &DateTime::from(a.updated_at)),
+            "reasonForVisit" => leaf(ctx, &a.reason_for_visit.as_str()),
+            "status" => leaf(ctx, &a.status),
+            "cancellationReason" => leaf(ctx, &a.cancellation_reason.as_deref()),
+            "doctor" | "patient" => {
+                let (doctor, patient, viewer) = self.parties.as_ref()?;
+                let row = if ctx.item.node.name.node == "doctor" { doctor } else { patient };
+                nested(ctx, &User::party_of_visible_appointment(row, *viewer))
+            }
+            "date" | "time" => {
+                let (doctor, _, _) = self.parties.as_ref()?;
+                let local = local_start(a, doctor.doctor_profile.as_deref()).ok()?;
+                if ctx.item.node.name.node == "date" {
+                    leaf(ctx, &local.date_naive())
+                } else {
+                    leaf(ctx, &local.time())
+                }
+            }
+            _ => None,
+        }
     }
 }
 
 #[Object]
 impl Appointment {
     async fn id(&self) -> Uuid {
-        self.0.id
+        self.model.id
     }
-    async fn doctor(&self, ctx: &Context<'_>) -> AppResult<User> {
-        user(ctx, self.0.doctor_id).await
+    async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
+        user(ctx, self.model.doctor_id).await
     }
-    async fn patient(&self, ctx: &Context<'_>) -> AppResult<User> {
-        user(ctx, self.0.patient_id).await
+    async fn patient(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
+        user(ctx, self.model.patient_id).await
     }
     async fn starts_at(&self) -> DateTime {
-        self.0.starts_at.into()
+        self.model.starts_at.into()
     }
     async fn ends_at(&self) -> DateTime {
-        self.0.ends_at.into()
+        self.model.ends_at.into()
     }
     /// Local date in the doctor's time zone.
     async fn date(&self, ctx: &Context<'_>) -> AppResult<NaiveDate> {
@@ -80,23 +130,23 @@ impl Appointment {
         Ok(self.local(ctx).await?.time())
     }
     async fn reason_for_visit(&self) -> &str {
-        &self.0.reason_for_visit
+        &self.model.reason_for_visit
     }
     async fn status(&self) -> AppointmentStatus {
-        self.0.status
+        self.model.status
     }
     async fn cancellation_reason(&self) -> Option<&str> {
-        self.0.cancellation_reason.as_deref()
+        self.model.cancellation_reason.as_deref()
     }
     async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
+        self.model.created_at.into()
     }
     async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
+        self.model.updated_at.into()
     }
     /// Every change, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> AppResult<Vec<AppointmentEvent>> {
-        let events = ctx.loaders()?.load_one(HistoryOf(self.0.id)).await?.unwrap_or_default();
+        let events = ctx.loaders()?.load_one(HistoryOf(self.model.id)).await?.unwrap_or_default();
         Ok(events.iter().cloned().map(AppointmentEvent::from).collect())
     }
 }
@@ -137,7 +187,7 @@ impl AppointmentEvent {
             .load_one(AppointmentById(self.0.appointment_id))
             .await?
             .ok_or(AppError::NotFound("Appointment"))?;
-        Ok(Appointment(appt))
+        Ok(Appointment::from(appt))
     }
 }
 
@@ -173,7 +223,7 @@ impl AppointmentListTotal {
     }
 }
 
-pub type AppointmentConnection = Connection<String, Appointment, AppointmentListTotal>;
+pub type AppointmentConnection = Connection<String, Fast<Appointment>, AppointmentListTotal>;
 
 fn encode_cursor(a: &appointment::Model) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", a.starts_at.timestamp_micros(), a.id))
@@ -220,31 +270,45 @@ impl AppointmentsQuery {
         let mut rows = appointments::list(state, &viewer, &filter, cursor, limit + 1).await?;
         let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));
-        prefetch_appointments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
-        let mut conn =
-            Connection::with_additional_fields(cursor.is_some(), has_next, AppointmentListTotal(viewer, filter));
-        conn.edges.extend(rows.into_iter().map(|a| Edge::new(encode_cursor(&a), Appointment::from(a))));
+        let users = prefetch_appointments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
+        let mut conn = Connection::with_additional_fields(
+            cursor.is_some(),
+            has_next,
+            AppointmentListTotal(viewer.clone(), filter),
+        );
+        conn.edges
+            .extend(rows.into_iter().map(|a| Edge::new(encode_cursor(&a), Fast(with_parties(a, &users, viewer.id())))));
         Ok(conn)
     }
 
     /// One appointment of the viewer's (admins: any); someone else's is `NOT_FOUND`.
-    async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Appointment>> {
+    async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Fast<Appointment>>> {
         let viewer = ctx.viewer().await?;
         let appt = appointments::get(ctx.state()?, &viewer, id).await?;
-        prefetch_appointments(ctx, ctx.look_ahead(), std::slice::from_ref(&appt)).await?;
-        Ok(Some(appt.into()))
+        let users = prefetch_appointments(ctx, ctx.look_ahead(), std::slice::from_ref(&appt)).await?;
+        Ok(Some(Fast(with_parties(appt, &users, viewer.id()))))
     }
 }
 
+/// The appointment with its two people when both were loaded.
+fn with_parties(a: appointment::Model, users: &HashMap<UserById, Arc<UserRow>>, viewer: Uuid) -> Appointment {
+    let parties = match (users.get(&UserById(a.doctor_id)), users.get(&UserById(a.patient_id))) {
+        (Some(doctor), Some(patient)) => Some((doctor.clone(), patient.clone(), viewer)),
+        _ => None,
+    };
+    Appointment { model: Arc::new(a), parties }
+}
+
 /// Loads up front, one query per kind, what the selection will ask of a page of appointments; and
-/// records that the viewer shares each of them with its other party (no query needed).
+/// records that the viewer shares each of them with its other party (no query needed). Returns
+/// the people it loaded.
 async fn prefetch_appointments(
     ctx: &Context<'_>,
     node: async_graphql::Lookahead<'_>,
     rows: &[appointment::Model],
-) -> AppResult<()> {
+) -> AppResult<HashMap<UserById, Arc<UserRow>>> {
     if rows.is_empty() {
-        return Ok(());
+        return Ok(HashMap::new());
     }
     let loaders = ctx.loaders()?;
     loaders
@@ -266,8 +330,9 @@ async fn prefetch_appointments(
         // The doctors' rows bring their profiles (and so their zones) along.
         ids.extend(rows.iter().map(|a| a.doctor_id));
     }
+    let mut users = HashMap::new();
     if !ids.is_empty() {
-        let users = loaders.load_many(ids.iter().copied().map(UserById)).await?;
+        users = loaders.load_many(ids.iter().copied().map(UserById)).await?;
         loaders
             .feed_many(users.values().filter_map(|u| u.doctor_profile.clone().map(|p| (DoctorProfileOf(u.user.id), p))))
             .await;
@@ -282,7 +347,7 @@ async fn prefetch_appointments(
     if node.field("history").exists() {
         loaders.load_many(rows.iter().map(|a| HistoryOf(a.id))).await?;
     }
-    Ok(())
+    Ok(users)
 }
 
 #[derive(Default)]

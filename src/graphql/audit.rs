@@ -80,6 +80,16 @@ pub async fn note_private_read(
     Ok(())
 }
 
+/// [`note_private_read`] without waiting: `None` where the read would have to be written at once
+/// (no request to note it for).
+pub fn note_private_read_now(ctx: &Context<'_>, viewer: Uuid, target: &crate::db::entities::user::Model) -> Option<()> {
+    if target.role != Role::Patient || viewer == target.id {
+        return Some(());
+    }
+    ctx.data_opt::<Arc<PrivateReads>>()?.note(viewer, target.id);
+    Some(())
+}
+
 /// One audited action.
 pub struct AuditEntry(audit_entry::Model);
 

@@ -7,6 +7,7 @@ pub mod limits;
 pub mod loaders;
 pub mod objects;
 pub mod pagination;
+pub mod plain;
 pub mod profiles;
 pub mod scalars;
 pub mod schema;

@@ -1,12 +1,13 @@
 //! Output types shared by several areas.
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object, SimpleObject, Value};
 use uuid::Uuid;
 
 use super::{
     ContextExt,
     loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment, UserRow},
+    plain::{Plain, leaf, nested},
     profiles::{DoctorProfile, PatientProfile},
     scalars::DateTime,
 };
@@ -25,14 +26,14 @@ pub struct User {
     /// Shown to the user themself without consulting the request's viewer (e.g. the user of an
     /// `AuthPayload`, whose request was anonymous).
     as_owner: bool,
-    /// The viewer is known to share an appointment with this user (or to be an admin): set for the
-    /// parties of an appointment the viewer was allowed to load.
-    party_of_visible_appointment: bool,
+    /// The viewer (by id) is known to share an appointment with this user, or to be an admin: set
+    /// for the parties of an appointment the viewer was allowed to load.
+    party_viewer: Option<Uuid>,
 }
 
 impl From<user::Model> for User {
     fn from(m: user::Model) -> Self {
-        Self { model: Arc::new(m), doctor_profile: None, as_owner: false, party_of_visible_appointment: false }
+        Self { model: Arc::new(m), doctor_profile: None, as_owner: false, party_viewer: None }
     }
 }
 
@@ -43,19 +44,19 @@ impl User {
             model: row.user.clone(),
             doctor_profile: Some(row.doctor_profile.clone()),
             as_owner: false,
-            party_of_visible_appointment: false,
+            party_viewer: None,
         }
     }
 
-    /// A party of an appointment the viewer was allowed to load: the viewer is the other party or
-    /// an admin, so private fields are visible without asking again (reads are still audited).
-    pub fn party_of_visible_appointment(row: &UserRow) -> Self {
-        Self { party_of_visible_appointment: true, ..Self::from_row(row) }
+    /// A party of an appointment `viewer` was allowed to load: the viewer is the other party or an
+    /// admin, so private fields are visible without asking again (reads are still audited).
+    pub fn party_of_visible_appointment(row: &UserRow, viewer: Uuid) -> Self {
+        Self { party_viewer: Some(viewer), ..Self::from_row(row) }
     }
 
     /// The user as seen by themself.
     pub fn as_owner(model: user::Model) -> Self {
-        Self { model: Arc::new(model), doctor_profile: None, as_owner: true, party_of_visible_appointment: false }
+        Self { model: Arc::new(model), doctor_profile: None, as_owner: true, party_viewer: None }
     }
 
     async fn private<'a, T>(
@@ -67,7 +68,7 @@ impl User {
             return Ok(Some(pick(&self.model)));
         }
         let Some(viewer) = ctx.maybe_viewer().await? else { return Ok(None) };
-        let visible = self.party_of_visible_appointment
+        let visible = self.party_viewer == Some(viewer.id())
             || accounts::can_see_private(&viewer, &self.model)
             || (accounts::may_share_appointments(viewer.role(), self.model.role)
                 && ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false));
@@ -140,6 +141,44 @@ impl User {
         }
         let profile = ctx.loaders()?.load_one(PatientProfileOf(self.model.id)).await?;
         Ok(profile.map(PatientProfile))
+    }
+}
+
+impl Plain for User {
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        let m = &*self.model;
+        match ctx.item.node.name.node.as_str() {
+            "id" => leaf(ctx, &m.id),
+            "firstName" => leaf(ctx, &m.first_name.as_str()),
+            "lastName" => leaf(ctx, &m.last_name.as_str()),
+            "bio" => leaf(ctx, &m.bio.as_deref()),
+            "role" => leaf(ctx, &m.role),
+            "isActive" => leaf(ctx, &m.is_active),
+            "isStaff" => leaf(ctx, &m.is_staff),
+            "isSuperuser" => leaf(ctx, &m.is_superuser),
+            "dateJoined" => leaf(ctx, &DateTime::from(m.date_joined)),
+            "email" => self.private_now(ctx).and_then(|()| leaf(ctx, &Some(m.email.as_str()))),
+            "phone" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.phone.as_deref())),
+            "address" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.address.as_deref())),
+            "gender" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.gender)),
+            "doctorProfile" => match (m.role, &self.doctor_profile) {
+                (Role::Doctor, Some(Some(profile))) => nested(ctx, &DoctorProfile(profile.clone())),
+                (Role::Doctor, None) => None,
+                _ => Some(Value::Null),
+            },
+            _ => None,
+        }
+    }
+}
+
+impl User {
+    /// `Some` when the private fields are visible to the viewer without asking anything (the read
+    /// noted for the audit log as [`User::private`] does); `None` to leave it to the async path.
+    fn private_now(&self, ctx: &Context<'_>) -> Option<()> {
+        if self.as_owner {
+            return Some(());
+        }
+        super::audit::note_private_read_now(ctx, self.party_viewer?, &self.model)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Profiles, the doctor directory, verification, availability, time off and free slots.
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, InputObject, Object, SimpleObject, Value};
 use chrono::{NaiveDate, NaiveTime};
 use uuid::Uuid;
 
@@ -11,6 +11,7 @@ use super::{
     loaders::{AvailabilityOf, UpcomingTimeOffOf},
     objects::User,
     pagination::page_complexity,
+    plain::{Plain, leaf},
     scalars::DateTime,
 };
 use crate::{
@@ -61,6 +62,20 @@ impl DoctorProfile {
         }
         let rows = ctx.loaders()?.load_one(UpcomingTimeOffOf(self.0.user_id)).await?.unwrap_or_default();
         Ok(Some(rows.iter().cloned().map(TimeOff::from).collect()))
+    }
+}
+
+impl Plain for DoctorProfile {
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        let p = &*self.0;
+        match ctx.item.node.name.node.as_str() {
+            "verified" => leaf(ctx, &p.verified),
+            "specialty" => leaf(ctx, &p.specialty.as_str()),
+            "experienceYears" => leaf(ctx, &p.experience_years),
+            "timeZone" => leaf(ctx, &p.time_zone.as_str()),
+            "slotMinutes" => leaf(ctx, &p.slot_minutes),
+            _ => None,
+        }
     }
 }
 

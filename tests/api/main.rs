@@ -12,6 +12,7 @@ mod helpers;
 mod limits;
 mod logs;
 mod password_reset;
+mod plain;
 mod privacy;
 mod profiles;
 mod races;

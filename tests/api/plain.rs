@@ -1,0 +1,118 @@
+//! Objects answered from data in hand (without a future per field) answer exactly as the usual
+//! resolution does: the same selections, once plain and once with a field that needs the
+//! database beside them (which sends that object down the usual path), give the same values,
+//! and private reads are audited both ways.
+use serde_json::{Value, json};
+
+use crate::{
+    appointments::{Clinic, at},
+    helpers::Session,
+};
+
+const FRAGMENTS: &str = "
+fragment Person on User { __typename id firstName lastName email bio role isActive isStaff isSuperuser dateJoined EXTRA_USER }
+fragment Parties on Appointment { doctor { ...Person } patient { ...Person email phone address gender } }";
+
+/// Every plain field, through fragments, inline fragments, aliases and repeated keys; `EXTRA_*`
+/// marks where the fallback variant adds a field that needs the database (in every occurrence of
+/// an object: occurrences of one key are resolved apart and merged).
+const NODE: &str = "
+  __typename id startsAt endsAt date time status reasonForVisit cancellationReason createdAt updatedAt
+  when: startsAt
+  ...Parties
+  doctor { id EXTRA_USER } doctor { firstName EXTRA_USER doctorProfile { __typename specialty timeZone slotMinutes verified experienceYears EXTRA_PROFILE } }
+  ... on Appointment { patient { ... on User { lastName EXTRA_USER } } }
+  ... { theDoctor: doctor { email EXTRA_USER } }
+  EXTRA_APPOINTMENT";
+
+fn query(extra: bool) -> String {
+    let node = if extra {
+        NODE.replace("EXTRA_PROFILE", "availability { weekday }")
+            .replace("EXTRA_USER", "patientProfile { dateOfBirth }")
+            .replace("EXTRA_APPOINTMENT", "history { kind }")
+    } else {
+        NODE.replace("EXTRA_PROFILE", "").replace("EXTRA_USER", "").replace("EXTRA_APPOINTMENT", "")
+    };
+    format!(
+        "query($id: UUID!) {{ appointments(first: 5) {{ edges {{ cursor node {{ {node} }} }} }} appointment(id: $id) {{ {node} }} }} {}",
+        if extra {
+            FRAGMENTS.replace("EXTRA_USER", "patientProfile { dateOfBirth }")
+        } else {
+            FRAGMENTS.replace("EXTRA_USER", "")
+        }
+    )
+}
+
+/// The answer without the fields the fallback variant added.
+fn without_extras(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for key in ["history", "patientProfile", "availability"] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+async fn reads_of(c: &Clinic, reader: &Session) -> usize {
+    let body = c
+        .app
+        .gql(
+            Some(&c.admin.access),
+            "query($a: UUID) { auditLog(first: 100, actorId: $a) { edges { node { action subjectId } } } }",
+            json!({ "a": reader.id }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["action"] == "patient.read")
+        .count()
+}
+
+#[tokio::test]
+async fn plain_and_usual_resolution_give_the_same_answers_and_audit_the_same_reads() {
+    let c = Clinic::open("America/New_York").await;
+    let first = c.booked(&c.patient, &at("14:00")).await;
+    c.booked(&c.patient, &at("15:30")).await;
+    let vars = json!({ "id": first["id"] });
+    for viewer in [&c.patient, &c.doctor, &c.admin] {
+        let plain = c.app.gql(Some(&viewer.access), &query(false), vars.clone()).await;
+        let usual = c.app.gql(Some(&viewer.access), &query(true), vars.clone()).await;
+        assert!(plain["errors"].is_null(), "{plain}");
+        assert!(usual["errors"].is_null(), "{usual}");
+        // The fallback really ran: the added fields are there.
+        let node = &usual["data"]["appointment"];
+        assert!(node["history"].is_array() && node["patient"]["patientProfile"].is_object(), "{usual}");
+        assert!(node["doctor"]["doctorProfile"]["availability"].is_array(), "{usual}");
+        assert_eq!(plain, without_extras(usual), "as {}", viewer.email);
+
+        let a = &plain["data"]["appointment"];
+        assert_eq!(a["__typename"], "Appointment");
+        assert_eq!(a["when"], a["startsAt"]);
+        assert_eq!((a["date"].as_str(), a["time"].as_str()), (Some(&at("14:00")[..10]), Some("09:00:00")), "{a}");
+        assert_eq!(a["doctor"]["__typename"], "User");
+        assert_eq!(a["doctor"]["id"], c.doctor.id.as_str());
+        assert_eq!((&a["doctor"]["firstName"], &a["doctor"]["lastName"]), (&json!("Test"), &json!("User")));
+        assert_eq!((&a["doctor"]["role"], &a["patient"]["role"]), (&json!("DOCTOR"), &json!("PATIENT")));
+        assert_eq!(a["status"], "PENDING");
+        assert_eq!(a["doctor"]["doctorProfile"]["timeZone"], "America/New_York");
+        assert_eq!(a["theDoctor"]["email"], c.doctor.email.as_str());
+        assert_eq!(a["patient"]["email"], c.patient.email.as_str());
+        assert!(a["patient"]["lastName"].is_string() && a["cancellationReason"].is_null(), "{a}");
+        assert_eq!(plain["data"]["appointments"]["edges"].as_array().unwrap().len(), 2);
+    }
+    // The doctor read the patient's private fields twice (once each way): two audit entries,
+    // one per request; the patient reading their own record is not audited.
+    assert_eq!(reads_of(&c, &c.doctor).await, 2);
+    assert_eq!(reads_of(&c, &c.patient).await, 0);
+}
