@@ -1,4 +1,5 @@
 //! Database connection, migrations and transaction helpers for SQLite and PostgreSQL.
+pub mod by_position;
 pub mod entities;
 
 use std::{

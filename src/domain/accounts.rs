@@ -758,10 +758,15 @@ pub async fn users_by_ids<C: ConnectionTrait>(
     ids: &[Uuid],
 ) -> AppResult<std::collections::HashMap<Uuid, (user::Model, Option<doctor_profile::Model>)>> {
     // With their doctor profiles in the same statement: lists of appointments show both.
-    let rows = user::Entity::find()
+    // Read by position: the hot path of every page of appointments.
+    let select = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))
-        .find_also_related(doctor_profile::Entity)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|(u, p)| (u.id, (u, p))).collect())
+        .find_also_related(doctor_profile::Entity);
+    let rows = db.query_all(&sea_orm::QueryTrait::into_query(select)).await?;
+    let mut out = std::collections::HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let (u, p) = crate::db::by_position::user_with_profile(row)?;
+        out.insert(u.id, (u, p));
+    }
+    Ok(out)
 }

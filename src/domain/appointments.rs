@@ -22,6 +22,7 @@ use crate::{
     auth::viewer::Viewer,
     db::{
         begin_write,
+        by_position::ByPosition,
         entities::{appointment, appointment_event, patient_profile, time_off, user},
     },
     error::{AppError, AppResult, db_error_code, db_error_names},
@@ -552,12 +553,14 @@ pub async fn list(
             Condition::all().add(appointment::Column::StartsAt.eq(c.starts_at)).add(appointment::Column::Id.lt(c.id)),
         ));
     }
-    Ok(query
+    let rows = query
         .order_by_desc(appointment::Column::StartsAt)
         .order_by_desc(appointment::Column::Id)
         .limit(limit)
+        .into_model::<ByPosition<appointment::Model>>()
         .all(&state.db)
-        .await?)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 /// How many appointments the viewer's list holds with this filter.

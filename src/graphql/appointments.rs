@@ -3,7 +3,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     Context, InputObject, Object, Subscription, Value,
-    connection::{Connection, Edge},
+    connection::{Connection, CursorType, Edge},
     futures_util::{Stream, stream},
 };
 use base64::Engine;
@@ -15,7 +15,7 @@ use super::{
     loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, prefetch_users},
     objects::User,
     pagination::{page_complexity, page_size},
-    plain::{Fast, Plain, leaf, nested},
+    plain::{self, Fast, Plain, leaf, nested},
     scalars::DateTime,
 };
 use crate::{
@@ -77,7 +77,7 @@ impl Plain for Appointment {
     fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
         let a = &*self.model;
         match ctx.item.node.name.node.as_str() {
-            "id" => leaf(ctx, &a.id),
+            "id" => Some(plain::uuid_value(&a.id)),
             "startsAt" => leaf(ctx, &DateTime::from(a.starts_at)),
             "endsAt" => leaf(ctx, &DateTime::from(a.ends_at)),
             "createdAt" => leaf(ctx, &DateTime::from(a.created_at)),
@@ -223,22 +223,39 @@ impl AppointmentListTotal {
     }
 }
 
-pub type AppointmentConnection = Connection<String, Fast<Appointment>, AppointmentListTotal>;
+pub type AppointmentConnection = Connection<Cursor, Fast<Appointment>, AppointmentListTotal>;
 
-fn encode_cursor(a: &appointment::Model) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", a.starts_at.timestamp_micros(), a.id))
+/// An edge's position in the list, encoded only when a client asks for `cursor`.
+pub struct Cursor(AppointmentCursor);
+
+impl Cursor {
+    fn of(a: &appointment::Model) -> Self {
+        Self(AppointmentCursor { starts_at: a.starts_at, id: a.id })
+    }
+}
+
+impl CursorType for Cursor {
+    type Error = &'static str;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bad = "Invalid cursor";
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad)?;
+        let text = String::from_utf8(raw).map_err(|_| bad)?;
+        let (micros, id) = text.split_once('|').ok_or(bad)?;
+        let micros: i64 = micros.parse().map_err(|_| bad)?;
+        let starts_at = chrono::DateTime::from_timestamp_micros(micros).ok_or(bad)?;
+        let id = Uuid::parse_str(id).map_err(|_| bad)?;
+        Ok(Self(AppointmentCursor { starts_at, id }))
+    }
+
+    fn encode_cursor(&self) -> String {
+        let c = &self.0;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", c.starts_at.timestamp_micros(), c.id))
+    }
 }
 
 fn decode_cursor(cursor: Option<&str>) -> AppResult<Option<AppointmentCursor>> {
-    let Some(cursor) = cursor else { return Ok(None) };
-    let bad = || AppError::bad_input("after", "Invalid cursor");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let starts_at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-    let id = Uuid::parse_str(id).map_err(|_| bad())?;
-    Ok(Some(AppointmentCursor { starts_at, id }))
+    cursor.map(|c| Cursor::decode_cursor(c).map(|c| c.0).map_err(|e| AppError::bad_input("after", e))).transpose()
 }
 
 #[derive(Default)]
@@ -277,7 +294,7 @@ impl AppointmentsQuery {
             AppointmentListTotal(viewer.clone(), filter),
         );
         conn.edges
-            .extend(rows.into_iter().map(|a| Edge::new(encode_cursor(&a), Fast(with_parties(a, &users, viewer.id())))));
+            .extend(rows.into_iter().map(|a| Edge::new(Cursor::of(&a), Fast(with_parties(a, &users, viewer.id())))));
         Ok(conn)
     }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{
     ContextExt,
     loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment, UserRow},
-    plain::{Plain, leaf, nested},
+    plain::{self, Plain, leaf, nested},
     profiles::{DoctorProfile, PatientProfile},
     scalars::DateTime,
 };
@@ -148,7 +148,7 @@ impl Plain for User {
     fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
         let m = &*self.model;
         match ctx.item.node.name.node.as_str() {
-            "id" => leaf(ctx, &m.id),
+            "id" => Some(plain::uuid_value(&m.id)),
             "firstName" => leaf(ctx, &m.first_name.as_str()),
             "lastName" => leaf(ctx, &m.last_name.as_str()),
             "bio" => leaf(ctx, &m.bio.as_deref()),

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use async_graphql::{
     Context, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
     futures_util::FutureExt,
-    indexmap::IndexMap,
+    indexmap::{IndexMap, map::Entry},
     parser::types::{Field, Selection, SelectionSet},
     registry::Registry,
 };
@@ -57,7 +57,7 @@ impl<T: Plain + Send + Sync> OutputType for Fast<T> {
 pub fn resolve<T: Plain + ?Sized>(ctx: &ContextSelectionSet<'_>, root: &T) -> Option<Value> {
     // No extension of these schemas hooks field resolution (the WebSocket schema's only checks
     // documents as they are parsed), so none is skipped here.
-    let mut out = IndexMap::new();
+    let mut out = IndexMap::with_capacity(ctx.item.node.items.len());
     walk(ctx, ctx.item, root, &mut out)?;
     // As async-graphql answers an object none of whose fields remained.
     Some(if out.is_empty() { Value::Null } else { Value::Object(out) })
@@ -125,24 +125,32 @@ fn applies<T: Plain + ?Sized>(ctx: &ContextSelectionSet<'_>, root: &T, condition
 
 /// Repeated response keys merge, as in async-graphql's own container resolution.
 fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    match (target.get_mut(&name), value) {
-        (None, value) => {
-            target.insert(name, value);
+    match target.entry(name) {
+        Entry::Vacant(slot) => {
+            slot.insert(value);
         }
-        (Some(Value::Object(existing)), Value::Object(more)) => {
-            for (key, value) in more {
-                insert_value(existing, key, value);
+        Entry::Occupied(mut slot) => match (slot.get_mut(), value) {
+            (Value::Object(existing), Value::Object(more)) => {
+                for (key, value) in more {
+                    insert_value(existing, key, value);
+                }
             }
-        }
-        (Some(Value::List(existing)), Value::List(more)) => {
-            for (item, more) in existing.iter_mut().zip(more) {
-                if let (Value::Object(item), Value::Object(more)) = (item, more) {
-                    for (key, value) in more {
-                        insert_value(item, key, value);
+            (Value::List(existing), Value::List(more)) => {
+                for (item, more) in existing.iter_mut().zip(more) {
+                    if let (Value::Object(item), Value::Object(more)) = (item, more) {
+                        for (key, value) in more {
+                            insert_value(item, key, value);
+                        }
                     }
                 }
             }
-        }
-        (Some(_), _) => {}
+            _ => {}
+        },
     }
+}
+
+/// A UUID as the `UUID` scalar writes it (lower-case, hyphenated), without the formatting
+/// machinery.
+pub fn uuid_value(id: &uuid::Uuid) -> Value {
+    Value::String(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned())
 }
