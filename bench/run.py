@@ -275,6 +275,20 @@ def main():
         t.join()
         log(f"  me during a login storm: p99 {me_storm['p99_ms']:.2f} ms (login {storm['rps']:.0f} req/s alongside), errors {me_storm['errors'] + storm['errors']}")
 
+        # The control: the same `me` load beside busy loops that have nothing to do with the server,
+        # one per core, at the lowest priority Linux has (SCHED_IDLE). What this adds to the p99 is
+        # the machine's share of the storm's effect, whatever the hashing threads do.
+        spin = ("import os\nos.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\nwhile True:\n    pass\n")
+        spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(cores)]
+        try:
+            time.sleep(1)
+            me_idle_spin = wrk("me.lua", args.seconds, work)
+        finally:
+            for p in spinners:
+                p.kill()
+                p.wait()
+        log(f"  me beside {cores} SCHED_IDLE busy loops (control, no logins): p99 {me_idle_spin['p99_ms']:.2f} ms")
+
         # Every stored booking in the booked range: distinct (doctor, start), and as many as the
         # successes wrk counted (plus at most one in flight per connection when it stopped).
         seen, after, stored_total = set(), None, 0
@@ -318,7 +332,7 @@ def main():
         summary = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                    "database": "postgres" if args.postgres else "sqlite", "cores": cores,
                    "argon2_verify_us": verify_us, "peak_rss_mb": round(peak, 1), "workloads": results,
-                   "me_during_login_storm": me_storm, "targets": {n: ok for n, ok, _ in checks}}
+                   "me_during_login_storm": me_storm, "me_beside_idle_busy_loops": me_idle_spin, "targets": {n: ok for n, ok, _ in checks}}
         log("JSON " + json.dumps(summary))
         return 0 if all(ok for _, ok, _ in checks) else 1
     finally:

@@ -3,7 +3,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     Context, InputObject, Object, Subscription, Value,
-    connection::{Connection, CursorType, Edge},
+    connection::{Connection, CursorType, Edge, EmptyFields, PageInfo},
     futures_util::{Stream, stream},
 };
 use base64::Engine;
@@ -224,6 +224,37 @@ impl AppointmentListTotal {
 }
 
 pub type AppointmentConnection = Connection<Cursor, Fast<Appointment>, AppointmentListTotal>;
+type AppointmentEdge = Edge<Cursor, Fast<Appointment>, EmptyFields>;
+
+impl Plain for AppointmentConnection {
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        match ctx.item.node.name.node.as_str() {
+            "edges" => plain::list(self.edges.iter().map(|e| nested(ctx, e))),
+            "nodes" => plain::list(self.edges.iter().map(|e| nested(ctx, &e.node.0))),
+            "pageInfo" => nested(
+                ctx,
+                &PageInfo {
+                    has_previous_page: self.has_previous_page,
+                    has_next_page: self.has_next_page,
+                    start_cursor: self.edges.first().map(|e| e.cursor.encode_cursor()),
+                    end_cursor: self.edges.last().map(|e| e.cursor.encode_cursor()),
+                },
+            ),
+            // `totalCount` asks the database.
+            _ => None,
+        }
+    }
+}
+
+impl Plain for AppointmentEdge {
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        match ctx.item.node.name.node.as_str() {
+            "cursor" => leaf(ctx, &self.cursor.encode_cursor()),
+            "node" => nested(ctx, &self.node.0),
+            _ => None,
+        }
+    }
+}
 
 /// An edge's position in the list, encoded only when a client asks for `cursor`.
 pub struct Cursor(AppointmentCursor);
@@ -271,7 +302,7 @@ impl AppointmentsQuery {
         first: Option<i32>,
         after: Option<String>,
         filter: Option<AppointmentFilter>,
-    ) -> AppResult<AppointmentConnection> {
+    ) -> AppResult<Fast<AppointmentConnection>> {
         let viewer = ctx.viewer().await?;
         let state = ctx.state()?;
         let limit = page_size(first)?;
@@ -288,14 +319,14 @@ impl AppointmentsQuery {
         let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));
         let users = prefetch_appointments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
-        let mut conn = Connection::with_additional_fields(
+        let mut conn: AppointmentConnection = Connection::with_additional_fields(
             cursor.is_some(),
             has_next,
             AppointmentListTotal(viewer.clone(), filter),
         );
         conn.edges
             .extend(rows.into_iter().map(|a| Edge::new(Cursor::of(&a), Fast(with_parties(a, &users, viewer.id())))));
-        Ok(conn)
+        Ok(Fast(conn))
     }
 
     /// One appointment of the viewer's (admins: any); someone else's is `NOT_FOUND`.

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use async_graphql::{
     Context, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
+    connection::PageInfo,
     futures_util::FutureExt,
     indexmap::{IndexMap, map::Entry},
     parser::types::{Field, Selection, SelectionSet},
@@ -68,6 +69,11 @@ pub fn nested<T: Plain + ?Sized>(ctx: &Context<'_>, value: &T) -> Option<Value> 
     resolve(&ctx.with_selection_set(&ctx.item.node.selection_set), value)
 }
 
+/// A list of plain values; `None` if one of them is not.
+pub fn list(items: impl Iterator<Item = Option<Value>>) -> Option<Value> {
+    items.collect::<Option<Vec<_>>>().map(Value::List)
+}
+
 /// A leaf value (scalar, enum, or an option of one) exactly as its own `OutputType` writes it.
 pub fn leaf<T: OutputType>(ctx: &Context<'_>, value: &T) -> Option<Value> {
     value.resolve(&ctx.with_selection_set(&ctx.item.node.selection_set), ctx.item).now_or_never()?.ok()
@@ -109,6 +115,18 @@ fn walk<'a, T: Plain + ?Sized>(
         }
     }
     Some(())
+}
+
+impl Plain for PageInfo {
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        match ctx.item.node.name.node.as_str() {
+            "hasPreviousPage" => leaf(ctx, &self.has_previous_page),
+            "hasNextPage" => leaf(ctx, &self.has_next_page),
+            "startCursor" => leaf(ctx, &self.start_cursor),
+            "endCursor" => leaf(ctx, &self.end_cursor),
+            _ => None,
+        }
+    }
 }
 
 /// Whether a fragment on `condition` applies to `root`: its own type or an interface it implements.

@@ -26,6 +26,7 @@ const NODE: &str = "
   EXTRA_APPOINTMENT";
 
 fn query(extra: bool) -> String {
+    let conn = if extra { "totalCount" } else { "" };
     let node = if extra {
         NODE.replace("EXTRA_PROFILE", "availability { weekday }")
             .replace("EXTRA_USER", "patientProfile { dateOfBirth }")
@@ -34,7 +35,8 @@ fn query(extra: bool) -> String {
         NODE.replace("EXTRA_PROFILE", "").replace("EXTRA_USER", "").replace("EXTRA_APPOINTMENT", "")
     };
     format!(
-        "query($id: UUID!) {{ appointments(first: 5) {{ edges {{ cursor node {{ {node} }} }} }} appointment(id: $id) {{ {node} }} }} {}",
+        "query($id: UUID!) {{ appointments(first: 1) {{ __typename {conn} pageInfo {{ __typename hasNextPage hasPreviousPage startCursor endCursor }}
+           edges {{ __typename cursor node {{ {node} }} }} nodes {{ id status }} }} appointment(id: $id) {{ {node} }} }} {}",
         if extra {
             FRAGMENTS.replace("EXTRA_USER", "patientProfile { dateOfBirth }")
         } else {
@@ -48,7 +50,7 @@ fn without_extras(mut v: Value) -> Value {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(map) => {
-                for key in ["history", "patientProfile", "availability"] {
+                for key in ["history", "patientProfile", "availability", "totalCount"] {
                     map.remove(key);
                 }
                 map.values_mut().for_each(strip);
@@ -94,7 +96,7 @@ async fn plain_and_usual_resolution_give_the_same_answers_and_audit_the_same_rea
         let node = &usual["data"]["appointment"];
         assert!(node["history"].is_array() && node["patient"]["patientProfile"].is_object(), "{usual}");
         assert!(node["doctor"]["doctorProfile"]["availability"].is_array(), "{usual}");
-        assert_eq!(plain, without_extras(usual), "as {}", viewer.email);
+        assert_eq!(plain, without_extras(usual.clone()), "as {}", viewer.email);
 
         let a = &plain["data"]["appointment"];
         assert_eq!(a["__typename"], "Appointment");
@@ -109,7 +111,18 @@ async fn plain_and_usual_resolution_give_the_same_answers_and_audit_the_same_rea
         assert_eq!(a["theDoctor"]["email"], c.doctor.email.as_str());
         assert_eq!(a["patient"]["email"], c.patient.email.as_str());
         assert!(a["patient"]["lastName"].is_string() && a["cancellationReason"].is_null(), "{a}");
-        assert_eq!(plain["data"]["appointments"]["edges"].as_array().unwrap().len(), 2);
+        let list = &plain["data"]["appointments"];
+        assert_eq!(list["edges"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            (&list["__typename"], &list["edges"][0]["__typename"]),
+            (&json!("AppointmentConnection"), &json!("AppointmentEdge"))
+        );
+        assert_eq!(list["pageInfo"]["endCursor"], list["edges"][0]["cursor"]);
+        assert_eq!(
+            (&list["pageInfo"]["hasNextPage"], &list["nodes"][0]["id"]),
+            (&json!(true), &list["edges"][0]["node"]["id"])
+        );
+        assert_eq!(usual["data"]["appointments"]["totalCount"], 2, "{usual}");
     }
     // The doctor read the patient's private fields twice (once each way): two audit entries,
     // one per request; the patient reading their own record is not audited.
