@@ -18,7 +18,7 @@ fragment Parties on Appointment { doctor { ...Person } patient { ...Person email
 /// an object: occurrences of one key are resolved apart and merged).
 const NODE: &str = "
   __typename id startsAt endsAt date time status reasonForVisit cancellationReason createdAt updatedAt
-  when: startsAt
+  when: startsAt skipped: id @skip(if: true) included: id @include(if: true)
   ...Parties
   doctor { id EXTRA_USER } doctor { firstName EXTRA_USER doctorProfile { __typename specialty timeZone slotMinutes verified experienceYears EXTRA_PROFILE } }
   ... on Appointment { patient { ... on User { lastName EXTRA_USER } } }
@@ -101,6 +101,7 @@ async fn plain_and_usual_resolution_give_the_same_answers_and_audit_the_same_rea
         let a = &plain["data"]["appointment"];
         assert_eq!(a["__typename"], "Appointment");
         assert_eq!(a["when"], a["startsAt"]);
+        assert_eq!((a.get("skipped"), &a["included"]), (None, &a["id"]), "{a}");
         assert_eq!((a["date"].as_str(), a["time"].as_str()), (Some(&at("14:00")[..10]), Some("09:00:00")), "{a}");
         assert_eq!(a["doctor"]["__typename"], "User");
         assert_eq!(a["doctor"]["id"], c.doctor.id.as_str());

@@ -176,3 +176,37 @@ async fn sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys() {
         assert_eq!(value, expected, "PRAGMA {pragma}");
     }
 }
+
+#[tokio::test]
+async fn a_request_that_outlives_the_timeout_gets_503_and_writes_nothing() {
+    let app = TestApp::spawn_with(&[("REQUEST_TIMEOUT_SECS", "1")]).await;
+    // Someone else holds the write lock the registration needs: SQLite's one writer, or on
+    // PostgreSQL a lock on the users table.
+    let blocker = cybermed::db::begin_write(&app.state.writer).await.unwrap();
+    if blocker.get_database_backend() == sea_orm::DbBackend::Postgres {
+        blocker.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    }
+    let register = "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }";
+    let input = json!({ "i": { "email": "late@example.com", "password": crate::helpers::PASSWORD,
+        "firstName": "Late", "lastName": "Comer", "role": "PATIENT" } });
+    let started = std::time::Instant::now();
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": register, "variables": input }))
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(res.status(), 503);
+    assert!(
+        waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(5),
+        "{waited:?}"
+    );
+    blocker.rollback().await.unwrap();
+
+    // The abandoned registration left nothing behind, then or later.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.count_rows("users WHERE email = 'late@example.com'").await, 0);
+}
