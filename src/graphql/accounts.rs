@@ -10,6 +10,7 @@ use super::{
     loaders::prefetch_users,
     objects::{AuthPayload, MessagePayload, User},
     pagination::{decode_cursor, encode_cursor, page_complexity, page_size},
+    plain::Fast,
 };
 use crate::{
     auth::guard::RoleGuard,
@@ -63,7 +64,7 @@ impl UserListTotal {
     }
 }
 
-pub type UserConnection = Connection<String, User, UserListTotal>;
+pub type UserConnection = Connection<String, Fast<User>, UserListTotal>;
 
 /// Builds a page of users after `after`, filtered.
 pub async fn user_page(
@@ -71,17 +72,24 @@ pub async fn user_page(
     filter: UserFilter,
     first: Option<i32>,
     after: Option<String>,
-) -> AppResult<UserConnection> {
+) -> AppResult<Fast<UserConnection>> {
     let limit = page_size(first)?;
     let after = decode_cursor(after.as_deref())?;
     let mut rows = accounts::list_users(ctx.state()?, &filter, after, limit + 1).await?;
     let keys: Vec<_> = rows.iter().map(|u| (u.id, u.role)).collect();
-    prefetch_users(ctx, ctx.look_ahead().field("edges").field("node"), &keys).await?;
+    let profiles = prefetch_users(ctx, ctx.look_ahead().field("edges").field("node"), &keys).await?;
     let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let mut conn = Connection::with_additional_fields(after.is_some(), has_next, UserListTotal(filter));
-    conn.edges.extend(rows.into_iter().map(|u| Edge::new(encode_cursor(u.id), User::from(u))));
-    Ok(conn)
+    conn.edges.extend(rows.into_iter().map(|u| {
+        let cursor = encode_cursor(u.id);
+        let user = match &profiles {
+            Some(profiles) => User::with_doctor_profile(u, profiles),
+            None => User::from(u),
+        };
+        Edge::new(cursor, Fast(user))
+    }));
+    Ok(Fast(conn))
 }
 
 #[derive(Default)]
@@ -110,7 +118,7 @@ impl AccountsQuery {
         after: Option<String>,
         role: Option<Role>,
         search: Option<String>,
-    ) -> AppResult<UserConnection> {
+    ) -> AppResult<Fast<UserConnection>> {
         user_page(ctx, UserFilter { role, search, active_only: false, ..UserFilter::default() }, first, after).await
     }
 }

@@ -3,7 +3,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     Context, InputObject, Object, Subscription, Value,
-    connection::{Connection, CursorType, Edge, EmptyFields, PageInfo},
+    connection::{Connection, CursorType, Edge},
     futures_util::{Stream, stream},
 };
 use base64::Engine;
@@ -224,38 +224,6 @@ impl AppointmentListTotal {
 }
 
 pub type AppointmentConnection = Connection<Cursor, Fast<Appointment>, AppointmentListTotal>;
-type AppointmentEdge = Edge<Cursor, Fast<Appointment>, EmptyFields>;
-
-impl Plain for AppointmentConnection {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        match ctx.item.node.name.node.as_str() {
-            "edges" => plain::list(self.edges.iter().map(|e| nested(ctx, e))),
-            "nodes" => plain::list(self.edges.iter().map(|e| nested(ctx, &e.node.0))),
-            "pageInfo" => nested(
-                ctx,
-                &PageInfo {
-                    has_previous_page: self.has_previous_page,
-                    has_next_page: self.has_next_page,
-                    start_cursor: self.edges.first().map(|e| e.cursor.encode_cursor()),
-                    end_cursor: self.edges.last().map(|e| e.cursor.encode_cursor()),
-                },
-            ),
-            // `totalCount` asks the database.
-            _ => None,
-        }
-    }
-}
-
-impl Plain for AppointmentEdge {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        match ctx.item.node.name.node.as_str() {
-            "cursor" => leaf(ctx, &self.cursor.encode_cursor()),
-            "node" => nested(ctx, &self.node.0),
-            _ => None,
-        }
-    }
-}
-
 /// An edge's position in the list, encoded only when a client asks for `cursor`.
 pub struct Cursor(AppointmentCursor);
 

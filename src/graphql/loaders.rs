@@ -30,19 +30,23 @@ pub fn for_request(state: &AppState) -> Loaders {
 /// Batching by delay alone can split a large page into several batches when resolving it takes
 /// longer than the delay; loading up front makes a page's query count independent of its size.
 ///
+/// Returns the doctor profiles it loaded (when the selection asks for them), by doctor; a doctor
+/// without one is absent.
+///
 /// # Errors
 /// Internal only.
 pub async fn prefetch_users(
     ctx: &Context<'_>,
     node: async_graphql::Lookahead<'_>,
     users: &[(Uuid, Role)],
-) -> AppResult<()> {
+) -> AppResult<Option<HashMap<DoctorProfileOf, Arc<doctor_profile::Model>>>> {
     let loaders = super::ContextExt::loaders(ctx)?;
     let doctors: Vec<Uuid> = users.iter().filter(|(_, r)| *r == Role::Doctor).map(|(id, _)| *id).collect();
     let patients: Vec<Uuid> = users.iter().filter(|(_, r)| *r == Role::Patient).map(|(id, _)| *id).collect();
     let doctor_profile = node.field("doctorProfile");
+    let mut profiles = None;
     if doctor_profile.exists() && !doctors.is_empty() {
-        loaders.load_many(doctors.iter().copied().map(DoctorProfileOf)).await?;
+        profiles = Some(loaders.load_many(doctors.iter().copied().map(DoctorProfileOf)).await?);
         if doctor_profile.field("availability").exists() {
             loaders.load_many(doctors.iter().copied().map(AvailabilityOf)).await?;
         }
@@ -50,7 +54,7 @@ pub async fn prefetch_users(
     if node.field("patientProfile").exists() && !patients.is_empty() {
         loaders.load_many(patients.iter().copied().map(PatientProfileOf)).await?;
     }
-    Ok(())
+    Ok(profiles)
 }
 
 /// Loads rows by key in batches.

@@ -1,5 +1,5 @@
 //! Output types shared by several areas.
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, Object, SimpleObject, Value};
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use super::{
     scalars::DateTime,
 };
 use crate::{
-    db::entities::user,
+    db::entities::{doctor_profile, user},
     domain::{Gender, Role, accounts},
     error::AppResult,
 };
@@ -22,7 +22,7 @@ use crate::{
 pub struct User {
     model: Arc<user::Model>,
     /// The doctor profile when it was loaded with the user (`None`: not loaded; look it up).
-    doctor_profile: Option<Option<Arc<crate::db::entities::doctor_profile::Model>>>,
+    doctor_profile: Option<Option<Arc<doctor_profile::Model>>>,
     /// Shown to the user themself without consulting the request's viewer (e.g. the user of an
     /// `AuthPayload`, whose request was anonymous).
     as_owner: bool,
@@ -52,6 +52,16 @@ impl User {
     /// admin, so private fields are visible without asking again (reads are still audited).
     pub fn party_of_visible_appointment(row: &UserRow, viewer: Uuid) -> Self {
         Self { party_viewer: Some(viewer), ..Self::from_row(row) }
+    }
+
+    /// A user of a page whose doctor profiles were loaded together (`profiles`: by doctor; a
+    /// doctor without one is absent).
+    pub fn with_doctor_profile(
+        m: user::Model,
+        profiles: &HashMap<DoctorProfileOf, Arc<doctor_profile::Model>>,
+    ) -> Self {
+        let profile = profiles.get(&DoctorProfileOf(m.id)).cloned();
+        Self { doctor_profile: Some(profile), ..Self::from(m) }
     }
 
     /// The user as seen by themself.

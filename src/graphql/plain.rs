@@ -12,8 +12,8 @@
 use std::borrow::Cow;
 
 use async_graphql::{
-    Context, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
-    connection::PageInfo,
+    Context, ContextSelectionSet, Name, ObjectType, OutputType, Positioned, ServerResult, Value,
+    connection::{Connection, CursorType, Edge, EmptyFields, PageInfo},
     futures_util::FutureExt,
     indexmap::{IndexMap, map::Entry},
     parser::types::{Field, Selection, SelectionSet},
@@ -115,6 +115,46 @@ fn walk<'a, T: Plain + ?Sized>(
         }
     }
     Some(())
+}
+
+/// A Relay list of plain nodes: `edges`, `nodes` and `pageInfo` (its additional fields, such as
+/// `totalCount`, ask the database).
+impl<C, N, F> Plain for Connection<C, Fast<N>, F>
+where
+    C: CursorType + Send + Sync,
+    N: Plain + Send + Sync,
+    F: ObjectType,
+{
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        match ctx.item.node.name.node.as_str() {
+            "edges" => list(self.edges.iter().map(|e| nested(ctx, e))),
+            "nodes" => list(self.edges.iter().map(|e| nested(ctx, &e.node.0))),
+            "pageInfo" => nested(
+                ctx,
+                &PageInfo {
+                    has_previous_page: self.has_previous_page,
+                    has_next_page: self.has_next_page,
+                    start_cursor: self.edges.first().map(|e| e.cursor.encode_cursor()),
+                    end_cursor: self.edges.last().map(|e| e.cursor.encode_cursor()),
+                },
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl<C, N> Plain for Edge<C, Fast<N>, EmptyFields>
+where
+    C: CursorType + Send + Sync,
+    N: Plain + Send + Sync,
+{
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        match ctx.item.node.name.node.as_str() {
+            "cursor" => leaf(ctx, &self.cursor.encode_cursor()),
+            "node" => nested(ctx, &self.node.0),
+            _ => None,
+        }
+    }
 }
 
 impl Plain for PageInfo {

@@ -11,7 +11,7 @@ use super::{
     loaders::{AvailabilityOf, UpcomingTimeOffOf},
     objects::User,
     pagination::page_complexity,
-    plain::{Plain, leaf},
+    plain::{Fast, Plain, leaf},
     scalars::DateTime,
 };
 use crate::{
@@ -176,7 +176,7 @@ impl ProfilesQuery {
         after: Option<String>,
         specialty: Option<String>,
         search: Option<String>,
-    ) -> AppResult<UserConnection> {
+    ) -> AppResult<Fast<UserConnection>> {
         let viewer = ctx.viewer().await?;
         let everyone = viewer.is_admin();
         let filter = UserFilter {

@@ -130,3 +130,34 @@ async fn plain_and_usual_resolution_give_the_same_answers_and_audit_the_same_rea
     assert_eq!(reads_of(&c, &c.doctor).await, 2);
     assert_eq!(reads_of(&c, &c.patient).await, 0);
 }
+
+fn directory(extra: bool) -> String {
+    let (conn, profile, user) =
+        if extra { ("totalCount", "availability { weekday }", "patientProfile { dateOfBirth }") } else { ("", "", "") };
+    format!(
+        "{{ doctors(first: 5) {{ __typename {conn} pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ ...Doc }} }}
+             nodes {{ id lastName }} }} }}
+         fragment Doc on User {{ __typename id firstName lastName bio role isActive dateJoined {user}
+           doctorProfile {{ __typename specialty timeZone slotMinutes verified experienceYears {profile} }} }}"
+    )
+}
+
+#[tokio::test]
+async fn the_doctor_directory_answers_the_same_both_ways() {
+    let c = Clinic::open("Europe/Berlin").await;
+    c.app.doctor("Dermatology", "Asia/Tokyo", 20, Some(&c.admin)).await;
+    for viewer in [&c.patient, &c.admin] {
+        let plain = c.app.gql(Some(&viewer.access), &directory(false), json!({})).await;
+        let usual = c.app.gql(Some(&viewer.access), &directory(true), json!({})).await;
+        assert!(plain["errors"].is_null() && usual["errors"].is_null(), "{plain} {usual}");
+        assert_eq!(usual["data"]["doctors"]["totalCount"], 2, "{usual}");
+        assert_eq!(plain, without_extras(usual), "as {}", viewer.email);
+        let edges = plain["data"]["doctors"]["edges"].as_array().unwrap();
+        let mut specialties: Vec<&str> =
+            edges.iter().map(|e| e["node"]["doctorProfile"]["specialty"].as_str().unwrap()).collect();
+        specialties.sort_unstable();
+        assert_eq!(specialties, ["Dermatology", "General practice"]);
+        assert!(edges.iter().all(|e| e["node"]["firstName"] == "Test" && e["node"]["role"] == "DOCTOR"), "{plain}");
+        assert_eq!(plain["data"]["doctors"]["pageInfo"]["endCursor"], edges[1]["cursor"]);
+    }
+}
