@@ -224,6 +224,7 @@ impl AppointmentListTotal {
 }
 
 pub type AppointmentConnection = Connection<Cursor, Fast<Appointment>, AppointmentListTotal>;
+
 /// An edge's position in the list, encoded only when a client asks for `cursor`.
 pub struct Cursor(AppointmentCursor);
 

@@ -67,15 +67,9 @@ pub async fn note_private_read(
     viewer: Uuid,
     target: &crate::db::entities::user::Model,
 ) -> AppResult<()> {
-    if target.role != Role::Patient || viewer == target.id {
-        return Ok(());
-    }
-    match ctx.data_opt::<Arc<PrivateReads>>() {
-        Some(reads) => reads.note(viewer, target.id),
-        None => {
-            let state = ctx.state()?;
-            audit::record(&state.db, Some(viewer), "patient.read", Some(target.id), state.clock.now()).await?;
-        }
+    if note_private_read_now(ctx, viewer, target).is_none() {
+        let state = ctx.state()?;
+        audit::record(&state.db, Some(viewer), "patient.read", Some(target.id), state.clock.now()).await?;
     }
     Ok(())
 }
