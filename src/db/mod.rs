@@ -93,12 +93,53 @@ impl StatementCounter {
     }
 }
 
+/// Key of the PostgreSQL advisory lock that serializes migrations across processes.
+const MIGRATION_LOCK: i64 = 0x6379_6265_726d_6564; // "cybermed"
+
 /// Applies every pending migration.
 ///
+/// Any number of processes may call this at once against one PostgreSQL database: they take turns
+/// under a session-level advisory lock held on a connection of its own (outside the pool, so a
+/// pool of one connection still migrates), and each finds the work of those before it done.
+/// On SQLite the processes sharing a file take turns under an exclusive lock on a file beside it
+/// (`<database>-migrate.lock`).
+///
 /// # Errors
-/// When a migration fails.
+/// When a migration fails, or the lock cannot be taken.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() == DbBackend::Sqlite {
+        let path = db.get_sqlite_connection_pool().connect_options().get_filename().to_owned();
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            return Migrator::up(db, None).await;
+        }
+        let mut lock_path = path.into_os_string();
+        lock_path.push("-migrate.lock");
+        let lock = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|_| DbErr::Custom("migration lock task failed".to_owned()))?
+        .map_err(|e| DbErr::Custom(format!("cannot lock the database for migration: {}", e.kind())))?;
+        let migrated = Migrator::up(db, None).await;
+        drop(lock); // closing the file releases the lock
+        return migrated;
+    }
+    use sea_orm::sqlx::{Connection, postgres::PgConnection};
+    let to_db_err = |e: sea_orm::sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into()));
+    let options = db.get_postgres_connection_pool().connect_options();
+    let mut lock = PgConnection::connect_with(&options).await.map_err(to_db_err)?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut lock)
+        .await
+        .map_err(to_db_err)?;
+    let migrated = Migrator::up(db, None).await;
+    // Closing the connection releases the lock even if the unlock fails.
+    let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await;
+    let _ = lock.close().await;
+    migrated
 }
 
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, taking the write lock

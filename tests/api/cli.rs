@@ -133,3 +133,39 @@ async fn seed_demo_fills_an_empty_database_and_prints_working_logins() {
         cybermed().arg("seed-demo").env("DATABASE_URL", &app.database_url).env("RUST_LOG", "warn").output().unwrap();
     assert!(!again.status.success(), "a second run must refuse a non-empty database");
 }
+
+#[tokio::test]
+async fn four_migrations_started_at_once_on_an_empty_database_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database(&dir).await;
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            cybermed()
+                .arg("migrate")
+                .env("DATABASE_URL", &url)
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // Every migration ran exactly once.
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let applied = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT version) AS d FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (n, d): (i64, i64) = (applied.try_get("", "n").unwrap(), applied.try_get("", "d").unwrap());
+    assert!(n > 0);
+    assert_eq!(n, d);
+}

@@ -190,7 +190,7 @@ pub fn email(prefix: &str) -> String {
 
 /// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database next to
 /// `TEST_DATABASE_URL` when that is set.
-async fn fresh_database(dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("cybermed_test_{}", uuid::Uuid::new_v4().simple());
