@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, code, email, every_day, field, message, upcoming};
+use crate::helpers::{Session, TestApp, code, email, every_day, field, message, upcoming, utc_of_local};
 
 pub const CREATE: &str = "mutation($i: CreateAppointmentInput!) { createAppointment(input: $i) {
   id status startsAt endsAt date time reasonForVisit cancellationReason
@@ -68,13 +68,9 @@ pub fn at(hhmm: &str) -> String {
 #[tokio::test]
 async fn a_patient_books_a_free_slot_as_pending_with_local_date_and_time() {
     let c = Clinic::open("America/New_York").await;
-    // 14:00Z in New York (winter, UTC-5) is 09:00 local, on the grid of 08:00–18:00.
+    // 09:00 in New York (14:00Z in winter, 13:00Z in summer), on the grid of 08:00–18:00.
     let day = upcoming(2, 7);
-    let starts = if (3..=10).contains(&chrono::Datelike::month(&day)) {
-        format!("{day}T13:00:00Z")
-    } else {
-        format!("{day}T14:00:00Z")
-    };
+    let starts = utc_of_local(day, "09:00", "America/New_York");
     let a = c.booked(&c.patient, &starts).await;
     assert_eq!(a["status"], "PENDING");
     assert_eq!(a["startsAt"], starts.as_str());

@@ -366,3 +366,13 @@ pub fn upcoming(weekday: u32, min_days: i64) -> chrono::NaiveDate {
     }
     d
 }
+
+/// `YYYY-MM-DDTHH:MM:00Z`: the instant of local time `hhmm` on `day` in time zone `tz`, by the
+/// zone's own rules (so a test reads the same in winter and in summer).
+pub fn utc_of_local(day: chrono::NaiveDate, hhmm: &str, tz: &str) -> String {
+    use chrono::TimeZone;
+    let tz: chrono_tz::Tz = tz.parse().unwrap();
+    let time = chrono::NaiveTime::parse_from_str(hhmm, "%H:%M").unwrap();
+    let local = tz.from_local_datetime(&day.and_time(time)).single().unwrap();
+    local.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
