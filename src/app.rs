@@ -72,6 +72,7 @@ impl Services {
     /// here (other replicas hear of it through [`EventHub::notify_accounts_changed`]).
     pub fn accounts_changed(&self) {
         self.sessions.clear();
+        self.events.accounts_changed_here();
     }
 }
 
@@ -129,7 +130,7 @@ pub fn router(state: AppState) -> Router {
 
     let mut router = Router::new()
         .route("/graphql", get(graphql::http::get).post(graphql::http::post))
-        .route("/graphql/ws", get(graphql::http::ws))
+        .route("/graphql/ws", get(graphql::socket::ws))
         .route("/health", get(graphql::http::health))
         .route("/ready", get(graphql::http::ready));
     if graphiql_on {
@@ -236,7 +237,9 @@ pub async fn shutdown_signal() {
 
 /// Gives every request an id: the client's `x-request-id` when it is a short token (letters,
 /// digits, `-`, `_`, `.`), else a new UUID. The id is echoed in the response header, named in the
-/// request's log span, and recorded with every audit entry the request writes.
+/// request's log span, and recorded with every audit entry the request writes. Writes the
+/// request's one log line at `info`: id, method, path, status, GraphQL operation name and outcome,
+/// duration; never the document, variables or headers.
 async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let header = HeaderName::from_static("x-request-id");
     let id = req
@@ -249,7 +252,20 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     req.headers_mut().insert(header.clone(), value.clone());
-    let mut resp = crate::domain::audit::REQUEST_ID.scope(id, next.run(req)).await;
+    let started = std::time::Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let mut resp = crate::domain::audit::REQUEST_ID.scope(id.clone(), next.run(req)).await;
     resp.headers_mut().insert(header, value);
+    let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
+    tracing::info!(
+        request_id = %id,
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        operation = graphql.and_then(|g| g.operation.as_deref()).unwrap_or("-"),
+        outcome = graphql.map_or_else(|| if resp.status().is_success() { "ok" } else { "refused" }, |g| g.outcome),
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "request"
+    );
     resp
 }

@@ -33,6 +33,9 @@ pub struct EventNotice {
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<EventNotice>,
+    /// Account changes that may have ended logins (here or on another replica): open WebSockets
+    /// check their login again.
+    accounts: broadcast::Sender<()>,
     backend: DbBackend,
 }
 
@@ -41,13 +44,25 @@ impl EventHub {
     /// another replica changed accounts.
     pub fn start(db: &DatabaseConnection, sessions: Arc<SessionCache>) -> Self {
         let (tx, _) = broadcast::channel(1024);
+        let (accounts, _) = broadcast::channel(64);
         let backend = db.get_database_backend();
         if backend == DbBackend::Postgres {
             let pool = db.get_postgres_connection_pool().clone();
-            let tx = tx.clone();
-            tokio::spawn(async move { listen(pool, tx, sessions).await });
+            let (tx, accounts) = (tx.clone(), accounts.clone());
+            tokio::spawn(async move { listen(pool, tx, accounts, sessions).await });
         }
-        Self { tx, backend }
+        Self { tx, accounts, backend }
+    }
+
+    /// A receiver told of every account change from now on (a lagging receiver is told too, by
+    /// `RecvError::Lagged`: either way, check again).
+    pub fn account_changes(&self) -> broadcast::Receiver<()> {
+        self.accounts.subscribe()
+    }
+
+    /// After the commit of an account change in this process.
+    pub fn accounts_changed_here(&self) {
+        let _ = self.accounts.send(());
     }
 
     /// Tells every replica, on commit of `txn`, that accounts changed (PostgreSQL; a no-op on
@@ -105,7 +120,16 @@ impl EventHub {
     }
 }
 
-async fn listen(pool: sea_orm::sqlx::PgPool, tx: broadcast::Sender<EventNotice>, sessions: Arc<SessionCache>) {
+async fn listen(
+    pool: sea_orm::sqlx::PgPool,
+    tx: broadcast::Sender<EventNotice>,
+    accounts: broadcast::Sender<()>,
+    sessions: Arc<SessionCache>,
+) {
+    let accounts_changed = || {
+        sessions.clear();
+        let _ = accounts.send(());
+    };
     use sea_orm::sqlx::postgres::PgListener;
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -124,12 +148,12 @@ async fn listen(pool: sea_orm::sqlx::PgPool, tx: broadcast::Sender<EventNotice>,
             continue;
         }
         // Whatever changed while not listening is unknown: start from an empty cache.
-        sessions.clear();
+        accounts_changed();
         loop {
             match listener.try_recv().await {
                 // The connection dropped (the next call reconnects): notices may have been missed.
-                Ok(None) => sessions.clear(),
-                Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => sessions.clear(),
+                Ok(None) => accounts_changed(),
+                Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => accounts_changed(),
                 Ok(Some(n)) => match serde_json::from_str::<EventNotice>(n.payload()) {
                     Ok(notice) => {
                         let _ = tx.send(notice);

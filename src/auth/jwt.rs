@@ -112,6 +112,14 @@ impl TokenKeys {
         Ok((token, exp))
     }
 
+    /// Whether `token` is a genuine token of type `typ` (signature, algorithm, issuer, audience
+    /// and type all right) whose only fault is that it has expired.
+    pub fn is_expired_but_genuine(&self, token: &str, typ: TokenType, now: DateTime<Utc>) -> bool {
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .is_ok_and(|t| t.claims.typ == typ && t.claims.exp + leeway < now.timestamp())
+    }
+
     /// Verifies signature, algorithm, expiry, issuer, audience and type.
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use sea_orm::EntityTrait;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::jwt::TokenType;
+use super::jwt::{Claims, TokenType};
 use crate::{
     app::AppState,
     db::entities::{session, user},
@@ -39,6 +39,16 @@ enum Bearer {
     Malformed,
 }
 
+/// The token of an `Authorization: Bearer <token>` value; `None` for anything else.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    match value.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Some(token.trim())
+        }
+        _ => None,
+    }
+}
+
 /// Per-request authentication: the header, and the viewer once it has been looked up (at most
 /// once per request, and only if an operation needs it).
 pub struct RequestAuth {
@@ -52,12 +62,7 @@ impl RequestAuth {
     pub fn from_header(value: Option<&str>) -> Self {
         let bearer = match value {
             None => Bearer::Missing,
-            Some(v) => match v.trim().split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-                    Bearer::Token(token.trim().to_owned())
-                }
-                _ => Bearer::Malformed,
-            },
+            Some(v) => bearer_token(v).map_or(Bearer::Malformed, |t| Bearer::Token(t.to_owned())),
         };
         Self { bearer, resolved: OnceCell::new() }
     }
@@ -78,6 +83,27 @@ impl RequestAuth {
             })
             .await
             .clone()
+    }
+
+    /// Fails when a header was sent and does not authenticate, so that a bad token is never
+    /// silently anonymous. With `expired_may_pass` (an operation of only `refreshToken` and
+    /// `logout`, which authenticate with their argument) a genuine but expired access token passes.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` as [`RequestAuth::viewer`].
+    pub async fn check(&self, state: &AppState, expired_may_pass: bool) -> AppResult<()> {
+        match self.viewer(state).await {
+            Ok(_) => Ok(()),
+            Err(e) => match &self.bearer {
+                Bearer::Token(t)
+                    if expired_may_pass
+                        && state.keys.is_expired_but_genuine(t, TokenType::Access, state.clock.now()) =>
+                {
+                    Ok(())
+                }
+                _ => Err(e),
+            },
+        }
     }
 
     /// The viewer, required.
@@ -132,12 +158,78 @@ async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
     }
 }
 
-/// Whether a viewer's login and account still hold (for long-lived subscriptions).
+/// Whether a viewer's login and account still hold, role included (for long-lived
+/// subscriptions: a demoted admin's stream must not keep receiving every patient's events).
 pub async fn still_valid(state: &AppState, viewer: &Viewer) -> bool {
-    let found = session::Entity::find_by_id(viewer.session_id).find_also_related(user::Entity).one(&state.db).await;
+    let found = session_with_user(state, viewer.session_id).await;
     let now = state.clock.now();
-    matches!(found, Ok(Some((s, Some(u)))) if s.revoked_at.is_none() && s.expires_at > now && u.is_active)
+    matches!(found, Ok(Some((s, Some(u))))
+        if s.revoked_at.is_none() && s.expires_at > now && u.is_active && u.role == viewer.user.role)
 }
+
+/// A WebSocket's login: the access token of its `connection_init`. Every operation on the socket
+/// acts as that login *as it is now* ([`SocketLogin::current`]), and the socket is closed once
+/// [`SocketLogin::holds`] says it ended: logout, password change or reset, deactivation, a role
+/// change, or the expiry of the token.
+pub struct SocketLogin {
+    token: String,
+    claims: Claims,
+}
+
+impl SocketLogin {
+    /// Checks the token and its login.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` as [`RequestAuth::viewer`].
+    pub async fn open(state: &AppState, token: String) -> AppResult<(Self, Viewer)> {
+        let viewer = authenticate(state, &token).await?;
+        let claims = state.keys.verify(&token, TokenType::Access, state.clock.now())?;
+        let login = Self { token, claims };
+        login.check_role(&viewer)?;
+        Ok((login, viewer))
+    }
+
+    /// The viewer for an operation starting now.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` when the login has ended.
+    pub async fn current(&self, state: &AppState) -> AppResult<Viewer> {
+        let viewer = authenticate(state, &self.token).await?;
+        self.check_role(&viewer)?;
+        Ok(viewer)
+    }
+
+    /// A role change ends a socket's login: it was opened as the role its token names.
+    fn check_role(&self, viewer: &Viewer) -> AppResult<()> {
+        if viewer.role() == self.claims.role { Ok(()) } else { Err(AppError::Unauthenticated(ENDED)) }
+    }
+
+    /// When the access token expires, and with it the socket's login.
+    pub fn valid_until(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.claims.exp, 0).unwrap_or_default()
+    }
+
+    /// Whether the login still holds, asked of the database (not of the login cache).
+    ///
+    /// # Errors
+    /// The database could not tell (the caller asks again later).
+    pub async fn holds(&self, state: &AppState) -> AppResult<bool> {
+        let now = state.clock.now();
+        // The token's own expiry, without the leeway that verification allows for clock skew.
+        if now >= self.valid_until() {
+            return Ok(false);
+        }
+        let found = session_with_user(state, self.claims.sid).await?;
+        Ok(matches!(found, Some((s, Some(u)))
+            if s.user_id == self.claims.sub
+                && s.revoked_at.is_none()
+                && s.expires_at > now
+                && u.is_active
+                && u.role == self.claims.role))
+    }
+}
+
+const ENDED: &str = "Invalid or expired token";
 
 impl RequestAuth {
     /// Authentication already done (a WebSocket's `connection_init`).

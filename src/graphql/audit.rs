@@ -52,7 +52,7 @@ impl PrivateReads {
         };
         let Some(viewer) = reads.first().map(|r| r.0) else { return Ok(()) };
         let now = state.clock.now();
-        audit::record_many(&state.db, Some(viewer), "patient.read", reads.iter().map(|r| Some(r.1)), now).await
+        audit::record_many(&state.writer, Some(viewer), "patient.read", reads.iter().map(|r| Some(r.1)), now).await
     }
 }
 
@@ -69,7 +69,7 @@ pub async fn note_private_read(
 ) -> AppResult<()> {
     if note_private_read_now(ctx, viewer, target).is_none() {
         let state = ctx.state()?;
-        audit::record(&state.db, Some(viewer), "patient.read", Some(target.id), state.clock.now()).await?;
+        audit::record(&state.writer, Some(viewer), "patient.read", Some(target.id), state.clock.now()).await?;
     }
     Ok(())
 }

@@ -2,17 +2,10 @@
 //! non-JSON posts (no cross-site form posts) and mutations over GET.
 use std::net::SocketAddr;
 
-use async_graphql::{
-    http::{WebSocketProtocols, WsMessage},
-    parser::types::OperationType,
-};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
 use axum::{
     body::Bytes,
-    extract::{
-        ConnectInfo, Path, Query, State, WebSocketUpgrade,
-        rejection::QueryRejection,
-        ws::{CloseFrame, Message, WebSocket},
-    },
+    extract::{ConnectInfo, Path, Query, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
@@ -140,10 +133,20 @@ async fn execute(
     wants_gql_json: bool,
 ) -> Response {
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
-    let request = request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
-    let mut request = request;
-    let response = match st.limits.prepare(&request.query) {
+    let mut operation = request.operation_name.clone();
+    let prepared = st.limits.prepare(&request.query).inspect(|doc| {
+        operation = operation.take().or_else(|| only_operation_name(doc));
+    });
+    let response = match prepared {
         Ok(doc) => {
+            // A token that was sent must authenticate, whatever the operation: never silently
+            // anonymous (only `refreshToken`/`logout` let a genuine but expired one pass).
+            if let Err(e) = auth.check(&st.app, only_session_mutations(&doc, request.operation_name.as_deref())).await {
+                let error = async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default());
+                return respond(&async_graphql::Response::from_errors(vec![error]), operation, wants_gql_json);
+            }
+            let mut request =
+                request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
             request.set_parsed_query(doc);
             let reads = Arc::new(PrivateReads::default());
             let response = st.schema.execute(request.data(reads.clone())).await;
@@ -158,6 +161,44 @@ async fn execute(
         }
         Err(e) => async_graphql::Response::from_errors(vec![e]),
     };
+    respond(&response, operation, wants_gql_json)
+}
+
+/// The name of the document's one operation, when it has exactly one and it is named.
+fn only_operation_name(doc: &ExecutableDocument) -> Option<String> {
+    let mut ops = doc.operations.iter();
+    match (ops.next(), ops.next()) {
+        (Some((name, _)), None) => name.map(ToString::to_string),
+        _ => None,
+    }
+}
+
+/// Whether the operation to run selects nothing but `refreshToken`, `logout` (and `__typename`):
+/// they authenticate with the refresh token in their arguments.
+fn only_session_mutations(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let op = match operation_name {
+        Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None => doc.operations.iter().next(),
+    };
+    let Some((_, op)) = op else { return false };
+    op.node.ty == OperationType::Mutation
+        && op.node.selection_set.node.items.iter().all(|sel| {
+            matches!(&sel.node, Selection::Field(f)
+                if matches!(f.node.name.node.as_str(), "refreshToken" | "logout" | "__typename"))
+        })
+}
+
+/// What the request log line says of a GraphQL request (see [`crate::app`]'s request log).
+#[derive(Clone, Debug)]
+pub struct GraphqlOutcome {
+    /// The operation's name, never its text or variables.
+    pub operation: Option<String>,
+    /// `ok`, `error` (some field failed) or `refused` (nothing ran).
+    pub outcome: &'static str,
+}
+
+/// Serializes a GraphQL response.
+fn respond(response: &async_graphql::Response, operation: Option<String>, wants_gql_json: bool) -> Response {
     // A request error (the document did not parse or validate) never reached execution: per
     // GraphQL over HTTP it has no `data`, and with the newer media type it is a 400.
     let request_failed = response.data == async_graphql::Value::Null
@@ -168,11 +209,18 @@ async fn execute(
     let body = if request_failed {
         serde_json::to_string(&serde_json::json!({ "errors": response.errors }))
     } else {
-        serde_json::to_string(&response)
+        serde_json::to_string(response)
     };
     let Ok(body) = body else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
     let status = if request_failed && wants_gql_json { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    json_response(status, body, wants_gql_json)
+    let outcome = match (request_failed, response.errors.is_empty()) {
+        (true, _) => "refused",
+        (false, true) => "ok",
+        (false, false) => "error",
+    };
+    let mut resp = json_response(status, body, wants_gql_json);
+    resp.extensions_mut().insert(GraphqlOutcome { operation, outcome });
+    resp
 }
 
 fn json_response(status: StatusCode, body: String, gql_json: bool) -> Response {
@@ -247,76 +295,4 @@ pub async fn ready(State(st): State<GraphqlState>) -> Response {
                 .into_response()
         }
     }
-}
-
-/// The reason sent when a WebSocket's `connection_init` is refused; closed with 4403.
-const WS_FORBIDDEN: &str = "Forbidden";
-
-/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older `graphql-ws`).
-/// The access token comes in the `connection_init` payload as `{"Authorization": "Bearer …"}`;
-/// a missing or bad one closes the socket with 4403 Forbidden.
-pub async fn ws(
-    State(st): State<GraphqlState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let protocol = headers
-        .get(header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
-    let Some(protocol) = protocol else {
-        return (StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws").into_response();
-    };
-    upgrade
-        .protocols(["graphql-transport-ws", "graphql-ws"])
-        .on_upgrade(move |socket| serve_ws(st, socket, protocol, peer))
-}
-
-async fn serve_ws(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols, peer: SocketAddr) {
-    use futures_util::{SinkExt, StreamExt, future::ready};
-    let (mut sink, stream) = socket.split();
-    let input = stream.take_while(|r| ready(r.is_ok())).filter_map(|r| {
-        ready(match r {
-            Ok(Message::Text(t)) => Some(Bytes::from(t)),
-            Ok(Message::Binary(b)) => Some(b),
-            _ => None,
-        })
-    });
-    let app = st.app.clone();
-    let output = async_graphql::http::WebSocket::new(st.ws_schema.clone(), input, protocol)
-        .on_connection_init(move |payload| ws_init(app, payload, peer))
-        .map(|msg| match msg {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => {
-                let code = if reason == WS_FORBIDDEN { 4403 } else { code };
-                Message::Close(Some(CloseFrame { code, reason: reason.into() }))
-            }
-        });
-    futures_util::pin_mut!(output);
-    while let Some(msg) = output.next().await {
-        if sink.send(msg).await.is_err() {
-            break;
-        }
-    }
-}
-
-async fn ws_init(
-    app: AppState,
-    payload: serde_json::Value,
-    peer: SocketAddr,
-) -> async_graphql::Result<async_graphql::Data> {
-    let header = ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k).and_then(|v| v.as_str()));
-    let auth = RequestAuth::from_header(header);
-    let Ok(Some(viewer)) = auth.viewer(&app).await else {
-        return Err(async_graphql::Error::new(WS_FORBIDDEN));
-    };
-    let loaders = super::loaders::for_request(&app);
-    // A connection lives long: load fresh for every event rather than cache for its lifetime.
-    loaders.enable_all_cache(false);
-    let mut data = async_graphql::Data::default();
-    data.insert(RequestAuth::resolved(viewer));
-    data.insert(ClientAddr(peer.ip().to_string()));
-    data.insert(loaders);
-    Ok(data)
 }

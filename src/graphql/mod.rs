@@ -11,6 +11,7 @@ pub mod plain;
 pub mod profiles;
 pub mod scalars;
 pub mod schema;
+pub mod socket;
 
 use std::sync::Arc;
 

@@ -27,8 +27,10 @@ pub const MAX_COMPLEXITY: usize = 1000;
 const PARSER_RECURSION_BACKSTOP: usize = 64;
 
 /// Builds the schema. `state` is `None` only for printing the SDL.
-/// With `limits`, the document bounds run inside the schema as an extension (for operations that
-/// arrive over WebSocket); without, the caller must apply [`DocumentLimits::prepare`] first.
+/// With `limits`, the schema is the one for operations that arrive over WebSocket: the document
+/// bounds run inside it as an extension, and so does each operation's login check, request id and
+/// log line ([`super::socket::SocketOperations`]); without, the caller must apply
+/// [`DocumentLimits::prepare`] first.
 pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>) -> CyberSchema {
     let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
     let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
@@ -43,7 +45,7 @@ pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>) -> 
         builder = builder.disable_suggestions();
     }
     if let Some(limits) = limits {
-        builder = builder.extension(limits);
+        builder = builder.extension(limits).extension(super::socket::SocketOperations);
     }
     if let Some(state) = state {
         builder = builder.data(state);

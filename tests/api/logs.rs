@@ -11,19 +11,25 @@ use serde_json::json;
 
 use crate::{appointments::at, helpers::token_in};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn production_logs_are_json_and_hold_no_secrets_or_health_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let outbox = dir.path().join("outbox");
+/// The real binary serving on a free port with `env`; its stdout and stderr lines on `rx`.
+struct Server {
+    child: std::process::Child,
+    port: u64,
+    rx: mpsc::Receiver<String>,
+    /// What it printed before it listened.
+    lines: Vec<String>,
+}
+
+fn serve(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cybermed"))
         .arg("serve")
         .env("APP_ENV", "production")
-        .env("RUST_LOG", "debug")
         .env("JWT_SECRET", "log-test-secret-log-test-secret-0123456789")
         .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("log.db").display()))
         .env("BIND_ADDR", "127.0.0.1:0")
-        .env("MAIL_OUTBOX_DIR", &outbox)
+        .env("MAIL_OUTBOX_DIR", dir.path().join("outbox"))
         .env("CYBERMED_ADMIN_PASSWORD", "unused")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -51,6 +57,28 @@ async fn production_logs_are_json_and_hold_no_secrets_or_health_data() {
             break port;
         }
     };
+    Server { child, port, rx, lines }
+}
+
+impl Server {
+    /// Stops it with SIGTERM (it must stop gracefully) and returns every line it wrote.
+    fn stop(mut self) -> Vec<String> {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "SIGTERM stops the server gracefully: {status:?}");
+        while let Ok(line) = self.rx.recv_timeout(Duration::from_secs(2)) {
+            self.lines.push(line);
+        }
+        self.lines
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_logs_are_json_and_hold_no_secrets_or_health_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let server = serve(&dir, &[("RUST_LOG", "debug")]);
+    let port = server.port;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let gql = |token: Option<String>, q: &str, v: serde_json::Value| {
@@ -104,12 +132,7 @@ async fn production_logs_are_json_and_hold_no_secrets_or_health_data() {
     gql(Some("forged.token.value".to_owned()), "{ me { id } }", json!({})).await;
     client.get(format!("{base}/health")).send().await.unwrap();
 
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "SIGTERM stops the server gracefully: {status:?}");
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
-        lines.push(line);
-    }
+    let lines = server.stop();
     let all = lines.join("\n");
     for line in &lines {
         assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "production logs are JSON lines: {line}");
@@ -131,4 +154,36 @@ async fn production_logs_are_json_and_hold_no_secrets_or_health_data() {
     ] {
         assert!(!all.contains(secret), "the log holds `{secret}`");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_info_every_request_writes_one_line_with_its_id_operation_outcome_and_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&dir, &[("RUST_LOG", "info")]);
+    let url = format!("http://127.0.0.1:{}/graphql", server.port);
+    let client = reqwest::Client::new();
+    let register = "mutation SignUp($i: RegisterInput!) { register(input: $i) { user { id } } }";
+    let vars = json!({ "i": { "email": "info.log@example.com", "password": "Info-Log-Secret-1", "firstName": "I", "lastName": "L", "role": "PATIENT" } });
+    let resp = client.post(&url).json(&json!({ "query": register, "variables": vars })).send().await.unwrap();
+    let signed_up = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let resp = client.post(&url).json(&json!({ "query": "query Broken { nope }" })).send().await.unwrap();
+    let broken = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let lines = server.stop();
+
+    let request_line = |id: &str| -> serde_json::Value {
+        let found: Vec<serde_json::Value> = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == "request" && v["fields"]["request_id"] == id)
+            .collect();
+        assert_eq!(found.len(), 1, "one line for request {id}: {lines:#?}");
+        found[0]["fields"].clone()
+    };
+    let line = request_line(&signed_up);
+    assert_eq!((&line["operation"], &line["outcome"], &line["status"]), (&json!("SignUp"), &json!("ok"), &json!(200)));
+    assert!(line["duration_ms"].is_u64(), "{line}");
+    let line = request_line(&broken);
+    assert_eq!((&line["operation"], &line["outcome"]), (&json!("Broken"), &json!("refused")));
+    let all = lines.join("\n");
+    assert!(!all.contains("Info-Log-Secret-1") && !all.contains("info.log@example.com"), "no variables in the log");
 }

@@ -18,6 +18,7 @@ mod profiles;
 mod races;
 mod schedule;
 mod schema;
+mod sockets;
 mod subscriptions;
 mod tokens;
 mod transport;

@@ -1,7 +1,7 @@
 //! Access/refresh tokens: rotation, reuse detection, logout, revocation.
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, code, email, field, message};
 
@@ -151,7 +151,7 @@ async fn of_two_simultaneous_refreshes_with_one_token_exactly_one_succeeds() {
 }
 
 /// Signs claims like the server's own, with changes, using the test's JWT secret.
-fn forge(alg: jsonwebtoken::Algorithm, edit: impl FnOnce(&mut serde_json::Value), user: &str) -> String {
+fn forge(alg: jsonwebtoken::Algorithm, edit: impl FnOnce(&mut Value), user: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     let mut claims = json!({
         "sub": user, "exp": now + 600, "iat": now, "jti": uuid::Uuid::new_v4(), "typ": "access",
@@ -174,7 +174,7 @@ async fn tokens_with_a_wrong_issuer_audience_algorithm_or_login_are_refused() {
     let sid = {
         let payload = s.access.split('.').nth(1).unwrap();
         let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
-        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["sid"].clone()
+        serde_json::from_slice::<Value>(&bytes).unwrap()["sid"].clone()
     };
     let good = forge(jsonwebtoken::Algorithm::HS256, |c| c["sid"] = sid.clone(), &s.id);
     assert_eq!(app.me(&good).await.as_deref(), Ok(s.id.as_str()), "the forging helper matches the server");
@@ -254,4 +254,54 @@ async fn a_revocation_on_one_replica_stops_the_token_on_another_at_once() {
         assert!(tokio::time::Instant::now() < deadline, "replica B still accepts a revoked token");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_bad_token_is_unauthenticated_even_on_operations_that_need_no_viewer() {
+    let app = TestApp::spawn().await;
+    let user = app.register(&email("someone"), "PATIENT").await;
+    let forged = format!("{}x", user.access);
+    let register = "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }";
+    let input = json!({ "i": { "email": email("new"), "password": PASSWORD, "firstName": "N", "lastName": "W", "role": "PATIENT" } });
+    for header in [format!("Bearer {forged}"), "Basic abc".to_owned(), "Bearer".to_owned()] {
+        for (query, vars) in [("{ __typename }", json!({})), (register, input.clone())] {
+            let body: Value = app
+                .client
+                .post(app.url("/graphql"))
+                .header("Authorization", &header)
+                .json(&json!({ "query": query, "variables": vars }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{header}: {body}");
+            assert!(body["data"].is_null(), "{body}");
+        }
+    }
+    // Nothing ran.
+    assert_eq!(app.count_rows("users").await, 1);
+}
+
+#[tokio::test]
+async fn refresh_and_logout_accept_a_genuine_but_expired_access_token_and_nothing_else_does() {
+    let app = TestApp::spawn().await;
+    let user = app.register(&email("expired"), "PATIENT").await;
+    app.state.clock.advance(Duration::from_secs(16 * 60));
+    assert_eq!(app.me(&user.access).await, Err("UNAUTHENTICATED".to_owned()));
+    let typename = app.gql(Some(&user.access), "{ __typename }", json!({})).await;
+    assert_eq!(code(&typename), Some("UNAUTHENTICATED"), "{typename}");
+
+    let refresh = "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }";
+    let body = app.gql(Some(&user.access), refresh, json!({ "r": user.refresh })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let next_refresh = body["data"]["refreshToken"]["refreshToken"].as_str().unwrap();
+    // Mixed with anything else, the expired token is refused.
+    let mixed = app.gql(Some(&user.access), "mutation($r: String!) { logout(refreshToken: $r) register(input: { email: \"x@example.com\", password: \"Long-Enough-Pass-1\", firstName: \"X\", lastName: \"Y\", role: PATIENT }) { user { id } } }", json!({ "r": next_refresh })).await;
+    assert_eq!(code(&mixed), Some("UNAUTHENTICATED"), "{mixed}");
+    let body = app
+        .gql(Some(&user.access), "mutation($r: String!) { logout(refreshToken: $r) }", json!({ "r": next_refresh }))
+        .await;
+    assert_eq!(body["data"]["logout"], true, "{body}");
 }

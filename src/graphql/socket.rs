@@ -1,0 +1,290 @@
+//! GraphQL over WebSocket (`graphql-transport-ws`, and the older `graphql-ws`) on `/graphql/ws`.
+//!
+//! A socket is the login of its `connection_init` token *as that login is now*: every operation
+//! checks the login again before it runs ([`SocketOperations`]), and a watcher closes the socket
+//! with 4401 once the login ends — woken by every account change (here, or on another replica
+//! through PostgreSQL notices), at the token's expiry, and by a fallback timer. Frames are bounded
+//! (1009 above [`MAX_MESSAGE_BYTES`]) and `connection_init` must come within [`INIT_TIMEOUT`]
+//! (else 4408).
+use std::{
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use async_graphql::{
+    Pos, Request, Response, ServerResult,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextSubscribe},
+    futures_util::stream::BoxStream,
+    http::{WebSocketProtocols, WsMessage},
+};
+use axum::{
+    body::Bytes,
+    extract::{
+        ConnectInfo, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response as HttpResponse},
+};
+use futures_util::{SinkExt, Stream, StreamExt, future::ready};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{ClientAddr, http::GraphqlState};
+use crate::{
+    app::AppState,
+    auth::viewer::{RequestAuth, SocketLogin, bearer_token},
+    domain::audit::REQUEST_ID,
+};
+
+/// Largest message (and frame) accepted from a client; a larger one closes the socket with 1009.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// How long a socket may stay open without `connection_init` (then 4408).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a login goes unchecked when no account change was heard of (changes made where no
+/// notice is sent, such as the command line beside a running SQLite server).
+const FALLBACK_CHECK: Duration = Duration::from_secs(30);
+/// The reason sent when a WebSocket's `connection_init` is refused; closed with 4403.
+const FORBIDDEN: &str = "Forbidden";
+
+/// `GET /graphql/ws`. The access token comes in the `connection_init` payload as
+/// `{"Authorization": "Bearer …"}`; a missing or bad one closes the socket with 4403 Forbidden.
+pub async fn ws(
+    State(st): State<GraphqlState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> HttpResponse {
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+    let Some(protocol) = protocol else {
+        return (StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws").into_response();
+    };
+    upgrade
+        .protocols(["graphql-transport-ws", "graphql-ws"])
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| serve(st, socket, protocol, peer))
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+/// Whether a read failed because the client sent more than [`MAX_MESSAGE_BYTES`].
+fn is_too_big(err: axum::Error) -> bool {
+    err.into_inner().downcast_ref::<tungstenite::Error>().is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
+async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols, peer: SocketAddr) {
+    let (mut sink, stream) = socket.split();
+    let too_big = Arc::new(AtomicBool::new(false));
+    let input = {
+        let too_big = too_big.clone();
+        stream
+            .scan((), move |(), r| {
+                ready(match r {
+                    Ok(Message::Text(t)) => Some(Some(Bytes::from(t))),
+                    Ok(Message::Binary(b)) => Some(Some(b)),
+                    Ok(_) => Some(None),
+                    Err(e) => {
+                        too_big.store(is_too_big(e), Ordering::Relaxed);
+                        None
+                    }
+                })
+            })
+            .filter_map(ready)
+    };
+    let login: Arc<OnceLock<Arc<SocketLogin>>> = Arc::default();
+    let output = {
+        let (app, login) = (st.app.clone(), login.clone());
+        async_graphql::http::WebSocket::new(st.ws_schema.clone(), input, protocol)
+            .on_connection_init(move |payload| init(app, payload, peer, login))
+            .map(|msg| match msg {
+                WsMessage::Text(text) => Message::Text(text.into()),
+                WsMessage::Close(code, reason) => {
+                    let code = if reason == FORBIDDEN { 4403 } else { code };
+                    close(code, &reason)
+                }
+            })
+    };
+    futures_util::pin_mut!(output);
+    let mut changes = st.app.events.account_changes();
+    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    let recheck = tokio::time::sleep(FALLBACK_CHECK);
+    futures_util::pin_mut!(init_deadline, recheck);
+    let mut watching = false;
+    let last_word = loop {
+        let opened = login.get();
+        if let Some(l) = opened
+            && !watching
+        {
+            watching = true;
+            recheck.as_mut().reset(next_check(&st.app, l));
+        }
+        let check_now = tokio::select! {
+            msg = output.next() => match msg {
+                Some(msg) => {
+                    if sink.send(msg).await.is_err() {
+                        return;
+                    }
+                    false
+                }
+                None if too_big.load(Ordering::Relaxed) => break Some(close(1009, "Message too big")),
+                None => break None,
+            },
+            () = &mut init_deadline, if opened.is_none() => {
+                break Some(close(4408, "Connection initialisation timeout"));
+            }
+            changed = changes.recv(), if watching => !matches!(changed, Err(RecvError::Closed)),
+            () = &mut recheck, if watching => true,
+        };
+        if let (true, Some(l)) = (check_now, login.get()) {
+            match l.holds(&st.app).await {
+                Ok(true) => recheck.as_mut().reset(next_check(&st.app, l)),
+                Ok(false) => break Some(close(4401, "Unauthorized")),
+                Err(_) => {
+                    tracing::warn!("could not check a WebSocket's login; trying again shortly");
+                    recheck.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(1));
+                }
+            }
+        }
+    };
+    if let Some(msg) = last_word {
+        let _ = sink.send(msg).await;
+    }
+    let _ = sink.close().await;
+}
+
+/// When to check a login next without a notice: at the fallback interval, or just after its token
+/// expires if that is sooner.
+fn next_check(app: &AppState, login: &SocketLogin) -> tokio::time::Instant {
+    let left = (login.valid_until() - app.clock.now()).to_std().unwrap_or(Duration::ZERO);
+    tokio::time::Instant::now() + Ord::min(FALLBACK_CHECK, left + Duration::from_millis(100))
+}
+
+async fn init(
+    app: AppState,
+    payload: serde_json::Value,
+    peer: SocketAddr,
+    slot: Arc<OnceLock<Arc<SocketLogin>>>,
+) -> async_graphql::Result<async_graphql::Data> {
+    let header = ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k).and_then(|v| v.as_str()));
+    let Some(token) = header.and_then(bearer_token) else {
+        return Err(async_graphql::Error::new(FORBIDDEN));
+    };
+    let Ok((login, _)) = SocketLogin::open(&app, token.to_owned()).await else {
+        return Err(async_graphql::Error::new(FORBIDDEN));
+    };
+    let login = Arc::new(login);
+    let _ = slot.set(login.clone());
+    let loaders = super::loaders::for_request(&app);
+    // A connection lives long: load fresh for every event rather than cache for its lifetime.
+    loaders.enable_all_cache(false);
+    let mut data = async_graphql::Data::default();
+    data.insert(login);
+    data.insert(ClientAddr(peer.ip().to_string()));
+    data.insert(loaders);
+    Ok(data)
+}
+
+/// Per operation on a socket: the login checked again (an operation started after the login
+/// ended does not run), a request id of its own (in its audit entries and its log line), and one
+/// log line when it ends.
+pub struct SocketOperations;
+
+impl ExtensionFactory for SocketOperations {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(SocketOperation { request_id: uuid::Uuid::new_v4().to_string(), name: Arc::default() })
+    }
+}
+
+struct SocketOperation {
+    request_id: String,
+    name: Arc<Mutex<Option<String>>>,
+}
+
+#[async_trait::async_trait]
+impl Extension for SocketOperation {
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let span = tracing::info_span!("operation", transport = "websocket", request_id = %self.request_id);
+        Box::pin(Operation {
+            inner: next.run(ctx, stream),
+            request_id: self.request_id.clone(),
+            name: self.name.clone(),
+            span,
+            started: Instant::now(),
+            failed: false,
+        })
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Ok(mut name) = self.name.lock() {
+            name.clone_from(&request.operation_name);
+        }
+        let ended = || {
+            async_graphql::Error::from(crate::error::AppError::Unauthenticated("Invalid or expired token"))
+                .into_server_error(Pos::default())
+        };
+        let (Ok(state), Ok(login)) = (ctx.data::<AppState>(), ctx.data::<Arc<SocketLogin>>()) else {
+            return Err(ended());
+        };
+        let viewer =
+            login.current(state).await.map_err(|e| async_graphql::Error::from(e).into_server_error(Pos::default()))?;
+        next.run(ctx, request.data(RequestAuth::resolved(Arc::new(viewer)))).await
+    }
+}
+
+/// An operation's responses, each produced inside its request id's scope and log span.
+struct Operation<'s> {
+    inner: BoxStream<'s, Response>,
+    request_id: String,
+    name: Arc<Mutex<Option<String>>>,
+    span: tracing::Span,
+    started: Instant,
+    failed: bool,
+}
+
+impl Stream for Operation<'_> {
+    type Item = Response;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Response>> {
+        let this = self.get_mut();
+        let polled =
+            this.span.in_scope(|| REQUEST_ID.sync_scope(this.request_id.clone(), || this.inner.poll_next_unpin(cx)));
+        if let Poll::Ready(Some(response)) = &polled {
+            this.failed |= response.is_err();
+        }
+        polled
+    }
+}
+
+impl Drop for Operation<'_> {
+    fn drop(&mut self) {
+        let name = self.name.lock().ok().and_then(|n| n.clone());
+        tracing::info!(
+            parent: &self.span,
+            operation = name.as_deref().unwrap_or("-"),
+            outcome = if self.failed { "error" } else { "ok" },
+            duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "websocket operation"
+        );
+    }
+}
