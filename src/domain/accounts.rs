@@ -659,6 +659,19 @@ pub struct UserFilter {
     pub verified_doctors_only: bool,
     /// Only users whose doctor profile's specialty contains this, ignoring case.
     pub specialty: Option<String>,
+    /// Which fields `search` looks in.
+    pub search_in: SearchIn,
+}
+
+/// The fields a `search` matches: only fields every viewer of that list may read.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub enum SearchIn {
+    /// The doctor directory (`doctors`): first name, last name, specialty. Never the email, which
+    /// most viewers may not read.
+    #[default]
+    Directory,
+    /// The admins' `users` list: first name, last name, email.
+    Accounts,
 }
 
 impl UserFilter {
@@ -684,12 +697,18 @@ impl UserFilter {
         }
         if let Some(term) = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let like = |col: user::Column| contains_ignoring_case(col, term);
-            cond = cond.add(
-                Condition::any()
-                    .add(like(user::Column::FirstName))
-                    .add(like(user::Column::LastName))
-                    .add(like(user::Column::Email)),
-            );
+            let names = Condition::any().add(like(user::Column::FirstName)).add(like(user::Column::LastName));
+            cond = cond.add(match self.search_in {
+                SearchIn::Accounts => names.add(like(user::Column::Email)),
+                SearchIn::Directory => {
+                    let mut specialties = Query::select();
+                    specialties
+                        .column(doctor_profile::Column::UserId)
+                        .from(doctor_profile::Entity)
+                        .and_where(contains_ignoring_case(doctor_profile::Column::Specialty, term));
+                    names.add(user::Column::Id.in_subquery(specialties))
+                }
+            });
         }
         cond
     }

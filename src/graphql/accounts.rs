@@ -16,7 +16,7 @@ use crate::{
     auth::guard::RoleGuard,
     domain::{
         Gender, Role,
-        accounts::{self, NewUser, ProfileChanges, UserFilter},
+        accounts::{self, NewUser, ProfileChanges, SearchIn, UserFilter},
     },
     error::AppResult,
 };
@@ -119,7 +119,9 @@ impl AccountsQuery {
         role: Option<Role>,
         search: Option<String>,
     ) -> AppResult<Fast<UserConnection>> {
-        user_page(ctx, UserFilter { role, search, active_only: false, ..UserFilter::default() }, first, after).await
+        let filter =
+            UserFilter { role, search, active_only: false, search_in: SearchIn::Accounts, ..UserFilter::default() };
+        user_page(ctx, filter, first, after).await
     }
 }
 
