@@ -21,3 +21,4 @@ mod schema;
 mod subscriptions;
 mod tokens;
 mod transport;
+mod unverified_doctors;
