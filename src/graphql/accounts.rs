@@ -186,13 +186,13 @@ impl AccountsMutation {
         new_password: String,
     ) -> AppResult<MessagePayload> {
         let viewer = ctx.viewer().await?;
-        accounts::change_password(ctx.state()?, &viewer, old_password, new_password).await?;
+        accounts::change_password(ctx.state()?, &viewer, old_password, new_password, &ctx.client_addr()).await?;
         Ok(MessagePayload::new(accounts::MSG_PASSWORD_CHANGED))
     }
 
     /// Emails a reset token if the account exists; the answer is the same either way.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<MessagePayload> {
-        accounts::request_password_reset(ctx.state()?, &email).await?;
+        accounts::request_password_reset(ctx.state()?, &email, &ctx.client_addr()).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_SENT))
     }
 
@@ -204,7 +204,7 @@ impl AccountsMutation {
         token: String,
         password: String,
     ) -> AppResult<MessagePayload> {
-        accounts::reset_password(ctx.state()?, &email, &token, password).await?;
+        accounts::reset_password(ctx.state()?, &email, &token, password, &ctx.client_addr()).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_DONE))
     }
 

@@ -140,7 +140,8 @@ async fn execute(
     wants_gql_json: bool,
 ) -> Response {
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
-    let request = request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
+    let client = crate::net::client_ip(peer.ip(), headers, &st.app.config.trusted_proxies);
+    let request = request.data(auth).data(ClientAddr(client.to_string())).data(super::loaders::for_request(&st.app));
     let mut request = request;
     let response = match st.limits.prepare(&request.query) {
         Ok(doc) => {
@@ -268,6 +269,8 @@ pub async fn ws(
     let Some(protocol) = protocol else {
         return (StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws").into_response();
     };
+    // The client address, as for HTTP: `ws_init` takes it from here.
+    let peer = SocketAddr::new(crate::net::client_ip(peer.ip(), &headers, &st.app.config.trusted_proxies), peer.port());
     upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .on_upgrade(move |socket| serve_ws(st, socket, protocol, peer))

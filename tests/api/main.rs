@@ -19,6 +19,7 @@ mod races;
 mod schedule;
 mod schema;
 mod subscriptions;
+mod throttle;
 mod tokens;
 mod transport;
 mod unverified_doctors;
