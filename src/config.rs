@@ -60,6 +60,10 @@ pub struct Config {
     pub login_max_failures: u32,
     pub login_window: Duration,
     pub login_max_failures_per_address: u32,
+    /// Password-reset emails sent to one address per hour, at most.
+    pub password_reset_max_per_hour: u32,
+    /// Proxies whose `X-Forwarded-For` names the client address (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<crate::net::IpNet>,
     pub cors_allowed_origins: Vec<String>,
     pub app_env: AppEnv,
     /// GraphiQL page and introspection on.
@@ -163,6 +167,11 @@ impl Config {
             login_max_failures: count("LOGIN_MAX_FAILURES", 5)?,
             login_window: secs("LOGIN_WINDOW_SECS", 900)?,
             login_max_failures_per_address: count("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)?,
+            password_reset_max_per_hour: count("PASSWORD_RESET_MAX_PER_HOUR", 3)?,
+            trusted_proxies: match var("TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(v) => crate::net::IpNet::parse_list(&v).context("TRUSTED_PROXIES")?,
+            },
             cors_allowed_origins: var("CORS_ALLOWED_ORIGINS")
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),

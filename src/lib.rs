@@ -18,5 +18,7 @@ pub mod events;
 pub mod graphql;
 /// Outgoing email over SMTP or into an outbox folder.
 pub mod mail;
+/// Client addresses: CIDR blocks and who the client is behind trusted proxies.
+pub mod net;
 /// Logging setup.
 pub mod telemetry;

@@ -5,6 +5,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_profiles;
 mod m20261122_000003_appointments;
 mod m20261122_000004_audit_log;
+mod m20261210_000001_throttle_kinds;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_profiles::Migration),
             Box::new(m20261122_000003_appointments::Migration),
             Box::new(m20261122_000004_audit_log::Migration),
+            Box::new(m20261210_000001_throttle_kinds::Migration),
         ]
     }
 }

@@ -8,13 +8,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Gender, Role, audit, validation};
+use super::{Gender, Role, audit, throttle, validation};
 use crate::{
     app::AppState,
     auth::{jwt::TokenType, token_hash, viewer::Viewer},
     db::{
         begin_write,
-        entities::{doctor_profile, login_failure, password_reset_token, refresh_token, session, user},
+        entities::{doctor_profile, password_reset_token, refresh_token, session, user},
     },
     error::{AppError, AppResult, is_unique_violation},
 };
@@ -111,18 +111,21 @@ fn email_conflict(e: sea_orm::DbErr) -> AppError {
 
 /// Signs in with email and password.
 ///
-/// Throttled: after `LOGIN_MAX_FAILURES` failures for one email, or
-/// `LOGIN_MAX_FAILURES_PER_ADDRESS` from one client address, within `LOGIN_WINDOW_SECS`, every
-/// attempt is refused until the oldest failure leaves the window, even with the right password.
-/// Unknown emails cost the same hashing time as known ones.
+/// Throttled (see [`throttle`]): the attempt is counted before the password is checked, so of any
+/// number of simultaneous attempts for one email at most `LOGIN_MAX_FAILURES` (and from one client
+/// address at most `LOGIN_MAX_FAILURES_PER_ADDRESS`) within `LOGIN_WINDOW_SECS` are checked; the
+/// rest are refused without hashing, even with the right password, and audited
+/// `auth.login_throttled`. A success clears the email's failures. Unknown emails cost the same
+/// hashing time as known ones, and an inactive account answers exactly as a wrong password.
 ///
 /// # Errors
-/// `RATE_LIMITED` (with `retryAfter`); `UNAUTHENTICATED` with one message for unknown email and
-/// wrong password, and for an inactive account.
+/// `RATE_LIMITED` (with `retryAfter`); `UNAUTHENTICATED` with one message for an unknown email, a
+/// wrong password and an inactive account (audited `auth.login_failed`).
 pub async fn login(state: &AppState, email: &str, password: String, client_addr: &str) -> AppResult<IssuedTokens> {
     let email = email.trim().to_lowercase();
     let now = state.clock.now();
-    check_throttle(state, &email, client_addr, now).await?;
+    count_attempt(state, &throttle::Attempt::password(&state.config, &email, client_addr), "auth.login_throttled", now)
+        .await?;
 
     let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await?;
     let verified = match &found {
@@ -130,69 +133,45 @@ pub async fn login(state: &AppState, email: &str, password: String, client_addr:
         None => state.passwords.verify_dummy(password).await?,
     };
     let user = match found {
-        Some(u) if verified => u,
+        // An inactive account is a failure like any other: the answer never tells the password was right.
+        Some(u) if verified && u.is_active => u,
         _ => {
-            record_failure(state, &email, found.as_ref().map(|u| u.id), client_addr, now).await?;
+            let txn = begin_write(&state.writer).await?;
+            audit::record(&txn, None, "auth.login_failed", found.as_ref().map(|u| u.id), now).await?;
+            txn.commit().await?;
             return Err(AppError::Unauthenticated(MSG_INVALID_LOGIN));
         }
     };
-    if !user.is_active {
-        return Err(AppError::Unauthenticated("This account is inactive"));
-    }
 
     let txn = begin_write(&state.writer).await?;
-    login_failure::Entity::delete_many().filter(login_failure::Column::Email.eq(email.as_str())).exec(&txn).await?;
+    throttle::clear(&txn, throttle::Kind::Login, &email).await?;
     audit::record(&txn, Some(user.id), "auth.login", Some(user.id), now).await?;
     let tokens = start_login(state, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)
 }
 
-async fn check_throttle(state: &AppState, email: &str, client_addr: &str, now: DateTime<Utc>) -> AppResult<()> {
-    let config = &state.config;
-    let window =
-        chrono::Duration::from_std(config.login_window).map_err(|_| AppError::internal("window out of range"))?;
-    let since = now - window;
-    for (column, value, max) in [
-        (login_failure::Column::Email, email, config.login_max_failures),
-        (login_failure::Column::ClientAddr, client_addr, config.login_max_failures_per_address),
-    ] {
-        let recent: Vec<DateTime<Utc>> = login_failure::Entity::find()
-            .select_only()
-            .column(login_failure::Column::At)
-            .filter(column.eq(value))
-            .filter(login_failure::Column::At.gt(since))
-            .order_by_desc(login_failure::Column::At)
-            .limit(u64::from(max))
-            .into_tuple()
-            .all(&state.db)
-            .await?;
-        if u32::try_from(recent.len()).unwrap_or(u32::MAX) >= max {
-            // Attempts resume when the oldest of the last `max` failures leaves the window.
-            let oldest = recent.last().copied().unwrap_or(now);
-            let retry_after = Ord::max((oldest + window - now).num_seconds(), 1);
-            return Err(AppError::RateLimited { retry_after: u64::try_from(retry_after).unwrap_or(1) });
-        }
-    }
-    Ok(())
-}
-
-async fn record_failure(
+/// Counts `attempt` in a write transaction of its own (committed before any slow work). Over the
+/// limit, audits `throttled_action` (subject: the email's user, if any) and answers `RATE_LIMITED`.
+async fn count_attempt(
     state: &AppState,
-    email: &str,
-    user_id: Option<Uuid>,
-    client_addr: &str,
+    attempt: &throttle::Attempt<'_>,
+    throttled_action: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let failure = login_failure::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(email.chars().take(254).collect()),
-        client_addr: Set(client_addr.chars().take(64).collect()),
-        at: Set(now),
-    };
     let txn = begin_write(&state.writer).await?;
-    failure.insert(&txn).await?;
-    audit::record(&txn, None, "auth.login_failed", user_id, now).await?;
+    if let Err(limited) = throttle::count(&txn, attempt, now).await? {
+        let subject: Option<Uuid> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::Email.eq(attempt.email))
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        audit::record(&txn, None, throttled_action, subject, now).await?;
+        txn.commit().await?;
+        return Err(limited.into());
+    }
     txn.commit().await?;
     Ok(())
 }
@@ -377,20 +356,31 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
 
 /// Changes the viewer's password and signs out every login of theirs (this one too).
 ///
+/// The old password is a password attempt like a login's: counted first, against the same
+/// per-email (and per-address) limits, before it is checked; over the limit nothing is hashed.
+///
 /// # Errors
-/// `BAD_USER_INPUT`: field `oldPassword` ("Old password is incorrect") or `newPassword` (rules).
-pub async fn change_password(state: &AppState, viewer: &Viewer, old: String, new: String) -> AppResult<()> {
+/// `BAD_USER_INPUT`: field `oldPassword` ("Old password is incorrect") or `newPassword` (rules);
+/// `RATE_LIMITED` (with `retryAfter`) over the limit.
+pub async fn change_password(
+    state: &AppState,
+    viewer: &Viewer,
+    old: String,
+    new: String,
+    client_addr: &str,
+) -> AppResult<()> {
+    let email = viewer.user.email.as_str();
+    validation::password(&new, email, "newPassword")?;
+    let now = state.clock.now();
+    let attempt = throttle::Attempt::password(&state.config, email, client_addr);
+    count_attempt(state, &attempt, "account.password_change_throttled", now).await?;
     if !state.passwords.verify(old, viewer.user.password_hash.clone()).await? {
         return Err(AppError::bad_input("oldPassword", "Old password is incorrect"));
     }
-    validation::password(&new, &viewer.user.email, "newPassword")?;
     let hash = state.passwords.hash(new).await?;
-    set_password_and_revoke(state, viewer.id(), hash).await
-}
-
-async fn set_password_and_revoke(state: &AppState, user_id: Uuid, hash: String) -> AppResult<()> {
-    let now = state.clock.now();
+    let user_id = viewer.id();
     let txn = begin_write(&state.writer).await?;
+    throttle::clear(&txn, throttle::Kind::Login, email).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
@@ -406,13 +396,15 @@ async fn set_password_and_revoke(state: &AppState, user_id: Uuid, hash: String) 
 }
 
 /// Starts a password reset: when the email belongs to an active user, stores a new random token
-/// (256 bits, by hash only, replacing any older one) and emails it. The answer never depends on
-/// whether the email exists, nor on whether delivery worked (delivery runs in the background and
-/// its failures are logged).
+/// (256 bits, by hash only, replacing any older one) and emails it, at most
+/// `PASSWORD_RESET_MAX_PER_HOUR` times an hour per recipient (counted atomically, see [`throttle`]);
+/// beyond that nothing changes and nothing is sent. The answer never depends on whether the email
+/// exists, on the limit, nor on whether delivery worked (delivery runs in the background and its
+/// failures are logged).
 ///
 /// # Errors
 /// Only internal failures.
-pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<()> {
+pub async fn request_password_reset(state: &AppState, email: &str, client_addr: &str) -> AppResult<()> {
     let email = email.trim().to_lowercase();
     let Some(user) = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
@@ -427,6 +419,12 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
     let ttl = chrono::Duration::from_std(state.config.password_reset_ttl)
         .map_err(|_| AppError::internal("ttl out of range"))?;
     let txn = begin_write(&state.writer).await?;
+    let attempt = throttle::Attempt::reset_email(&state.config, &user.email, client_addr);
+    if throttle::count(&txn, &attempt, now).await?.is_err() {
+        // Over the hourly limit: the outstanding token stays, and no email goes out.
+        txn.rollback().await?;
+        return Ok(());
+    }
     password_reset_token::Entity::delete_by_id(user.id).exec(&txn).await?;
     password_reset_token::ActiveModel {
         user_id: Set(user.id),
@@ -461,16 +459,42 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
 
 /// Completes a reset: the token must be the user's newest, unexpired and unused. It is consumed by
 /// one conditional delete, so of two simultaneous uses exactly one succeeds. Every login of the
-/// user is revoked.
+/// user is revoked, and the email's login and reset failures are cleared.
+///
+/// Tries are counted per email (and per client address) with the login limits, before the token
+/// is looked at (see [`throttle`]). Until the token is found right, the work is the same whether
+/// or not the email exists (one lookup of the token by email, no hashing).
 ///
 /// # Errors
 /// `BAD_USER_INPUT`: field `password` for the password rules; field `token` with
-/// "Invalid token or expired token." for a wrong, used or expired token.
-pub async fn reset_password(state: &AppState, email: &str, token: &str, password: String) -> AppResult<()> {
+/// "Invalid token or expired token." for a wrong, used or expired token; `RATE_LIMITED` (with
+/// `retryAfter`) over the limit.
+pub async fn reset_password(
+    state: &AppState,
+    email: &str,
+    token: &str,
+    password: String,
+    client_addr: &str,
+) -> AppResult<()> {
     let email = email.trim().to_lowercase();
     let bad_token = || AppError::bad_input("token", MSG_BAD_RESET_TOKEN);
     validation::password(&password, &email, "password")?;
-    let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await? else {
+    let now = state.clock.now();
+    let attempt = throttle::Attempt::reset_token(&state.config, &email, client_addr);
+    count_attempt(state, &attempt, "account.password_reset_throttled", now).await?;
+    let tried = token_hash(token.trim());
+    let mut owner = Query::select();
+    owner.column(user::Column::Id).from(user::Entity).and_where(user::Column::Email.eq(email.as_str()));
+    let found: Option<Uuid> = password_reset_token::Entity::find()
+        .select_only()
+        .column(password_reset_token::Column::UserId)
+        .filter(password_reset_token::Column::UserId.in_subquery(owner))
+        .filter(password_reset_token::Column::TokenHash.eq(tried.as_str()))
+        .filter(password_reset_token::Column::ExpiresAt.gt(now))
+        .into_tuple()
+        .one(&state.db)
+        .await?;
+    let Some(user_id) = found else {
         return Err(bad_token());
     };
     // Hash before taking the write lock: argon2 is slow and SQLite has one writer.
@@ -478,8 +502,8 @@ pub async fn reset_password(state: &AppState, email: &str, token: &str, password
     let now = state.clock.now();
     let txn = begin_write(&state.writer).await?;
     let consumed = password_reset_token::Entity::delete_many()
-        .filter(password_reset_token::Column::UserId.eq(user.id))
-        .filter(password_reset_token::Column::TokenHash.eq(token_hash(token.trim())))
+        .filter(password_reset_token::Column::UserId.eq(user_id))
+        .filter(password_reset_token::Column::TokenHash.eq(tried))
         .filter(password_reset_token::Column::ExpiresAt.gt(now))
         .exec(&txn)
         .await?;
@@ -489,11 +513,13 @@ pub async fn reset_password(state: &AppState, email: &str, token: &str, password
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
-    revoke_all_sessions(&txn, user.id, now).await?;
-    audit::record(&txn, Some(user.id), "account.password_reset", Some(user.id), now).await?;
+    throttle::clear(&txn, throttle::Kind::Reset, &email).await?;
+    throttle::clear(&txn, throttle::Kind::Login, &email).await?;
+    revoke_all_sessions(&txn, user_id, now).await?;
+    audit::record(&txn, Some(user_id), "account.password_reset", Some(user_id), now).await?;
     state.events.notify_accounts_changed(&txn).await?;
     txn.commit().await?;
     state.accounts_changed();
@@ -659,6 +685,19 @@ pub struct UserFilter {
     pub verified_doctors_only: bool,
     /// Only users whose doctor profile's specialty contains this, ignoring case.
     pub specialty: Option<String>,
+    /// Which fields `search` looks in.
+    pub search_in: SearchIn,
+}
+
+/// The fields a `search` matches: only fields every viewer of that list may read.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub enum SearchIn {
+    /// The doctor directory (`doctors`): first name, last name, specialty. Never the email, which
+    /// most viewers may not read.
+    #[default]
+    Directory,
+    /// The admins' `users` list: first name, last name, email.
+    Accounts,
 }
 
 impl UserFilter {
@@ -684,12 +723,18 @@ impl UserFilter {
         }
         if let Some(term) = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let like = |col: user::Column| contains_ignoring_case(col, term);
-            cond = cond.add(
-                Condition::any()
-                    .add(like(user::Column::FirstName))
-                    .add(like(user::Column::LastName))
-                    .add(like(user::Column::Email)),
-            );
+            let names = Condition::any().add(like(user::Column::FirstName)).add(like(user::Column::LastName));
+            cond = cond.add(match self.search_in {
+                SearchIn::Accounts => names.add(like(user::Column::Email)),
+                SearchIn::Directory => {
+                    let mut specialties = Query::select();
+                    specialties
+                        .column(doctor_profile::Column::UserId)
+                        .from(doctor_profile::Entity)
+                        .and_where(contains_ignoring_case(doctor_profile::Column::Specialty, term));
+                    names.add(user::Column::Id.in_subquery(specialties))
+                }
+            });
         }
         cond
     }

@@ -256,7 +256,9 @@ async fn record<C: ConnectionTrait>(
 /// is `PENDING`; a doctor's or admin's is `CONFIRMED`.
 ///
 /// # Errors
-/// `FORBIDDEN` for an id of the wrong role's side; `BAD_USER_INPUT` naming the field (`doctorId`,
+/// `FORBIDDEN` for an id of the wrong role's side, and for a doctor who is not verified or not
+/// active (booking with such a doctor is `BAD_USER_INPUT` on `doctorId` for the others);
+/// `BAD_USER_INPUT` naming the field (`doctorId`,
 /// `patientId`, `startsAt`, `reasonForVisit`); `CONFLICT` (field `startsAt`) when the doctor or the
 /// patient already has an active appointment overlapping that time, decided by the database.
 pub async fn create(state: &AppState, viewer: &Viewer, input: NewAppointment) -> AppResult<appointment::Model> {
@@ -291,6 +293,8 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewAppointment) ->
             let now = state.clock.now();
             let cal = match DoctorCalendar::load(&txn, doctor_id).await {
                 Ok(cal) if cal.bookable() => cal,
+                // The doctor themself, unverified or inactive: not a bad id but a right they lack.
+                Ok(_) if viewer.role() == Role::Doctor => return Err(AppError::Forbidden.into()),
                 Ok(_) | Err(AppError::NotFound(_)) => {
                     return Err(AppError::bad_input("doctorId", "The doctor is not available for booking").into());
                 }
@@ -354,7 +358,9 @@ pub enum Transition {
 ///
 /// # Errors
 /// `NOT_FOUND` when the viewer may not know the appointment; `FORBIDDEN` for a party not allowed
-/// this transition; `BAD_USER_INPUT` (field `status`) for a transition the status does not allow.
+/// this transition, and for a doctor who is not verified or not active confirming (they may still
+/// cancel, complete and mark no-shows); `BAD_USER_INPUT` (field `status`) for a transition the
+/// status does not allow.
 pub async fn transition(
     state: &AppState,
     viewer: &Viewer,
@@ -388,6 +394,12 @@ pub async fn transition(
                 }
             };
             if what != Transition::Cancel && !staff {
+                return Err(AppError::Forbidden.into());
+            }
+            if what == Transition::Confirm
+                && who == Party::Doctor
+                && !DoctorCalendar::load(&txn, appt.doctor_id).await?.bookable()
+            {
                 return Err(AppError::Forbidden.into());
             }
             if !allowed_from.contains(&appt.status) {
@@ -431,7 +443,8 @@ fn status_word(s: AppointmentStatus) -> &'static str {
 /// It is `PENDING` afterwards when the patient moved it, `CONFIRMED` otherwise.
 ///
 /// # Errors
-/// As [`create`] and [`transition`].
+/// As [`create`] and [`transition`]: a doctor who is not verified or not active may not move
+/// (`FORBIDDEN`); the patient or an admin moving with such a doctor gets `BAD_USER_INPUT` on `doctorId`.
 pub async fn reschedule(
     state: &AppState,
     viewer: &Viewer,
@@ -451,8 +464,14 @@ pub async fn reschedule(
             .into());
         }
         let cal = DoctorCalendar::load(&txn, appt.doctor_id).await?;
-        if who != Party::Doctor && !cal.bookable() {
-            return Err(AppError::bad_input("doctorId", "The doctor is not available for booking").into());
+        if !cal.bookable() {
+            return Err(match who {
+                Party::Doctor => AppError::Forbidden,
+                Party::Patient | Party::Admin => {
+                    AppError::bad_input("doctorId", "The doctor is not available for booking")
+                }
+            }
+            .into());
         }
         let ends_at = check_time(&txn, &cal, starts_at, who != Party::Doctor, now).await?;
         let status = if who == Party::Patient { AppointmentStatus::Pending } else { AppointmentStatus::Confirmed };

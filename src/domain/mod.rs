@@ -5,6 +5,7 @@ pub mod audit;
 pub mod demo;
 pub mod profiles;
 pub mod schedule;
+pub mod throttle;
 pub mod validation;
 
 use std::sync::{

@@ -16,7 +16,7 @@ use crate::{
     auth::guard::RoleGuard,
     domain::{
         Gender, Role,
-        accounts::{self, NewUser, ProfileChanges, UserFilter},
+        accounts::{self, NewUser, ProfileChanges, SearchIn, UserFilter},
     },
     error::AppResult,
 };
@@ -119,7 +119,9 @@ impl AccountsQuery {
         role: Option<Role>,
         search: Option<String>,
     ) -> AppResult<Fast<UserConnection>> {
-        user_page(ctx, UserFilter { role, search, active_only: false, ..UserFilter::default() }, first, after).await
+        let filter =
+            UserFilter { role, search, active_only: false, search_in: SearchIn::Accounts, ..UserFilter::default() };
+        user_page(ctx, filter, first, after).await
     }
 }
 
@@ -184,13 +186,13 @@ impl AccountsMutation {
         new_password: String,
     ) -> AppResult<MessagePayload> {
         let viewer = ctx.viewer().await?;
-        accounts::change_password(ctx.state()?, &viewer, old_password, new_password).await?;
+        accounts::change_password(ctx.state()?, &viewer, old_password, new_password, &ctx.client_addr()).await?;
         Ok(MessagePayload::new(accounts::MSG_PASSWORD_CHANGED))
     }
 
     /// Emails a reset token if the account exists; the answer is the same either way.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<MessagePayload> {
-        accounts::request_password_reset(ctx.state()?, &email).await?;
+        accounts::request_password_reset(ctx.state()?, &email, &ctx.client_addr()).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_SENT))
     }
 
@@ -202,7 +204,7 @@ impl AccountsMutation {
         token: String,
         password: String,
     ) -> AppResult<MessagePayload> {
-        accounts::reset_password(ctx.state()?, &email, &token, password).await?;
+        accounts::reset_password(ctx.state()?, &email, &token, password, &ctx.client_addr()).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_DONE))
     }
 

@@ -145,8 +145,9 @@ async fn execute(
                 let error = async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default());
                 return respond(&async_graphql::Response::from_errors(vec![error]), operation, wants_gql_json);
             }
+            let client = crate::net::client_ip(peer.ip(), headers, &st.app.config.trusted_proxies);
             let mut request =
-                request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
+                request.data(auth).data(ClientAddr(client.to_string())).data(super::loaders::for_request(&st.app));
             request.set_parsed_query(doc);
             let reads = Arc::new(PrivateReads::default());
             let response = st.schema.execute(request.data(reads.clone())).await;

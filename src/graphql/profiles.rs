@@ -19,7 +19,7 @@ use crate::{
     db::entities::{doctor_profile, patient_profile, time_off},
     domain::{
         Role,
-        accounts::UserFilter,
+        accounts::{SearchIn, UserFilter},
         profiles::{self, DoctorProfileChanges, PatientProfileChanges},
         schedule::{self, NewTimeOff, Rule, Weekday},
     },
@@ -185,6 +185,7 @@ impl ProfilesQuery {
             specialty,
             active_only: !everyone,
             verified_doctors_only: !everyone,
+            search_in: SearchIn::Directory,
         };
         user_page(ctx, filter, first, after).await
     }

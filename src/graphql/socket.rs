@@ -67,6 +67,8 @@ pub async fn ws(
     let Some(protocol) = protocol else {
         return (StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws").into_response();
     };
+    // The client address, as for HTTP.
+    let peer = SocketAddr::new(crate::net::client_ip(peer.ip(), &headers, &st.app.config.trusted_proxies), peer.port());
     upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(MAX_MESSAGE_BYTES)

@@ -20,5 +20,7 @@ mod schedule;
 mod schema;
 mod sockets;
 mod subscriptions;
+mod throttle;
 mod tokens;
 mod transport;
+mod unverified_doctors;

@@ -233,10 +233,10 @@ async fn the_directory_lists_verified_active_doctors_except_to_admins() {
 }
 
 #[tokio::test]
-async fn the_directory_searches_names_and_emails_ignoring_case() {
+async fn the_directory_searches_names_and_specialty_ignoring_case() {
     let app = TestApp::spawn().await;
     let admin = app.admin(&email("root")).await;
-    let doc = app.doctor("GP", "UTC", 30, Some(&admin)).await;
+    let doc = app.doctor("Paediatric Cardiology", "UTC", 30, Some(&admin)).await;
     app.gql(
         Some(&doc.access),
         "mutation { updateMe(input: { firstName: \"Gregory\", lastName: \"House\" }) { id } }",
@@ -245,10 +245,34 @@ async fn the_directory_searches_names_and_emails_ignoring_case() {
     .await;
     app.doctor("GP", "UTC", 30, Some(&admin)).await;
     let pat = app.register(&email("p"), "PATIENT").await;
-    for term in ["greg", "HOUSE", &doc.email[..8]] {
+    for term in ["greg", "HOUSE", "cardio", "PAEDIATRIC CARD"] {
         let body = app.gql(Some(&pat.access), DOCTORS, json!({ "search": term })).await;
         assert_eq!(ids(&body), [doc.id.as_str()], "search {term}");
     }
+}
+
+#[tokio::test]
+async fn a_doctor_search_never_matches_the_private_email_but_the_admins_user_search_does() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&email("root")).await;
+    let doc = app.doctor("GP", "UTC", 30, Some(&admin)).await;
+    let pat = app.register(&email("p"), "PATIENT").await;
+    let seen =
+        app.gql(Some(&pat.access), "query($id: UUID!) { user(id: $id) { email } }", json!({ "id": doc.id })).await;
+    assert!(seen["data"]["user"]["email"].is_null(), "the patient may not read the email: {seen}");
+
+    for viewer in [&pat, &admin] {
+        let by_email = app.gql(Some(&viewer.access), DOCTORS, json!({ "search": doc.email })).await;
+        assert!(ids(&by_email).is_empty(), "doctors(search: email) finds nothing: {by_email}");
+    }
+    let users = app
+        .gql(
+            Some(&admin.access),
+            "query($s: String) { users(search: $s) { edges { node { id } } } }",
+            json!({ "s": doc.email.to_uppercase() }),
+        )
+        .await;
+    assert_eq!(users["data"]["users"]["edges"][0]["node"]["id"], doc.id.as_str(), "{users}");
 }
 
 const DOCTORS_WITH_SCHEDULE: &str = "query($first: Int) { doctors(first: $first) { edges { node { id firstName
