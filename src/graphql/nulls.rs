@@ -397,3 +397,71 @@ impl Extension for NullsExtension {
             .boxed()
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use async_graphql::{PathSegment, Response, ServerError, Value};
+    use serde_json::json;
+
+    use super::Nulls;
+
+    const SDL: &str = "
+        type Query { page: Page!  items: [Item]  strict: [Item!] }
+        type Page { edges: [Edge!]! }
+        type Edge { node: Item! }
+        type Item { id: ID!  note: String }";
+
+    /// `data` after placing the nulls of errors at `paths` for `query`.
+    fn fixed(query: &str, data: serde_json::Value, paths: &[serde_json::Value]) -> serde_json::Value {
+        let mut response = Response::new(Value::from_json(data).unwrap());
+        response.errors = paths
+            .iter()
+            .map(|p| {
+                let mut e = ServerError::new("boom", None);
+                e.path = serde_json::from_value::<Vec<PathSegment>>(p.clone()).unwrap();
+                e
+            })
+            .collect();
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        Nulls::from_sdl(SDL).fix(&doc, None, &mut response);
+        response.data.into_json().unwrap()
+    }
+
+    #[test]
+    fn a_nullable_field_in_a_list_item_is_null_and_an_emptied_object_is_an_object_again() {
+        let data = json!({ "page": { "edges": [{ "node": { "id": "1" } }, { "node": null }] } });
+        let out = fixed(
+            "{ page { edges { node { id note } } } }",
+            data,
+            &[
+                json!(["page", "edges", 0, "node", "note"]),
+                json!(["page", "edges", 1, "node", "note"]),
+                json!(["page", "edges", 1, "node", "id"]),
+            ],
+        );
+        // Edge 1's node failed a non-null `id`: up to `page: Page!`, then the root.
+        assert_eq!(out, json!(null));
+        let out = fixed(
+            "{ page { edges { node { note } } } }",
+            json!({ "page": { "edges": [{ "node": null }] } }),
+            &[json!(["page", "edges", 0, "node", "note"])],
+        );
+        assert_eq!(out, json!({ "page": { "edges": [{ "node": { "note": null } }] } }));
+    }
+
+    #[test]
+    fn a_failed_non_null_field_nulls_a_nullable_list_item_or_else_the_list() {
+        let out = fixed("{ items { id } }", json!({ "items": [{ "id": "1" }, null] }), &[json!(["items", 1, "id"])]);
+        assert_eq!(out, json!({ "items": [{ "id": "1" }, null] }));
+        let out = fixed("{ strict { id } }", json!({}), &[json!(["strict", 1, "id"])]);
+        assert_eq!(out, json!({ "strict": null }));
+    }
+
+    #[test]
+    fn responses_without_errors_and_paths_that_match_nothing_are_left_alone() {
+        let data = json!({ "items": [{ "id": "1" }] });
+        assert_eq!(fixed("{ items { id } }", data.clone(), &[]), data);
+        assert_eq!(fixed("{ items { id } }", data.clone(), &[json!(["nothing", 3])]), data);
+    }
+}
