@@ -28,6 +28,7 @@ use crate::{
         self,
         http::GraphqlState,
         limits::{DocumentLimits, Limits},
+        nulls::Nulls,
     },
     mail::Mailer,
 };
@@ -121,12 +122,13 @@ impl AppState {
 /// The HTTP router with every route and layer.
 pub fn router(state: AppState) -> Router {
     let limits = DocumentLimits::new(Limits::default());
-    let schema = graphql::build_schema(Some(state.clone()), None);
-    let ws_schema = graphql::build_schema(Some(state.clone()), Some(limits.clone()));
+    let schema = graphql::build_schema(Some(state.clone()), None, None);
+    let nulls = Nulls::for_schema(&schema);
+    let ws_schema = graphql::build_schema(Some(state.clone()), Some(limits.clone()), Some(nulls.clone()));
     let graphiql_on = state.config.graphiql;
     let request_timeout = state.config.request_timeout;
     let cors_origins = state.config.cors_allowed_origins.clone();
-    let st = GraphqlState { schema, ws_schema, limits, app: state };
+    let st = GraphqlState { schema, ws_schema, limits, nulls, app: state };
 
     let mut router = Router::new()
         .route("/graphql", get(graphql::http::get).post(graphql::http::post))

@@ -419,7 +419,8 @@ async fn transition(ctx: &Context<'_>, id: Uuid, what: Transition, reason: Optio
 #[derive(Default)]
 pub struct AppointmentsSubscription;
 
-#[Subscription]
+// Named `Subscription`, as the contract names the three roots (not after this struct).
+#[Subscription(name = "Subscription")]
 impl AppointmentsSubscription {
     /// Every event of the viewer's own appointments (admins: all), as it happens.
     #[graphql(guard = "RoleGuard::signed_in()")]

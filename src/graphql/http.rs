@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use std::sync::Arc;
 
-use super::{ClientAddr, CyberSchema, audit::PrivateReads, limits::DocumentLimits};
+use super::{ClientAddr, CyberSchema, audit::PrivateReads, limits::DocumentLimits, nulls::Nulls};
 use crate::{app::AppState, auth::viewer::RequestAuth};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -27,6 +27,8 @@ pub struct GraphqlState {
     /// For WebSocket operations: checks the documents itself.
     pub ws_schema: CyberSchema,
     pub limits: DocumentLimits,
+    /// Places field errors' nulls in HTTP responses (the WebSocket schema does it itself).
+    pub nulls: Nulls,
     pub app: AppState,
 }
 
@@ -149,8 +151,17 @@ async fn execute(
             let mut request =
                 request.data(auth).data(ClientAddr(client.to_string())).data(super::loaders::for_request(&st.app));
             request.set_parsed_query(doc);
+            // The schema runs the parsed document (and has no extension that reads the text):
+            // the text is kept, without a copy, to place field errors' nulls if there are any.
+            let query = std::mem::take(&mut request.query);
+            let operation_name = request.operation_name.clone();
             let reads = Arc::new(PrivateReads::default());
-            let response = st.schema.execute(request.data(reads.clone())).await;
+            let mut response = st.schema.execute(request.data(reads.clone())).await;
+            if !response.errors.is_empty()
+                && let Ok(doc) = st.limits.prepare(&query)
+            {
+                st.nulls.fix(&doc, operation_name.as_deref(), &mut response);
+            }
             // Reads of patients' private fields are audited before anything leaves; if that
             // fails, the data is withheld.
             match reads.flush(&st.app).await {

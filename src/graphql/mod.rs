@@ -5,6 +5,7 @@ pub mod audit;
 pub mod http;
 pub mod limits;
 pub mod loaders;
+pub mod nulls;
 pub mod objects;
 pub mod pagination;
 pub mod plain;

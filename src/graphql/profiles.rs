@@ -191,7 +191,7 @@ impl ProfilesQuery {
     }
 
     /// Free slots of a doctor starting in `[from, to)` (at most 31 days), in order.
-    #[graphql(guard = "RoleGuard::signed_in()")]
+    #[graphql(guard = "RoleGuard::signed_in()", complexity = "slots_complexity(&from, &to)")]
     async fn available_slots(
         &self,
         ctx: &Context<'_>,
@@ -202,6 +202,18 @@ impl ProfilesQuery {
         let slots = schedule::available_slots(ctx.state()?, doctor_id, from.0, to.0).await?;
         Ok(slots.into_iter().map(|s| Slot { starts_at: s.start.into(), ends_at: s.end.into() }).collect())
     }
+}
+
+/// Complexity of `availableSlots`: 10 per day of its range, partial days counted whole, so a
+/// 31-day range costs 310 and a document cannot ask for many of them at once. A range over 31
+/// days is priced as 31 (the resolver refuses it with `BAD_USER_INPUT`, which says more than a
+/// blown budget); an empty or inverted one as a day.
+fn slots_complexity(from: &DateTime, to: &DateTime) -> usize {
+    const PER_DAY: usize = 10;
+    let seconds = (to.0 - from.0).num_seconds().max(1);
+    let days = (seconds + 86_399) / 86_400;
+    let days = days.min(schedule::MAX_SLOT_RANGE_DAYS);
+    usize::try_from(days).unwrap_or(1).saturating_mul(PER_DAY)
 }
 
 #[derive(Default)]

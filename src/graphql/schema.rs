@@ -6,6 +6,7 @@ use super::{
     appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
     audit::AuditQuery,
     limits::DocumentLimits,
+    nulls::Nulls,
     profiles::{ProfilesMutation, ProfilesQuery},
 };
 use crate::app::AppState;
@@ -30,8 +31,9 @@ const PARSER_RECURSION_BACKSTOP: usize = 64;
 /// With `limits`, the schema is the one for operations that arrive over WebSocket: the document
 /// bounds run inside it as an extension, and so does each operation's login check, request id and
 /// log line ([`super::socket::SocketOperations`]); without, the caller must apply
-/// [`DocumentLimits::prepare`] first.
-pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>) -> CyberSchema {
+/// [`DocumentLimits::prepare`] first. Likewise with `nulls`, field errors are placed as the spec
+/// says inside the schema; without, the caller applies [`Nulls::fix`] to each response.
+pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>, nulls: Option<Nulls>) -> CyberSchema {
     let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
     let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
     let mut builder = Schema::build(Query::default(), Mutation::default(), AppointmentsSubscription)
@@ -47,6 +49,9 @@ pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>) -> 
     if let Some(limits) = limits {
         builder = builder.extension(limits).extension(super::socket::SocketOperations);
     }
+    if let Some(nulls) = nulls {
+        builder = builder.extension(nulls);
+    }
     if let Some(state) = state {
         builder = builder.data(state);
     }
@@ -55,5 +60,5 @@ pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>) -> 
 
 /// The SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, None).sdl()
+    build_schema(None, None, None).sdl()
 }

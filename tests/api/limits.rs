@@ -135,3 +135,55 @@ async fn every_aliased_login_in_one_document_counts_against_the_throttle() {
     let real = app.login_raw(&victim.email, crate::helpers::PASSWORD).await;
     assert_eq!(real["errors"][0]["extensions"]["code"], "RATE_LIMITED");
 }
+
+/// `n` aliased `availableSlots` of `doctor` over `from`…`from + span`, in one query.
+fn slot_queries(n: usize, doctor: &str, span: chrono::TimeDelta) -> String {
+    let from = (chrono::Utc::now() + chrono::TimeDelta::days(2)).format("%Y-%m-%dT00:00:00Z").to_string();
+    let to = (chrono::DateTime::parse_from_rfc3339(&from).unwrap() + span).to_rfc3339();
+    (0..n)
+        .map(|i| {
+            format!(
+                "s{i}: availableSlots(doctorId: \"{doctor}\", from: \"{from}\", to: \"{to}\") {{ startsAt endsAt }}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn available_slots_cost_10_per_day_so_four_month_long_ranges_are_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root@example.com").await;
+    let doctor = app.doctor("Cardiology", "UTC", 5, Some(&admin)).await;
+    app.set_rules(&doctor, crate::helpers::every_day("00:00:00", "23:55:00")).await;
+    let patient = app.patient().await;
+    let month = chrono::TimeDelta::days(31);
+
+    // 3 × 310 = 930: runs, every range answered in full.
+    let three =
+        app.gql(Some(&patient.access), &format!("{{ {} }}", slot_queries(3, &doctor.id, month)), json!({})).await;
+    assert!(three["errors"].is_null(), "{three}");
+    assert!(three["data"]["s2"].as_array().is_some_and(|s| s.len() > 8_000), "31 days of 5-minute slots");
+
+    // 4 × 310 = 1,240: refused before anything runs.
+    let four =
+        app.gql(Some(&patient.access), &format!("{{ {} }}", slot_queries(4, &doctor.id, month)), json!({})).await;
+    assert!(rejected(&four), "{four}");
+    assert!(four["errors"][0]["message"].as_str().is_some_and(|m| m.contains("complex")), "{four}");
+}
+
+#[tokio::test]
+async fn a_one_day_range_of_available_slots_costs_10() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root@example.com").await;
+    let doctor = app.doctor("Cardiology", "UTC", 30, None).await;
+    // A page of 99 users with 8 fields costs 990 (see the test above): 10 more fit the budget.
+    let fields = "id email firstName lastName role isActive isStaff isSuperuser";
+    let doc = |span| {
+        format!("{{ users(first: 99) {{ edges {{ node {{ {fields} }} }} }} {} }}", slot_queries(1, &doctor.id, span))
+    };
+    let one_day = app.gql(Some(&admin.access), &doc(chrono::TimeDelta::days(1)), json!({})).await;
+    assert!(one_day["errors"].is_null(), "{one_day}");
+    let a_second_more = app.gql(Some(&admin.access), &doc(chrono::TimeDelta::seconds(86_401)), json!({})).await;
+    assert!(rejected(&a_second_more), "a started day counts whole: {a_second_more}");
+}

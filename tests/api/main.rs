@@ -11,6 +11,7 @@ mod hardening;
 mod helpers;
 mod limits;
 mod logs;
+mod nulls;
 mod password_reset;
 mod plain;
 mod privacy;

@@ -15,7 +15,7 @@ use crate::{
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(c: &Clinic, token: &str) -> Socket {
+pub async fn connect(c: &Clinic, token: &str) -> Socket {
     let url = c.app.address.replace("http://", "ws://") + "/graphql/ws";
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
@@ -26,7 +26,7 @@ async fn connect(c: &Clinic, token: &str) -> Socket {
     ws
 }
 
-async fn next_json(ws: &mut Socket, wait: Duration) -> Option<Value> {
+pub async fn next_json(ws: &mut Socket, wait: Duration) -> Option<Value> {
     loop {
         match tokio::time::timeout(wait, ws.next()).await {
             Ok(Some(Ok(Message::Text(t)))) => {
