@@ -123,12 +123,14 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let limits = DocumentLimits::new(Limits::default());
     let schema = graphql::build_schema(Some(state.clone()), None, None);
-    let nulls = Nulls::for_schema(&schema);
+    let sdl = schema.sdl();
+    let nulls = Nulls::from_sdl(&sdl);
+    let unused_scalars = graphql::introspection::UnusedScalars::from_sdl(&sdl);
     let ws_schema = graphql::build_schema(Some(state.clone()), Some(limits.clone()), Some(nulls.clone()));
     let graphiql_on = state.config.graphiql;
     let request_timeout = state.config.request_timeout;
     let cors_origins = state.config.cors_allowed_origins.clone();
-    let st = GraphqlState { schema, ws_schema, limits, nulls, app: state };
+    let st = GraphqlState { schema, ws_schema, limits, nulls, unused_scalars, app: state };
 
     let mut router = Router::new()
         .route("/graphql", get(graphql::http::get).post(graphql::http::post))

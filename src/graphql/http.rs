@@ -29,6 +29,8 @@ pub struct GraphqlState {
     pub limits: DocumentLimits,
     /// Places field errors' nulls in HTTP responses (the WebSocket schema does it itself).
     pub nulls: Nulls,
+    /// Keeps introspection over HTTP to the types the printed SDL describes.
+    pub unused_scalars: super::introspection::UnusedScalars,
     pub app: AppState,
 }
 
@@ -155,12 +157,17 @@ async fn execute(
             // the text is kept, without a copy, to place field errors' nulls if there are any.
             let query = std::mem::take(&mut request.query);
             let operation_name = request.operation_name.clone();
+            let introspects = query.contains("__schema") || query.contains("__type");
+            let variables = if introspects { request.variables.clone() } else { async_graphql::Variables::default() };
             let reads = Arc::new(PrivateReads::default());
             let mut response = st.schema.execute(request.data(reads.clone())).await;
-            if !response.errors.is_empty()
+            if (introspects || !response.errors.is_empty())
                 && let Ok(doc) = st.limits.prepare(&query)
             {
                 st.nulls.fix(&doc, operation_name.as_deref(), &mut response);
+                if introspects {
+                    st.unused_scalars.hide(&doc, operation_name.as_deref(), &variables, &mut response);
+                }
             }
             // Reads of patients' private fields are audited before anything leaves; if that
             // fails, the data is withheld.

@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod appointments;
 pub mod audit;
 pub mod http;
+pub mod introspection;
 pub mod limits;
 pub mod loaders;
 pub mod nulls;

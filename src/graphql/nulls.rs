@@ -17,7 +17,7 @@ use std::{
 };
 
 use async_graphql::{
-    Name, ObjectType, PathSegment, Request, Response, Schema, ServerResult, SubscriptionType, Value,
+    Name, PathSegment, Request, Response, ServerResult, Value,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextSubscribe},
     futures_util::{StreamExt, stream::BoxStream},
     parser::Positioned,
@@ -48,16 +48,6 @@ struct Types {
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
 impl Nulls {
-    /// The types of `schema`, read from its SDL.
-    pub fn for_schema<Q, M, S>(schema: &Schema<Q, M, S>) -> Self
-    where
-        Q: ObjectType + 'static,
-        M: ObjectType + 'static,
-        S: SubscriptionType + 'static,
-    {
-        Self::from_sdl(&schema.sdl())
-    }
-
     /// The types described by `sdl`. An SDL that does not parse (never the case for one printed
     /// by async-graphql) gives a value that leaves every response as it is, and is logged.
     pub fn from_sdl(sdl: &str) -> Self {

@@ -85,7 +85,6 @@ fn committed_shape() -> Shape {
 // (its registry treats them as system types), though nothing in this schema uses them, and the
 // spec says an unreferenced built-in scalar must not be listed; print-schema rightly omits them.
 // Enable once the served introspection hides them (issue 10, item 11e).
-#[ignore = "issue 10 item 11e: the served introspection lists the unused Float and ID"]
 #[tokio::test]
 async fn the_served_introspection_describes_the_same_types_as_schema_graphql() {
     let app = crate::helpers::TestApp::spawn().await;
@@ -120,4 +119,24 @@ async fn the_served_introspection_describes_the_same_types_as_schema_graphql() {
         "served only: {only_served:?}; schema.graphql only: {only_committed:?}"
     );
     assert_eq!(served, committed);
+}
+
+#[tokio::test]
+async fn built_in_scalars_the_schema_does_not_use_are_not_served_by_introspection() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let body = app
+        .gql(
+            None,
+            "query($t: String!) { float: __type(name: \"Float\") { name } id: __type(name: $t) { name }
+               int: __type(name: \"Int\") { name } __schema { all: types { n: name } } }",
+            serde_json::json!({ "t": "ID" }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(body["data"]["float"].is_null() && body["data"]["id"].is_null(), "{body}");
+    assert_eq!(body["data"]["int"]["name"], "Int");
+    let names: Vec<&str> =
+        body["data"]["__schema"]["all"].as_array().unwrap().iter().map(|t| t["n"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Int") && names.contains(&"String") && names.contains(&"Appointment"), "{names:?}");
+    assert!(!names.contains(&"Float") && !names.contains(&"ID"), "{names:?}");
 }
