@@ -9,6 +9,7 @@ use axum::{
     routing::get,
 };
 use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 use tokio::net::TcpListener;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
@@ -71,9 +72,9 @@ pub struct Services {
 impl Services {
     /// After the commit of a change that may end a login or disable a user: forget cached logins
     /// here (other replicas hear of it through [`EventHub::notify_accounts_changed`]).
-    pub fn accounts_changed(&self) {
+    pub fn accounts_changed(&self, user: Uuid) {
         self.sessions.clear();
-        self.events.accounts_changed_here();
+        self.events.accounts_changed_here(user);
     }
 }
 
@@ -253,7 +254,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
         .filter(|v| {
             !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     req.headers_mut().insert(header.clone(), value.clone());
     let started = std::time::Instant::now();

@@ -33,9 +33,9 @@ pub struct EventNotice {
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<EventNotice>,
-    /// Account changes that may have ended logins (here or on another replica): open WebSockets
-    /// check their login again.
-    accounts: broadcast::Sender<()>,
+    /// Account changes that may have ended logins (here or on another replica), by user (`None`:
+    /// any user, e.g. after notices may have been missed): open WebSockets check their login again.
+    accounts: broadcast::Sender<Option<Uuid>>,
     backend: DbBackend,
 }
 
@@ -54,15 +54,15 @@ impl EventHub {
         Self { tx, accounts, backend }
     }
 
-    /// A receiver told of every account change from now on (a lagging receiver is told too, by
-    /// `RecvError::Lagged`: either way, check again).
-    pub fn account_changes(&self) -> broadcast::Receiver<()> {
+    /// A receiver told of every account change from now on, with the user it concerns (a lagging
+    /// receiver is told by `RecvError::Lagged`: then any login may have ended).
+    pub fn account_changes(&self) -> broadcast::Receiver<Option<Uuid>> {
         self.accounts.subscribe()
     }
 
-    /// After the commit of an account change in this process.
-    pub fn accounts_changed_here(&self) {
-        let _ = self.accounts.send(());
+    /// After the commit of a change to `user`'s account made in this process.
+    pub fn accounts_changed_here(&self, user: Uuid) {
+        let _ = self.accounts.send(Some(user));
     }
 
     /// Tells every replica, on commit of `txn`, that accounts changed (PostgreSQL; a no-op on
@@ -70,14 +70,14 @@ impl EventHub {
     ///
     /// # Errors
     /// Internal only.
-    pub async fn notify_accounts_changed<C: ConnectionTrait>(&self, txn: &C) -> AppResult<()> {
+    pub async fn notify_accounts_changed<C: ConnectionTrait>(&self, txn: &C, user: Uuid) -> AppResult<()> {
         if self.backend != DbBackend::Postgres {
             return Ok(());
         }
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT pg_notify($1, '')",
-            [ACCOUNTS_CHANNEL.into()],
+            "SELECT pg_notify($1, $2)",
+            [ACCOUNTS_CHANNEL.into(), user.to_string().into()],
         ))
         .await?;
         Ok(())
@@ -123,12 +123,12 @@ impl EventHub {
 async fn listen(
     pool: sea_orm::sqlx::PgPool,
     tx: broadcast::Sender<EventNotice>,
-    accounts: broadcast::Sender<()>,
+    accounts: broadcast::Sender<Option<Uuid>>,
     sessions: Arc<SessionCache>,
 ) {
-    let accounts_changed = || {
+    let accounts_changed = |user: Option<Uuid>| {
         sessions.clear();
-        let _ = accounts.send(());
+        let _ = accounts.send(user);
     };
     use sea_orm::sqlx::postgres::PgListener;
     loop {
@@ -148,12 +148,12 @@ async fn listen(
             continue;
         }
         // Whatever changed while not listening is unknown: start from an empty cache.
-        accounts_changed();
+        accounts_changed(None);
         loop {
             match listener.try_recv().await {
                 // The connection dropped (the next call reconnects): notices may have been missed.
-                Ok(None) => accounts_changed(),
-                Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => accounts_changed(),
+                Ok(None) => accounts_changed(None),
+                Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => accounts_changed(n.payload().parse().ok()),
                 Ok(Some(n)) => match serde_json::from_str::<EventNotice>(n.payload()) {
                     Ok(notice) => {
                         let _ = tx.send(notice);

@@ -204,6 +204,11 @@ impl SocketLogin {
         if viewer.role() == self.claims.role { Ok(()) } else { Err(AppError::Unauthenticated(ENDED)) }
     }
 
+    /// The user signed in.
+    pub fn user_id(&self) -> Uuid {
+        self.claims.sub
+    }
+
     /// When the access token expires, and with it the socket's login.
     pub fn valid_until(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::from_timestamp(self.claims.exp, 0).unwrap_or_default()

@@ -251,9 +251,9 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
     if retired.rows_affected == 0 {
         revoke_session(&txn, claims.sid, now).await?;
         audit::record(&txn, None, "auth.refresh_reuse_revoked", Some(claims.sub), now).await?;
-        state.events.notify_accounts_changed(&txn).await?;
+        state.events.notify_accounts_changed(&txn, claims.sub).await?;
         txn.commit().await?;
-        state.accounts_changed();
+        state.accounts_changed(claims.sub);
         tracing::warn!(session = %claims.sid, "refresh token reused; login revoked");
         return Err(AppError::Unauthenticated("Refresh token was already used; the login has been revoked"));
     }
@@ -287,9 +287,9 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
     let txn = begin_write(&state.writer).await?;
     revoke_session(&txn, claims.sid, now).await?;
     audit::record(&txn, Some(claims.sub), "auth.logout", Some(claims.sub), now).await?;
-    state.events.notify_accounts_changed(&txn).await?;
+    state.events.notify_accounts_changed(&txn, claims.sub).await?;
     txn.commit().await?;
-    state.accounts_changed();
+    state.accounts_changed(claims.sub);
     Ok(())
 }
 
@@ -348,9 +348,9 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
     let txn = begin_write(&state.writer).await?;
     let updated = model.update(&txn).await.map_err(email_conflict)?;
     audit::record(&txn, Some(viewer.id()), "account.update", Some(viewer.id()), updated.updated_at).await?;
-    state.events.notify_accounts_changed(&txn).await?;
+    state.events.notify_accounts_changed(&txn, viewer.id()).await?;
     txn.commit().await?;
-    state.accounts_changed();
+    state.accounts_changed(viewer.id());
     Ok(updated)
 }
 
@@ -389,9 +389,9 @@ pub async fn change_password(
         .await?;
     revoke_all_sessions(&txn, user_id, now).await?;
     audit::record(&txn, Some(user_id), "account.password_change", Some(user_id), now).await?;
-    state.events.notify_accounts_changed(&txn).await?;
+    state.events.notify_accounts_changed(&txn, user_id).await?;
     txn.commit().await?;
-    state.accounts_changed();
+    state.accounts_changed(user_id);
     Ok(())
 }
 
@@ -520,9 +520,9 @@ pub async fn reset_password(
     throttle::clear(&txn, throttle::Kind::Login, &email).await?;
     revoke_all_sessions(&txn, user_id, now).await?;
     audit::record(&txn, Some(user_id), "account.password_reset", Some(user_id), now).await?;
-    state.events.notify_accounts_changed(&txn).await?;
+    state.events.notify_accounts_changed(&txn, user_id).await?;
     txn.commit().await?;
-    state.accounts_changed();
+    state.accounts_changed(user_id);
     Ok(())
 }
 
@@ -546,9 +546,9 @@ pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool
     }
     let action = if active { "user.activate" } else { "user.deactivate" };
     audit::record(&txn, Some(admin.id()), action, Some(id), now).await?;
-    state.events.notify_accounts_changed(&txn).await?;
+    state.events.notify_accounts_changed(&txn, id).await?;
     txn.commit().await?;
-    state.accounts_changed();
+    state.accounts_changed(id);
     Ok(user)
 }
 
@@ -571,9 +571,9 @@ pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) ->
     model.updated_at = Set(state.clock.now());
     let user = model.update(&txn).await?;
     audit::record(&txn, Some(admin.id()), "user.set_role", Some(id), user.updated_at).await?;
-    state.events.notify_accounts_changed(&txn).await?;
+    state.events.notify_accounts_changed(&txn, id).await?;
     txn.commit().await?;
-    state.accounts_changed();
+    state.accounts_changed(id);
     Ok(user)
 }
 
@@ -633,9 +633,9 @@ pub async fn create_admin(
     };
     revoke_all_sessions(&txn, model.id, now).await?;
     audit::record(&txn, None, "admin.create", Some(model.id), now).await?;
-    state.events.notify_accounts_changed(&txn).await?;
+    state.events.notify_accounts_changed(&txn, model.id).await?;
     txn.commit().await?;
-    state.accounts_changed();
+    state.accounts_changed(model.id);
     Ok(model)
 }
 

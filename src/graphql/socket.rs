@@ -145,7 +145,11 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
             () = &mut init_deadline, if opened.is_none() => {
                 break Some(close(4408, "Connection initialisation timeout"));
             }
-            changed = changes.recv(), if watching => !matches!(changed, Err(RecvError::Closed)),
+            changed = changes.recv(), if watching => match changed {
+                Ok(Some(user)) => opened.is_some_and(|l| l.user_id() == user),
+                Ok(None) | Err(RecvError::Lagged(_)) => true,
+                Err(RecvError::Closed) => false,
+            },
             () = &mut recheck, if watching => true,
         };
         if let (true, Some(l)) = (check_now, login.get()) {
