@@ -139,6 +139,10 @@ async fn execute(
     peer: SocketAddr,
     wants_gql_json: bool,
 ) -> Response {
+    // A document nested too deep is refused before anything parses it (the parser recurses).
+    if let Err(e) = super::limits::prescan(&request.query) {
+        return request_error(StatusCode::BAD_REQUEST, &e.message, wants_gql_json);
+    }
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     let request = request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
     let mut request = request;

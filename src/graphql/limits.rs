@@ -29,6 +29,117 @@ impl Default for Limits {
     }
 }
 
+/// How deep values written in a document (list and object literals, in arguments, default values
+/// and directive arguments) may nest: the contract's bound.
+pub const MAX_VALUE_NESTING: usize = 32;
+
+/// How deep brackets of any kind (selection sets, argument lists, lists, objects) may nest in a
+/// document at all. A backstop, far above any document the other bounds let through (selections
+/// are bounded at 16 levels, introspection at 20, values at 32) and far below what the parser's
+/// recursion can take: a debug build overflowed a 2 MiB stack at about 300 nested values; the
+/// parser itself refuses selection sets nested deeper than 64.
+pub const MAX_BRACKET_NESTING: usize = 64;
+
+/// A linear, non-recursive lexical scan that refuses documents nested too deep *before* the
+/// parser sees them: async-graphql's parser builds values by recursion without any bound, so a
+/// few kilobytes of `[[[[…` overflow the stack and abort the process.
+///
+/// Skips strings (with their escapes), block strings and comments as the GraphQL lexer does; a
+/// string ends at a line break as the grammar says (an unterminated one fails to parse anyway,
+/// and counting what follows errs on the safe side). Brackets inside `(`…`)` (arguments,
+/// variable definitions, directive arguments, default values) are values or list types: at most
+/// [`MAX_VALUE_NESTING`] of them nest. Every bracket kind together nests at most
+/// [`MAX_BRACKET_NESTING`]. Unbalanced brackets are left to the parser to report.
+///
+/// # Errors
+/// A request error saying which bound was exceeded.
+pub fn prescan(query: &str) -> ServerResult<()> {
+    let bytes = query.as_bytes();
+    // Each open bracket, and whether it counted as value nesting.
+    let mut open: Vec<(u8, bool)> = Vec::new();
+    let mut parens = 0usize;
+    let mut values = 0usize;
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'#' => {
+                while bytes.get(i).is_some_and(|c| *c != b'\n' && *c != b'\r') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' if bytes.get(i..).is_some_and(|rest| rest.starts_with(b"\"\"\"")) => {
+                i += 3;
+                loop {
+                    let rest = bytes.get(i..).unwrap_or_default();
+                    if rest.is_empty() {
+                        break;
+                    }
+                    if rest.starts_with(b"\\\"\"\"") {
+                        i += 4;
+                    } else if rest.starts_with(b"\"\"\"") {
+                        i += 3;
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\n' | b'\r' => break,
+                        _ => i += 1,
+                    }
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                let is_value = b != b'(' && parens > 0;
+                if b == b'(' {
+                    parens += 1;
+                }
+                if is_value {
+                    values += 1;
+                    if values > MAX_VALUE_NESTING {
+                        return Err(ServerError::new(
+                            format!("Values in the document are nested deeper than {MAX_VALUE_NESTING} levels"),
+                            None,
+                        ));
+                    }
+                }
+                open.push((b, is_value));
+                if open.len() > MAX_BRACKET_NESTING {
+                    return Err(ServerError::new(
+                        format!("The document is nested deeper than {MAX_BRACKET_NESTING} levels"),
+                        None,
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => {
+                if let Some((kind, was_value)) = open.pop() {
+                    if kind == b'(' {
+                        parens = parens.saturating_sub(1);
+                    }
+                    if was_value {
+                        values = values.saturating_sub(1);
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Applies [`Limits`] and keeps the documents it has parsed and checked: clients send the same few
 /// documents again and again, and parsing was a large share of a small request's CPU.
 ///
@@ -56,6 +167,7 @@ impl DocumentLimits {
         if let Some(doc) = self.cache.get(query) {
             return Ok(doc);
         }
+        prescan(query)?;
         let doc = async_graphql::parser::parse_query(query)?;
         check(&doc, self.limits)?;
         self.cache.put(query, &doc);
@@ -108,6 +220,7 @@ impl Extension for DocumentLimitsExtension {
         if let Some(doc) = self.1.get(query) {
             return Ok(doc);
         }
+        prescan(query)?;
         let doc = next.run(ctx, query, variables).await?;
         check(&doc, self.0)?;
         self.1.put(query, &doc);

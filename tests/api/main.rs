@@ -11,6 +11,7 @@ mod hardening;
 mod helpers;
 mod limits;
 mod logs;
+mod nesting;
 mod password_reset;
 mod plain;
 mod privacy;
