@@ -119,7 +119,7 @@ impl AppState {
 
 /// The HTTP router with every route and layer.
 pub fn router(state: AppState) -> Router {
-    let limits = DocumentLimits::new(Limits::default());
+    let limits = DocumentLimits::new(Limits { introspection: state.config.graphiql, ..Limits::default() });
     let schema = graphql::build_schema(Some(state.clone()), None);
     let ws_schema = graphql::build_schema(Some(state.clone()), Some(limits.clone()));
     let graphiql_on = state.config.graphiql;

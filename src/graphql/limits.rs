@@ -21,13 +21,19 @@ pub struct Limits {
     pub max_recursion: usize,
     pub max_aliases: usize,
     pub max_introspection_depth: usize,
+    /// When false (production, unless opted in), a document selecting `__schema` or `__type` is
+    /// refused with "Introspection is disabled" rather than answered with a null.
+    pub introspection: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_depth: 12, max_recursion: 16, max_aliases: 30, max_introspection_depth: 20 }
+        Self { max_depth: 12, max_recursion: 16, max_aliases: 30, max_introspection_depth: 20, introspection: true }
     }
 }
+
+/// The message of a document refused because it asks for the schema where introspection is off.
+pub const INTROSPECTION_DISABLED: &str = "Introspection is disabled";
 
 /// How deep values written in a document (list and object literals, in arguments, default values
 /// and directive arguments) may nest: the contract's bound.
@@ -298,6 +304,9 @@ impl<'a> Walker<'a> {
                 Selection::Field(f) => {
                     let name = f.node.name.node.as_str();
                     let starts_introspection = !in_introspection && (name == "__schema" || name == "__type");
+                    if starts_introspection && !self.limits.introspection {
+                        return Err(ServerError::new(INTROSPECTION_DISABLED, Some(f.pos)));
+                    }
                     let inner_is_introspection = in_introspection || starts_introspection;
                     let child = if f.node.selection_set.node.items.is_empty() {
                         None
