@@ -146,7 +146,11 @@ async fn execute(
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     let request = request.data(auth).data(ClientAddr(peer.ip().to_string())).data(super::loaders::for_request(&st.app));
     let mut request = request;
-    let response = match st.limits.prepare(&request.query) {
+    let prepared = st
+        .limits
+        .prepare(&request.query)
+        .and_then(|doc| super::limits::check_inputs(&doc, &request.variables).map(|()| doc));
+    let response = match prepared {
         Ok(doc) => {
             request.set_parsed_query(doc);
             let reads = Arc::new(PrivateReads::default());

@@ -6,13 +6,18 @@
 //! depth ≤ 12 and recursion ≤ 16 outside introspection, and ≤ 30 aliases in all, counting each
 //! fragment as often as it is spread. Introspection subtrees (`__schema`, `__type`) get a larger
 //! depth of their own, enough for GraphiQL and small enough to stop circular introspection.
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use async_graphql::{
-    Pos, ServerError, ServerResult, Variables,
+    Name, Pos, Positioned, ServerError, ServerResult, Value as ConstValue, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    parser::types::{Directive, ExecutableDocument, Selection, SelectionSet},
 };
+
+use crate::{domain::validation, error::AppError};
 
 /// The bounds.
 #[derive(Clone, Copy, Debug)]
@@ -224,14 +229,132 @@ impl Extension for DocumentLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         if let Some(doc) = self.1.get(query) {
+            check_inputs(&doc, variables)?;
             return Ok(doc);
         }
         prescan(query)?;
         let doc = next.run(ctx, query, variables).await?;
         check(&doc, self.0)?;
         self.1.put(query, &doc);
+        check_inputs(&doc, variables)?;
         Ok(doc)
     }
+}
+
+/// Checks every string a document hands to a resolver, in argument literals (also in directive
+/// arguments) and in the variables they use (or those variables' defaults), before anything runs:
+/// no text input, present or future, reaches the domain or the database unchecked.
+///
+/// A string is named by the innermost input-object key above it, else by its argument's name
+/// (`firstName`, `bio`, `search`, `email`…), and classified by
+/// [`validation::text_problem`](crate::domain::validation::text_problem), line breaks allowed
+/// where [`validation::allows_line_breaks`](crate::domain::validation::allows_line_breaks) says.
+/// A string that is an RFC 3339 instant with a leap second (`:60`) is refused too: chrono would
+/// carry it as a nanosecond past one second, which no later check expects. Walks selections and
+/// values with explicit stacks (no recursion over what the client sent).
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field, as a request error: nothing executes.
+pub fn check_inputs(doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+    let defaults: HashMap<&str, &ConstValue> = doc
+        .operations
+        .iter()
+        .flat_map(|(_, op)| op.node.variable_definitions.iter())
+        .filter_map(|d| d.node.default_value.as_ref().map(|v| (d.node.name.node.as_str(), &v.node)))
+        .collect();
+    let mut inputs = Inputs { variables, defaults, seen: HashSet::new() };
+
+    let mut sets: Vec<&SelectionSet> = doc.operations.iter().map(|(_, op)| &op.node.selection_set.node).collect();
+    sets.extend(doc.fragments.values().map(|f| &f.node.selection_set.node));
+    let mut directive_lists: Vec<&[Positioned<Directive>]> = doc
+        .operations
+        .iter()
+        .map(|(_, op)| op.node.directives.as_slice())
+        .chain(doc.fragments.values().map(|f| f.node.directives.as_slice()))
+        .collect();
+    let mut arguments = Vec::new();
+    while let Some(set) = sets.pop() {
+        for sel in &set.items {
+            match &sel.node {
+                Selection::Field(f) => {
+                    arguments.extend(f.node.arguments.iter().map(|(n, v)| (n, v.node.clone().into_const_with(marker))));
+                    directive_lists.push(&f.node.directives);
+                    sets.push(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(inline) => {
+                    directive_lists.push(&inline.node.directives);
+                    sets.push(&inline.node.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => directive_lists.push(&spread.node.directives),
+            }
+        }
+    }
+    for d in directive_lists.iter().flat_map(|list| list.iter()) {
+        arguments.extend(d.node.arguments.iter().map(|(n, v)| (n, v.node.clone().into_const_with(marker))));
+    }
+    for (name, value) in arguments {
+        let Ok(value) = value;
+        inputs
+            .check(&value, name.node.as_str())
+            .map_err(|e| async_graphql::Error::from(e).into_server_error(name.pos))?;
+    }
+    Ok(())
+}
+
+/// Stands in for a variable in an argument literal: an enum value named `$name`, which no
+/// document can write (names never start with `$`). The variable's value is checked where the
+/// marker is met, once per (variable, field name) however often the document repeats it.
+#[expect(
+    clippy::unnecessary_wraps,
+    clippy::needless_pass_by_value,
+    reason = "the signature into_const_with asks for"
+)]
+fn marker(name: Name) -> Result<ConstValue, std::convert::Infallible> {
+    Ok(ConstValue::Enum(Name::new(format!("${name}"))))
+}
+
+struct Inputs<'a> {
+    variables: &'a Variables,
+    defaults: HashMap<&'a str, &'a ConstValue>,
+    seen: HashSet<(String, String)>,
+}
+
+impl Inputs<'_> {
+    /// Every string in `value`, each named by its innermost object key (else `argument`).
+    fn check(&mut self, value: &ConstValue, argument: &str) -> Result<(), AppError> {
+        let mut stack: Vec<(&ConstValue, String)> = vec![(value, argument.to_owned())];
+        while let Some((value, field)) = stack.pop() {
+            match value {
+                ConstValue::String(s) => {
+                    if let Some(message) = validation::text_problem(s, validation::allows_line_breaks(&field)) {
+                        return Err(AppError::bad_input(field, message));
+                    }
+                    if is_leap_second(s) {
+                        return Err(AppError::bad_input(field, "A leap second (:60) is not a valid time"));
+                    }
+                }
+                ConstValue::Enum(name) if name.starts_with('$') => {
+                    let var = &name[1..];
+                    let value = self.variables.get(&Name::new(var)).or_else(|| self.defaults.get(var).copied());
+                    if let Some(value) = value
+                        && self.seen.insert((var.to_owned(), field.clone()))
+                    {
+                        stack.push((value, field));
+                    }
+                }
+                ConstValue::List(items) => stack.extend(items.iter().map(|v| (v, field.clone()))),
+                ConstValue::Object(map) => stack.extend(map.iter().map(|(k, v)| (v, k.to_string()))),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True for an RFC 3339 date-time whose seconds are `60`.
+fn is_leap_second(s: &str) -> bool {
+    s.len() <= 64
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok_and(|d| chrono::Timelike::nanosecond(&d) >= 1_000_000_000)
 }
 
 /// What one selection set amounts to, measured from its own level.

@@ -20,5 +20,6 @@ mod races;
 mod schedule;
 mod schema;
 mod subscriptions;
+mod text_inputs;
 mod tokens;
 mod transport;
