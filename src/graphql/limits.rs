@@ -304,11 +304,7 @@ pub fn check_inputs(doc: &ExecutableDocument, variables: &Variables) -> ServerRe
 /// Stands in for a variable in an argument literal: an enum value named `$name`, which no
 /// document can write (names never start with `$`). The variable's value is checked where the
 /// marker is met, once per (variable, field name) however often the document repeats it.
-#[expect(
-    clippy::unnecessary_wraps,
-    clippy::needless_pass_by_value,
-    reason = "the signature into_const_with asks for"
-)]
+#[expect(clippy::unnecessary_wraps, clippy::needless_pass_by_value, reason = "the signature into_const_with asks for")]
 fn marker(name: Name) -> Result<ConstValue, std::convert::Infallible> {
     Ok(ConstValue::Enum(Name::new(format!("${name}"))))
 }

@@ -223,6 +223,14 @@ async fn a_deeply_nested_document_over_websocket_is_refused_and_the_socket_keeps
     let message = reply["payload"]["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("nested deeper"), "{reply}");
     assert_eq!(next_message(&mut ws).await["type"], "complete");
+    // Variables as deep as serde_json's bound (128, counted from the message) allows: answered.
+    let deep = serde_json::from_str::<Value>(&format!("{}1{}", "[".repeat(120), "]".repeat(120))).unwrap();
+    let vars = json!({ "id": "3", "type": "subscribe", "payload": {
+        "query": "query($v: String) { users(search: $v) { totalCount } }", "variables": { "v": deep } } });
+    ws.send(Message::text(vars.to_string())).await.unwrap();
+    let reply = next_message(&mut ws).await;
+    assert!(reply["payload"]["errors"].is_array(), "{reply}");
+    assert_eq!(next_message(&mut ws).await["type"], "complete");
     let ok = json!({ "id": "2", "type": "subscribe", "payload": { "query": "{ __typename }" } });
     ws.send(Message::text(ok.to_string())).await.unwrap();
     let reply = next_message(&mut ws).await;
