@@ -1,4 +1,6 @@
-//! Document bounds checked right after parsing, before validation or execution.
+//! Document bounds: nesting checked by a lexical scan before parsing ([`prescan`]); depth,
+//! recursion, aliases and introspection right after parsing ([`check`]); text inputs in
+//! arguments and variables ([`check_inputs`]); all before validation or execution.
 //!
 //! async-graphql's own depth and recursion limits count introspection too, which would refuse
 //! GraphiQL's schema query; and it has no alias limit (aliases are how one document repeats an
@@ -247,11 +249,12 @@ impl Extension for DocumentLimitsExtension {
 ///
 /// A string is named by the innermost input-object key above it, else by its argument's name
 /// (`firstName`, `bio`, `search`, `email`…), and classified by
-/// [`validation::text_problem`](crate::domain::validation::text_problem), line breaks allowed
-/// where [`validation::allows_line_breaks`](crate::domain::validation::allows_line_breaks) says.
+/// [`validation::text_problem`], line breaks allowed
+/// where [`validation::allows_line_breaks`] says.
 /// A string that is an RFC 3339 instant with a leap second (`:60`) is refused too: chrono would
 /// carry it as a nanosecond past one second, which no later check expects. Walks selections and
-/// values with explicit stacks (no recursion over what the client sent).
+/// values with explicit stacks; the one recursion, async-graphql's copy of each argument literal,
+/// is bounded by [`prescan`] (32 levels).
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming the field, as a request error: nothing executes.
