@@ -9,7 +9,6 @@ use axum::{
     routing::get,
 };
 use sea_orm::DatabaseConnection;
-use uuid::Uuid;
 use tokio::net::TcpListener;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
@@ -18,6 +17,7 @@ use tower_http::{
     timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
     trace::TraceLayer,
 };
+use uuid::Uuid;
 
 use crate::{
     auth::{jwt::TokenKeys, password::Passwords, sessions::SessionCache},
@@ -122,7 +122,7 @@ impl AppState {
 
 /// The HTTP router with every route and layer.
 pub fn router(state: AppState) -> Router {
-    let limits = DocumentLimits::new(Limits::default());
+    let limits = DocumentLimits::new(Limits { introspection: state.config.graphiql, ..Limits::default() });
     let schema = graphql::build_schema(Some(state.clone()), None, None);
     let sdl = schema.sdl();
     let nulls = Nulls::from_sdl(&sdl);

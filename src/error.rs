@@ -2,6 +2,8 @@
 //!
 //! `AppError` deliberately does not implement `Display`: async-graphql converts any `Display` error
 //! into a client-visible message, so the only way out of a resolver is through `From<AppError>` below.
+use std::borrow::Cow;
+
 use async_graphql::ErrorExtensions;
 use sea_orm::DbErr;
 
@@ -14,10 +16,10 @@ pub enum AppError {
     Forbidden,
     /// `NOT_FOUND`: does not exist, or the viewer may not know it exists.
     NotFound(&'static str),
-    /// `BAD_USER_INPUT` with `extensions.field`.
-    BadInput { field: &'static str, message: String },
+    /// `BAD_USER_INPUT` with `extensions.field` (a schema name, or one taken from the document).
+    BadInput { field: Cow<'static, str>, message: String },
     /// `CONFLICT` with `extensions.field`.
-    Conflict { field: &'static str, message: String },
+    Conflict { field: Cow<'static, str>, message: String },
     /// `RATE_LIMITED` with `extensions.retryAfter` (seconds).
     RateLimited { retry_after: u64 },
     /// `INTERNAL_SERVER_ERROR`: logged here with an id; the client gets only the id.
@@ -27,12 +29,12 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
-        Self::BadInput { field, message: message.into() }
+    pub fn bad_input(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::BadInput { field: field.into(), message: message.into() }
     }
 
-    pub fn conflict(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict { field, message: message.into() }
+    pub fn conflict(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::Conflict { field: field.into(), message: message.into() }
     }
 
     /// An unexpected failure. `what` must hold no SQL, secret or personal data: it goes to the log.
@@ -139,7 +141,7 @@ impl From<AppError> for async_graphql::Error {
             AppError::BadInput { field, message } | AppError::Conflict { field, message } => {
                 async_graphql::Error::new(message).extend_with(|_, e| {
                     e.set("code", code);
-                    e.set("field", field);
+                    e.set("field", field.into_owned());
                 })
             }
             AppError::RateLimited { retry_after } => async_graphql::Error::new("Too many attempts, try again later")

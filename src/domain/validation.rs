@@ -16,11 +16,52 @@ pub fn common_password_count() -> usize {
     common_passwords().len()
 }
 
+/// The inputs whose text may span lines: line breaks and tabs are allowed there, nowhere else.
+const MULTI_LINE_FIELDS: &[&str] = &["bio", "address", "reasonForVisit", "reason"];
+
+/// True for the fields whose text may hold line breaks (`\n`, `\r`) and tabs.
+pub fn allows_line_breaks(field: &str) -> bool {
+    MULTI_LINE_FIELDS.contains(&field)
+}
+
+/// The one classification of text inputs: what is wrong with `value`, if anything.
+///
+/// Refused everywhere: control characters (Unicode Cc, e.g. NUL, which PostgreSQL cannot store
+/// in text) and bidirectional overrides and isolates (U+202A..U+202E, U+2066..U+2069), which make
+/// a name read differently from what it is. With `multi_line`, `\n`, `\r` and `\t` are allowed.
+pub fn text_problem(value: &str, multi_line: bool) -> Option<&'static str> {
+    for c in value.chars() {
+        if c.is_control() && !(multi_line && matches!(c, '\n' | '\r' | '\t')) {
+            return Some(if matches!(c, '\n' | '\r' | '\t') {
+                "This field may not contain line breaks or tabs"
+            } else {
+                "This field may not contain control characters"
+            });
+        }
+        if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            return Some("This field may not contain bidirectional override characters");
+        }
+    }
+    None
+}
+
+/// Checks a text input with [`text_problem`], line breaks allowed as [`allows_line_breaks`] says.
+///
+/// # Errors
+/// `BAD_USER_INPUT` on `field`.
+pub fn text(value: &str, field: &'static str) -> AppResult<()> {
+    match text_problem(value, allows_line_breaks(field)) {
+        Some(message) => Err(AppError::bad_input(field, message)),
+        None => Ok(()),
+    }
+}
+
 /// Trims and lower-cases an email and checks its syntax.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on `field` when it is not a syntactically valid address.
 pub fn normalize_email(raw: &str, field: &'static str) -> AppResult<String> {
+    text(raw, field)?;
     let email = raw.trim().to_lowercase();
     if is_valid_email(&email) { Ok(email) } else { Err(AppError::bad_input(field, "Enter a valid email address")) }
 }
@@ -51,7 +92,7 @@ fn is_valid_email(email: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// Trims a name and checks it is 1..=30 characters.
+/// Trims a name and checks it is 1..=30 characters of [`text`].
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on `field`.
@@ -59,11 +100,12 @@ pub fn name(raw: &str, field: &'static str) -> AppResult<String> {
     name_like(raw, field, 30)
 }
 
-/// Trims a required text and checks it is 1..=`max` characters.
+/// Trims a required text and checks it is 1..=`max` characters of [`text`].
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on `field`.
 pub fn name_like(raw: &str, field: &'static str, max: usize) -> AppResult<String> {
+    text(raw, field)?;
     let v = raw.trim();
     let len = v.chars().count();
     if len == 0 {
@@ -75,11 +117,15 @@ pub fn name_like(raw: &str, field: &'static str, max: usize) -> AppResult<String
     Ok(v.to_owned())
 }
 
-/// Trims an optional text; empty becomes `None`; longer than `max` characters is refused.
+/// Trims an optional text; empty becomes `None`; longer than `max` characters, or not [`text`],
+/// is refused.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on `field`.
 pub fn optional_text(raw: Option<&str>, field: &'static str, max: usize) -> AppResult<Option<String>> {
+    if let Some(raw) = raw {
+        text(raw, field)?;
+    }
     let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -134,6 +180,22 @@ mod tests {
         {
             assert!(normalize_email(bad, "email").is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_refused_and_line_breaks_only_where_allowed() {
+        for bad in ["a\u{0}b", "\u{7f}", "\u{1b}[31m", "\u{85}", "ab\u{202E}cd", "\u{2066}x", "x\u{2069}"] {
+            assert!(text_problem(bad, true).is_some(), "{bad:?}");
+            assert!(text(bad, "firstName").is_err(), "{bad:?}");
+        }
+        for breaks in ["a\nb", "a\r\nb", "a\tb"] {
+            assert!(text(breaks, "bio").is_ok() && text(breaks, "reason").is_ok(), "{breaks:?}");
+            assert!(text(breaks, "firstName").is_err() && text(breaks, "search").is_err(), "{breaks:?}");
+        }
+        assert!(text("Zoë 漢字 \u{200F}ok", "lastName").is_ok());
+        assert!(name("Ann\u{0}", "firstName").is_err());
+        assert!(optional_text(Some("\u{202D}"), "phone", 100).is_err());
+        assert!(normalize_email("ann\u{0}@example.com", "email").is_err());
     }
 
     #[test]

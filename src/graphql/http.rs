@@ -136,11 +136,19 @@ async fn execute(
     peer: SocketAddr,
     wants_gql_json: bool,
 ) -> Response {
+    // A document nested too deep is refused before anything parses it (the parser recurses).
+    if let Err(e) = super::limits::prescan(&request.query) {
+        return request_error(StatusCode::BAD_REQUEST, &e.message, wants_gql_json);
+    }
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     let mut operation = request.operation_name.clone();
-    let prepared = st.limits.prepare(&request.query).inspect(|doc| {
-        operation = operation.take().or_else(|| only_operation_name(doc));
-    });
+    let prepared = st
+        .limits
+        .prepare(&request.query)
+        .and_then(|doc| super::limits::check_inputs(&doc, &request.variables).map(|()| doc))
+        .inspect(|doc| {
+            operation = operation.take().or_else(|| only_operation_name(doc));
+        });
     let response = match prepared {
         Ok(doc) => {
             // A token that was sent must authenticate, whatever the operation: never silently

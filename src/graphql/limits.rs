@@ -1,4 +1,6 @@
-//! Document bounds checked right after parsing, before validation or execution.
+//! Document bounds: nesting checked by a lexical scan before parsing ([`prescan`]); depth,
+//! recursion, aliases and introspection right after parsing ([`check`]); text inputs in
+//! arguments and variables ([`check_inputs`]); all before validation or execution.
 //!
 //! async-graphql's own depth and recursion limits count introspection too, which would refuse
 //! GraphiQL's schema query; and it has no alias limit (aliases are how one document repeats an
@@ -6,13 +8,18 @@
 //! depth ≤ 12 and recursion ≤ 16 outside introspection, and ≤ 30 aliases in all, counting each
 //! fragment as often as it is spread. Introspection subtrees (`__schema`, `__type`) get a larger
 //! depth of their own, enough for GraphiQL and small enough to stop circular introspection.
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use async_graphql::{
-    Pos, ServerError, ServerResult, Variables,
+    Name, Pos, Positioned, ServerError, ServerResult, Value as ConstValue, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    parser::types::{Directive, ExecutableDocument, Selection, SelectionSet},
 };
+
+use crate::{domain::validation, error::AppError};
 
 /// The bounds.
 #[derive(Clone, Copy, Debug)]
@@ -21,12 +28,129 @@ pub struct Limits {
     pub max_recursion: usize,
     pub max_aliases: usize,
     pub max_introspection_depth: usize,
+    /// When false (production, unless opted in), a document selecting `__schema` or `__type` is
+    /// refused with "Introspection is disabled" rather than answered with a null.
+    pub introspection: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_depth: 12, max_recursion: 16, max_aliases: 30, max_introspection_depth: 20 }
+        Self { max_depth: 12, max_recursion: 16, max_aliases: 30, max_introspection_depth: 20, introspection: true }
     }
+}
+
+/// The message of a document refused because it asks for the schema where introspection is off.
+pub const INTROSPECTION_DISABLED: &str = "Introspection is disabled";
+
+/// How deep values written in a document (list and object literals, in arguments, default values
+/// and directive arguments) may nest: the contract's bound.
+pub const MAX_VALUE_NESTING: usize = 32;
+
+/// How deep brackets of any kind (selection sets, argument lists, lists, objects) may nest in a
+/// document at all. A backstop, far above any document the other bounds let through (selections
+/// are bounded at 16 levels, introspection at 20, values at 32) and far below what the parser's
+/// recursion can take: a debug build overflowed a 2 MiB stack at about 300 nested values; the
+/// parser itself refuses selection sets nested deeper than 64.
+pub const MAX_BRACKET_NESTING: usize = 64;
+
+/// A linear, non-recursive lexical scan that refuses documents nested too deep *before* the
+/// parser sees them: async-graphql's parser builds values by recursion without any bound, so a
+/// few kilobytes of `[[[[…` overflow the stack and abort the process.
+///
+/// Skips strings (with their escapes), block strings and comments as the GraphQL lexer does; a
+/// string ends at a line break as the grammar says (an unterminated one fails to parse anyway,
+/// and counting what follows errs on the safe side). Brackets inside `(`…`)` (arguments,
+/// variable definitions, directive arguments, default values) are values or list types: at most
+/// [`MAX_VALUE_NESTING`] of them nest. Every bracket kind together nests at most
+/// [`MAX_BRACKET_NESTING`]. Unbalanced brackets are left to the parser to report.
+///
+/// # Errors
+/// A request error saying which bound was exceeded.
+pub fn prescan(query: &str) -> ServerResult<()> {
+    let bytes = query.as_bytes();
+    // Each open bracket, and whether it counted as value nesting.
+    let mut open: Vec<(u8, bool)> = Vec::new();
+    let mut parens = 0usize;
+    let mut values = 0usize;
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'#' => {
+                while bytes.get(i).is_some_and(|c| *c != b'\n' && *c != b'\r') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' if bytes.get(i..).is_some_and(|rest| rest.starts_with(b"\"\"\"")) => {
+                i += 3;
+                loop {
+                    let rest = bytes.get(i..).unwrap_or_default();
+                    if rest.is_empty() {
+                        break;
+                    }
+                    if rest.starts_with(b"\\\"\"\"") {
+                        i += 4;
+                    } else if rest.starts_with(b"\"\"\"") {
+                        i += 3;
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\n' | b'\r' => break,
+                        _ => i += 1,
+                    }
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                let is_value = b != b'(' && parens > 0;
+                if b == b'(' {
+                    parens += 1;
+                }
+                if is_value {
+                    values += 1;
+                    if values > MAX_VALUE_NESTING {
+                        return Err(ServerError::new(
+                            format!("Values in the document are nested deeper than {MAX_VALUE_NESTING} levels"),
+                            None,
+                        ));
+                    }
+                }
+                open.push((b, is_value));
+                if open.len() > MAX_BRACKET_NESTING {
+                    return Err(ServerError::new(
+                        format!("The document is nested deeper than {MAX_BRACKET_NESTING} levels"),
+                        None,
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => {
+                if let Some((kind, was_value)) = open.pop() {
+                    if kind == b'(' {
+                        parens = parens.saturating_sub(1);
+                    }
+                    if was_value {
+                        values = values.saturating_sub(1);
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// Applies [`Limits`] and keeps the documents it has parsed and checked: clients send the same few
@@ -56,6 +180,7 @@ impl DocumentLimits {
         if let Some(doc) = self.cache.get(query) {
             return Ok(doc);
         }
+        prescan(query)?;
         let doc = async_graphql::parser::parse_query(query)?;
         check(&doc, self.limits)?;
         self.cache.put(query, &doc);
@@ -106,13 +231,129 @@ impl Extension for DocumentLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         if let Some(doc) = self.1.get(query) {
+            check_inputs(&doc, variables)?;
             return Ok(doc);
         }
+        prescan(query)?;
         let doc = next.run(ctx, query, variables).await?;
         check(&doc, self.0)?;
         self.1.put(query, &doc);
+        check_inputs(&doc, variables)?;
         Ok(doc)
     }
+}
+
+/// Checks every string a document hands to a resolver, in argument literals (also in directive
+/// arguments) and in the variables they use (or those variables' defaults), before anything runs:
+/// no text input, present or future, reaches the domain or the database unchecked.
+///
+/// A string is named by the innermost input-object key above it, else by its argument's name
+/// (`firstName`, `bio`, `search`, `email`…), and classified by
+/// [`validation::text_problem`], line breaks allowed
+/// where [`validation::allows_line_breaks`] says.
+/// A string that is an RFC 3339 instant with a leap second (`:60`) is refused too: chrono would
+/// carry it as a nanosecond past one second, which no later check expects. Walks selections and
+/// values with explicit stacks; the one recursion, async-graphql's copy of each argument literal,
+/// is bounded by [`prescan`] (32 levels).
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field, as a request error: nothing executes.
+pub fn check_inputs(doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+    let defaults: HashMap<&str, &ConstValue> = doc
+        .operations
+        .iter()
+        .flat_map(|(_, op)| op.node.variable_definitions.iter())
+        .filter_map(|d| d.node.default_value.as_ref().map(|v| (d.node.name.node.as_str(), &v.node)))
+        .collect();
+    let mut inputs = Inputs { variables, defaults, seen: HashSet::new() };
+
+    let mut sets: Vec<&SelectionSet> = doc.operations.iter().map(|(_, op)| &op.node.selection_set.node).collect();
+    sets.extend(doc.fragments.values().map(|f| &f.node.selection_set.node));
+    let mut directive_lists: Vec<&[Positioned<Directive>]> = doc
+        .operations
+        .iter()
+        .map(|(_, op)| op.node.directives.as_slice())
+        .chain(doc.fragments.values().map(|f| f.node.directives.as_slice()))
+        .collect();
+    let mut arguments = Vec::new();
+    while let Some(set) = sets.pop() {
+        for sel in &set.items {
+            match &sel.node {
+                Selection::Field(f) => {
+                    arguments.extend(f.node.arguments.iter().map(|(n, v)| (n, v.node.clone().into_const_with(marker))));
+                    directive_lists.push(&f.node.directives);
+                    sets.push(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(inline) => {
+                    directive_lists.push(&inline.node.directives);
+                    sets.push(&inline.node.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => directive_lists.push(&spread.node.directives),
+            }
+        }
+    }
+    for d in directive_lists.iter().flat_map(|list| list.iter()) {
+        arguments.extend(d.node.arguments.iter().map(|(n, v)| (n, v.node.clone().into_const_with(marker))));
+    }
+    for (name, value) in arguments {
+        let Ok(value) = value;
+        inputs
+            .check(&value, name.node.as_str())
+            .map_err(|e| async_graphql::Error::from(e).into_server_error(name.pos))?;
+    }
+    Ok(())
+}
+
+/// Stands in for a variable in an argument literal: an enum value named `$name`, which no
+/// document can write (names never start with `$`). The variable's value is checked where the
+/// marker is met, once per (variable, field name) however often the document repeats it.
+#[expect(clippy::unnecessary_wraps, clippy::needless_pass_by_value, reason = "the signature into_const_with asks for")]
+fn marker(name: Name) -> Result<ConstValue, std::convert::Infallible> {
+    Ok(ConstValue::Enum(Name::new(format!("${name}"))))
+}
+
+struct Inputs<'a> {
+    variables: &'a Variables,
+    defaults: HashMap<&'a str, &'a ConstValue>,
+    seen: HashSet<(String, String)>,
+}
+
+impl Inputs<'_> {
+    /// Every string in `value`, each named by its innermost object key (else `argument`).
+    fn check(&mut self, value: &ConstValue, argument: &str) -> Result<(), AppError> {
+        let mut stack: Vec<(&ConstValue, String)> = vec![(value, argument.to_owned())];
+        while let Some((value, field)) = stack.pop() {
+            match value {
+                ConstValue::String(s) => {
+                    if let Some(message) = validation::text_problem(s, validation::allows_line_breaks(&field)) {
+                        return Err(AppError::bad_input(field, message));
+                    }
+                    if is_leap_second(s) {
+                        return Err(AppError::bad_input(field, "A leap second (:60) is not a valid time"));
+                    }
+                }
+                ConstValue::Enum(name) if name.starts_with('$') => {
+                    let var = &name[1..];
+                    let value = self.variables.get(&Name::new(var)).or_else(|| self.defaults.get(var).copied());
+                    if let Some(value) = value
+                        && self.seen.insert((var.to_owned(), field.clone()))
+                    {
+                        stack.push((value, field));
+                    }
+                }
+                ConstValue::List(items) => stack.extend(items.iter().map(|v| (v, field.clone()))),
+                ConstValue::Object(map) => stack.extend(map.iter().map(|(k, v)| (v, k.to_string()))),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True for an RFC 3339 date-time whose seconds are `60`.
+fn is_leap_second(s: &str) -> bool {
+    s.len() <= 64
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok_and(|d| chrono::Timelike::nanosecond(&d) >= 1_000_000_000)
 }
 
 /// What one selection set amounts to, measured from its own level.
@@ -185,6 +426,9 @@ impl<'a> Walker<'a> {
                 Selection::Field(f) => {
                     let name = f.node.name.node.as_str();
                     let starts_introspection = !in_introspection && (name == "__schema" || name == "__type");
+                    if starts_introspection && !self.limits.introspection {
+                        return Err(ServerError::new(INTROSPECTION_DISABLED, Some(f.pos)));
+                    }
                     let inner_is_introspection = in_introspection || starts_introspection;
                     let child = if f.node.selection_set.node.items.is_empty() {
                         None

@@ -340,8 +340,11 @@ impl NullsExtension {
         }
         let Ok(seen) = seen.lock() else { return };
         let Some((query, operation_name)) = seen.as_ref() else { return };
-        // Parsed again only when there are errors to place; it parsed before it ran.
-        if let Ok(doc) = async_graphql::parser::parse_query(query) {
+        // Parsed again only when there are errors to place. The errors may be the refusal of a
+        // document nested too deep to parse: bounded first, as every parse is.
+        if super::limits::prescan(query).is_ok()
+            && let Ok(doc) = async_graphql::parser::parse_query(query)
+        {
             nulls.fix(&doc, operation_name.as_deref(), response);
         }
     }

@@ -1,8 +1,9 @@
 //! Scalars whose wire format the contract fixes.
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{DateTime as ChronoDateTime, SecondsFormat, Utc};
+use chrono::{DateTime as ChronoDateTime, SecondsFormat, Timelike, Utc};
 
-/// RFC 3339 instant. Inputs may carry any offset; outputs are UTC with `Z`.
+/// RFC 3339 instant. Inputs may carry any offset (a leap second, `:60`, is refused); outputs are
+/// UTC with `Z`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DateTime(pub ChronoDateTime<Utc>);
 
@@ -10,9 +11,14 @@ pub struct DateTime(pub ChronoDateTime<Utc>);
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(s) => ChronoDateTime::parse_from_rfc3339(s)
-                .map(|d| Self(d.with_timezone(&Utc)))
-                .map_err(|_| InputValueError::custom("expected an RFC 3339 date-time, e.g. 2026-12-01T09:00:00Z")),
+            Value::String(s) => match ChronoDateTime::parse_from_rfc3339(s) {
+                // chrono carries `:60` as a nanosecond past one second; nothing downstream expects it.
+                Ok(d) if d.nanosecond() >= 1_000_000_000 => {
+                    Err(InputValueError::custom("a leap second (:60) is not a valid time"))
+                }
+                Ok(d) => Ok(Self(d.with_timezone(&Utc))),
+                Err(_) => Err(InputValueError::custom("expected an RFC 3339 date-time, e.g. 2026-12-01T09:00:00Z")),
+            },
             _ => Err(InputValueError::expected_type(value)),
         }
     }

@@ -187,3 +187,28 @@ async fn a_one_day_range_of_available_slots_costs_10() {
     let a_second_more = app.gql(Some(&admin.access), &doc(chrono::TimeDelta::seconds(86_401)), json!({})).await;
     assert!(rejected(&a_second_more), "a started day counts whole: {a_second_more}");
 }
+
+#[tokio::test]
+async fn in_production_asking_for_the_schema_is_an_error_not_a_null() {
+    let prod = TestApp::spawn_with(&[("APP_ENV", "production")]).await;
+    let fragment = "{ ...F } fragment F on Query { __schema { queryType { name } } }";
+    let inline = "{ ... on Query { t: __type(name: \"User\") { name } } }";
+    for q in ["{ __schema { types { name } } }", "{ __type(name: \"User\") { name } }", fragment, inline] {
+        let body = prod.gql(None, q, json!({})).await;
+        assert!(rejected(&body), "{q}: {body}");
+        assert_eq!(body["errors"][0]["message"], "Introspection is disabled", "{q}: {body}");
+    }
+    // `__typename` is not introspection of the schema.
+    let body = prod.gql(None, "{ __typename }", json!({})).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    // Over GET too.
+    let resp = prod
+        .client
+        .get(prod.url("/graphql"))
+        .query(&[("query", "{ __schema { queryType { name } } }")])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["errors"][0]["message"], "Introspection is disabled", "{body}");
+}
