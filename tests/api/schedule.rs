@@ -229,7 +229,8 @@ async fn a_berlin_nine_oclock_is_eight_utc_in_winter_and_seven_in_summer() {
     let admin = app.admin(&email("root")).await;
     let doc = app.doctor("GP", "Europe/Berlin", 30, Some(&admin)).await;
     app.set_rules(&doc, every_day("09:00:00", "10:00:00")).await;
-    for (day, first) in [("2027-01-12", "2027-01-12T08:00:00Z"), ("2027-07-13", "2027-07-13T07:00:00Z")] {
+    let (winter, summer) = (next_date(1, 12), next_date(7, 13));
+    for (day, first) in [(winter, format!("{winter}T08:00:00Z")), (summer, format!("{summer}T07:00:00Z"))] {
         let body = app
             .gql(
                 Some(&admin.access),
@@ -237,7 +238,7 @@ async fn a_berlin_nine_oclock_is_eight_utc_in_winter_and_seven_in_summer() {
                 json!({ "d": doc.id, "from": format!("{day}T00:00:00Z"), "to": format!("{day}T23:00:00Z") }),
             )
             .await;
-        assert_eq!(starts(&body).first().map(String::as_str), Some(first), "{day}");
+        assert_eq!(starts(&body).first(), Some(&first), "{day}");
         assert_eq!(starts(&body).len(), 2);
     }
 }
@@ -249,13 +250,17 @@ async fn the_spring_and_autumn_changes_neither_lose_nor_repeat_a_slot() {
     let doc = app.doctor("GP", "Europe/Berlin", 30, Some(&admin)).await;
     // Sunday 01:00–04:00 local spans the change both times.
     app.set_rules(&doc, json!([{ "weekday": "SUN", "startTime": "01:00:00", "endTime": "04:00:00" }])).await;
+    // The EU changes on the last Sunday of March and of October: the next of each.
+    let (spring, autumn) = (next_last_sunday(3), next_last_sunday(10));
+    let noon_before = |d: chrono::NaiveDate| format!("{}T12:00:00Z", d.pred_opt().unwrap());
+    let noon = |d: chrono::NaiveDate| format!("{d}T12:00:00Z");
     for (from, to, expected) in [
-        // 2027-03-28: 02:00 local is skipped, so the window is 2 real hours: 00:00Z–02:00Z.
-        ("2027-03-27T12:00:00Z", "2027-03-28T12:00:00Z", vec!["00:00", "00:30", "01:00", "01:30"]),
-        // 2027-10-31: 02:00–03:00 local repeats, so the window is 4 real hours: 23:00Z–03:00Z.
+        // 02:00 local is skipped, so the window is 2 real hours: 00:00Z–02:00Z.
+        (noon_before(spring), noon(spring), vec!["00:00", "00:30", "01:00", "01:30"]),
+        // 02:00–03:00 local repeats, so the window is 4 real hours: 23:00Z–03:00Z.
         (
-            "2027-10-30T12:00:00Z",
-            "2027-10-31T12:00:00Z",
+            noon_before(autumn),
+            noon(autumn),
             vec!["23:00", "23:30", "00:00", "00:30", "01:00", "01:30", "02:00", "02:30"],
         ),
     ] {
@@ -267,4 +272,30 @@ async fn the_spring_and_autumn_changes_neither_lose_nor_repeat_a_slot() {
             assert_eq!(pair[0]["endsAt"], pair[1]["startsAt"], "contiguous, no gap, no repeat");
         }
     }
+}
+
+/// The next `month`/`day` at least two days from today (so that none of its slots has passed).
+fn next_date(month: u32, day: u32) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let soonest = chrono::Utc::now().date_naive() + chrono::Days::new(2);
+    (soonest.year()..=soonest.year() + 1)
+        .map(|y| chrono::NaiveDate::from_ymd_opt(y, month, day).unwrap())
+        .find(|d| *d >= soonest)
+        .unwrap()
+}
+
+/// The next last Sunday of `month` at least two days from today.
+fn next_last_sunday(month: u32) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let soonest = chrono::Utc::now().date_naive() + chrono::Days::new(2);
+    (soonest.year()..=soonest.year() + 1)
+        .map(|y| {
+            let mut d = chrono::NaiveDate::from_ymd_opt(y, month + 1, 1).unwrap().pred_opt().unwrap();
+            while d.weekday() != chrono::Weekday::Sun {
+                d = d.pred_opt().unwrap();
+            }
+            d
+        })
+        .find(|d| *d >= soonest)
+        .unwrap()
 }
