@@ -109,22 +109,17 @@ pub async fn get(
     let Some(request) = params.ok().and_then(|Query(p)| p.into_request()) else {
         return request_error(StatusCode::BAD_REQUEST, "Invalid GraphQL query string", wants_gql_json);
     };
-    if let Ok(doc) = st.limits.prepare(&request.query) {
-        let op = match &request.operation_name {
-            Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name.as_str())),
-            None => doc.operations.iter().next(),
-        };
-        if let Some((_, op)) = op
-            && op.node.ty != OperationType::Query
-        {
-            let mut resp = request_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Only queries may be sent with GET; use POST",
-                wants_gql_json,
-            );
-            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return resp;
-        }
+    if let Ok(doc) = st.limits.prepare(&request.query)
+        && let Some(op) = super::selected_operation(&doc, request.operation_name.as_deref())
+        && op.node.ty != OperationType::Query
+    {
+        let mut resp = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Only queries may be sent with GET; use POST",
+            wants_gql_json,
+        );
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
     }
     execute(&st, request, &headers, peer, wants_gql_json).await
 }
@@ -203,11 +198,7 @@ fn only_operation_name(doc: &ExecutableDocument) -> Option<String> {
 /// Whether the operation to run selects nothing but `refreshToken`, `logout` (and `__typename`):
 /// they authenticate with the refresh token in their arguments.
 fn only_session_mutations(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let op = match operation_name {
-        Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
-        None => doc.operations.iter().next(),
-    };
-    let Some((_, op)) = op else { return false };
+    let Some(op) = super::selected_operation(doc, operation_name) else { return false };
     op.node.ty == OperationType::Mutation
         && op.node.selection_set.node.items.iter().all(|sel| {
             matches!(&sel.node, Selection::Field(f)

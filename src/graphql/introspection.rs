@@ -74,11 +74,7 @@ impl UnusedScalars {
         if self.0.is_empty() {
             return;
         }
-        let operation = match operation_name {
-            Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
-            None => doc.operations.iter().next(),
-        };
-        let Some((_, operation)) = operation else { return };
+        let Some(operation) = super::selected_operation(doc, operation_name) else { return };
         if operation.node.ty != OperationType::Query {
             return;
         }

@@ -27,6 +27,20 @@ use crate::{
 
 pub use schema::{CyberSchema, build_schema};
 
+/// The operation of `doc` a request runs: the one named `name`, or the first when no name is given
+/// (a document of several operations without a name is refused by validation before it runs).
+pub fn selected_operation<'a>(
+    doc: &'a async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
+    let mut ops = doc.operations.iter();
+    match name {
+        Some(name) => ops.find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None => ops.next(),
+    }
+    .map(|(_, op)| op)
+}
+
 /// The client's network address, as seen by this server (for login throttling).
 #[derive(Clone, Debug)]
 pub struct ClientAddr(pub String);

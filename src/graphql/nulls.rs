@@ -101,11 +101,7 @@ impl Nulls {
         if response.errors.is_empty() {
             return;
         }
-        let operation = match operation_name {
-            Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
-            None => doc.operations.iter().next(),
-        };
-        let Some((_, operation)) = operation else { return };
+        let Some(operation) = super::selected_operation(doc, operation_name) else { return };
         let root = match operation.node.ty {
             OperationType::Query => &self.0.query,
             OperationType::Mutation => &self.0.mutation,
