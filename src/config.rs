@@ -70,6 +70,15 @@ pub struct Config {
     pub graphiql: bool,
     /// Longest a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// How long before an appointment each reminder is due (`REMINDER_LEADS`); empty: none.
+    pub reminder_leads: Vec<Duration>,
+    /// First retry delay of a failed delivery; it doubles up to `mail_retry_max`.
+    pub mail_retry: Duration,
+    pub mail_retry_max: Duration,
+    /// Deliveries tried before an email is `FAILED`.
+    pub mail_max_attempts: u32,
+    /// Sent emails are deleted after this long.
+    pub outbox_retention: Duration,
 }
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -178,6 +187,18 @@ impl Config {
             app_env,
             graphiql,
             request_timeout: secs("REQUEST_TIMEOUT_SECS", 30)?,
+            // Set but empty means no reminders, unlike the other variables.
+            reminder_leads: parse_leads(get("REMINDER_LEADS").as_deref().unwrap_or("24h,2h"))
+                .context("REMINDER_LEADS")?,
+            mail_retry: secs("MAIL_RETRY_SECS", 30)?,
+            mail_retry_max: secs("MAIL_RETRY_MAX_SECS", 3600)?,
+            mail_max_attempts: match count("MAIL_MAX_ATTEMPTS", 12)? {
+                0 => bail!("MAIL_MAX_ATTEMPTS must be at least 1"),
+                n => n,
+            },
+            outbox_retention: Duration::from_secs(
+                u64::from(count("OUTBOX_RETENTION_DAYS", 30)?).saturating_mul(86_400),
+            ),
         })
     }
 
@@ -185,4 +206,31 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
+}
+
+/// Reads `24h,2h`-style leads: whole numbers with a unit of `s`, `m`, `h` or `d`, comma-separated;
+/// an empty list is none.
+///
+/// # Errors
+/// A lead without a known unit or a whole number, or of zero.
+pub fn parse_leads(value: &str) -> anyhow::Result<Vec<Duration>> {
+    let mut leads = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (n, unit) = part.split_at(part.len() - part.chars().last().map_or(0, char::len_utf8));
+        let n: u64 = n.trim().parse().with_context(|| format!("`{part}` is not like 90s, 30m, 24h or 2d"))?;
+        let secs = match unit {
+            "s" => n,
+            "m" => n.saturating_mul(60),
+            "h" => n.saturating_mul(3600),
+            "d" => n.saturating_mul(86_400),
+            _ => bail!("`{part}` is not like 90s, 30m, 24h or 2d"),
+        };
+        if secs == 0 {
+            bail!("a reminder lead must be longer than zero");
+        }
+        leads.push(Duration::from_secs(secs));
+    }
+    leads.sort_unstable();
+    leads.dedup();
+    Ok(leads)
 }

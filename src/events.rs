@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use crate::{
@@ -19,6 +19,8 @@ use crate::{
 const CHANNEL: &str = "cybermed_appointment_events";
 /// Account changes that may end logins: every replica empties its login cache.
 const ACCOUNTS_CHANNEL: &str = "cybermed_accounts_changed";
+/// Emails written to the outbox: every replica's sender looks for due ones.
+const OUTBOX_CHANNEL: &str = "cybermed_outbox";
 
 /// What subscribers are told: which event, and who may see it.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -36,6 +38,8 @@ pub struct EventHub {
     /// Account changes that may have ended logins (here or on another replica), by user (`None`:
     /// any user, e.g. after notices may have been missed): open WebSockets check their login again.
     accounts: broadcast::Sender<Option<Uuid>>,
+    /// Wakes this process's outbox sender.
+    outbox: Arc<Notify>,
     backend: DbBackend,
 }
 
@@ -45,13 +49,39 @@ impl EventHub {
     pub fn start(db: &DatabaseConnection, sessions: Arc<SessionCache>) -> Self {
         let (tx, _) = broadcast::channel(1024);
         let (accounts, _) = broadcast::channel(64);
+        let outbox = Arc::new(Notify::new());
         let backend = db.get_database_backend();
         if backend == DbBackend::Postgres {
             let pool = db.get_postgres_connection_pool().clone();
-            let (tx, accounts) = (tx.clone(), accounts.clone());
-            tokio::spawn(async move { listen(pool, tx, accounts, sessions).await });
+            let (tx, accounts, outbox) = (tx.clone(), accounts.clone(), outbox.clone());
+            tokio::spawn(async move { listen(pool, tx, accounts, outbox, sessions).await });
         }
-        Self { tx, accounts, backend }
+        Self { tx, accounts, outbox, backend }
+    }
+
+    /// What wakes this process's outbox sender.
+    pub fn outbox_wakeups(&self) -> Arc<Notify> {
+        self.outbox.clone()
+    }
+
+    /// Wakes the senders after `txn` wrote to the outbox: on PostgreSQL every process's, on
+    /// commit; on SQLite this process's at once (its claim waits for the one writer connection,
+    /// so it finds the rows once `txn` committed, and none if it rolled back).
+    ///
+    /// # Errors
+    /// Internal only.
+    pub async fn outbox_written<C: ConnectionTrait>(&self, txn: &C) -> AppResult<()> {
+        if self.backend != DbBackend::Postgres {
+            self.outbox.notify_one();
+            return Ok(());
+        }
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, '')",
+            [OUTBOX_CHANNEL.into()],
+        ))
+        .await?;
+        Ok(())
     }
 
     /// A receiver told of every account change from now on, with the user it concerns (a lagging
@@ -124,6 +154,7 @@ async fn listen(
     pool: sea_orm::sqlx::PgPool,
     tx: broadcast::Sender<EventNotice>,
     accounts: broadcast::Sender<Option<Uuid>>,
+    outbox: Arc<Notify>,
     sessions: Arc<SessionCache>,
 ) {
     let accounts_changed = |user: Option<Uuid>| {
@@ -143,17 +174,20 @@ async fn listen(
                 continue;
             }
         };
-        if listener.listen_all([CHANNEL, ACCOUNTS_CHANNEL]).await.is_err() {
+        if listener.listen_all([CHANNEL, ACCOUNTS_CHANNEL, OUTBOX_CHANNEL]).await.is_err() {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
         // Whatever changed while not listening is unknown: start from an empty cache.
         accounts_changed(None);
+        // Emails may have been written while not listening.
+        outbox.notify_one();
         loop {
             match listener.try_recv().await {
                 // The connection dropped (the next call reconnects): notices may have been missed.
                 Ok(None) => accounts_changed(None),
                 Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => accounts_changed(n.payload().parse().ok()),
+                Ok(Some(n)) if n.channel() == OUTBOX_CHANNEL => outbox.notify_one(),
                 Ok(Some(n)) => match serde_json::from_str::<EventNotice>(n.payload()) {
                     Ok(notice) => {
                         let _ = tx.send(notice);

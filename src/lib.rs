@@ -20,5 +20,7 @@ pub mod graphql;
 pub mod mail;
 /// Client addresses: CIDR blocks and who the client is behind trusted proxies.
 pub mod net;
+/// Durable email: the outbox table's writer, its sender, and the emails' texts.
+pub mod outbox;
 /// Logging setup.
 pub mod telemetry;

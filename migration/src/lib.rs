@@ -6,6 +6,7 @@ mod m20261122_000002_profiles;
 mod m20261122_000003_appointments;
 mod m20261122_000004_audit_log;
 mod m20261210_000001_throttle_kinds;
+mod m20261211_000001_outbox;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_appointments::Migration),
             Box::new(m20261122_000004_audit_log::Migration),
             Box::new(m20261210_000001_throttle_kinds::Migration),
+            Box::new(m20261211_000001_outbox::Migration),
         ]
     }
 }

@@ -80,6 +80,7 @@ impl FromPosition for user::Model {
         "is_superuser",
         "date_joined",
         "updated_at",
+        "email_reminders",
     ];
 
     fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
@@ -99,6 +100,7 @@ impl FromPosition for user::Model {
             is_superuser: r.try_get_by_index(at + 12)?,
             date_joined: r.try_get_by_index(at + 13)?,
             updated_at: r.try_get_by_index(at + 14)?,
+            email_reminders: r.try_get_by_index(at + 15)?,
         })
     }
 }

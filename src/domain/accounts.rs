@@ -91,6 +91,7 @@ pub async fn register(state: &AppState, viewer: Option<&Viewer>, input: NewUser)
         is_superuser: Set(false),
         date_joined: Set(now),
         updated_at: Set(now),
+        email_reminders: Set(true),
     };
     let txn = begin_write(&state.writer).await?;
     let user = model.insert(&txn).await.map_err(email_conflict)?;
@@ -626,6 +627,7 @@ pub async fn create_admin(
                 is_superuser: Set(true),
                 date_joined: Set(now),
                 updated_at: Set(now),
+                email_reminders: Set(true),
             }
             .insert(&txn)
             .await?

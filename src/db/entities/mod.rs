@@ -5,6 +5,7 @@ pub mod audit_entry;
 pub mod availability_rule;
 pub mod doctor_profile;
 pub mod login_failure;
+pub mod outbox_email;
 pub mod password_reset_token;
 pub mod patient_profile;
 pub mod refresh_token;

@@ -24,6 +24,8 @@ pub struct Model {
     pub is_superuser: bool,
     pub date_joined: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Appointment reminders by email (a private preference; default on).
+    pub email_reminders: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,123 @@
+//! Durable email: every email is first a row of the `outbox` table, written in the transaction of
+//! the change that causes it ([`enqueue`]), then delivered by the sender that runs in every
+//! process. A request never waits for a mail server, and nothing is lost to a mail server that is
+//! down, a restart or a crash: a row stays `PENDING` until it is sent, and is retried with
+//! exponential backoff until `MAIL_MAX_ATTEMPTS`, then `FAILED`.
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DeriveActiveEnum, EnumIter, Set, sea_query::StringLen};
+use uuid::Uuid;
+
+use crate::{app::AppState, db::entities::outbox_email, error::AppResult};
+
+/// What an email is about. Stored as its name; sent as the `X-CyberMed-Kind` header in lower case
+/// with dashes (`appointment-confirmed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum EmailKind {
+    #[sea_orm(string_value = "PASSWORD_RESET")]
+    PasswordReset,
+    #[sea_orm(string_value = "APPOINTMENT_REQUESTED")]
+    AppointmentRequested,
+    #[sea_orm(string_value = "APPOINTMENT_CONFIRMED")]
+    AppointmentConfirmed,
+    #[sea_orm(string_value = "APPOINTMENT_RESCHEDULED")]
+    AppointmentRescheduled,
+    #[sea_orm(string_value = "APPOINTMENT_CANCELLED")]
+    AppointmentCancelled,
+    #[sea_orm(string_value = "APPOINTMENT_REMINDER")]
+    AppointmentReminder,
+}
+
+impl EmailKind {
+    /// The `X-CyberMed-Kind` header value.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password-reset",
+            Self::AppointmentRequested => "appointment-requested",
+            Self::AppointmentConfirmed => "appointment-confirmed",
+            Self::AppointmentRescheduled => "appointment-rescheduled",
+            Self::AppointmentCancelled => "appointment-cancelled",
+            Self::AppointmentReminder => "appointment-reminder",
+        }
+    }
+}
+
+/// Where an email is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum EmailStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}
+
+/// An email to write to the outbox.
+#[derive(Clone, Debug)]
+pub struct NewEmail {
+    pub kind: EmailKind,
+    pub to: String,
+    pub subject: String,
+    /// Plain text.
+    pub body: String,
+    pub appointment_id: Option<Uuid>,
+    /// The user it is for, when it is for a user.
+    pub recipient_id: Option<Uuid>,
+    /// For a reminder: the appointment start it reminds of.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Not before (now for notifications; start minus lead for reminders).
+    pub due_at: DateTime<Utc>,
+}
+
+/// Writes `emails` to the outbox inside `txn` (the transaction of the change that causes them),
+/// and wakes the senders: on PostgreSQL with a notice delivered on commit to every process; on
+/// SQLite in this process (its sender claims through the one writer connection, so it sees the
+/// rows once this transaction has committed, and nothing if it rolled back).
+///
+/// # Errors
+/// Internal only.
+pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<NewEmail>) -> AppResult<()> {
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let host = message_id_host(&state.config.mail_from);
+    for e in emails {
+        let id = Uuid::now_v7();
+        outbox_email::ActiveModel {
+            id: Set(id),
+            kind: Set(e.kind),
+            to_address: Set(e.to),
+            subject: Set(e.subject),
+            body: Set(e.body),
+            appointment_id: Set(e.appointment_id),
+            recipient_id: Set(e.recipient_id),
+            starts_at: Set(e.starts_at),
+            message_id: Set(format!("<{id}@{host}>")),
+            status: Set(EmailStatus::Pending),
+            attempts: Set(0),
+            last_error: Set(None),
+            created_at: Set(now),
+            due_at: Set(e.due_at),
+            sent_at: Set(None),
+            lease_until: Set(None),
+            lease_owner: Set(None),
+        }
+        .insert(txn)
+        .await?;
+    }
+    state.events.outbox_written(txn).await
+}
+
+/// The domain of the sender's address (`MAIL_FROM`), for `Message-ID`s; `cybermed.invalid` when
+/// it has none.
+fn message_id_host(mail_from: &str) -> String {
+    let address = mail_from.rsplit_once('<').map_or(mail_from, |(_, a)| a.trim_end_matches('>'));
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim())
+        .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .map_or_else(|| "cybermed.invalid".to_owned(), str::to_owned)
+}
