@@ -5,11 +5,17 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{
         Body, Mailbox, SinglePart,
-        header::{ContentTransferEncoding, ContentType},
+        header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue},
     },
 };
 
-use crate::config::{Config, MailTransportConfig};
+use crate::{
+    config::{Config, MailTransportConfig},
+    db::entities::outbox_email,
+};
+
+const KIND: HeaderName = HeaderName::new_from_ascii_str("X-CyberMed-Kind");
+const APPOINTMENT: HeaderName = HeaderName::new_from_ascii_str("X-CyberMed-Appointment");
 
 /// Sends the service's emails.
 #[derive(Clone)]
@@ -44,12 +50,15 @@ impl Mailer {
         Ok(Self { from, transport })
     }
 
-    /// Sends a plain-text email.
+    /// Delivers one email of the outbox as plain text, with its fixed `Message-ID` and the
+    /// `X-CyberMed-Kind` (and, for appointment emails, `X-CyberMed-Appointment`) headers.
     ///
     /// # Errors
-    /// A description safe to log (no addresses, no content) when building or delivery fails.
-    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
-        let to: Mailbox = to.parse().map_err(|_| "recipient is not a valid mailbox".to_owned())?;
+    /// A description safe to log and to show admins (no addresses, no content) when building or
+    /// delivery fails.
+    pub async fn deliver(&self, email: &outbox_email::Model) -> Result<(), String> {
+        let to: Mailbox = email.to_address.parse().map_err(|_| "recipient is not a valid mailbox".to_owned())?;
+        let body = &email.body;
         // Plain 7bit/8bit when every line fits RFC 5322's 998 octets, so that links and tokens
         // stay whole in the raw message (lettre would pick quoted-printable past 76 and fold them).
         let body = if !body.contains('\0') && body.lines().all(|l| l.len() <= 998) {
@@ -58,15 +67,19 @@ impl Mailer {
             let crlf = body.lines().map(|l| format!("{l}\r\n")).collect::<String>();
             Body::dangerous_pre_encoded(crlf.into_bytes(), encoding)
         } else {
-            Body::new(body)
+            Body::new(body.clone())
         };
         let part = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body);
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject)
-            .singlepart(part)
-            .map_err(|_| "could not build the message".to_owned())?;
+            .subject(email.subject.as_str())
+            .message_id(Some(email.message_id.clone()))
+            .raw_header(HeaderValue::new(KIND, email.kind.header_value().to_owned()));
+        if let Some(appointment) = email.appointment_id {
+            builder = builder.raw_header(HeaderValue::new(APPOINTMENT, appointment.to_string()));
+        }
+        let message = builder.singlepart(part).map_err(|_| "could not build the message".to_owned())?;
         match &self.transport {
             Transport::Smtp(smtp) => smtp
                 .send(message)
@@ -77,7 +90,8 @@ impl Mailer {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| format!("cannot create the outbox folder: {}", e.kind()))?;
-                let name = format!("{}-{}.eml", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"), uuid::Uuid::new_v4());
+                // Named by the email's id: a retry after a crash rewrites the same file.
+                let name = format!("{}.eml", email.id);
                 tokio::fs::write(dir.join(name), message.formatted())
                     .await
                     .map_err(|e| format!("cannot write to the outbox: {}", e.kind()))

@@ -80,11 +80,24 @@ pub struct Pools {
 #[derive(Clone, Default)]
 pub struct StatementCounter(Arc<AtomicU64>);
 
+tokio::task_local! {
+    /// Set while background work runs: its statements are not the requests'.
+    static BACKGROUND: ();
+}
+
+/// Runs `work` (background work: the outbox sender, housekeeping) with its statements left out of
+/// the [`StatementCounter`], which measures what requests cost.
+pub async fn uncounted<F: Future>(work: F) -> F::Output {
+    BACKGROUND.scope((), work).await
+}
+
 impl StatementCounter {
     fn attach(&self, db: &mut DatabaseConnection) {
         let c = self.0.clone();
         db.set_metric_callback(move |_| {
-            c.fetch_add(1, Ordering::Relaxed);
+            if BACKGROUND.try_with(|()| ()).is_err() {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
         });
     }
 

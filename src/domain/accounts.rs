@@ -17,6 +17,7 @@ use crate::{
         entities::{doctor_profile, password_reset_token, refresh_token, session, user},
     },
     error::{AppError, AppResult, is_unique_violation},
+    outbox::{self, EmailKind, NewEmail},
 };
 
 /// A freshly issued token pair and the user it belongs to.
@@ -436,8 +437,6 @@ pub async fn request_password_reset(state: &AppState, email: &str, client_addr: 
     .insert(&txn)
     .await?;
     audit::record(&txn, None, "account.password_reset_request", Some(user.id), now).await?;
-    txn.commit().await?;
-
     let link =
         format!("{}/reset-password?email={}&token={}", state.config.public_url, percent_encode(&user.email), token);
     let minutes = state.config.password_reset_ttl.as_secs().div_ceil(60);
@@ -448,13 +447,18 @@ pub async fn request_password_reset(state: &AppState, email: &str, client_addr: 
          If you did not ask for this, ignore this email.\n",
         user.first_name
     );
-    let mailer = state.mailer.clone();
-    let to = user.email.clone();
-    tokio::spawn(async move {
-        if let Err(why) = mailer.send(&to, "Reset your CyberMed password", body).await {
-            tracing::error!(reason = %why, "password reset email was not delivered");
-        }
-    });
+    let email = NewEmail {
+        kind: EmailKind::PasswordReset,
+        to: user.email.clone(),
+        subject: "Reset your CyberMed password".to_owned(),
+        body,
+        appointment_id: None,
+        recipient_id: Some(user.id),
+        starts_at: None,
+        due_at: now,
+    };
+    outbox::enqueue(state, &txn, vec![email]).await?;
+    txn.commit().await?;
     Ok(())
 }
 

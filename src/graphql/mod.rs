@@ -8,6 +8,7 @@ pub mod limits;
 pub mod loaders;
 pub mod nulls;
 pub mod objects;
+pub mod outbox;
 pub mod pagination;
 pub mod plain;
 pub mod profiles;

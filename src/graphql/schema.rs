@@ -7,12 +7,13 @@ use super::{
     audit::AuditQuery,
     limits::DocumentLimits,
     nulls::Nulls,
+    outbox::OutboxQuery,
     profiles::{ProfilesMutation, ProfilesQuery},
 };
 use crate::app::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation);

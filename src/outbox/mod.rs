@@ -3,6 +3,7 @@
 //! process. A request never waits for a mail server, and nothing is lost to a mail server that is
 //! down, a restart or a crash: a row stays `PENDING` until it is sent, and is retried with
 //! exponential backoff until `MAIL_MAX_ATTEMPTS`, then `FAILED`.
+pub mod sender;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DeriveActiveEnum, EnumIter, Set, sea_query::StringLen};
 use uuid::Uuid;
@@ -120,4 +121,81 @@ fn message_id_host(mail_from: &str) -> String {
         .map(|(_, d)| d.trim())
         .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
         .map_or_else(|| "cybermed.invalid".to_owned(), str::to_owned)
+}
+
+/// Whether a reminder is still to be sent: its appointment is still active (pending or confirmed)
+/// and starts when the reminder says, and the patient still wants reminders. One statement.
+///
+/// # Errors
+/// Internal only.
+pub async fn reminder_still_wanted<C: ConnectionTrait>(db: &C, email: &outbox_email::Model) -> AppResult<bool> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Query};
+
+    use crate::{
+        db::entities::{appointment, user},
+        domain::appointments::AppointmentStatus,
+    };
+    let (Some(appointment_id), Some(starts_at)) = (email.appointment_id, email.starts_at) else {
+        return Ok(false);
+    };
+    let wanting = Query::select()
+        .column(user::Column::Id)
+        .from(user::Entity)
+        .and_where(user::Column::EmailReminders.eq(true))
+        .to_owned();
+    let wanted = appointment::Entity::find_by_id(appointment_id)
+        .filter(appointment::Column::Status.is_in([AppointmentStatus::Pending, AppointmentStatus::Confirmed]))
+        .filter(appointment::Column::StartsAt.eq(starts_at))
+        .filter(appointment::Column::PatientId.in_subquery(wanting))
+        .count(db)
+        .await?;
+    Ok(wanted > 0)
+}
+
+/// Which emails `outbox` lists.
+#[derive(Clone, Copy, Default)]
+pub struct OutboxFilter {
+    pub status: Option<EmailStatus>,
+    pub appointment_id: Option<Uuid>,
+}
+
+impl OutboxFilter {
+    fn condition(self) -> sea_orm::Condition {
+        use sea_orm::ColumnTrait;
+        let mut cond = sea_orm::Condition::all();
+        if let Some(s) = self.status {
+            cond = cond.add(outbox_email::Column::Status.eq(s));
+        }
+        if let Some(a) = self.appointment_id {
+            cond = cond.add(outbox_email::Column::AppointmentId.eq(a));
+        }
+        cond
+    }
+}
+
+/// One page of emails, newest first (ids are time-ordered), before the email `before`.
+///
+/// # Errors
+/// Internal only.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: OutboxFilter,
+    before: Option<Uuid>,
+    limit: u64,
+) -> AppResult<Vec<outbox_email::Model>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut q = outbox_email::Entity::find().filter(filter.condition());
+    if let Some(b) = before {
+        q = q.filter(outbox_email::Column::Id.lt(b));
+    }
+    Ok(q.order_by_desc(outbox_email::Column::Id).limit(limit).all(db).await?)
+}
+
+/// How many emails match.
+///
+/// # Errors
+/// Internal only.
+pub async fn count<C: ConnectionTrait>(db: &C, filter: OutboxFilter) -> AppResult<u64> {
+    use sea_orm::{EntityTrait, PaginatorTrait, QueryFilter};
+    Ok(outbox_email::Entity::find().filter(filter.condition()).count(db).await?)
 }

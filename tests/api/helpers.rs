@@ -21,6 +21,7 @@ pub struct TestApp {
     pub outbox: PathBuf,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 /// A signed-in user.
@@ -57,7 +58,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async move {
+        let server = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
         Self {
@@ -68,7 +69,18 @@ impl TestApp {
             outbox,
             _dir: dir,
             _stop: stop,
+            server,
         }
+    }
+
+    /// Stops the server (its background work finishes as on SIGTERM) and hands over the folder
+    /// that holds its SQLite database, so that another server can be started on it.
+    pub async fn stop(self) -> tempfile::TempDir {
+        let Self { _dir, _stop, server, .. } = self;
+        drop(_stop);
+        // Served until the end: the sender finished what it had in hand.
+        server.await.unwrap().unwrap();
+        _dir
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -220,8 +232,18 @@ pub struct SmtpReceiver {
 
 impl SmtpReceiver {
     pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// A port nothing listens on (yet): a mail server that is down.
+    pub async fn free_port() -> u16 {
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
+    }
+
+    /// Starts on `port` (0: any free port).
+    pub async fn start_on(port: u16) -> Self {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {

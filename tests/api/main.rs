@@ -13,6 +13,7 @@ mod limits;
 mod logs;
 mod nesting;
 mod nulls;
+mod outbox;
 mod password_reset;
 mod plain;
 mod privacy;

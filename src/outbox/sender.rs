@@ -1,0 +1,195 @@
+//! The outbox sender: one task per process that claims due emails with a lease, delivers them, and
+//! records the outcome.
+//!
+//! A claim is one atomic statement (an `UPDATE … RETURNING` over the due rows: on PostgreSQL a
+//! `FOR UPDATE SKIP LOCKED` subquery, so concurrent senders take disjoint batches; on SQLite through
+//! the one writer connection), which also counts the attempt and sets a lease. Another process may
+//! take a row over only once its lease has expired (its sender died mid-send): then the same
+//! message is sent again under the same `Message-ID`, recognisable as a retry. A failed delivery is
+//! due again after an exponential backoff; after the last attempt the row is `FAILED`.
+//!
+//! The sender sleeps until it is woken (a write to the outbox, here or — on PostgreSQL — in any
+//! process), until the next row falls due, or [`POLL`] at the longest.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
+};
+use tokio::{sync::watch, task::JoinHandle};
+use uuid::Uuid;
+
+use super::{EmailKind, EmailStatus};
+use crate::{
+    app::AppState,
+    db::entities::outbox_email::{self, Column},
+    error::AppResult,
+};
+
+/// Longest the sender sleeps without looking for due emails (a wake-up lost, a row whose lease
+/// expired, a reminder falling due).
+pub const POLL: Duration = Duration::from_secs(5);
+/// How long a claim holds: longer than any delivery takes (SMTP times out after 15 s).
+const LEASE: Duration = Duration::from_secs(120);
+/// Emails claimed at once.
+const BATCH: u64 = 16;
+/// Deliveries in flight at once.
+const CONCURRENCY: usize = 4;
+
+/// Starts the sender; it stops, after finishing the deliveries in hand, when `stop` turns true.
+pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(crate::db::uncounted(async move {
+        let owner = format!("{}:{}", std::process::id(), Uuid::new_v4().simple());
+        let wake = state.events.outbox_wakeups();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let wait = match send_due(&state, &owner).await {
+                // A full batch: there may be more.
+                Ok(n) if n as u64 >= BATCH => continue,
+                Ok(_) => next_wait(&state).await,
+                Err(e) => {
+                    tracing::warn!(reason = %describe(&e), "outbox sender could not claim emails; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }))
+}
+
+fn describe(e: &crate::error::AppError) -> String {
+    match e {
+        crate::error::AppError::Internal(what) => what.clone(),
+        other => other.code().to_owned(),
+    }
+}
+
+/// How long to sleep: until the next pending email falls due, at most [`POLL`].
+async fn next_wait(state: &AppState) -> Duration {
+    let next: Option<DateTime<Utc>> = outbox_email::Entity::find()
+        .select_only()
+        .column_as(Column::DueAt.min(), "next")
+        .filter(Column::Status.eq(EmailStatus::Pending))
+        .into_tuple()
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()
+        .flatten();
+    let now = state.clock.now();
+    next.map_or(POLL, |due| (due - now).to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(10), POLL))
+}
+
+/// Claims the due emails (one batch) and delivers them; returns how many were claimed.
+///
+/// # Errors
+/// The claim failed (each delivery's outcome is recorded on its row).
+pub async fn send_due(state: &AppState, owner: &str) -> AppResult<usize> {
+    let claimed = claim(state, owner).await?;
+    let n = claimed.len();
+    futures_util::stream::iter(claimed)
+        .for_each_concurrent(CONCURRENCY, |email| async move {
+            if let Err(e) = deliver_one(state, owner, email).await {
+                tracing::warn!(reason = %describe(&e), "could not record an email's delivery");
+            }
+        })
+        .await;
+    Ok(n)
+}
+
+/// Takes up to [`BATCH`] due emails under a lease, counting the attempt: one statement.
+async fn claim(state: &AppState, owner: &str) -> AppResult<Vec<outbox_email::Model>> {
+    let now = state.clock.now();
+    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let due = outbox_email::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.eq(EmailStatus::Pending))
+        .filter(Column::DueAt.lte(now))
+        .filter(Condition::any().add(Column::LeaseUntil.is_null()).add(Column::LeaseUntil.lt(now)))
+        .order_by_asc(Column::DueAt)
+        .limit(BATCH)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_query();
+    let claimed = outbox_email::Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(lease_until))
+        .col_expr(Column::LeaseOwner, Expr::value(owner))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .filter(Column::Id.in_subquery(due))
+        .exec_with_returning(&state.writer)
+        .await?;
+    Ok(claimed)
+}
+
+/// Delivers one claimed email and records the outcome (only while the claim is still ours).
+async fn deliver_one(state: &AppState, owner: &str, email: outbox_email::Model) -> AppResult<()> {
+    if email.kind == EmailKind::AppointmentReminder && !super::reminder_still_wanted(&state.writer, &email).await? {
+        // Cancelled, moved or turned off after it was written: never sent.
+        outbox_email::Entity::delete_many()
+            .filter(Column::Id.eq(email.id))
+            .filter(Column::LeaseOwner.eq(owner))
+            .exec(&state.writer)
+            .await?;
+        return Ok(());
+    }
+    let outcome = state.mailer.deliver(&email).await;
+    let now = state.clock.now();
+    let mut update = outbox_email::Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None));
+    match outcome {
+        Ok(()) => {
+            update = update
+                .col_expr(Column::Status, Expr::value(EmailStatus::Sent))
+                .col_expr(Column::SentAt, Expr::value(Some(now)))
+                .col_expr(Column::LastError, Expr::value(Option::<String>::None));
+        }
+        Err(why) => {
+            let why: String = why.chars().take(200).collect();
+            let attempts = u32::try_from(email.attempts).unwrap_or(u32::MAX);
+            if attempts >= state.config.mail_max_attempts {
+                tracing::warn!(email = %email.id, kind = email.kind.header_value(), attempts, reason = %why,
+                    "email failed for good after its last attempt");
+                update = update.col_expr(Column::Status, Expr::value(EmailStatus::Failed));
+            } else {
+                let delay = backoff(state.config.mail_retry, state.config.mail_retry_max, attempts);
+                tracing::info!(email = %email.id, attempts, retry_in_secs = delay.as_secs(), reason = %why,
+                    "email not delivered; will retry");
+                update = update
+                    .col_expr(Column::DueAt, Expr::value(now + chrono::Duration::from_std(delay).unwrap_or_default()));
+            }
+            update = update.col_expr(Column::LastError, Expr::value(Some(why)));
+        }
+    }
+    update.filter(Column::Id.eq(email.id)).filter(Column::LeaseOwner.eq(owner)).exec(&state.writer).await?;
+    Ok(())
+}
+
+/// The delay before attempt `attempts + 1`: `first`, doubling each time, at most `max`.
+pub fn backoff(first: Duration, max: Duration, attempts: u32) -> Duration {
+    let doublings = Ord::min(attempts.saturating_sub(1), 30);
+    Ord::min(first.saturating_mul(1 << doublings), max)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::backoff;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_maximum() {
+        let (first, max) = (Duration::from_secs(30), Duration::from_secs(3600));
+        let delays: Vec<u64> = (1..=9).map(|a| backoff(first, max, a).as_secs()).collect();
+        assert_eq!(delays, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(backoff(first, max, u32::MAX), max);
+    }
+}
