@@ -47,7 +47,7 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()>
             if *stop.borrow() {
                 return;
             }
-            let wait = match send_due(&state, &owner).await {
+            let wait = match send_due(&state, &owner, &stop).await {
                 // A full batch: there may be more.
                 Ok(n) if n as u64 >= BATCH => continue,
                 Ok(_) => next_wait(&state).await,
@@ -88,21 +88,41 @@ async fn next_wait(state: &AppState) -> Duration {
     next.map_or(POLL, |due| (due - now).to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(10), POLL))
 }
 
-/// Claims the due emails (one batch) and delivers them; returns how many were claimed.
+/// Claims the due emails (one batch) and delivers them; returns how many were claimed. Once `stop`
+/// turns true, the deliveries under way finish and the rest of the batch is released at once
+/// (for the next sender, here or in another process) instead of waiting for its lease to expire.
 ///
 /// # Errors
 /// The claim failed (each delivery's outcome is recorded on its row).
-pub async fn send_due(state: &AppState, owner: &str) -> AppResult<usize> {
+pub async fn send_due(state: &AppState, owner: &str, stop: &watch::Receiver<bool>) -> AppResult<usize> {
     let claimed = claim(state, owner).await?;
     let n = claimed.len();
     futures_util::stream::iter(claimed)
         .for_each_concurrent(CONCURRENCY, |email| async move {
-            if let Err(e) = deliver_one(state, owner, email).await {
+            let done = if *stop.borrow() {
+                release(state, owner, &email).await
+            } else {
+                deliver_one(state, owner, email).await
+            };
+            if let Err(e) = done {
                 tracing::warn!(reason = %describe(&e), "could not record an email's delivery");
             }
         })
         .await;
     Ok(n)
+}
+
+/// Gives a claimed email back untried: its lease and the attempt the claim counted are undone.
+async fn release(state: &AppState, owner: &str, email: &outbox_email::Model) -> AppResult<()> {
+    outbox_email::Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(Column::Attempts, Expr::value(email.attempts.saturating_sub(1)))
+        .filter(Column::Id.eq(email.id))
+        .filter(Column::LeaseOwner.eq(owner))
+        .exec(&state.writer)
+        .await?;
+    Ok(())
 }
 
 /// Takes up to [`BATCH`] due emails under a lease, counting the attempt: one statement.
