@@ -213,12 +213,14 @@ def main():
     ap.add_argument("--postgres", help="a PostgreSQL URL whose server may create a fresh database")
     ap.add_argument("--seconds", type=int, default=15, help="length of each workload (default 15)")
     ap.add_argument("--no-build", action="store_true", help="use the release binary as it is")
+    ap.add_argument("--binary", help="run this binary instead of target/release/cybermed (implies --no-build), "
+                                     "e.g. a copy built from an earlier commit, to compare")
     args = ap.parse_args()
 
-    if not args.no_build:
+    if not args.no_build and not args.binary:
         log("building the release binary …")
         run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
-    binary = os.path.join(ROOT, "target", "release", "cybermed")
+    binary = args.binary or os.path.join(ROOT, "target", "release", "cybermed")
     if not shutil.which("wrk"):
         if os.geteuid() == 0 and shutil.which("apt-get"):
             log("installing wrk from Debian's packages …")
