@@ -4,7 +4,7 @@
 //! down, a restart or a crash: a row stays `PENDING` until it is sent, and is retried with
 //! exponential backoff until `MAIL_MAX_ATTEMPTS`, then `FAILED`.
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DeriveActiveEnum, EnumIter, Set, sea_query::StringLen};
+use sea_orm::{ConnectionTrait, DeriveActiveEnum, EntityTrait, EnumIter, Set, sea_query::StringLen};
 use uuid::Uuid;
 
 use crate::{app::AppState, db::entities::outbox_email, error::AppResult};
@@ -71,7 +71,7 @@ pub struct NewEmail {
     pub due_at: DateTime<Utc>,
 }
 
-/// Writes `emails` to the outbox inside `txn` (the transaction of the change that causes them),
+/// Writes `emails` to the outbox inside `txn` in one statement (the transaction of the change that causes them),
 /// and wakes the senders: on PostgreSQL with a notice delivered on commit to every process; on
 /// SQLite in this process (its sender claims through the one writer connection, so it sees the
 /// rows once this transaction has committed, and nothing if it rolled back).
@@ -84,7 +84,7 @@ pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<
     }
     let now = state.clock.now();
     let host = message_id_host(&state.config.mail_from);
-    for e in emails {
+    let rows = emails.into_iter().map(|e| {
         let id = Uuid::now_v7();
         outbox_email::ActiveModel {
             id: Set(id),
@@ -105,9 +105,9 @@ pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<
             lease_until: Set(None),
             lease_owner: Set(None),
         }
-        .insert(txn)
-        .await?;
-    }
+    });
+    // One statement for all of them: they are extra writes in a booking's transaction.
+    outbox_email::Entity::insert_many(rows).exec_without_returning(txn).await?;
     state.events.outbox_written(txn).await
 }
 
