@@ -3,6 +3,8 @@
 //! process. A request never waits for a mail server, and nothing is lost to a mail server that is
 //! down, a restart or a crash: a row stays `PENDING` until it is sent, and is retried with
 //! exponential backoff until `MAIL_MAX_ATTEMPTS`, then `FAILED`.
+pub mod appointments;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DeriveActiveEnum, EntityTrait, EnumIter, Set, sea_query::StringLen};
 use uuid::Uuid;
