@@ -333,20 +333,20 @@ async fn email_reminders_may_not_be_set_to_null() {
 #[tokio::test]
 async fn a_booking_writes_its_emails_in_two_statements() {
     let c = Clinic::open_with("Europe/Berlin", &[]).await;
-    let starts = utc_of_local(upcoming(1, 7), "09:00", "Europe/Berlin");
-    let (n, body) = c
-        .app
-        .statements_for(
-            Some(&c.patient.access),
-            CREATE,
-            json!({ "i": { "doctorId": c.doctor.id, "startsAt": starts, "reasonForVisit": "Check-up" } }),
-        )
-        .await;
-    assert!(body["errors"].is_null(), "{body}");
-    assert_eq!(rows(&c).await.len(), 4, "two notifications and two reminders");
+    let day = upcoming(1, 7);
+    // The fewest of three bookings: a login check that missed its cache under load only adds.
+    let mut fewest = u64::MAX;
+    for hhmm in ["09:00", "10:00", "11:00"] {
+        let starts = utc_of_local(day, hhmm, "Europe/Berlin");
+        let input = json!({ "i": { "doctorId": c.doctor.id, "startsAt": starts, "reasonForVisit": "Check-up" } });
+        let (n, body) = c.app.statements_for(Some(&c.patient.access), CREATE, input).await;
+        assert!(body["errors"].is_null(), "{body}");
+        fewest = fewest.min(n);
+    }
+    assert_eq!(rows(&c).await.len(), 12, "two notifications and two reminders each");
     // Without email: 12 statements on SQLite, 13 on PostgreSQL (its event NOTIFY). The emails add
     // one SELECT (both users and the doctor's zone) and one INSERT (all rows), and on PostgreSQL
     // the senders' wake-up NOTIFY.
     let expected = if c.app.database_url.starts_with("postgres") { 16 } else { 14 };
-    assert_eq!(n, expected);
+    assert_eq!(fewest, expected);
 }
