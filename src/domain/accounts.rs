@@ -49,6 +49,8 @@ pub struct ProfileChanges {
     pub address: Option<Option<String>>,
     pub bio: Option<Option<String>>,
     pub gender: Option<Option<Gender>>,
+    /// Appointment reminders by email; turning them off drops the pending ones.
+    pub email_reminders: Option<Option<bool>>,
 }
 
 pub const MSG_INVALID_LOGIN: &str = "Invalid email or password";
@@ -318,6 +320,10 @@ async fn revoke_all_sessions<C: ConnectionTrait>(db: &C, user_id: Uuid, now: Dat
 
 /// Applies a partial update to the viewer's own account.
 ///
+/// Turning `email_reminders` off deletes the viewer's pending reminders in the same transaction;
+/// turning it on again does not write them back (appointments booked or moved from then on get
+/// reminders).
+///
 /// # Errors
 /// `BAD_USER_INPUT` naming the field (also for `null` on a required field); `CONFLICT` on `email`.
 pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChanges) -> AppResult<user::Model> {
@@ -346,9 +352,20 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
     if let Some(v) = changes.gender {
         model.gender = Set(v);
     }
+    let reminders_off = match changes.email_reminders {
+        Some(v) => {
+            let on = v.ok_or_else(|| AppError::bad_input("emailReminders", "This field may not be null"))?;
+            model.email_reminders = Set(on);
+            !on
+        }
+        None => false,
+    };
     model.updated_at = Set(state.clock.now());
     let txn = begin_write(&state.writer).await?;
     let updated = model.update(&txn).await.map_err(email_conflict)?;
+    if reminders_off {
+        outbox::appointments::drop_reminders_of(&txn, viewer.id()).await?;
+    }
     audit::record(&txn, Some(viewer.id()), "account.update", Some(viewer.id()), updated.updated_at).await?;
     state.events.notify_accounts_changed(&txn, viewer.id()).await?;
     txn.commit().await?;

@@ -27,6 +27,7 @@ use crate::{
     },
     error::{AppError, AppResult, db_error_code, db_error_names},
     events::EventNotice,
+    outbox,
 };
 
 /// Where an appointment is in its life.
@@ -219,12 +220,14 @@ fn event(
     }
 }
 
-/// Records an event and queues its notice, inside `txn`.
+/// Records an event, writes its emails to the outbox (see [`outbox::appointments::on_event`];
+/// `moved_from` is the start before a move) and queues its notice, inside `txn`.
 async fn record<C: ConnectionTrait>(
     state: &AppState,
     txn: &C,
     appt: &appointment::Model,
     kind: AppointmentEventKind,
+    moved_from: Option<DateTime<Utc>>,
     actor: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<EventNotice, Failure> {
@@ -238,6 +241,7 @@ async fn record<C: ConnectionTrait>(
         AppointmentEventKind::NoShow => "appointment.no_show",
     };
     audit::record(txn, actor, action, Some(appt.id), at).await?;
+    outbox::appointments::on_event(state, txn, appt, kind, moved_from, at).await?;
     let notice = EventNotice {
         event_id: ev.id,
         appointment_id: appt.id,
@@ -316,7 +320,7 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewAppointment) ->
             }
             .insert(&txn)
             .await?;
-            let notice = record(state, &txn, &appt, AppointmentEventKind::Created, Some(actor), now).await?;
+            let notice = record(state, &txn, &appt, AppointmentEventKind::Created, None, Some(actor), now).await?;
             txn.commit().await?;
             Ok((appt, notice))
         }
@@ -419,7 +423,7 @@ pub async fn transition(
             }
             model.updated_at = Set(now);
             let appt = model.update(&txn).await?;
-            let notice = record(state, &txn, &appt, kind, Some(viewer.id()), now).await?;
+            let notice = record(state, &txn, &appt, kind, None, Some(viewer.id()), now).await?;
             txn.commit().await?;
             Ok((appt, notice))
         }
@@ -475,13 +479,16 @@ pub async fn reschedule(
         }
         let ends_at = check_time(&txn, &cal, starts_at, who != Party::Doctor, now).await?;
         let status = if who == Party::Patient { AppointmentStatus::Pending } else { AppointmentStatus::Confirmed };
+        let moved_from = appt.starts_at;
         let mut model: appointment::ActiveModel = appt.into();
         model.starts_at = Set(starts_at);
         model.ends_at = Set(ends_at);
         model.status = Set(status);
         model.updated_at = Set(now);
         let appt = model.update(&txn).await?;
-        let notice = record(state, &txn, &appt, AppointmentEventKind::Rescheduled, Some(viewer.id()), now).await?;
+        let notice =
+            record(state, &txn, &appt, AppointmentEventKind::Rescheduled, Some(moved_from), Some(viewer.id()), now)
+                .await?;
         txn.commit().await?;
         Ok((appt, notice))
     })

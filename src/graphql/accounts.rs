@@ -42,6 +42,9 @@ pub struct UpdateMeInput {
     pub address: MaybeUndefined<String>,
     pub bio: MaybeUndefined<String>,
     pub gender: MaybeUndefined<Gender>,
+    /// Appointment reminders by email; turning them off also drops the pending ones (turning
+    /// them on again applies to appointments booked or moved from then on).
+    pub email_reminders: MaybeUndefined<bool>,
 }
 
 fn change<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
@@ -174,6 +177,7 @@ impl AccountsMutation {
             address: change(input.address),
             bio: change(input.bio),
             gender: change(input.gender),
+            email_reminders: change(input.email_reminders),
         };
         Ok(accounts::update_me(ctx.state()?, &viewer, changes).await?.into())
     }

@@ -152,6 +152,10 @@ impl User {
         let profile = ctx.loaders()?.load_one(PatientProfileOf(self.model.id)).await?;
         Ok(profile.map(PatientProfile))
     }
+    /// Private: appointment reminders by email (default on).
+    async fn email_reminders(&self, ctx: &Context<'_>) -> AppResult<Option<bool>> {
+        self.private(ctx, |u| u.email_reminders).await
+    }
 }
 
 impl Plain for User {
@@ -171,6 +175,7 @@ impl Plain for User {
             "phone" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.phone.as_deref())),
             "address" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.address.as_deref())),
             "gender" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.gender)),
+            "emailReminders" => self.private_now(ctx).and_then(|()| leaf(ctx, &Some(m.email_reminders))),
             "doctorProfile" => match (m.role, &self.doctor_profile) {
                 (Role::Doctor, Some(Some(profile))) => nested(ctx, &DoctorProfile(profile.clone())),
                 (Role::Doctor, None) => None,

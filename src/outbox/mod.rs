@@ -3,9 +3,11 @@
 //! process. A request never waits for a mail server, and nothing is lost to a mail server that is
 //! down, a restart or a crash: a row stays `PENDING` until it is sent, and is retried with
 //! exponential backoff until `MAIL_MAX_ATTEMPTS`, then `FAILED`.
+pub mod appointments;
 pub mod sender;
+
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DeriveActiveEnum, EnumIter, Set, sea_query::StringLen};
+use sea_orm::{ConnectionTrait, DeriveActiveEnum, EntityTrait, EnumIter, Set, sea_query::StringLen};
 use uuid::Uuid;
 
 use crate::{app::AppState, db::entities::outbox_email, error::AppResult};
@@ -72,7 +74,7 @@ pub struct NewEmail {
     pub due_at: DateTime<Utc>,
 }
 
-/// Writes `emails` to the outbox inside `txn` (the transaction of the change that causes them),
+/// Writes `emails` to the outbox inside `txn` in one statement (the transaction of the change that causes them),
 /// and wakes the senders: on PostgreSQL with a notice delivered on commit to every process; on
 /// SQLite in this process (its sender claims through the one writer connection, so it sees the
 /// rows once this transaction has committed, and nothing if it rolled back).
@@ -85,7 +87,7 @@ pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<
     }
     let now = state.clock.now();
     let host = message_id_host(&state.config.mail_from);
-    for e in emails {
+    let rows = emails.into_iter().map(|e| {
         let id = Uuid::now_v7();
         outbox_email::ActiveModel {
             id: Set(id),
@@ -106,9 +108,9 @@ pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<
             lease_until: Set(None),
             lease_owner: Set(None),
         }
-        .insert(txn)
-        .await?;
-    }
+    });
+    // One statement for all of them: they are extra writes in a booking's transaction.
+    outbox_email::Entity::insert_many(rows).exec_without_returning(txn).await?;
     state.events.outbox_written(txn).await
 }
 
@@ -121,35 +123,6 @@ fn message_id_host(mail_from: &str) -> String {
         .map(|(_, d)| d.trim())
         .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
         .map_or_else(|| "cybermed.invalid".to_owned(), str::to_owned)
-}
-
-/// Whether a reminder is still to be sent: its appointment is still active (pending or confirmed)
-/// and starts when the reminder says, and the patient still wants reminders. One statement.
-///
-/// # Errors
-/// Internal only.
-pub async fn reminder_still_wanted<C: ConnectionTrait>(db: &C, email: &outbox_email::Model) -> AppResult<bool> {
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Query};
-
-    use crate::{
-        db::entities::{appointment, user},
-        domain::appointments::AppointmentStatus,
-    };
-    let (Some(appointment_id), Some(starts_at)) = (email.appointment_id, email.starts_at) else {
-        return Ok(false);
-    };
-    let wanting = Query::select()
-        .column(user::Column::Id)
-        .from(user::Entity)
-        .and_where(user::Column::EmailReminders.eq(true))
-        .to_owned();
-    let wanted = appointment::Entity::find_by_id(appointment_id)
-        .filter(appointment::Column::Status.is_in([AppointmentStatus::Pending, AppointmentStatus::Confirmed]))
-        .filter(appointment::Column::StartsAt.eq(starts_at))
-        .filter(appointment::Column::PatientId.in_subquery(wanting))
-        .count(db)
-        .await?;
-    Ok(wanted > 0)
 }
 
 /// Which emails `outbox` lists.

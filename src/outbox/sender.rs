@@ -151,7 +151,9 @@ async fn claim(state: &AppState, owner: &str) -> AppResult<Vec<outbox_email::Mod
 
 /// Delivers one claimed email and records the outcome (only while the claim is still ours).
 async fn deliver_one(state: &AppState, owner: &str, email: outbox_email::Model) -> AppResult<()> {
-    if email.kind == EmailKind::AppointmentReminder && !super::reminder_still_wanted(&state.writer, &email).await? {
+    if email.kind == EmailKind::AppointmentReminder
+        && !super::appointments::reminder_still_wanted(&state.writer, &email).await?
+    {
         // Cancelled, moved or turned off after it was written: never sent.
         outbox_email::Entity::delete_many()
             .filter(Column::Id.eq(email.id))

@@ -20,7 +20,12 @@ pub struct Clinic {
 
 impl Clinic {
     pub async fn open(tz: &str) -> Self {
-        let app = TestApp::spawn().await;
+        Self::open_with(tz, &[]).await
+    }
+
+    /// As [`Clinic::open`], with extra environment settings.
+    pub async fn open_with(tz: &str, settings: &[(&str, &str)]) -> Self {
+        let app = TestApp::spawn_with(settings).await;
         let admin = app.admin(&email("root")).await;
         let doctor = app.doctor("General practice", tz, 30, Some(&admin)).await;
         app.set_rules(&doctor, every_day("08:00:00", "18:00:00")).await;

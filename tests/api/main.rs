@@ -12,6 +12,7 @@ mod helpers;
 mod limits;
 mod logs;
 mod nesting;
+mod notifications;
 mod nulls;
 mod outbox;
 mod password_reset;

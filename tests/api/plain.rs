@@ -11,7 +11,7 @@ use crate::{
 
 const FRAGMENTS: &str = "
 fragment Person on User { __typename id firstName lastName email bio role isActive isStaff isSuperuser dateJoined EXTRA_USER }
-fragment Parties on Appointment { doctor { ...Person } patient { ...Person email phone address gender } }";
+fragment Parties on Appointment { doctor { ...Person } patient { ...Person email phone address gender emailReminders } }";
 
 /// Every plain field, through fragments, inline fragments, aliases and repeated keys; `EXTRA_*`
 /// marks where the fallback variant adds a field that needs the database (in every occurrence of

@@ -1,0 +1,248 @@
+//! The emails of appointment changes: a notification to the patient and to the doctor for every
+//! booking, confirmation, move and cancellation, and the patient's reminders, all written to the
+//! outbox in the transaction of the change (so they exist exactly when the change does).
+//!
+//! The texts come from `templates/email/*.txt`. They name the doctor and give times in the
+//! doctor's time zone, with the zone's name; they never hold the reason for visit, a cancellation
+//! reason or any other health data.
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+use uuid::Uuid;
+
+use super::{EmailKind, EmailStatus, NewEmail, enqueue};
+use crate::{
+    app::AppState,
+    db::entities::{appointment, outbox_email, user},
+    domain::{
+        accounts,
+        appointments::{AppointmentEventKind, AppointmentStatus},
+        profiles::parse_time_zone,
+    },
+    error::{AppError, AppResult},
+};
+
+const REQUESTED: &str = include_str!("../../templates/email/appointment_requested.txt");
+const CONFIRMED: &str = include_str!("../../templates/email/appointment_confirmed.txt");
+const RESCHEDULED: &str = include_str!("../../templates/email/appointment_rescheduled.txt");
+const CANCELLED: &str = include_str!("../../templates/email/appointment_cancelled.txt");
+const REMINDER: &str = include_str!("../../templates/email/appointment_reminder.txt");
+
+/// Writes the emails of one appointment event inside `txn`, the transaction that records it.
+///
+/// - `CREATED`: `APPOINTMENT_REQUESTED` (a `PENDING` booking) or `APPOINTMENT_CONFIRMED` to the
+///   patient and the doctor, and the patient's reminders.
+/// - `CONFIRMED`: `APPOINTMENT_CONFIRMED` to both.
+/// - `RESCHEDULED`: `APPOINTMENT_RESCHEDULED` to both, naming the old time (`moved_from`); the
+///   appointment's pending reminders are replaced by reminders for the new time.
+/// - `CANCELLED`: `APPOINTMENT_CANCELLED` to both; the appointment's pending reminders are deleted.
+/// - `COMPLETED`, `NO_SHOW`: nothing.
+///
+/// A reminder is one row per lead of `REMINDER_LEADS`, due at the start minus the lead, for a
+/// patient whose `email_reminders` is on; a lead already past at `now` writes nothing.
+///
+/// Statements: one `SELECT` (both users with the doctor's profile), one `DELETE` on a move or a
+/// cancellation, one multi-row `INSERT` (and the senders' wake-up, see [`enqueue`]).
+///
+/// # Errors
+/// Internal only (a party missing is a broken foreign key).
+pub async fn on_event<C: ConnectionTrait>(
+    state: &AppState,
+    txn: &C,
+    appt: &appointment::Model,
+    kind: AppointmentEventKind,
+    moved_from: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let (email_kind, subject, template) = match kind {
+        AppointmentEventKind::Created if appt.status == AppointmentStatus::Pending => {
+            (EmailKind::AppointmentRequested, "Appointment requested", REQUESTED)
+        }
+        AppointmentEventKind::Created | AppointmentEventKind::Confirmed => {
+            (EmailKind::AppointmentConfirmed, "Appointment confirmed", CONFIRMED)
+        }
+        AppointmentEventKind::Rescheduled => {
+            (EmailKind::AppointmentRescheduled, "Appointment rescheduled", RESCHEDULED)
+        }
+        AppointmentEventKind::Cancelled => (EmailKind::AppointmentCancelled, "Appointment cancelled", CANCELLED),
+        AppointmentEventKind::Completed | AppointmentEventKind::NoShow => return Ok(()),
+    };
+    if matches!(kind, AppointmentEventKind::Rescheduled | AppointmentEventKind::Cancelled) {
+        drop_pending_reminders(txn, outbox_email::Column::AppointmentId.eq(appt.id)).await?;
+    }
+
+    let mut people = accounts::users_by_ids(txn, &[appt.doctor_id, appt.patient_id]).await?;
+    let (doctor, profile) =
+        people.remove(&appt.doctor_id).ok_or_else(|| AppError::internal("appointment without its doctor"))?;
+    let (patient, _) =
+        people.remove(&appt.patient_id).ok_or_else(|| AppError::internal("appointment without its patient"))?;
+    // A stored zone is always valid (it was checked when set); UTC is the profile's default.
+    let tz = profile.and_then(|p| parse_time_zone(&p.time_zone).ok()).unwrap_or(Tz::UTC);
+    let doctor_name = full_name(&doctor);
+    let patient_name = full_name(&patient);
+    let when = local_time(appt.starts_at, tz);
+    let old_when = moved_from.map(|t| local_time(t, tz)).unwrap_or_default();
+
+    let mut emails = Vec::with_capacity(2 + state.config.reminder_leads.len());
+    for to in [&patient, &doctor] {
+        let body = render(
+            template,
+            &[
+                ("name", &full_name(to)),
+                ("doctor", &doctor_name),
+                ("patient", &patient_name),
+                ("when", &when),
+                ("old_when", &old_when),
+            ],
+        );
+        emails.push(NewEmail {
+            kind: email_kind,
+            to: to.email.clone(),
+            subject: subject.to_owned(),
+            body,
+            appointment_id: Some(appt.id),
+            recipient_id: Some(to.id),
+            starts_at: None,
+            due_at: now,
+        });
+    }
+    let reminds = matches!(kind, AppointmentEventKind::Created | AppointmentEventKind::Rescheduled)
+        && appt.status.is_active()
+        && patient.email_reminders;
+    if reminds {
+        let body = render(REMINDER, &[("name", &patient_name), ("doctor", &doctor_name), ("when", &when)]);
+        for lead in &state.config.reminder_leads {
+            let Ok(lead) = TimeDelta::from_std(*lead) else { continue };
+            let due_at = appt.starts_at - lead;
+            if due_at <= now {
+                continue;
+            }
+            emails.push(NewEmail {
+                kind: EmailKind::AppointmentReminder,
+                to: patient.email.clone(),
+                subject: "Appointment reminder".to_owned(),
+                body: body.clone(),
+                appointment_id: Some(appt.id),
+                recipient_id: Some(patient.id),
+                starts_at: Some(appt.starts_at),
+                due_at,
+            });
+        }
+    }
+    enqueue(state, txn, emails).await
+}
+
+/// Deletes the pending reminders of a patient who turned `emailReminders` off, inside `txn` (the
+/// transaction of that change). Turning them on again does not write them back: appointments
+/// booked or moved from then on get reminders, those already booked do not.
+///
+/// # Errors
+/// Internal only.
+pub async fn drop_reminders_of<C: ConnectionTrait>(txn: &C, patient_id: Uuid) -> AppResult<()> {
+    drop_pending_reminders(txn, outbox_email::Column::RecipientId.eq(patient_id)).await
+}
+
+async fn drop_pending_reminders<C: ConnectionTrait>(txn: &C, of: impl Into<sea_orm::Condition>) -> AppResult<()> {
+    outbox_email::Entity::delete_many()
+        .filter(outbox_email::Column::Kind.eq(EmailKind::AppointmentReminder))
+        .filter(outbox_email::Column::Status.eq(EmailStatus::Pending))
+        .filter(of.into())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Whether a reminder is still to be sent, checked by the sender just before sending it: true
+/// only when its appointment is still `PENDING` or `CONFIRMED`, still starts at the reminder's
+/// `starts_at`, and its patient (the recipient) still has `email_reminders` on. One statement.
+/// A row that is not a reminder of an appointment is never wanted.
+///
+/// # Errors
+/// Internal only.
+pub async fn reminder_still_wanted<C: ConnectionTrait>(db: &C, email: &outbox_email::Model) -> AppResult<bool> {
+    let (Some(appointment_id), Some(starts_at), Some(patient_id)) =
+        (email.appointment_id, email.starts_at, email.recipient_id)
+    else {
+        return Ok(false);
+    };
+    if email.kind != EmailKind::AppointmentReminder {
+        return Ok(false);
+    }
+    let wants_reminders = sea_orm::sea_query::Query::select()
+        .expr(Expr::val(1))
+        .from(user::Entity)
+        .and_where(user::Column::Id.eq(patient_id))
+        .and_where(user::Column::EmailReminders.eq(true))
+        .to_owned();
+    let n = appointment::Entity::find()
+        .filter(appointment::Column::Id.eq(appointment_id))
+        .filter(appointment::Column::PatientId.eq(patient_id))
+        .filter(appointment::Column::StartsAt.eq(starts_at))
+        .filter(appointment::Column::Status.is_in([AppointmentStatus::Pending, AppointmentStatus::Confirmed]))
+        .filter(Expr::exists(wants_reminders))
+        .count(db)
+        .await?;
+    Ok(n > 0)
+}
+
+fn full_name(u: &user::Model) -> String {
+    format!("{} {}", u.first_name, u.last_name)
+}
+
+/// `Tuesday 8 December 2026, 09:00 (Europe/Berlin)`.
+fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
+    format!("{} ({})", at.with_timezone(&tz).format("%A %-d %B %Y, %H:%M"), tz.name())
+}
+
+/// Replaces each `{{key}}` of `template` by its value, in one pass (a value is never read as a
+/// template); an unknown key stays as it is.
+fn render(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        match after.find("}}").and_then(|close| {
+            let key = &after[..close];
+            values.iter().find(|(k, _)| *k == key).map(|(_, v)| (close, *v))
+        }) {
+            Some((close, value)) => {
+                out.push_str(value);
+                rest = &after[close + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn render_fills_known_keys_once_and_keeps_the_rest() {
+        let out = render("{{a}} and {{b}} {{unknown}} {{", &[("a", "{{b}}"), ("b", "B")]);
+        assert_eq!(out, "{{b}} and B {{unknown}} {{");
+    }
+
+    #[test]
+    fn every_placeholder_of_the_templates_is_filled() {
+        let values = [("name", "N"), ("doctor", "D"), ("patient", "P"), ("when", "W"), ("old_when", "O")];
+        for t in [REQUESTED, CONFIRMED, RESCHEDULED, CANCELLED, REMINDER] {
+            assert!(!render(t, &values).contains("{{"), "{t}");
+        }
+    }
+
+    #[test]
+    fn local_time_is_in_the_zone_with_its_name() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 8, 8, 0, 0).unwrap();
+        assert_eq!(local_time(at, chrono_tz::Europe::Berlin), "Tuesday 8 December 2026, 09:00 (Europe/Berlin)");
+    }
+}
