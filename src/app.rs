@@ -205,15 +205,18 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves, with the background loops ([`crate::jobs`]) running, until `shutdown` completes;
+    /// then finishes in-flight requests and stops the loops.
     ///
     /// # Errors
     /// An I/O failure of the listener.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let jobs = crate::jobs::start(&self.state);
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed")
+            .await;
+        jobs.stop().await;
+        served.context("server failed")
     }
 }
 
