@@ -219,7 +219,9 @@ fn event(
     }
 }
 
-/// Records an event and queues its notice, inside `txn`.
+/// Records an event and queues its notice, inside `txn`. Every transaction here records exactly
+/// one event, so this is its one `notify_in`; one that recorded several would collect their
+/// notices and call `notify_in` once.
 async fn record<C: ConnectionTrait>(
     state: &AppState,
     txn: &C,
