@@ -289,3 +289,45 @@ async fn when_the_postgresql_listener_reconnects_open_subscriptions_end_with_eve
     // The listener is back: a new subscription hears new events.
     resubscribed_and_live(&c, &mut ws, "2", 0).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notices_of_one_transaction_go_out_in_one_statement_and_all_arrive() {
+    use cybermed::{db::entities::appointment_event, events::EventNotice};
+    use sea_orm::{EntityTrait, QueryOrder};
+    let c = Clinic::open("UTC").await;
+    let state = &c.app.state;
+    if state.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return; // SQLite sends nothing from inside the transaction (see `committed`).
+    }
+    let mut ws = subscribe(&c, &c.admin).await;
+    warm_up(&c, &c.patient, &mut [&mut ws]).await;
+    for hour in 8..11 {
+        c.booked(&c.patient, &at(&format!("{hour:02}:30"))).await;
+        assert!(event(&mut ws).await.is_some());
+    }
+    let events =
+        appointment_event::Entity::find().order_by_asc(appointment_event::Column::Id).all(&state.db).await.unwrap();
+    let notices: Vec<EventNotice> = events[events.len() - 3..]
+        .iter()
+        .map(|e| EventNotice {
+            event_id: e.id,
+            appointment_id: e.appointment_id,
+            doctor_id: c.doctor.id.parse().unwrap(),
+            patient_id: c.patient.id.parse().unwrap(),
+        })
+        .collect();
+
+    // Sent again, all three from one transaction.
+    let txn = cybermed::db::begin_write(&state.writer).await.unwrap();
+    let before = state.statements.get();
+    state.events.notify_in(&txn, &notices).await.unwrap();
+    assert_eq!(state.statements.get() - before, 1, "one statement for three notices");
+    txn.commit().await.unwrap();
+
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        heard.push(event(&mut ws).await.expect("every notice arrives")["appointment"]["id"].clone());
+    }
+    let sent: Vec<Value> = notices.iter().map(|n| json!(n.appointment_id.to_string())).collect();
+    assert_eq!(heard, sent);
+}
