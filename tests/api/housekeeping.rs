@@ -166,3 +166,26 @@ async fn two_housekeeping_runs_at_once_both_succeed_and_delete_each_row_once() {
     assert_eq!(app.count_rows("sessions").await, 2);
     assert!(!exists(&app, made.old_sent).await);
 }
+
+#[tokio::test]
+async fn the_server_stops_its_background_loops_when_it_shuts_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let env: std::collections::HashMap<&str, String> = std::collections::HashMap::from([
+        ("DATABASE_URL", crate::helpers::fresh_database(&dir).await),
+        ("BIND_ADDR", "127.0.0.1:0".into()),
+        ("JWT_SECRET", "test-secret-test-secret-test-secret-0123".into()),
+        ("MAIL_OUTBOX_DIR", dir.path().join("outbox").display().to_string()),
+    ]);
+    let config = cybermed::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let app = cybermed::app::Application::build(config).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+
+    stop.send(()).unwrap();
+
+    // `run_until` returns only once every loop has stopped.
+    let ran = tokio::time::timeout(Duration::from_secs(10), serving).await.expect("the loops stop at shutdown");
+    ran.unwrap().unwrap();
+}
