@@ -34,9 +34,6 @@ use crate::{
     mail::Mailer,
 };
 
-/// How long background work may take to finish after the server stopped.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 /// Largest request body accepted, bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -208,26 +205,21 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves, with the background loops ([`crate::jobs`]) running, until `shutdown` completes;
+    /// then finishes in-flight requests and stops the loops.
     ///
     /// # Errors
     /// An I/O failure of the listener.
     ///
-    /// The background work of every process runs beside it: the outbox sender. After the server
-    /// stopped, the sender finishes the deliveries it has in hand (bounded by the mail timeout) and
-    /// claims no more; what it had not claimed stays for the next process.
+    /// The background work of every process runs beside it ([`crate::jobs`]): the outbox sender
+    /// and housekeeping. After the server stopped, they finish what they have in hand and stop.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let sender = crate::outbox::sender::spawn(self.state.clone(), stopped);
+        let jobs = crate::jobs::start(&self.state);
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed");
-        let _ = stop.send(true);
-        if tokio::time::timeout(SHUTDOWN_GRACE, sender).await.is_err() {
-            tracing::warn!("the outbox sender did not finish in time; its claims expire and are retried");
-        }
-        served
+            .await;
+        jobs.stop().await;
+        served.context("server failed")
     }
 }
 

@@ -22,6 +22,9 @@ pub enum AppError {
     Conflict { field: Cow<'static, str>, message: String },
     /// `RATE_LIMITED` with `extensions.retryAfter` (seconds).
     RateLimited { retry_after: u64 },
+    /// `EVENTS_MISSED`: a subscription may have missed events (it fell behind, or the server lost
+    /// its PostgreSQL listener for a moment) and ends; the client fetches again and resubscribes.
+    EventsMissed,
     /// `INTERNAL_SERVER_ERROR`: logged here with an id; the client gets only the id.
     Internal(String),
 }
@@ -51,6 +54,7 @@ impl AppError {
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::EventsMissed => "EVENTS_MISSED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -149,6 +153,10 @@ impl From<AppError> for async_graphql::Error {
                     e.set("code", code);
                     e.set("retryAfter", retry_after);
                 }),
+            AppError::EventsMissed => async_graphql::Error::new(
+                "Some events may have been missed: fetch the appointments again, then subscribe again",
+            )
+            .extend_with(|_, e| e.set("code", code)),
             AppError::Internal(what) => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(error_id = %id, error = %what, "internal error");

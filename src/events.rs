@@ -4,6 +4,11 @@
 //! so it is delivered only if that transaction commits, and to every replica listening on the
 //! channel (each forwards it to its own subscribers). On SQLite (one process) the notice goes
 //! straight to the local subscribers after the commit.
+//!
+//! A subscriber is never left to miss events silently: one that falls [`EVENT_BUFFER`] notices
+//! behind, or that was listening while the PostgreSQL listener lost its connection (notices sent
+//! meanwhile are gone), is told so ([`Heard::Gap`], or the channel's `Lagged`) and its
+//! subscription ends with `EVENTS_MISSED`: the client fetches again and subscribes again.
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
@@ -22,6 +27,10 @@ const ACCOUNTS_CHANNEL: &str = "cybermed_accounts_changed";
 /// Emails written to the outbox: every replica's sender looks for due ones.
 const OUTBOX_CHANNEL: &str = "cybermed_outbox";
 
+/// How many notices this process holds for a subscriber that has not taken them yet. Notices are
+/// small (four ids); a subscriber further behind than this has missed events and is told so.
+pub const EVENT_BUFFER: usize = 256;
+
 /// What subscribers are told: which event, and who may see it.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct EventNotice {
@@ -31,10 +40,20 @@ pub struct EventNotice {
     pub patient_id: Uuid,
 }
 
+/// What the local fan-out carries.
+#[derive(Clone, Copy, Debug)]
+pub enum Heard {
+    /// An event was recorded (and committed).
+    Notice(EventNotice),
+    /// Notices may have been lost: the PostgreSQL listener was disconnected and is listening again.
+    /// Whoever was subscribed before must fetch again what they follow.
+    Gap,
+}
+
 /// The local fan-out point.
 #[derive(Clone)]
 pub struct EventHub {
-    tx: broadcast::Sender<EventNotice>,
+    tx: broadcast::Sender<Heard>,
     /// Account changes that may have ended logins (here or on another replica), by user (`None`:
     /// any user, e.g. after notices may have been missed): open WebSockets check their login again.
     accounts: broadcast::Sender<Option<Uuid>>,
@@ -47,7 +66,7 @@ impl EventHub {
     /// Starts the hub; on PostgreSQL also the listener that feeds it and empties `sessions` when
     /// another replica changed accounts.
     pub fn start(db: &DatabaseConnection, sessions: Arc<SessionCache>) -> Self {
-        let (tx, _) = broadcast::channel(1024);
+        let (tx, _) = broadcast::channel(EVENT_BUFFER);
         let (accounts, _) = broadcast::channel(64);
         let outbox = Arc::new(Notify::new());
         let backend = db.get_database_backend();
@@ -113,28 +132,31 @@ impl EventHub {
         Ok(())
     }
 
-    /// A receiver of every notice from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<EventNotice> {
+    /// A receiver of every notice from now on, and of every [`Heard::Gap`]. A receiver more than
+    /// [`EVENT_BUFFER`] notices behind gets `RecvError::Lagged`: it has missed some.
+    pub fn subscribe(&self) -> broadcast::Receiver<Heard> {
         self.tx.subscribe()
     }
 
-    /// Queues notices inside the transaction that records the events (PostgreSQL).
+    /// Queues the notices of the events a transaction records, inside it (PostgreSQL; a no-op on
+    /// SQLite, see [`Self::committed`]): one statement however many there are, each notice its own
+    /// notification (so each stays far below PostgreSQL's 8000-byte payload limit), delivered to
+    /// every replica only if `txn` commits. Call it once per transaction, with all its notices.
     ///
     /// # Errors
     /// Internal only.
     pub async fn notify_in<C: ConnectionTrait>(&self, txn: &C, notices: &[EventNotice]) -> AppResult<()> {
-        if self.backend != DbBackend::Postgres {
+        if self.backend != DbBackend::Postgres || notices.is_empty() {
             return Ok(());
         }
-        for n in notices {
-            let payload = serde_json::to_string(n).map_err(|_| crate::error::AppError::internal("event encoding"))?;
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
-            ))
-            .await?;
-        }
+        let payloads =
+            serde_json::to_string(notices).map_err(|_| crate::error::AppError::internal("event encoding"))?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, notice::text) FROM json_array_elements($2::text::json) AS notice",
+            [CHANNEL.into(), payloads.into()],
+        ))
+        .await?;
         Ok(())
     }
 
@@ -145,14 +167,18 @@ impl EventHub {
         }
         for n in notices {
             // No subscriber is not an error.
-            let _ = self.tx.send(*n);
+            let _ = self.tx.send(Heard::Notice(*n));
         }
     }
 }
 
+/// Feeds the local hub from PostgreSQL notifications, reconnecting for as long as the pool is open.
+/// Each time it listens again after losing its connection (notices sent meanwhile are lost), it
+/// empties the login cache, wakes the outbox sender and sends [`Heard::Gap`] to the subscribers,
+/// once it is listening again, so that what they fetch again is followed from then on.
 async fn listen(
     pool: sea_orm::sqlx::PgPool,
-    tx: broadcast::Sender<EventNotice>,
+    tx: broadcast::Sender<Heard>,
     accounts: broadcast::Sender<Option<Uuid>>,
     outbox: Arc<Notify>,
     sessions: Arc<SessionCache>,
@@ -161,7 +187,12 @@ async fn listen(
         sessions.clear();
         let _ = accounts.send(user);
     };
+    let missed = || {
+        tracing::warn!("event listener reconnected; notices sent meanwhile were missed, subscribers are told");
+        let _ = tx.send(Heard::Gap);
+    };
     use sea_orm::sqlx::postgres::PgListener;
+    let mut listened = false;
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(l) => l,
@@ -182,15 +213,24 @@ async fn listen(
         accounts_changed(None);
         // Emails may have been written while not listening.
         outbox.notify_one();
+        if listened {
+            missed();
+        }
+        listened = true;
         loop {
             match listener.try_recv().await {
-                // The connection dropped (the next call reconnects): notices may have been missed.
-                Ok(None) => accounts_changed(None),
+                // The connection dropped and the listener is listening again on a new one: notices
+                // sent in between were missed.
+                Ok(None) => {
+                    accounts_changed(None);
+                    outbox.notify_one();
+                    missed();
+                }
                 Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => accounts_changed(n.payload().parse().ok()),
                 Ok(Some(n)) if n.channel() == OUTBOX_CHANNEL => outbox.notify_one(),
                 Ok(Some(n)) => match serde_json::from_str::<EventNotice>(n.payload()) {
                     Ok(notice) => {
-                        let _ = tx.send(notice);
+                        let _ = tx.send(Heard::Notice(notice));
                     }
                     Err(_) => tracing::warn!("ignoring a malformed appointment event notice"),
                 },

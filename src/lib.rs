@@ -16,6 +16,8 @@ pub mod error;
 pub mod events;
 /// The GraphQL schema, its resolvers and the HTTP handlers that serve it.
 pub mod graphql;
+/// Background loops of every process (housekeeping), started and stopped with the server.
+pub mod jobs;
 /// Outgoing email over SMTP or into an outbox folder.
 pub mod mail;
 /// Client addresses: CIDR blocks and who the client is behind trusted proxies.

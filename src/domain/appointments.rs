@@ -221,7 +221,9 @@ fn event(
 }
 
 /// Records an event, writes its emails to the outbox (see [`outbox::appointments::on_event`];
-/// `moved_from` is the start before a move) and queues its notice, inside `txn`.
+/// `moved_from` is the start before a move) and queues its notice, inside `txn`. Every
+/// transaction here records exactly one event, so this is its one `notify_in`; one that recorded
+/// several would collect their notices and call `notify_in` once.
 async fn record<C: ConnectionTrait>(
     state: &AppState,
     txn: &C,

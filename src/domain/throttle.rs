@@ -33,12 +33,28 @@ pub enum Kind {
     ResetEmail,
 }
 
+/// How long a sent password-reset email counts against its recipient's hourly limit.
+const RESET_EMAIL_WINDOW: Duration = Duration::from_secs(3600);
+
 impl Kind {
-    fn as_str(self) -> &'static str {
+    /// Every kind.
+    pub const ALL: [Self; 3] = [Self::Login, Self::Reset, Self::ResetEmail];
+
+    /// The name stored in `login_failures.kind`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Login => "login",
             Self::Reset => "reset",
             Self::ResetEmail => "reset_email",
+        }
+    }
+
+    /// How long an attempt of this kind counts: once it is older, it is out of every window and
+    /// housekeeping may delete it.
+    pub fn window(self, config: &Config) -> Duration {
+        match self {
+            Self::Login | Self::Reset => config.login_window,
+            Self::ResetEmail => RESET_EMAIL_WINDOW,
         }
     }
 }
@@ -66,7 +82,7 @@ impl<'a> Attempt<'a> {
             max_per_email: config.login_max_failures,
             client_addr,
             max_per_address: Some(config.login_max_failures_per_address),
-            window: config.login_window,
+            window: Kind::Login.window(config),
         }
     }
 
@@ -83,7 +99,7 @@ impl<'a> Attempt<'a> {
             max_per_email: config.password_reset_max_per_hour,
             client_addr,
             max_per_address: None,
-            window: Duration::from_secs(3600),
+            window: Kind::ResetEmail.window(config),
         }
     }
 }

@@ -29,7 +29,7 @@ use crate::{
         profiles::parse_time_zone,
     },
     error::{AppError, AppResult},
-    events::EventNotice,
+    events::{EventNotice, Heard},
 };
 
 /// A booked time between a doctor and a patient.
@@ -422,22 +422,31 @@ pub struct AppointmentsSubscription;
 // Named `Subscription`, as the contract names the three roots (not after this struct).
 #[Subscription(name = "Subscription")]
 impl AppointmentsSubscription {
-    /// Every event of the viewer's own appointments (admins: all), as it happens.
+    /// Every event of the viewer's own appointments (admins: all), as it happens. When events may
+    /// have been missed, the stream ends with one `EVENTS_MISSED` error: fetch again, then
+    /// subscribe again.
+    //
+    // Missed: this subscriber fell more than `events::EVENT_BUFFER` behind, the PostgreSQL
+    // listener reconnected (`Heard::Gap`), or an event could not be read.
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn appointment_events(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = AppointmentEvent> + use<>, AppError> {
+    ) -> Result<impl Stream<Item = Result<AppointmentEvent, AppError>> + use<>, AppError> {
         let viewer = ctx.viewer().await?;
         let state = ctx.state()?.clone();
         let rx = state.events.subscribe();
-        let stream = stream::unfold((rx, state, viewer), |(mut rx, state, viewer)| async move {
+        // The state is `None` once the stream has reported missed events: it then ends.
+        let stream = stream::unfold(Some((rx, state, viewer)), |following| async move {
+            let (mut rx, state, viewer) = following?;
+            let missed = Some((Err(AppError::EventsMissed), None));
             loop {
                 let notice: EventNotice = match rx.recv().await {
-                    Ok(n) => n,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "a subscriber fell behind; events were dropped");
-                        continue;
+                    Ok(Heard::Notice(n)) => n,
+                    Ok(Heard::Gap) => return missed,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(dropped)) => {
+                        tracing::warn!(dropped, "a subscriber fell behind; its subscription ends with EVENTS_MISSED");
+                        return missed;
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 };
@@ -450,9 +459,13 @@ impl AppointmentsSubscription {
                     return None;
                 }
                 match appointments::event_by_id(&state, notice.event_id).await {
-                    Ok(Some(ev)) => return Some((AppointmentEvent(ev), (rx, state, viewer))),
+                    Ok(Some(ev)) => return Some((Ok(AppointmentEvent(ev)), Some((rx, state, viewer)))),
                     Ok(None) => continue,
-                    Err(_) => continue,
+                    Err(e) => {
+                        // Internal errors carry a database error's kind and code only.
+                        tracing::warn!(error = ?e, "could not read an event for a subscriber");
+                        return missed;
+                    }
                 }
             }
         });

@@ -9,6 +9,7 @@ mod cli;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod housekeeping;
 mod limits;
 mod logs;
 mod nesting;

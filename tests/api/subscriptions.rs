@@ -2,6 +2,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
@@ -178,4 +179,155 @@ async fn documents_over_websocket_get_the_same_bounds() {
     // Refused before it runs: no data, the bound named.
     assert!(reply["payload"]["data"].is_null(), "{reply}");
     assert!(reply["payload"]["errors"][0]["message"].as_str().unwrap_or("").contains("aliases"), "{reply}");
+}
+
+/// `YYYY-MM-DDTHH:MM:00Z`, `n` half hours after midnight of the day after [`at`]'s day (so clear
+/// of the bookings made at [`at`] times): the doctor may book any of them for the patient.
+fn half_hour(n: u32) -> String {
+    let day = crate::helpers::upcoming(2, 7) + chrono::Days::new(1);
+    let t = day.and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::minutes(30 * i64::from(n));
+    t.format("%Y-%m-%dT%H:%M:00Z").to_string()
+}
+
+/// The doctor books for the patient at `half_hour(slot)`; panics unless it succeeds.
+async fn doctor_books(c: &Clinic, slot: u32, reason: &str) {
+    let input = json!({ "patientId": c.patient.id, "startsAt": half_hour(slot), "reasonForVisit": reason });
+    let body = c.book(&c.doctor, input).await;
+    assert!(body["errors"].is_null(), "{body}");
+}
+
+/// Subscribes again on `ws` as operation `id`, then books (from `slot` on) until the new
+/// subscription delivers an event: events flow again.
+async fn resubscribed_and_live(c: &Clinic, ws: &mut Socket, id: &str, slot: u32) {
+    let sub = json!({ "id": id, "type": "subscribe", "payload": {
+        "query": "subscription { appointmentEvents { kind } }" } });
+    ws.send(Message::text(sub.to_string())).await.unwrap();
+    for s in slot..slot + 10 {
+        doctor_books(c, s, "Check-up").await;
+        if let Some(msg) = next_json(ws, Duration::from_millis(500)).await {
+            assert_eq!((msg["type"].as_str(), msg["id"].as_str()), (Some("next"), Some(id)), "{msg}");
+            assert_eq!(msg["payload"]["data"]["appointmentEvents"]["kind"], "CREATED", "{msg}");
+            return;
+        }
+    }
+    panic!("the new subscription never delivered an event");
+}
+
+/// Reads `ws` until the subscription `id` ends: the events it delivered before, and the error it
+/// ended with (which must come right before `complete`).
+async fn until_complete(ws: &mut Socket, id: &str) -> (usize, Value) {
+    let mut delivered = 0;
+    loop {
+        let msg = next_json(ws, Duration::from_secs(20)).await.expect("the subscription to end");
+        assert_eq!(msg["id"], id, "{msg}");
+        assert_eq!(msg["type"], "next", "the stream ends with an error first: {msg}");
+        let errors = &msg["payload"]["errors"];
+        if errors.is_null() {
+            delivered += 1;
+            continue;
+        }
+        let complete = next_json(ws, Duration::from_secs(5)).await.expect("complete");
+        assert_eq!(complete, json!({ "type": "complete", "id": id }));
+        return (delivered, errors[0].clone());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_falls_behind_is_told_events_were_missed_and_its_subscription_ends() {
+    let c = Clinic::open("UTC").await;
+    let mut ws = connect(&c, &c.patient.access).await;
+    assert_eq!(next_json(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack");
+    // Large events (the reason 28 times), so the socket's buffers fill after a few dozen and the
+    // server stops taking notices for this subscriber.
+    let reasons: Vec<String> = (0..28).map(|i| format!("r{i}: reasonForVisit")).collect();
+    let query = format!("subscription {{ appointmentEvents {{ kind appointment {{ {} }} }} }}", reasons.join(" "));
+    ws.send(Message::text(json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }).to_string()))
+        .await
+        .unwrap();
+    warm_up(&c, &c.patient, &mut [&mut ws]).await;
+
+    // Twice as many events as the server holds for a subscriber, while this one reads nothing: the
+    // socket buffers take some (about 145 of these, 4 MiB, on Linux defaults), the rest overflow.
+    let flood = u32::try_from(cybermed::events::EVENT_BUFFER * 2).unwrap();
+    let reason = "Follow-up of a long and detailed matter. ".repeat(24);
+    for chunk in (0..flood).collect::<Vec<_>>().chunks(4) {
+        futures_util::future::join_all(chunk.iter().map(|s| doctor_books(&c, *s, &reason))).await;
+    }
+
+    let (delivered, error) = until_complete(&mut ws, "1").await;
+    assert!(delivered < usize::try_from(flood).unwrap(), "events were missed, not all delivered");
+    assert_eq!(error["extensions"]["code"], "EVENTS_MISSED", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("subscribe again"), "{error}");
+    // The socket stays open: subscribing again follows events from now on.
+    resubscribed_and_live(&c, &mut ws, "2", flood).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_postgresql_listener_reconnects_open_subscriptions_end_with_events_missed() {
+    let c = Clinic::open("UTC").await;
+    let db = &c.app.state.db;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return; // SQLite has no listener: events go from the commit to the subscribers in-process.
+    }
+    let mut ws = subscribe(&c, &c.patient).await;
+    warm_up(&c, &c.patient, &mut [&mut ws]).await;
+
+    // Cut this app's listener off (only this test's database: others share the server).
+    let cut = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(cut.len(), 1, "one listener");
+
+    let (delivered, error) = until_complete(&mut ws, "1").await;
+    assert_eq!(delivered, 0);
+    assert_eq!(error["extensions"]["code"], "EVENTS_MISSED", "{error}");
+    // The listener is back: a new subscription hears new events.
+    resubscribed_and_live(&c, &mut ws, "2", 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notices_of_one_transaction_go_out_in_one_statement_and_all_arrive() {
+    use cybermed::{db::entities::appointment_event, events::EventNotice};
+    use sea_orm::{EntityTrait, QueryOrder};
+    let c = Clinic::open("UTC").await;
+    let state = &c.app.state;
+    if state.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return; // SQLite sends nothing from inside the transaction (see `committed`).
+    }
+    let mut ws = subscribe(&c, &c.admin).await;
+    warm_up(&c, &c.patient, &mut [&mut ws]).await;
+    for hour in 8..11 {
+        c.booked(&c.patient, &at(&format!("{hour:02}:30"))).await;
+        assert!(event(&mut ws).await.is_some());
+    }
+    let events =
+        appointment_event::Entity::find().order_by_asc(appointment_event::Column::Id).all(&state.db).await.unwrap();
+    let notices: Vec<EventNotice> = events[events.len() - 3..]
+        .iter()
+        .map(|e| EventNotice {
+            event_id: e.id,
+            appointment_id: e.appointment_id,
+            doctor_id: c.doctor.id.parse().unwrap(),
+            patient_id: c.patient.id.parse().unwrap(),
+        })
+        .collect();
+
+    // Sent again, all three from one transaction.
+    let txn = cybermed::db::begin_write(&state.writer).await.unwrap();
+    let before = state.statements.get();
+    state.events.notify_in(&txn, &notices).await.unwrap();
+    assert_eq!(state.statements.get() - before, 1, "one statement for three notices");
+    txn.commit().await.unwrap();
+
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        heard.push(event(&mut ws).await.expect("every notice arrives")["appointment"]["id"].clone());
+    }
+    let sent: Vec<Value> = notices.iter().map(|n| json!(n.appointment_id.to_string())).collect();
+    assert_eq!(heard, sent);
 }
