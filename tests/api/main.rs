@@ -6,6 +6,7 @@ mod accounts;
 mod appointments;
 mod audit;
 mod cli;
+mod email_delivery;
 mod fuzz;
 mod hardening;
 mod helpers;
