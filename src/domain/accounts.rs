@@ -53,6 +53,9 @@ pub struct ProfileChanges {
     pub email_reminders: Option<Option<bool>>,
 }
 
+/// The password-reset email's text (`{{name}}`, `{{link}}`, `{{token}}`, `{{minutes}}`).
+const PASSWORD_RESET_EMAIL: &str = include_str!("../../templates/email/password_reset.txt");
+
 pub const MSG_INVALID_LOGIN: &str = "Invalid email or password";
 pub const MSG_RESET_SENT: &str = "Password reset link sent to your email";
 pub const MSG_RESET_DONE: &str = "Password reset successfully";
@@ -456,13 +459,10 @@ pub async fn request_password_reset(state: &AppState, email: &str, client_addr: 
     audit::record(&txn, None, "account.password_reset_request", Some(user.id), now).await?;
     let link =
         format!("{}/reset-password?email={}&token={}", state.config.public_url, percent_encode(&user.email), token);
-    let minutes = state.config.password_reset_ttl.as_secs().div_ceil(60);
-    let body = format!(
-        "Hello {},\n\nSomeone asked to reset the password of your CyberMed account.\n\
-         To choose a new password, open this link:\n\n{link}\n\nor enter this token:\n\n\
-         Token: {token}\n\nIt works once and expires in {minutes} minutes. \
-         If you did not ask for this, ignore this email.\n",
-        user.first_name
+    let minutes = state.config.password_reset_ttl.as_secs().div_ceil(60).to_string();
+    let body = outbox::render(
+        PASSWORD_RESET_EMAIL,
+        &[("name", &user.first_name), ("link", &link), ("token", &token), ("minutes", &minutes)],
     );
     let email = NewEmail {
         kind: EmailKind::PasswordReset,

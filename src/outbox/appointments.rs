@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{EmailKind, EmailStatus, NewEmail, enqueue};
+use super::{EmailKind, EmailStatus, NewEmail, enqueue, render};
 use crate::{
     app::AppState,
     db::entities::{appointment, outbox_email, user},
@@ -192,32 +192,6 @@ fn full_name(u: &user::Model) -> String {
 /// `Tuesday 8 December 2026, 09:00 (Europe/Berlin)`.
 fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
     format!("{} ({})", at.with_timezone(&tz).format("%A %-d %B %Y, %H:%M"), tz.name())
-}
-
-/// Replaces each `{{key}}` of `template` by its value, in one pass (a value is never read as a
-/// template); an unknown key stays as it is.
-fn render(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        match after.find("}}").and_then(|close| {
-            let key = &after[..close];
-            values.iter().find(|(k, _)| *k == key).map(|(_, v)| (close, *v))
-        }) {
-            Some((close, value)) => {
-                out.push_str(value);
-                rest = &after[close + 2..];
-            }
-            None => {
-                out.push_str("{{");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

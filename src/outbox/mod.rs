@@ -114,6 +114,32 @@ pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<
     state.events.outbox_written(txn).await
 }
 
+/// Replaces each `{{key}}` of `template` by its value, in one pass (a value is never read as a
+/// template); an unknown key stays as it is.
+pub fn render(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        match after.find("}}").and_then(|close| {
+            let key = &after[..close];
+            values.iter().find(|(k, _)| *k == key).map(|(_, v)| (close, *v))
+        }) {
+            Some((close, value)) => {
+                out.push_str(value);
+                rest = &after[close + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The domain of the sender's address (`MAIL_FROM`), for `Message-ID`s; `cybermed.invalid` when
 /// it has none.
 fn message_id_host(mail_from: &str) -> String {
