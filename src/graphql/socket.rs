@@ -122,7 +122,7 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     let recheck = tokio::time::sleep(FALLBACK_CHECK);
     futures_util::pin_mut!(init_deadline, recheck);
-    let mut watching = false;
+    let (mut watching, mut hearing) = (false, true);
     let last_word = loop {
         let opened = login.get();
         if let Some(l) = opened
@@ -145,10 +145,14 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
             () = &mut init_deadline, if opened.is_none() => {
                 break Some(close(4408, "Connection initialisation timeout"));
             }
-            changed = changes.recv(), if watching => match changed {
+            changed = changes.recv(), if watching && hearing => match changed {
                 Ok(Some(user)) => opened.is_some_and(|l| l.user_id() == user),
                 Ok(None) | Err(RecvError::Lagged(_)) => true,
-                Err(RecvError::Closed) => false,
+                // Only when the service is going away; the timers still check.
+                Err(RecvError::Closed) => {
+                    hearing = false;
+                    false
+                }
             },
             () = &mut recheck, if watching => true,
         };
