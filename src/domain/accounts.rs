@@ -2,8 +2,8 @@
 //! change and reset, and the admin's account switches.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use uuid::Uuid;
@@ -183,6 +183,20 @@ async fn count_attempt(
     Ok(())
 }
 
+/// Commits `txn`, a change that may end logins of `user` (or disable them), and makes every
+/// process forget what it cached of them: a notice sent inside the transaction (PostgreSQL; so it
+/// reaches every replica only if the change commits), then this process's own cache and open
+/// WebSockets after the commit.
+///
+/// # Errors
+/// Internal only.
+async fn commit_account_change(state: &AppState, txn: DatabaseTransaction, user: Uuid) -> AppResult<()> {
+    state.events.notify_accounts_changed(&txn, user).await?;
+    txn.commit().await?;
+    state.accounts_changed(user);
+    Ok(())
+}
+
 /// Opens a login (session) for `user` and issues its first token pair, inside `txn`.
 async fn start_login<C: ConnectionTrait>(
     state: &AppState,
@@ -258,9 +272,7 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
     if retired.rows_affected == 0 {
         revoke_session(&txn, claims.sid, now).await?;
         audit::record(&txn, None, "auth.refresh_reuse_revoked", Some(claims.sub), now).await?;
-        state.events.notify_accounts_changed(&txn, claims.sub).await?;
-        txn.commit().await?;
-        state.accounts_changed(claims.sub);
+        commit_account_change(state, txn, claims.sub).await?;
         tracing::warn!(session = %claims.sid, "refresh token reused; login revoked");
         return Err(AppError::Unauthenticated("Refresh token was already used; the login has been revoked"));
     }
@@ -294,9 +306,7 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
     let txn = begin_write(&state.writer).await?;
     revoke_session(&txn, claims.sid, now).await?;
     audit::record(&txn, Some(claims.sub), "auth.logout", Some(claims.sub), now).await?;
-    state.events.notify_accounts_changed(&txn, claims.sub).await?;
-    txn.commit().await?;
-    state.accounts_changed(claims.sub);
+    commit_account_change(state, txn, claims.sub).await?;
     Ok(())
 }
 
@@ -370,9 +380,7 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
         outbox::appointments::drop_reminders_of(&txn, viewer.id()).await?;
     }
     audit::record(&txn, Some(viewer.id()), "account.update", Some(viewer.id()), updated.updated_at).await?;
-    state.events.notify_accounts_changed(&txn, viewer.id()).await?;
-    txn.commit().await?;
-    state.accounts_changed(viewer.id());
+    commit_account_change(state, txn, viewer.id()).await?;
     Ok(updated)
 }
 
@@ -411,9 +419,7 @@ pub async fn change_password(
         .await?;
     revoke_all_sessions(&txn, user_id, now).await?;
     audit::record(&txn, Some(user_id), "account.password_change", Some(user_id), now).await?;
-    state.events.notify_accounts_changed(&txn, user_id).await?;
-    txn.commit().await?;
-    state.accounts_changed(user_id);
+    commit_account_change(state, txn, user_id).await?;
     Ok(())
 }
 
@@ -542,9 +548,7 @@ pub async fn reset_password(
     throttle::clear(&txn, throttle::Kind::Login, &email).await?;
     revoke_all_sessions(&txn, user_id, now).await?;
     audit::record(&txn, Some(user_id), "account.password_reset", Some(user_id), now).await?;
-    state.events.notify_accounts_changed(&txn, user_id).await?;
-    txn.commit().await?;
-    state.accounts_changed(user_id);
+    commit_account_change(state, txn, user_id).await?;
     Ok(())
 }
 
@@ -568,9 +572,7 @@ pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool
     }
     let action = if active { "user.activate" } else { "user.deactivate" };
     audit::record(&txn, Some(admin.id()), action, Some(id), now).await?;
-    state.events.notify_accounts_changed(&txn, id).await?;
-    txn.commit().await?;
-    state.accounts_changed(id);
+    commit_account_change(state, txn, id).await?;
     Ok(user)
 }
 
@@ -593,9 +595,7 @@ pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) ->
     model.updated_at = Set(state.clock.now());
     let user = model.update(&txn).await?;
     audit::record(&txn, Some(admin.id()), "user.set_role", Some(id), user.updated_at).await?;
-    state.events.notify_accounts_changed(&txn, id).await?;
-    txn.commit().await?;
-    state.accounts_changed(id);
+    commit_account_change(state, txn, id).await?;
     Ok(user)
 }
 
@@ -656,9 +656,7 @@ pub async fn create_admin(
     };
     revoke_all_sessions(&txn, model.id, now).await?;
     audit::record(&txn, None, "admin.create", Some(model.id), now).await?;
-    state.events.notify_accounts_changed(&txn, model.id).await?;
-    txn.commit().await?;
-    state.accounts_changed(model.id);
+    commit_account_change(state, txn, model.id).await?;
     Ok(model)
 }
 
