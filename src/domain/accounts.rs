@@ -8,7 +8,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Gender, Role, audit, throttle, validation};
+use super::{
+    Gender, Role, audit,
+    privacy::{self, Existence, SearchIn},
+    throttle, validation,
+};
 use crate::{
     app::AppState,
     auth::{jwt::TokenType, token_hash, viewer::Viewer},
@@ -660,40 +664,20 @@ pub async fn create_admin(
     Ok(model)
 }
 
-/// Whether `viewer` may see `target`'s private fields without looking at appointments: themself
-/// and admins. (The other party of a shared appointment may too: see [`may_share_appointments`].)
-pub fn can_see_private(viewer: &Viewer, target: &user::Model) -> bool {
-    viewer.id() == target.id || viewer.is_admin()
-}
-
-/// Whether two roles can be the two parties of an appointment.
-pub fn may_share_appointments(a: Role, b: Role) -> bool {
-    matches!((a, b), (Role::Doctor, Role::Patient) | (Role::Patient, Role::Doctor))
-}
-
-/// Whether `viewer` may know `target` exists without looking at appointments: themself, admins,
-/// and anyone for a doctor.
-pub fn can_see_user(viewer: &Viewer, target: &user::Model) -> bool {
-    viewer.id() == target.id || viewer.is_admin() || target.role == Role::Doctor
-}
-
-/// Loads a user the viewer may see: themself, any doctor, and a patient only to admins and to
-/// doctors who share an appointment with them.
+/// Loads a user the viewer may know exists (see [`privacy::existence`]).
 ///
 /// # Errors
 /// `NOT_FOUND` when it does not exist or the viewer may not know it exists.
 pub async fn find_visible_user(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<user::Model> {
     let user = user::Entity::find_by_id(id).one(&state.db).await?.ok_or(AppError::NotFound("User"))?;
-    if can_see_user(viewer, &user) {
-        return Ok(user);
-    }
-    if viewer.role() == Role::Doctor
-        && user.role == Role::Patient
-        && !super::appointments::sharing_with(&state.db, viewer.id(), &[user.id]).await?.is_empty()
-    {
-        return Ok(user);
-    }
-    Err(AppError::NotFound("User"))
+    let visible = match privacy::existence(viewer.into(), &user) {
+        Existence::Visible => true,
+        Existence::IfSharingAnAppointment => {
+            !super::appointments::sharing_with(&state.db, viewer.id(), &[user.id]).await?.is_empty()
+        }
+        Existence::Hidden => false,
+    };
+    if visible { Ok(user) } else { Err(AppError::NotFound("User")) }
 }
 
 /// Filter for listing users.
@@ -708,17 +692,6 @@ pub struct UserFilter {
     pub specialty: Option<String>,
     /// Which fields `search` looks in.
     pub search_in: SearchIn,
-}
-
-/// The fields a `search` matches: only fields every viewer of that list may read.
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-pub enum SearchIn {
-    /// The doctor directory (`doctors`): first name, last name, specialty. Never the email, which
-    /// most viewers may not read.
-    #[default]
-    Directory,
-    /// The admins' `users` list: first name, last name, email.
-    Accounts,
 }
 
 impl UserFilter {
@@ -743,19 +716,19 @@ impl UserFilter {
             cond = cond.add(user::Column::Id.in_subquery(profiles));
         }
         if let Some(term) = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let like = |col: user::Column| contains_ignoring_case(col, term);
-            let names = Condition::any().add(like(user::Column::FirstName)).add(like(user::Column::LastName));
-            cond = cond.add(match self.search_in {
-                SearchIn::Accounts => names.add(like(user::Column::Email)),
-                SearchIn::Directory => {
-                    let mut specialties = Query::select();
-                    specialties
-                        .column(doctor_profile::Column::UserId)
-                        .from(doctor_profile::Entity)
-                        .and_where(contains_ignoring_case(doctor_profile::Column::Specialty, term));
-                    names.add(user::Column::Id.in_subquery(specialties))
-                }
-            });
+            let mut any = Condition::any();
+            for col in self.search_in.user_columns() {
+                any = any.add(contains_ignoring_case(*col, term));
+            }
+            if self.search_in.specialty() {
+                let mut specialties = Query::select();
+                specialties
+                    .column(doctor_profile::Column::UserId)
+                    .from(doctor_profile::Entity)
+                    .and_where(contains_ignoring_case(doctor_profile::Column::Specialty, term));
+                any = any.add(user::Column::Id.in_subquery(specialties));
+            }
+            cond = cond.add(any);
         }
         cond
     }

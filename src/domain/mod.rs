@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod appointments;
 pub mod audit;
 pub mod demo;
+pub mod privacy;
 pub mod profiles;
 pub mod schedule;
 pub mod throttle;

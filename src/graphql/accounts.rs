@@ -16,7 +16,8 @@ use crate::{
     auth::guard::RoleGuard,
     domain::{
         Gender, Role,
-        accounts::{self, NewUser, ProfileChanges, SearchIn, UserFilter},
+        accounts::{self, NewUser, ProfileChanges, UserFilter},
+        privacy::SearchIn,
     },
     error::AppResult,
 };

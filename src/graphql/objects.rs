@@ -13,7 +13,10 @@ use super::{
 };
 use crate::{
     db::entities::{doctor_profile, user},
-    domain::{Gender, Role, accounts},
+    domain::{
+        Gender, Role, accounts,
+        privacy::{self, Access, Decision, Looker},
+    },
     error::AppResult,
 };
 
@@ -78,10 +81,17 @@ impl User {
             return Ok(Some(pick(&self.model)));
         }
         let Some(viewer) = ctx.maybe_viewer().await? else { return Ok(None) };
-        let visible = self.party_viewer == Some(viewer.id())
-            || accounts::can_see_private(&viewer, &self.model)
-            || (accounts::may_share_appointments(viewer.role(), self.model.role)
-                && ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false));
+        let looker = Some(Looker::from(&*viewer));
+        let access = match privacy::access(looker, &self.model) {
+            Decision::Known(access) => access,
+            Decision::IfSharingAnAppointment if self.party_viewer == Some(viewer.id()) => Access::Party,
+            Decision::IfSharingAnAppointment => {
+                let sharing =
+                    ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false);
+                privacy::access_given(looker, &self.model, sharing)
+            }
+        };
+        let visible = access.private();
         if visible {
             super::audit::note_private_read(ctx, viewer.id(), &self.model).await?;
         }

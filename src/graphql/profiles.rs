@@ -19,7 +19,8 @@ use crate::{
     db::entities::{doctor_profile, patient_profile, time_off},
     domain::{
         Role,
-        accounts::{SearchIn, UserFilter},
+        accounts::UserFilter,
+        privacy::SearchIn,
         profiles::{self, DoctorProfileChanges, PatientProfileChanges},
         schedule::{self, NewTimeOff, Rule, Weekday},
     },
