@@ -67,6 +67,8 @@ pub struct Services {
     pub events: EventHub,
     /// Logins recently checked against the database.
     pub sessions: Arc<SessionCache>,
+    /// Objects answered in place or the usual way (tests and the benchmark read it).
+    pub plain_stats: graphql::plain::PlainStats,
 }
 
 impl Services {
@@ -116,6 +118,7 @@ impl AppState {
             clock: Clock::default(),
             events,
             sessions,
+            plain_stats: graphql::plain::PlainStats::default(),
         })))
     }
 }
