@@ -81,9 +81,13 @@ def server_peak_rss_mb(pid):
 
 
 def start_server(binary, env):
-    proc = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return start_server_cmd([binary, "serve"], env)
+
+
+def start_server_cmd(cmd, env, timeout=60):
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     port = None
-    deadline = time.time() + 60
+    deadline = time.time() + timeout
     while time.time() < deadline:
         line = proc.stdout.readline()
         if not line:
@@ -215,6 +219,8 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the release binary as it is")
     ap.add_argument("--binary", help="run this binary instead of target/release/cybermed (implies --no-build), "
                                      "e.g. a copy built from an earlier commit, to compare")
+    ap.add_argument("--only", help="comma-separated workloads to run (e.g. typename,screen20), skipping the "
+                                   "storm, the control and the target checks: for quick comparisons")
     args = ap.parse_args()
 
     if not args.no_build and not args.binary:
@@ -262,11 +268,21 @@ def main():
 
         results = {}
         log(f"workloads, {args.seconds} s each at {CONNECTIONS} connections:")
-        measure("typename", "typename.lua", args.seconds, work, pid, results)
-        measure("me", "me.lua", args.seconds, work, pid, results)
-        measure("nested20", "nested.lua", args.seconds, work, pid, results)
-        measure("book", "book.lua", args.seconds, work, pid, results)
-        measure("login", "login.lua", args.seconds, work, pid, results)
+        workloads = [("typename", "typename.lua"), ("me", "me.lua"), ("nested20", "nested.lua"),
+                     ("screen20", "screen.lua"), ("book", "book.lua"), ("login", "login.lua")]
+        if args.only:
+            wanted = args.only.split(",")
+            for name, script in workloads:
+                if name in wanted:
+                    measure(name, script, args.seconds, work, pid, results)
+            base = results.get("typename", {}).get("cpu_us_per_req")
+            if base:
+                for name, r in results.items():
+                    log(f"  {name}: {r['cpu_us_per_req'] / base:.1f}× the CPU of {{ __typename }}")
+            log("JSON " + json.dumps({"database": "postgres" if args.postgres else "sqlite", "workloads": results}))
+            return 0
+        for name, script in workloads:
+            measure(name, script, args.seconds, work, pid, results)
 
         # `me` while a login storm runs alongside.
         storm = {}
@@ -318,6 +334,10 @@ def main():
              f"{results['me']['cpu_us_per_req'] / base_cpu:.2f}×"),
             ("20 nested appointments ≤ 8× CPU of {__typename}", results["nested20"]["cpu_us_per_req"] <= 8 * base_cpu,
              f"{results['nested20']['cpu_us_per_req'] / base_cpu:.2f}×"),
+            ("a list screen's page of 20 ≤ 12× CPU of {__typename}", results["screen20"]["cpu_us_per_req"] <= 12 * base_cpu,
+             f"{results['screen20']['cpu_us_per_req'] / base_cpu:.2f}×"),
+            ("booking ≤ 20× CPU of {__typename}", results["book"]["cpu_us_per_req"] <= 20 * base_cpu,
+             f"{results['book']['cpu_us_per_req'] / base_cpu:.2f}×"),
             ("booking: no errors, every success a distinct stored slot",
              results["book"]["errors"] == 0 and distinct and successes <= booked <= successes + CONNECTIONS,
              f"{results['book']['errors']} errors, {successes} ok, {booked} stored, all distinct: {distinct}"),

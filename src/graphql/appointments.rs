@@ -14,7 +14,7 @@ use super::{
     objects::User,
     pagination::{Page, decode_cursor, page_complexity, page_size},
     plain::{self, Fast},
-    scalars::DateTime,
+    scalars::{DateTime, Id},
 };
 use crate::{
     auth::{guard::RoleGuard, viewer::Viewer},
@@ -97,8 +97,8 @@ impl Appointment {
 
 #[Object]
 impl Appointment {
-    async fn id(&self) -> Uuid {
-        self.model.id
+    async fn id(&self) -> Id {
+        Id(self.model.id)
     }
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
         self.party(ctx, true).await

@@ -9,7 +9,7 @@ use super::{
     loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment, UserRow},
     plain::Fast,
     profiles::{DoctorProfile, PatientProfile},
-    scalars::DateTime,
+    scalars::{DateTime, Id},
 };
 use crate::{
     db::entities::{doctor_profile, user},
@@ -121,8 +121,8 @@ impl User {
 
 #[Object]
 impl User {
-    async fn id(&self) -> Uuid {
-        self.model.id
+    async fn id(&self) -> Id {
+        Id(self.model.id)
     }
     /// Private.
     async fn email(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {

@@ -8,7 +8,7 @@ use async_graphql::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::plain::{Fast, PlainObject};
+use super::plain::{Fast, FastList, PlainObject};
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_FIRST: i32 = 20;
@@ -109,13 +109,13 @@ where
     }
 
     /// A list of edges.
-    async fn edges(&self) -> Vec<Fast<&PageEdge<K, N>>> {
-        self.edges.iter().map(Fast).collect()
+    async fn edges(&self) -> FastList<&PageEdge<K, N>> {
+        FastList(self.edges.iter().collect())
     }
 
     /// A list of nodes.
-    async fn nodes(&self) -> Vec<Fast<&N>> {
-        self.edges.iter().map(|e| Fast(&e.node)).collect()
+    async fn nodes(&self) -> FastList<&N> {
+        FastList(self.edges.iter().map(|e| &e.node).collect())
     }
 
     #[graphql(flatten)]

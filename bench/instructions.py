@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Instructions per request, counted by valgrind's callgrind: repeatable whatever else the machine
+is doing (the wall-clock benchmark, bench/run.py, is not on a shared 2-core machine).
+
+Fills the bench's clinic on SQLite with the native server, restarts the same database under
+callgrind, and for each workload sends warm-up requests, zeroes the counters, sends N requests one
+at a time and reads the total: every thread of the server (runtime, SQLite's worker, blocking pool)
+is counted.
+
+    python3 bench/instructions.py --binary target/release/cybermed [--requests 40]
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as bench  # noqa: E402
+
+QUERIES = {
+    "typename": "{ __typename }",
+    "me": "{ me { id email firstName lastName role } }",
+    "nested20": "{ appointments(first: 20) { edges { node { id startsAt status doctor { id firstName lastName email "
+                "doctorProfile { specialty } } patient { id firstName lastName email } } } } }",
+    "screen20": "{ appointments(first: 20) { totalCount pageInfo { hasNextPage } edges { node { id startsAt status "
+                "reasonForVisit doctor { id firstName lastName email doctorProfile { specialty } } "
+                "patient { id firstName lastName email } } } } }",
+    "ids20": "{ appointments(first: 20) { edges { node { id } } } }",
+}
+
+
+def total_instructions(out_dir):
+    total = 0
+    for path in glob.glob(os.path.join(out_dir, "cg.out*")):
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"(?:summary|totals):\s+(\d+)", line)
+                if m:
+                    total += int(m.group(1))
+                    break
+        os.remove(path)
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--binary", default=os.path.join(bench.ROOT, "target", "release", "cybermed"))
+    ap.add_argument("--requests", type=int, default=40)
+    ap.add_argument("--only", help="comma-separated workloads")
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="cybermed-instr-")
+    env = {**os.environ, "APP_ENV": "production", "JWT_SECRET": "bench-secret-bench-secret-bench-secret-0",
+           "DATABASE_URL": f"sqlite://{work}/bench.db?mode=rwc", "BIND_ADDR": "127.0.0.1:0", "RUST_LOG": "warn,cybermed=info",
+           "MAIL_OUTBOX_DIR": os.path.join(work, "outbox"), "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000"}
+    proc, base = bench.start_server(args.binary, env)
+    try:
+        data = bench.fill(bench.Client(base), args.binary, env)
+    finally:
+        proc.terminate()
+        proc.wait()
+    token = data["patients"][0][1]
+    out_dir = os.path.join(work, "cg")
+    os.makedirs(out_dir)
+    vg = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(out_dir, "cg.out.%p"),
+          "--dump-instr=no", "--collect-jumps=no", args.binary]
+    proc, base = bench.start_server_cmd(vg + ["serve"], env, timeout=300)
+    results = {}
+    try:
+        client = bench.Client(base)
+        # `{ __typename }` first as a warm-up of everything else too (its figure is taken last).
+        names = ["typename"] + (args.only.split(",") if args.only else [n for n in QUERIES if n != "typename"])
+        names.append("typename")
+        for name in names:
+            q = QUERIES[name]
+            for _ in range(5):
+                client.gql(q, token=token)
+            subprocess.run(["callgrind_control", "--zero", str(proc.pid)], check=True, capture_output=True)
+            for _ in range(args.requests):
+                client.gql(q, token=token)
+            subprocess.run(["callgrind_control", "--dump", str(proc.pid)], check=True, capture_output=True)
+            time.sleep(1)
+            results[name] = total_instructions(out_dir) / args.requests
+        base_i = results.get("typename")
+        for name, n in results.items():
+            ratio = f"  {n / base_i:5.1f}× {{ __typename }}" if base_i else ""
+            print(f"{name:<10} {n / 1000:9.0f} K instructions / request{ratio}", flush=True)
+        print("JSON " + json.dumps(results))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
