@@ -69,7 +69,7 @@ impl UserListTotal {
             Self::Counted(n) => *n,
             Self::Later(filter) => {
                 not_probing()?;
-                accounts::count_users(ctx.state()?, filter).await?
+                Box::pin(accounts::count_users(ctx.state()?, filter)).await?
             }
         };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))

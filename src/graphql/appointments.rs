@@ -73,7 +73,7 @@ impl Appointment {
     async fn local(&self, ctx: &Context<'_>) -> AppResult<chrono::DateTime<chrono_tz::Tz>> {
         let profile = match &self.parties {
             Some(parties) => parties.doctor.doctor_profile.clone(),
-            None => ctx.loaders()?.load_one(DoctorProfileOf(self.model.doctor_id)).await?,
+            None => ctx.load_one(DoctorProfileOf(self.model.doctor_id)).await?,
         };
         local_start(&self.model, profile.as_deref())
     }
@@ -137,7 +137,7 @@ impl Appointment {
     }
     /// Every change, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> AppResult<Vec<AppointmentEvent>> {
-        let events = ctx.loaders()?.load_one(HistoryOf(self.model.id)).await?.unwrap_or_default();
+        let events = ctx.load_one(HistoryOf(self.model.id)).await?.unwrap_or_default();
         Ok(events.iter().cloned().map(AppointmentEvent::from).collect())
     }
 }
@@ -185,7 +185,7 @@ impl AppointmentEvent {
     /// Who did it; null when done by the system.
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(id) = self.0.actor_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(UserById(id)).await?.map(|r| User::from_row(&r)))
+        Ok(ctx.load_one(UserById(id)).await?.map(|r| User::from_row(&r)))
     }
     async fn at(&self) -> DateTime {
         self.0.at.into()
@@ -236,7 +236,7 @@ impl AppointmentListTotal {
             Self::Counted(n) => *n,
             Self::Later(viewer, filter) => {
                 plain::not_probing()?;
-                appointments::count(ctx.state()?, viewer, filter).await?
+                Box::pin(appointments::count(ctx.state()?, viewer, filter)).await?
             }
         };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))

@@ -56,6 +56,12 @@ pub trait ContextExt {
     fn maybe_viewer(&self) -> impl Future<Output = AppResult<Option<Arc<Viewer>>>> + Send;
     /// The client's address.
     fn client_addr(&self) -> String;
+    /// One value from the request's DataLoaders. The load's state is boxed: it then does not
+    /// enlarge the future of every field of an object that is answered in place ([`plain`]).
+    fn load_one<K>(&self, key: K) -> impl Future<Output = AppResult<Option<<loaders::DbLoader as async_graphql::dataloader::Loader<K>>::Value>>> + Send
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        loaders::DbLoader: async_graphql::dataloader::Loader<K, Error = AppError>;
     /// The request's DataLoaders (refused, with [`AppError::WouldWait`], to a field polled in
     /// place: see [`plain`]).
     fn loaders(&self) -> AppResult<&loaders::Loaders>;
@@ -86,6 +92,14 @@ impl ContextExt for Context<'_> {
         // A load started by a field polled in place could not finish in that poll: see `plain`.
         plain::not_probing()?;
         self.data::<loaders::Loaders>().map_err(|_| AppError::internal("loaders missing from request"))
+    }
+
+    async fn load_one<K>(&self, key: K) -> AppResult<Option<<loaders::DbLoader as async_graphql::dataloader::Loader<K>>::Value>>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        loaders::DbLoader: async_graphql::dataloader::Loader<K, Error = AppError>,
+    {
+        Box::pin(self.loaders()?.load_one(key)).await
     }
 
     fn client_addr(&self) -> String {

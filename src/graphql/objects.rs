@@ -95,7 +95,7 @@ impl User {
             Decision::Known(access) => access,
             Decision::IfSharingAnAppointment => {
                 let sharing =
-                    ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false);
+                    ctx.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false);
                 privacy::access_given(looker, &self.model, sharing)
             }
         };
@@ -170,7 +170,7 @@ impl User {
         }
         let profile = match &self.doctor_profile {
             Preloaded::Yes(profile) => profile.clone(),
-            Preloaded::No => ctx.loaders()?.load_one(DoctorProfileOf(self.model.id)).await?,
+            Preloaded::No => ctx.load_one(DoctorProfileOf(self.model.id)).await?,
         };
         Ok(profile.map(|p| Fast(DoctorProfile(p))))
     }
@@ -179,7 +179,7 @@ impl User {
         if self.model.role != Role::Patient || self.private(ctx, |_| ()).await?.is_none() {
             return Ok(None);
         }
-        let profile = ctx.loaders()?.load_one(PatientProfileOf(self.model.id)).await?;
+        let profile = ctx.load_one(PatientProfileOf(self.model.id)).await?;
         Ok(profile.map(PatientProfile))
     }
     /// Private: appointment reminders by email (default on).

@@ -19,11 +19,10 @@
 //! [`probing`] is true and the request's DataLoaders refuse to start a load (see
 //! `ContextExt::loaders`), and a nested [`Fast`] object that cannot be answered at once stays
 //! pending instead of starting its async path, so the outer object is retried as a whole.
-use std::{borrow::Cow, cell::Cell, sync::atomic::Ordering};
+use std::{borrow::Cow, cell::Cell, future::Future, sync::atomic::Ordering, task::Poll};
 
 use async_graphql::{
     ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
-    futures_util::FutureExt,
     indexmap::{IndexMap, map::Entry},
     parser::types::{Field, Selection, SelectionSet},
     registry::Registry,
@@ -226,9 +225,12 @@ fn walk<'a, T: PlainObject>(
                 } else if T::is_plain(name) {
                     let ctx_field = ctx.with_field(field);
                     let _probe = Probe::enter();
-                    match root.resolve_field(&ctx_field).now_or_never()? {
-                        Ok(Some(value)) => value,
-                        Ok(None) | Err(_) => return None,
+                    // Polled where it was made: `now_or_never` would move the future (as large as
+                    // its largest field's state) once more for every field.
+                    let future = std::pin::pin!(root.resolve_field(&ctx_field));
+                    match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+                        Poll::Ready(Ok(Some(value))) => value,
+                        Poll::Ready(Ok(None) | Err(_)) | Poll::Pending => return None,
                     }
                 } else {
                     return None;
