@@ -16,7 +16,7 @@ use crate::{
     auth::guard::RoleGuard,
     domain::{
         Gender, Role,
-        accounts::{self, NewUser, ProfileChanges, UserFilter},
+        accounts::{self, NewUser, PasswordChange, PasswordReset, ProfileChanges, UserFilter},
         privacy::SearchIn,
     },
     error::AppResult,
@@ -63,7 +63,7 @@ pub struct UserListTotal(UserFilter);
 impl UserListTotal {
     /// How many users match the filter, on all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
-        let n = accounts::count_users(ctx.state()?, &self.0).await?;
+        let n = accounts::count_users(&ctx.state()?.db, &self.0).await?;
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
 }
@@ -79,7 +79,7 @@ pub async fn user_page(
 ) -> AppResult<Fast<UserConnection>> {
     let limit = page_size(first)?;
     let after = decode_cursor(after.as_deref())?;
-    let mut rows = accounts::list_users(ctx.state()?, &filter, after, limit + 1).await?;
+    let mut rows = accounts::list_users(&ctx.state()?.db, &filter, after, limit + 1).await?;
     let keys: Vec<_> = rows.iter().map(|u| (u.id, u.role)).collect();
     let profiles = prefetch_users(ctx, ctx.look_ahead().field("edges").field("node"), &keys).await?;
     let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
@@ -110,7 +110,7 @@ impl AccountsQuery {
     /// who share an appointment with them. Otherwise `NOT_FOUND`.
     async fn user(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<User>> {
         let viewer = ctx.viewer().await?;
-        Ok(Some(accounts::find_visible_user(ctx.state()?, &viewer, id).await?.into()))
+        Ok(Some(accounts::find_visible_user(&ctx.state()?.db, &viewer, id).await?.into()))
     }
 
     /// Every user (admins only), in sign-up order.
@@ -147,23 +147,28 @@ impl AccountsMutation {
             gender: input.gender,
             phone: input.phone,
         };
-        Ok(accounts::register(state, viewer.as_deref(), new).await?.into())
+        Ok(accounts::register(&state.store, &state.passwords, &state.keys, viewer.as_deref(), new).await?.into())
     }
 
     /// Signs in. Throttled per email and per client address.
     async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> AppResult<AuthPayload> {
-        let addr = ctx.client_addr();
-        Ok(accounts::login(ctx.state()?, &email, password, &addr).await?.into())
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
+        let tokens =
+            accounts::login(&state.store, &state.passwords, &state.keys, &state.config, &email, password, &addr)
+                .await?;
+        Ok(tokens.into())
     }
 
     /// Trades a refresh token for a new pair; the old one is retired.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<AuthPayload> {
-        Ok(accounts::refresh(ctx.state()?, &refresh_token).await?.into())
+        let state = ctx.state()?;
+        Ok(accounts::refresh(&state.store, &state.keys, &state.sessions, &refresh_token).await?.into())
     }
 
     /// Ends the login the refresh token belongs to.
     async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
-        accounts::logout(ctx.state()?, &refresh_token).await?;
+        let state = ctx.state()?;
+        accounts::logout(&state.store, &state.keys, &state.sessions, &refresh_token).await?;
         Ok(true)
     }
 
@@ -180,7 +185,8 @@ impl AccountsMutation {
             gender: change(input.gender),
             email_reminders: change(input.email_reminders),
         };
-        Ok(accounts::update_me(ctx.state()?, &viewer, changes).await?.into())
+        let state = ctx.state()?;
+        Ok(accounts::update_me(&state.store, &state.sessions, &viewer, changes).await?.into())
     }
 
     /// Changes the viewer's password; every login of theirs ends.
@@ -191,13 +197,25 @@ impl AccountsMutation {
         new_password: String,
     ) -> AppResult<MessagePayload> {
         let viewer = ctx.viewer().await?;
-        accounts::change_password(ctx.state()?, &viewer, old_password, new_password, &ctx.client_addr()).await?;
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
+        let change = PasswordChange { old: old_password, new: new_password };
+        accounts::change_password(
+            &state.store,
+            &state.passwords,
+            &state.sessions,
+            &state.config,
+            &viewer,
+            change,
+            &addr,
+        )
+        .await?;
         Ok(MessagePayload::new(accounts::MSG_PASSWORD_CHANGED))
     }
 
     /// Emails a reset token if the account exists; the answer is the same either way.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<MessagePayload> {
-        accounts::request_password_reset(ctx.state()?, &email, &ctx.client_addr()).await?;
+        let state = ctx.state()?;
+        accounts::request_password_reset(&state.store, &state.config, &email, &ctx.client_addr()).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_SENT))
     }
 
@@ -209,7 +227,9 @@ impl AccountsMutation {
         token: String,
         password: String,
     ) -> AppResult<MessagePayload> {
-        accounts::reset_password(ctx.state()?, &email, &token, password, &ctx.client_addr()).await?;
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
+        let reset = PasswordReset { email, token, password };
+        accounts::reset_password(&state.store, &state.passwords, &state.sessions, &state.config, reset, &addr).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_DONE))
     }
 
@@ -217,13 +237,15 @@ impl AccountsMutation {
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn set_user_active(&self, ctx: &Context<'_>, id: Uuid, is_active: bool) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
-        Ok(accounts::set_active(ctx.state()?, &viewer, id, is_active).await?.into())
+        let state = ctx.state()?;
+        Ok(accounts::set_active(&state.store, &state.sessions, &viewer, id, is_active).await?.into())
     }
 
     /// Changes an account's role (admins only).
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn set_user_role(&self, ctx: &Context<'_>, id: Uuid, role: Role) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
-        Ok(accounts::set_role(ctx.state()?, &viewer, id, role).await?.into())
+        let state = ctx.state()?;
+        Ok(accounts::set_role(&state.store, &state.sessions, &viewer, id, role).await?.into())
     }
 }

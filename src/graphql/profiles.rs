@@ -200,7 +200,7 @@ impl ProfilesQuery {
         from: DateTime,
         to: DateTime,
     ) -> AppResult<Vec<Slot>> {
-        let slots = schedule::available_slots(ctx.state()?, doctor_id, from.0, to.0).await?;
+        let slots = schedule::available_slots(&ctx.state()?.store, doctor_id, from.0, to.0).await?;
         Ok(slots.into_iter().map(|s| Slot { starts_at: s.start.into(), ends_at: s.end.into() }).collect())
     }
 }
@@ -232,7 +232,7 @@ impl ProfilesMutation {
             time_zone: input.time_zone,
             slot_minutes: input.slot_minutes,
         };
-        let saved = profiles::upsert_doctor_profile(ctx.state()?, &viewer, changes).await?;
+        let saved = profiles::upsert_doctor_profile(&ctx.state()?.store, &viewer, changes).await?;
         Ok(DoctorProfile(Arc::new(saved)))
     }
 
@@ -245,7 +245,7 @@ impl ProfilesMutation {
             emergency_contact_name: input.emergency_contact_name,
             emergency_contact_phone: input.emergency_contact_phone,
         };
-        let saved = profiles::upsert_patient_profile(ctx.state()?, &viewer, changes).await?;
+        let saved = profiles::upsert_patient_profile(&ctx.state()?.store, &viewer, changes).await?;
         Ok(PatientProfile(Arc::new(saved)))
     }
 
@@ -259,7 +259,7 @@ impl ProfilesMutation {
         let viewer = ctx.viewer().await?;
         let rules =
             rules.into_iter().map(|r| Rule { weekday: r.weekday, start: r.start_time, end: r.end_time }).collect();
-        let saved = schedule::set_availability(ctx.state()?, &viewer, rules).await?;
+        let saved = schedule::set_availability(&ctx.state()?.store, &viewer, rules).await?;
         Ok(saved.into_iter().map(AvailabilityRule::from).collect())
     }
 
@@ -268,14 +268,14 @@ impl ProfilesMutation {
     async fn add_time_off(&self, ctx: &Context<'_>, input: TimeOffInput) -> AppResult<TimeOff> {
         let viewer = ctx.viewer().await?;
         let new = NewTimeOff { starts_at: input.starts_at.0, ends_at: input.ends_at.0, reason: input.reason };
-        Ok(schedule::add_time_off(ctx.state()?, &viewer, new).await?.into())
+        Ok(schedule::add_time_off(&ctx.state()?.store, &viewer, new).await?.into())
     }
 
     /// Removes one of the viewer's periods of time off (doctors only, own only).
     #[graphql(guard = "RoleGuard::new(Role::Doctor)")]
     async fn remove_time_off(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<bool> {
         let viewer = ctx.viewer().await?;
-        schedule::remove_time_off(ctx.state()?, &viewer, id).await?;
+        schedule::remove_time_off(&ctx.state()?.store, &viewer, id).await?;
         Ok(true)
     }
 
@@ -283,6 +283,6 @@ impl ProfilesMutation {
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn verify_doctor(&self, ctx: &Context<'_>, id: Uuid, verified: bool) -> AppResult<User> {
         let admin = ctx.viewer().await?;
-        Ok(profiles::verify_doctor(ctx.state()?, Some(admin.id()), id, verified).await?.into())
+        Ok(profiles::verify_doctor(&ctx.state()?.store, Some(admin.id()), id, verified).await?.into())
     }
 }

@@ -4,10 +4,9 @@ use uuid::Uuid;
 
 use super::{commit_account_change, sign_in::revoke_all_sessions};
 use crate::{
-    app::AppState,
-    auth::viewer::Viewer,
+    auth::{password::Passwords, sessions::SessionCache, viewer::Viewer},
     db::{begin_write, entities::user},
-    domain::{Role, audit, validation},
+    domain::{Role, Store, audit, validation},
     error::{AppError, AppResult},
 };
 
@@ -15,12 +14,18 @@ use crate::{
 ///
 /// # Errors
 /// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) for an admin deactivating themself.
-pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool) -> AppResult<user::Model> {
+pub async fn set_active(
+    store: &Store,
+    sessions: &SessionCache,
+    admin: &Viewer,
+    id: Uuid,
+    active: bool,
+) -> AppResult<user::Model> {
     if id == admin.id() && !active {
         return Err(AppError::bad_input("id", "You cannot deactivate your own account"));
     }
-    let now = state.clock.now();
-    let txn = begin_write(&state.writer).await?;
+    let now = store.clock.now();
+    let txn = begin_write(&store.writer).await?;
     let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     let mut model: user::ActiveModel = user.into();
     model.is_active = Set(active);
@@ -31,7 +36,7 @@ pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool
     }
     let action = if active { "user.activate" } else { "user.deactivate" };
     audit::record(&txn, Some(admin.id()), action, Some(id), now).await?;
-    commit_account_change(state, txn, id).await?;
+    commit_account_change(store, sessions, txn, id).await?;
     Ok(user)
 }
 
@@ -39,11 +44,17 @@ pub async fn set_active(state: &AppState, admin: &Viewer, id: Uuid, active: bool
 ///
 /// # Errors
 /// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) for an admin demoting themself.
-pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) -> AppResult<user::Model> {
+pub async fn set_role(
+    store: &Store,
+    sessions: &SessionCache,
+    admin: &Viewer,
+    id: Uuid,
+    role: Role,
+) -> AppResult<user::Model> {
     if id == admin.id() && role != Role::Admin {
         return Err(AppError::bad_input("id", "You cannot change your own role"));
     }
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     let mut model: user::ActiveModel = user.into();
     model.role = Set(role);
@@ -51,10 +62,10 @@ pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) ->
     if role != Role::Admin {
         model.is_superuser = Set(false);
     }
-    model.updated_at = Set(state.clock.now());
+    model.updated_at = Set(store.clock.now());
     let user = model.update(&txn).await?;
     audit::record(&txn, Some(admin.id()), "user.set_role", Some(id), user.updated_at).await?;
-    commit_account_change(state, txn, id).await?;
+    commit_account_change(store, sessions, txn, id).await?;
     Ok(user)
 }
 
@@ -63,7 +74,9 @@ pub async fn set_role(state: &AppState, admin: &Viewer, id: Uuid, role: Role) ->
 /// # Errors
 /// `BAD_USER_INPUT` for bad input, as `register`.
 pub async fn create_admin(
-    state: &AppState,
+    store: &Store,
+    passwords: &Passwords,
+    sessions: &SessionCache,
     email: &str,
     first: &str,
     last: &str,
@@ -73,9 +86,9 @@ pub async fn create_admin(
     let first_name = validation::name(first, "firstName")?;
     let last_name = validation::name(last, "lastName")?;
     validation::password(&password, &email, "password")?;
-    let hash = state.passwords.hash(password).await?;
-    let now = state.clock.now();
-    let txn = begin_write(&state.writer).await?;
+    let hash = passwords.hash(password).await?;
+    let now = store.clock.now();
+    let txn = begin_write(&store.writer).await?;
     let existing = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
     let model = match existing {
         Some(u) => {
@@ -115,6 +128,6 @@ pub async fn create_admin(
     };
     revoke_all_sessions(&txn, model.id, now).await?;
     audit::record(&txn, None, "admin.create", Some(model.id), now).await?;
-    commit_account_change(state, txn, model.id).await?;
+    commit_account_change(store, sessions, txn, model.id).await?;
     Ok(model)
 }

@@ -6,7 +6,6 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     auth::viewer::Viewer,
     db::entities::{doctor_profile, user},
     domain::{
@@ -20,13 +19,11 @@ use crate::{
 ///
 /// # Errors
 /// `NOT_FOUND` when it does not exist or the viewer may not know it exists.
-pub async fn find_visible_user(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<user::Model> {
-    let user = user::Entity::find_by_id(id).one(&state.db).await?.ok_or(AppError::NotFound("User"))?;
+pub async fn find_visible_user<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: Uuid) -> AppResult<user::Model> {
+    let user = user::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("User"))?;
     let visible = match privacy::existence(viewer.into(), &user) {
         Existence::Visible => true,
-        Existence::IfSharingAnAppointment => {
-            !appointments::sharing_with(&state.db, viewer.id(), &[user.id]).await?.is_empty()
-        }
+        Existence::IfSharingAnAppointment => !appointments::sharing_with(db, viewer.id(), &[user.id]).await?.is_empty(),
         Existence::Hidden => false,
     };
     if visible { Ok(user) } else { Err(AppError::NotFound("User")) }
@@ -90,8 +87,8 @@ impl UserFilter {
 ///
 /// # Errors
 /// Internal only.
-pub async fn list_users(
-    state: &AppState,
+pub async fn list_users<C: ConnectionTrait>(
+    db: &C,
     filter: &UserFilter,
     after: Option<Uuid>,
     limit: u64,
@@ -100,15 +97,15 @@ pub async fn list_users(
     if let Some(after) = after {
         query = query.filter(user::Column::Id.gt(after));
     }
-    Ok(query.order_by_asc(user::Column::Id).limit(limit).all(&state.db).await?)
+    Ok(query.order_by_asc(user::Column::Id).limit(limit).all(db).await?)
 }
 
 /// How many users match the filter.
 ///
 /// # Errors
 /// Internal only.
-pub async fn count_users(state: &AppState, filter: &UserFilter) -> AppResult<u64> {
-    Ok(user::Entity::find().filter(filter.condition()).count(&state.db).await?)
+pub async fn count_users<C: ConnectionTrait>(db: &C, filter: &UserFilter) -> AppResult<u64> {
+    Ok(user::Entity::find().filter(filter.condition()).count(db).await?)
 }
 
 /// `LOWER(col) LIKE '%term%'` with the term's wildcards escaped: the same on both databases.

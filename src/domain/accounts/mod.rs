@@ -15,14 +15,14 @@ use uuid::Uuid;
 pub use self::{
     admin::{create_admin, set_active, set_role},
     directory::{UserFilter, count_users, find_visible_user, list_users, users_by_ids},
-    passwords::{change_password, request_password_reset, reset_password},
+    passwords::{PasswordChange, PasswordReset, change_password, request_password_reset, reset_password},
     profile::{ProfileChanges, update_me},
     registration::{NewUser, register},
     sign_in::{login, logout, refresh},
 };
-use super::{audit, throttle};
+use super::{Store, audit, throttle};
 use crate::{
-    app::AppState,
+    auth::sessions::SessionCache,
     db::{begin_write, entities::user},
     error::{AppError, AppResult, is_unique_violation},
 };
@@ -53,12 +53,12 @@ fn email_conflict(e: sea_orm::DbErr) -> AppError {
 /// Counts `attempt` in a write transaction of its own (committed before any slow work). Over the
 /// limit, audits `throttled_action` (subject: the email's user, if any) and answers `RATE_LIMITED`.
 async fn count_attempt(
-    state: &AppState,
+    store: &Store,
     attempt: &throttle::Attempt<'_>,
     throttled_action: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     if let Err(limited) = throttle::count(&txn, attempt, now).await? {
         let subject: Option<Uuid> = user::Entity::find()
             .select_only()
@@ -77,14 +77,20 @@ async fn count_attempt(
 
 /// Commits `txn`, a change that may end logins of `user` (or disable them), and makes every
 /// process forget what it cached of them: a notice sent inside the transaction (PostgreSQL; so it
-/// reaches every replica only if the change commits), then this process's own cache and open
-/// WebSockets after the commit.
+/// reaches every replica only if the change commits), then this process's own login cache
+/// (`sessions`) and open WebSockets after the commit.
 ///
 /// # Errors
 /// Internal only.
-async fn commit_account_change(state: &AppState, txn: DatabaseTransaction, user: Uuid) -> AppResult<()> {
-    state.events.notify_accounts_changed(&txn, user).await?;
+async fn commit_account_change(
+    store: &Store,
+    sessions: &SessionCache,
+    txn: DatabaseTransaction,
+    user: Uuid,
+) -> AppResult<()> {
+    store.events.notify_accounts_changed(&txn, user).await?;
     txn.commit().await?;
-    state.accounts_changed(user);
+    sessions.clear();
+    store.events.accounts_changed_here(user);
     Ok(())
 }

@@ -7,19 +7,32 @@ use uuid::Uuid;
 
 use super::{MSG_BAD_RESET_TOKEN, commit_account_change, count_attempt, sign_in::revoke_all_sessions};
 use crate::{
-    app::AppState,
-    auth::{token_hash, viewer::Viewer},
+    auth::{password::Passwords, sessions::SessionCache, token_hash, viewer::Viewer},
+    config::Config,
     db::{
         begin_write,
         entities::{password_reset_token, user},
     },
-    domain::{audit, throttle, validation},
+    domain::{Store, audit, throttle, validation},
     error::{AppError, AppResult},
     outbox::{self, EmailKind, NewEmail},
 };
 
 /// The password-reset email's text (`{{name}}`, `{{link}}`, `{{token}}`, `{{minutes}}`).
 const PASSWORD_RESET_EMAIL: &str = include_str!("../../../templates/email/password_reset.txt");
+
+/// What `change_password` receives.
+pub struct PasswordChange {
+    pub old: String,
+    pub new: String,
+}
+
+/// What `reset_password` receives.
+pub struct PasswordReset {
+    pub email: String,
+    pub token: String,
+    pub password: String,
+}
 
 /// Changes the viewer's password and signs out every login of theirs (this one too).
 ///
@@ -30,23 +43,26 @@ const PASSWORD_RESET_EMAIL: &str = include_str!("../../../templates/email/passwo
 /// `BAD_USER_INPUT`: field `oldPassword` ("Old password is incorrect") or `newPassword` (rules);
 /// `RATE_LIMITED` (with `retryAfter`) over the limit.
 pub async fn change_password(
-    state: &AppState,
+    store: &Store,
+    passwords: &Passwords,
+    sessions: &SessionCache,
+    config: &Config,
     viewer: &Viewer,
-    old: String,
-    new: String,
+    change: PasswordChange,
     client_addr: &str,
 ) -> AppResult<()> {
+    let PasswordChange { old, new } = change;
     let email = viewer.user.email.as_str();
     validation::password(&new, email, "newPassword")?;
-    let now = state.clock.now();
-    let attempt = throttle::Attempt::password(&state.config, email, client_addr);
-    count_attempt(state, &attempt, "account.password_change_throttled", now).await?;
-    if !state.passwords.verify(old, viewer.user.password_hash.clone()).await? {
+    let now = store.clock.now();
+    let attempt = throttle::Attempt::password(config, email, client_addr);
+    count_attempt(store, &attempt, "account.password_change_throttled", now).await?;
+    if !passwords.verify(old, viewer.user.password_hash.clone()).await? {
         return Err(AppError::bad_input("oldPassword", "Old password is incorrect"));
     }
-    let hash = state.passwords.hash(new).await?;
+    let hash = passwords.hash(new).await?;
     let user_id = viewer.id();
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     throttle::clear(&txn, throttle::Kind::Login, email).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
@@ -56,7 +72,7 @@ pub async fn change_password(
         .await?;
     revoke_all_sessions(&txn, user_id, now).await?;
     audit::record(&txn, Some(user_id), "account.password_change", Some(user_id), now).await?;
-    commit_account_change(state, txn, user_id).await?;
+    commit_account_change(store, sessions, txn, user_id).await?;
     Ok(())
 }
 
@@ -69,22 +85,22 @@ pub async fn change_password(
 ///
 /// # Errors
 /// Only internal failures.
-pub async fn request_password_reset(state: &AppState, email: &str, client_addr: &str) -> AppResult<()> {
+pub async fn request_password_reset(store: &Store, config: &Config, email: &str, client_addr: &str) -> AppResult<()> {
     let email = email.trim().to_lowercase();
     let Some(user) = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .filter(user::Column::IsActive.eq(true))
-        .one(&state.db)
+        .one(&store.db)
         .await?
     else {
         return Ok(());
     };
     let token = crate::auth::random_token(32);
-    let now = state.clock.now();
-    let ttl = chrono::Duration::from_std(state.config.password_reset_ttl)
-        .map_err(|_| AppError::internal("ttl out of range"))?;
-    let txn = begin_write(&state.writer).await?;
-    let attempt = throttle::Attempt::reset_email(&state.config, &user.email, client_addr);
+    let now = store.clock.now();
+    let ttl =
+        chrono::Duration::from_std(config.password_reset_ttl).map_err(|_| AppError::internal("ttl out of range"))?;
+    let txn = begin_write(&store.writer).await?;
+    let attempt = throttle::Attempt::reset_email(config, &user.email, client_addr);
     if throttle::count(&txn, &attempt, now).await?.is_err() {
         // Over the hourly limit: the outstanding token stays, and no email goes out.
         txn.rollback().await?;
@@ -100,9 +116,8 @@ pub async fn request_password_reset(state: &AppState, email: &str, client_addr: 
     .insert(&txn)
     .await?;
     audit::record(&txn, None, "account.password_reset_request", Some(user.id), now).await?;
-    let link =
-        format!("{}/reset-password?email={}&token={}", state.config.public_url, percent_encode(&user.email), token);
-    let minutes = state.config.password_reset_ttl.as_secs().div_ceil(60).to_string();
+    let link = format!("{}/reset-password?email={}&token={}", config.public_url, percent_encode(&user.email), token);
+    let minutes = config.password_reset_ttl.as_secs().div_ceil(60).to_string();
     let body = outbox::render(
         PASSWORD_RESET_EMAIL,
         &[("name", &user.first_name), ("link", &link), ("token", &token), ("minutes", &minutes)],
@@ -117,7 +132,7 @@ pub async fn request_password_reset(state: &AppState, email: &str, client_addr: 
         starts_at: None,
         due_at: now,
     };
-    outbox::enqueue(state, &txn, vec![email]).await?;
+    outbox::enqueue(store, &txn, vec![email]).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -135,18 +150,20 @@ pub async fn request_password_reset(state: &AppState, email: &str, client_addr: 
 /// "Invalid token or expired token." for a wrong, used or expired token; `RATE_LIMITED` (with
 /// `retryAfter`) over the limit.
 pub async fn reset_password(
-    state: &AppState,
-    email: &str,
-    token: &str,
-    password: String,
+    store: &Store,
+    passwords: &Passwords,
+    sessions: &SessionCache,
+    config: &Config,
+    reset: PasswordReset,
     client_addr: &str,
 ) -> AppResult<()> {
+    let PasswordReset { email, token, password } = reset;
     let email = email.trim().to_lowercase();
     let bad_token = || AppError::bad_input("token", MSG_BAD_RESET_TOKEN);
     validation::password(&password, &email, "password")?;
-    let now = state.clock.now();
-    let attempt = throttle::Attempt::reset_token(&state.config, &email, client_addr);
-    count_attempt(state, &attempt, "account.password_reset_throttled", now).await?;
+    let now = store.clock.now();
+    let attempt = throttle::Attempt::reset_token(config, &email, client_addr);
+    count_attempt(store, &attempt, "account.password_reset_throttled", now).await?;
     let tried = token_hash(token.trim());
     let mut owner = Query::select();
     owner.column(user::Column::Id).from(user::Entity).and_where(user::Column::Email.eq(email.as_str()));
@@ -157,15 +174,15 @@ pub async fn reset_password(
         .filter(password_reset_token::Column::TokenHash.eq(tried.as_str()))
         .filter(password_reset_token::Column::ExpiresAt.gt(now))
         .into_tuple()
-        .one(&state.db)
+        .one(&store.db)
         .await?;
     let Some(user_id) = found else {
         return Err(bad_token());
     };
     // Hash before taking the write lock: argon2 is slow and SQLite has one writer.
-    let hash = state.passwords.hash(password).await?;
-    let now = state.clock.now();
-    let txn = begin_write(&state.writer).await?;
+    let hash = passwords.hash(password).await?;
+    let now = store.clock.now();
+    let txn = begin_write(&store.writer).await?;
     let consumed = password_reset_token::Entity::delete_many()
         .filter(password_reset_token::Column::UserId.eq(user_id))
         .filter(password_reset_token::Column::TokenHash.eq(tried))
@@ -185,7 +202,7 @@ pub async fn reset_password(
     throttle::clear(&txn, throttle::Kind::Login, &email).await?;
     revoke_all_sessions(&txn, user_id, now).await?;
     audit::record(&txn, Some(user_id), "account.password_reset", Some(user_id), now).await?;
-    commit_account_change(state, txn, user_id).await?;
+    commit_account_change(store, sessions, txn, user_id).await?;
     Ok(())
 }
 

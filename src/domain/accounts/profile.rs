@@ -3,10 +3,9 @@ use sea_orm::{ActiveModelTrait, Set};
 
 use super::{commit_account_change, email_conflict};
 use crate::{
-    app::AppState,
-    auth::viewer::Viewer,
+    auth::{sessions::SessionCache, viewer::Viewer},
     db::{begin_write, entities::user},
-    domain::{Gender, audit, validation},
+    domain::{Gender, Store, audit, validation},
     error::{AppError, AppResult},
     outbox,
 };
@@ -33,7 +32,12 @@ pub struct ProfileChanges {
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming the field (also for `null` on a required field); `CONFLICT` on `email`.
-pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChanges) -> AppResult<user::Model> {
+pub async fn update_me(
+    store: &Store,
+    sessions: &SessionCache,
+    viewer: &Viewer,
+    changes: ProfileChanges,
+) -> AppResult<user::Model> {
     let required = |v: Option<String>, field: &'static str| {
         v.ok_or_else(|| AppError::bad_input(field, "This field may not be null"))
     };
@@ -67,13 +71,13 @@ pub async fn update_me(state: &AppState, viewer: &Viewer, changes: ProfileChange
         }
         None => false,
     };
-    model.updated_at = Set(state.clock.now());
-    let txn = begin_write(&state.writer).await?;
+    model.updated_at = Set(store.clock.now());
+    let txn = begin_write(&store.writer).await?;
     let updated = model.update(&txn).await.map_err(email_conflict)?;
     if reminders_off {
         outbox::appointments::drop_reminders_of(&txn, viewer.id()).await?;
     }
     audit::record(&txn, Some(viewer.id()), "account.update", Some(viewer.id()), updated.updated_at).await?;
-    commit_account_change(state, txn, viewer.id()).await?;
+    commit_account_change(store, sessions, txn, viewer.id()).await?;
     Ok(updated)
 }

@@ -4,10 +4,9 @@ use uuid::Uuid;
 
 use super::{IssuedTokens, email_conflict, sign_in::start_login};
 use crate::{
-    app::AppState,
-    auth::viewer::Viewer,
+    auth::{jwt::TokenKeys, password::Passwords, viewer::Viewer},
     db::{begin_write, entities::user},
-    domain::{Gender, Role, audit, validation},
+    domain::{Gender, Role, Store, audit, validation},
     error::{AppError, AppResult},
 };
 
@@ -29,7 +28,13 @@ pub struct NewUser {
 /// # Errors
 /// `FORBIDDEN` for an admin account by a non-admin; `BAD_USER_INPUT` naming the field for bad
 /// input; `CONFLICT` (field `email`) when the email is taken.
-pub async fn register(state: &AppState, viewer: Option<&Viewer>, input: NewUser) -> AppResult<IssuedTokens> {
+pub async fn register(
+    store: &Store,
+    passwords: &Passwords,
+    keys: &TokenKeys,
+    viewer: Option<&Viewer>,
+    input: NewUser,
+) -> AppResult<IssuedTokens> {
     if input.role == Role::Admin && !viewer.is_some_and(Viewer::is_admin) {
         return Err(AppError::Forbidden);
     }
@@ -38,9 +43,9 @@ pub async fn register(state: &AppState, viewer: Option<&Viewer>, input: NewUser)
     let last_name = validation::name(&input.last_name, "lastName")?;
     let phone = validation::optional_text(input.phone.as_deref(), "phone", 100)?;
     validation::password(&input.password, &email, "password")?;
-    let hash = state.passwords.hash(input.password).await?;
+    let hash = passwords.hash(input.password).await?;
 
-    let now = state.clock.now();
+    let now = store.clock.now();
     let model = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email),
@@ -59,10 +64,10 @@ pub async fn register(state: &AppState, viewer: Option<&Viewer>, input: NewUser)
         updated_at: Set(now),
         email_reminders: Set(true),
     };
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     let user = model.insert(&txn).await.map_err(email_conflict)?;
     audit::record(&txn, Some(viewer.map_or(user.id, Viewer::id)), "account.register", Some(user.id), now).await?;
-    let tokens = start_login(state, &txn, user, now).await?;
+    let tokens = start_login(keys, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)
 }

@@ -6,13 +6,18 @@ use uuid::Uuid;
 
 use super::{IssuedTokens, MSG_INVALID_LOGIN, commit_account_change, count_attempt};
 use crate::{
-    app::AppState,
-    auth::{jwt::TokenType, token_hash},
+    auth::{
+        jwt::{TokenKeys, TokenType},
+        password::Passwords,
+        sessions::SessionCache,
+        token_hash,
+    },
+    config::Config,
     db::{
         begin_write,
         entities::{refresh_token, session, user},
     },
-    domain::{audit, throttle},
+    domain::{Store, audit, throttle},
     error::{AppError, AppResult},
 };
 
@@ -28,45 +33,53 @@ use crate::{
 /// # Errors
 /// `RATE_LIMITED` (with `retryAfter`); `UNAUTHENTICATED` with one message for an unknown email, a
 /// wrong password and an inactive account (audited `auth.login_failed`).
-pub async fn login(state: &AppState, email: &str, password: String, client_addr: &str) -> AppResult<IssuedTokens> {
+pub async fn login(
+    store: &Store,
+    passwords: &Passwords,
+    keys: &TokenKeys,
+    config: &Config,
+    email: &str,
+    password: String,
+    client_addr: &str,
+) -> AppResult<IssuedTokens> {
     let email = email.trim().to_lowercase();
-    let now = state.clock.now();
-    count_attempt(state, &throttle::Attempt::password(&state.config, &email, client_addr), "auth.login_throttled", now)
+    let now = store.clock.now();
+    count_attempt(store, &throttle::Attempt::password(config, &email, client_addr), "auth.login_throttled", now)
         .await?;
 
-    let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&store.db).await?;
     let verified = match &found {
-        Some(u) => state.passwords.verify(password, u.password_hash.clone()).await?,
-        None => state.passwords.verify_dummy(password).await?,
+        Some(u) => passwords.verify(password, u.password_hash.clone()).await?,
+        None => passwords.verify_dummy(password).await?,
     };
     let user = match found {
         // An inactive account is a failure like any other: the answer never tells the password was right.
         Some(u) if verified && u.is_active => u,
         _ => {
-            let txn = begin_write(&state.writer).await?;
+            let txn = begin_write(&store.writer).await?;
             audit::record(&txn, None, "auth.login_failed", found.as_ref().map(|u| u.id), now).await?;
             txn.commit().await?;
             return Err(AppError::Unauthenticated(MSG_INVALID_LOGIN));
         }
     };
 
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     throttle::clear(&txn, throttle::Kind::Login, &email).await?;
     audit::record(&txn, Some(user.id), "auth.login", Some(user.id), now).await?;
-    let tokens = start_login(state, &txn, user, now).await?;
+    let tokens = start_login(keys, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)
 }
 
 /// Opens a login (session) for `user` and issues its first token pair, inside `txn`.
 pub(super) async fn start_login<C: ConnectionTrait>(
-    state: &AppState,
+    keys: &TokenKeys,
     txn: &C,
     user: user::Model,
     now: DateTime<Utc>,
 ) -> AppResult<IssuedTokens> {
     let refresh_ttl =
-        chrono::Duration::from_std(state.keys.refresh_ttl).map_err(|_| AppError::internal("ttl out of range"))?;
+        chrono::Duration::from_std(keys.refresh_ttl).map_err(|_| AppError::internal("ttl out of range"))?;
     let session = session::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
@@ -76,20 +89,20 @@ pub(super) async fn start_login<C: ConnectionTrait>(
     }
     .insert(txn)
     .await?;
-    issue_pair(state, txn, user, session.id, now).await
+    issue_pair(keys, txn, user, session.id, now).await
 }
 
 /// Issues an access token and a stored refresh token for login `sid`.
 async fn issue_pair<C: ConnectionTrait>(
-    state: &AppState,
+    keys: &TokenKeys,
     txn: &C,
     user: user::Model,
     sid: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<IssuedTokens> {
-    let (access_token, _) = state.keys.issue(TokenType::Access, user.id, user.role, sid, Uuid::new_v4(), now)?;
+    let (access_token, _) = keys.issue(TokenType::Access, user.id, user.role, sid, Uuid::new_v4(), now)?;
     let jti = Uuid::new_v4();
-    let (refresh_token, refresh_exp) = state.keys.issue(TokenType::Refresh, user.id, user.role, sid, jti, now)?;
+    let (refresh_token, refresh_exp) = keys.issue(TokenType::Refresh, user.id, user.role, sid, jti, now)?;
     refresh_token::ActiveModel {
         id: Set(jti),
         session_id: Set(sid),
@@ -103,7 +116,7 @@ async fn issue_pair<C: ConnectionTrait>(
     Ok(IssuedTokens {
         access_token,
         refresh_token,
-        expires_in: i64::try_from(state.keys.access_ttl.as_secs()).unwrap_or(i64::MAX),
+        expires_in: i64::try_from(keys.access_ttl.as_secs()).unwrap_or(i64::MAX),
         user,
     })
 }
@@ -114,12 +127,12 @@ async fn issue_pair<C: ConnectionTrait>(
 ///
 /// # Errors
 /// `UNAUTHENTICATED` for an invalid, expired, retired or revoked token, or an inactive user.
-pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
-    let now = state.clock.now();
-    let claims = state.keys.verify(token, TokenType::Refresh, now)?;
+pub async fn refresh(store: &Store, keys: &TokenKeys, sessions: &SessionCache, token: &str) -> AppResult<IssuedTokens> {
+    let now = store.clock.now();
+    let claims = keys.verify(token, TokenType::Refresh, now)?;
     let invalid = || AppError::Unauthenticated("Invalid or expired token");
 
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     let stored = refresh_token::Entity::find_by_id(claims.jti).one(&txn).await?.ok_or_else(invalid)?;
     if stored.session_id != claims.sid || !crate::auth::constant_time_eq(&stored.token_hash, &token_hash(token)) {
         return Err(invalid());
@@ -133,7 +146,7 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
     if retired.rows_affected == 0 {
         revoke_session(&txn, claims.sid, now).await?;
         audit::record(&txn, None, "auth.refresh_reuse_revoked", Some(claims.sub), now).await?;
-        commit_account_change(state, txn, claims.sub).await?;
+        commit_account_change(store, sessions, txn, claims.sub).await?;
         tracing::warn!(session = %claims.sid, "refresh token reused; login revoked");
         return Err(AppError::Unauthenticated("Refresh token was already used; the login has been revoked"));
     }
@@ -147,7 +160,7 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
         }
         _ => return Err(invalid()),
     };
-    let tokens = issue_pair(state, &txn, user, session.id, now).await?;
+    let tokens = issue_pair(keys, &txn, user, session.id, now).await?;
     txn.commit().await?;
     Ok(tokens)
 }
@@ -156,18 +169,18 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<IssuedTokens> {
 ///
 /// # Errors
 /// `UNAUTHENTICATED` when the token is not a valid refresh token.
-pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
-    let now = state.clock.now();
-    let claims = state.keys.verify(token, TokenType::Refresh, now)?;
-    let stored = refresh_token::Entity::find_by_id(claims.jti).one(&state.db).await?;
+pub async fn logout(store: &Store, keys: &TokenKeys, sessions: &SessionCache, token: &str) -> AppResult<()> {
+    let now = store.clock.now();
+    let claims = keys.verify(token, TokenType::Refresh, now)?;
+    let stored = refresh_token::Entity::find_by_id(claims.jti).one(&store.db).await?;
     match stored {
         Some(s) if s.session_id == claims.sid && crate::auth::constant_time_eq(&s.token_hash, &token_hash(token)) => {}
         _ => return Err(AppError::Unauthenticated("Invalid or expired token")),
     }
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     revoke_session(&txn, claims.sid, now).await?;
     audit::record(&txn, Some(claims.sub), "auth.logout", Some(claims.sub), now).await?;
-    commit_account_change(state, txn, claims.sub).await?;
+    commit_account_change(store, sessions, txn, claims.sub).await?;
     Ok(())
 }
 
