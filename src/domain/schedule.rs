@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// Day of the week, Monday first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Weekday {
     Mon,
     Tue,

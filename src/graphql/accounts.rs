@@ -6,7 +6,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use super::{
-    ContextExt,
+    ContextExt, enums,
     loaders::prefetch_users,
     objects::{AuthPayload, MessagePayload, User},
     pagination::{decode_cursor, encode_cursor, page_complexity, page_size},
@@ -28,8 +28,8 @@ pub struct RegisterInput {
     pub password: String,
     pub first_name: String,
     pub last_name: String,
-    pub role: Role,
-    pub gender: Option<Gender>,
+    pub role: enums::Role,
+    pub gender: Option<enums::Gender>,
     pub phone: Option<String>,
 }
 
@@ -42,7 +42,7 @@ pub struct UpdateMeInput {
     pub phone: MaybeUndefined<String>,
     pub address: MaybeUndefined<String>,
     pub bio: MaybeUndefined<String>,
-    pub gender: MaybeUndefined<Gender>,
+    pub gender: MaybeUndefined<enums::Gender>,
     /// Appointment reminders by email; turning them off also drops the pending ones (turning
     /// them on again applies to appointments booked or moved from then on).
     pub email_reminders: MaybeUndefined<bool>,
@@ -120,9 +120,10 @@ impl AccountsQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        role: Option<Role>,
+        role: Option<enums::Role>,
         search: Option<String>,
     ) -> AppResult<Fast<UserConnection>> {
+        let role = role.map(Role::from);
         let filter =
             UserFilter { role, search, active_only: false, search_in: SearchIn::Accounts, ..UserFilter::default() };
         user_page(ctx, filter, first, after).await
@@ -137,14 +138,15 @@ impl AccountsMutation {
     /// Creates an account and signs it in. Role `ADMIN` only for a signed-in admin.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
         let state = ctx.state()?;
-        let viewer = if input.role == Role::Admin { ctx.maybe_viewer().await? } else { None };
+        let role = Role::from(input.role);
+        let viewer = if role == Role::Admin { ctx.maybe_viewer().await? } else { None };
         let new = NewUser {
             email: input.email,
             password: input.password,
             first_name: input.first_name,
             last_name: input.last_name,
-            role: input.role,
-            gender: input.gender,
+            role,
+            gender: input.gender.map(Gender::from),
             phone: input.phone,
         };
         Ok(accounts::register(&state.store, &state.passwords, &state.keys, viewer.as_deref(), new).await?.into())
@@ -182,7 +184,7 @@ impl AccountsMutation {
             phone: change(input.phone),
             address: change(input.address),
             bio: change(input.bio),
-            gender: change(input.gender),
+            gender: change(input.gender.map_value(Gender::from)),
             email_reminders: change(input.email_reminders),
         };
         let state = ctx.state()?;
@@ -243,9 +245,9 @@ impl AccountsMutation {
 
     /// Changes an account's role (admins only).
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
-    async fn set_user_role(&self, ctx: &Context<'_>, id: Uuid, role: Role) -> AppResult<User> {
+    async fn set_user_role(&self, ctx: &Context<'_>, id: Uuid, role: enums::Role) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
         let state = ctx.state()?;
-        Ok(accounts::set_role(&state.store, &state.sessions, &viewer, id, role).await?.into())
+        Ok(accounts::set_role(&state.store, &state.sessions, &viewer, id, role.into()).await?.into())
     }
 }

@@ -11,7 +11,7 @@ use chrono::{NaiveDate, NaiveTime};
 use uuid::Uuid;
 
 use super::{
-    ContextExt,
+    ContextExt, enums,
     loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, prefetch_users},
     objects::User,
     pagination::{page_complexity, page_size},
@@ -22,10 +22,7 @@ use crate::{
     auth::{guard::RoleGuard, viewer::Viewer},
     db::entities::{appointment, appointment_event, doctor_profile},
     domain::{
-        appointments::{
-            self, AppointmentCursor, AppointmentEventKind, AppointmentFilter as Filter, AppointmentStatus,
-            NewAppointment, Transition,
-        },
+        appointments::{self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition},
         profiles::parse_time_zone,
     },
     error::{AppError, AppResult},
@@ -83,7 +80,7 @@ impl Plain for Appointment {
             "createdAt" => leaf(ctx, &DateTime::from(a.created_at)),
             "updatedAt" => leaf(ctx, &DateTime::from(a.updated_at)),
             "reasonForVisit" => leaf(ctx, &a.reason_for_visit.as_str()),
-            "status" => leaf(ctx, &a.status),
+            "status" => leaf(ctx, &enums::AppointmentStatus::from(a.status)),
             "cancellationReason" => leaf(ctx, &a.cancellation_reason.as_deref()),
             "doctor" | "patient" => {
                 let (doctor, patient, viewer) = self.parties.as_ref()?;
@@ -132,8 +129,8 @@ impl Appointment {
     async fn reason_for_visit(&self) -> &str {
         &self.model.reason_for_visit
     }
-    async fn status(&self) -> AppointmentStatus {
-        self.model.status
+    async fn status(&self) -> enums::AppointmentStatus {
+        self.model.status.into()
     }
     async fn cancellation_reason(&self) -> Option<&str> {
         self.model.cancellation_reason.as_deref()
@@ -162,12 +159,12 @@ impl From<appointment_event::Model> for AppointmentEvent {
 
 #[Object]
 impl AppointmentEvent {
-    async fn kind(&self) -> AppointmentEventKind {
-        self.0.kind
+    async fn kind(&self) -> enums::AppointmentEventKind {
+        self.0.kind.into()
     }
     /// Status after the event.
-    async fn status(&self) -> AppointmentStatus {
-        self.0.status
+    async fn status(&self) -> enums::AppointmentStatus {
+        self.0.status.into()
     }
     /// Start time after the event.
     async fn starts_at(&self) -> DateTime {
@@ -202,7 +199,7 @@ pub struct CreateAppointmentInput {
 #[derive(InputObject, Default)]
 pub struct AppointmentFilter {
     /// Any of these statuses (empty or omitted: any status).
-    pub status: Option<Vec<AppointmentStatus>>,
+    pub status: Option<Vec<enums::AppointmentStatus>>,
     /// `startsAt` at or after this.
     pub from: Option<DateTime>,
     /// `startsAt` before this.
@@ -278,7 +275,7 @@ impl AppointmentsQuery {
         let cursor = decode_cursor(after.as_deref())?;
         let f = filter.unwrap_or_default();
         let filter = Filter {
-            status: f.status.unwrap_or_default(),
+            status: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
             from: f.from.map(|d| d.0),
             to: f.to.map(|d| d.0),
             doctor_id: f.doctor_id,

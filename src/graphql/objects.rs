@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, SimpleObject, Value};
 use uuid::Uuid;
 
 use super::{
-    ContextExt,
+    ContextExt, enums,
     loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment, UserRow},
     plain::{self, Plain, leaf, nested},
     profiles::{DoctorProfile, PatientProfile},
@@ -14,7 +14,7 @@ use super::{
 use crate::{
     db::entities::{doctor_profile, user},
     domain::{
-        Gender, Role, accounts,
+        Role, accounts,
         privacy::{self, Access, Decision, Looker},
     },
     error::AppResult,
@@ -126,11 +126,11 @@ impl User {
         self.model.bio.as_deref()
     }
     /// Private.
-    async fn gender(&self, ctx: &Context<'_>) -> AppResult<Option<Gender>> {
-        Ok(self.private(ctx, |u| u.gender).await?.flatten())
+    async fn gender(&self, ctx: &Context<'_>) -> AppResult<Option<enums::Gender>> {
+        Ok(self.private(ctx, |u| u.gender).await?.flatten().map(Into::into))
     }
-    async fn role(&self) -> Role {
-        self.model.role
+    async fn role(&self) -> enums::Role {
+        self.model.role.into()
     }
     async fn is_active(&self) -> bool {
         self.model.is_active
@@ -176,7 +176,7 @@ impl Plain for User {
             "firstName" => leaf(ctx, &m.first_name.as_str()),
             "lastName" => leaf(ctx, &m.last_name.as_str()),
             "bio" => leaf(ctx, &m.bio.as_deref()),
-            "role" => leaf(ctx, &m.role),
+            "role" => leaf(ctx, &enums::Role::from(m.role)),
             "isActive" => leaf(ctx, &m.is_active),
             "isStaff" => leaf(ctx, &m.is_staff),
             "isSuperuser" => leaf(ctx, &m.is_superuser),
@@ -184,7 +184,7 @@ impl Plain for User {
             "email" => self.private_now(ctx).and_then(|()| leaf(ctx, &Some(m.email.as_str()))),
             "phone" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.phone.as_deref())),
             "address" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.address.as_deref())),
-            "gender" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.gender)),
+            "gender" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.gender.map(enums::Gender::from))),
             "emailReminders" => self.private_now(ctx).and_then(|()| leaf(ctx, &Some(m.email_reminders))),
             "doctorProfile" => match (m.role, &self.doctor_profile) {
                 (Role::Doctor, Some(Some(profile))) => nested(ctx, &DoctorProfile(profile.clone())),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{
     ContextExt,
     accounts::{UserConnection, user_page},
+    enums,
     loaders::{AvailabilityOf, UpcomingTimeOffOf},
     objects::User,
     pagination::page_complexity,
@@ -22,7 +23,7 @@ use crate::{
         accounts::UserFilter,
         privacy::SearchIn,
         profiles::{self, DoctorProfileChanges, PatientProfileChanges},
-        schedule::{self, NewTimeOff, Rule, Weekday},
+        schedule::{self, NewTimeOff, Rule},
     },
     error::AppResult,
 };
@@ -99,14 +100,14 @@ impl PatientProfile {
 /// One weekly window, in the doctor's time zone.
 #[derive(SimpleObject)]
 pub struct AvailabilityRule {
-    pub weekday: Weekday,
+    pub weekday: enums::Weekday,
     pub start_time: NaiveTime,
     pub end_time: NaiveTime,
 }
 
 impl From<Rule> for AvailabilityRule {
     fn from(r: Rule) -> Self {
-        Self { weekday: r.weekday, start_time: r.start, end_time: r.end }
+        Self { weekday: r.weekday.into(), start_time: r.start, end_time: r.end }
     }
 }
 
@@ -151,7 +152,7 @@ pub struct PatientProfileInput {
 
 #[derive(InputObject)]
 pub struct AvailabilityRuleInput {
-    pub weekday: Weekday,
+    pub weekday: enums::Weekday,
     pub start_time: NaiveTime,
     pub end_time: NaiveTime,
 }
@@ -257,8 +258,10 @@ impl ProfilesMutation {
         rules: Vec<AvailabilityRuleInput>,
     ) -> AppResult<Vec<AvailabilityRule>> {
         let viewer = ctx.viewer().await?;
-        let rules =
-            rules.into_iter().map(|r| Rule { weekday: r.weekday, start: r.start_time, end: r.end_time }).collect();
+        let rules = rules
+            .into_iter()
+            .map(|r| Rule { weekday: r.weekday.into(), start: r.start_time, end: r.end_time })
+            .collect();
         let saved = schedule::set_availability(&ctx.state()?.store, &viewer, rules).await?;
         Ok(saved.into_iter().map(AvailabilityRule::from).collect())
     }

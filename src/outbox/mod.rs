@@ -34,7 +34,7 @@ impl Settings {
 
 /// What an email is about. Stored as its name; sent as the `X-CyberMed-Kind` header in lower case
 /// with dashes (`appointment-confirmed`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum EmailKind {
     #[sea_orm(string_value = "PASSWORD_RESET")]
@@ -66,7 +66,7 @@ impl EmailKind {
 }
 
 /// Where an email is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum EmailStatus {
     #[sea_orm(string_value = "PENDING")]
