@@ -61,6 +61,8 @@ pub struct Services {
     pub mailer: Mailer,
     /// Logins recently checked against the database; account changes forget them.
     pub sessions: Arc<SessionCache>,
+    /// Objects answered in place or the usual way (tests and the benchmark read it).
+    pub plain_stats: graphql::plain::PlainStats,
 }
 
 /// `state.db`, `state.clock`, `state.events`… read the [`Store`]: code that still takes the whole
@@ -108,7 +110,16 @@ impl AppState {
             events,
             outbox: crate::outbox::Settings::from_config(&config),
         };
-        Ok(Self(Arc::new(Services { store, statements, config: Arc::new(config), keys, passwords, mailer, sessions })))
+        Ok(Self(Arc::new(Services {
+            store,
+            statements,
+            config: Arc::new(config),
+            keys,
+            passwords,
+            mailer,
+            sessions,
+            plain_stats: graphql::plain::PlainStats::default(),
+        })))
     }
 }
 

@@ -25,6 +25,9 @@ pub enum AppError {
     /// `EVENTS_MISSED`: a subscription may have missed events (it fell behind, or the server lost
     /// its PostgreSQL listener for a moment) and ends; the client fetches again and resubscribes.
     EventsMissed,
+    /// A field polled in place (`graphql::plain`) would have to wait: never reaches a client, as
+    /// the object is then resolved the usual way.
+    WouldWait,
     /// `INTERNAL_SERVER_ERROR`: logged here with an id; the client gets only the id.
     Internal(String),
 }
@@ -55,7 +58,7 @@ impl AppError {
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::EventsMissed => "EVENTS_MISSED",
-            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Self::Internal(_) | Self::WouldWait => "INTERNAL_SERVER_ERROR",
         }
     }
 }
@@ -157,6 +160,9 @@ impl From<AppError> for async_graphql::Error {
                 "Some events may have been missed: fetch the appointments again, then subscribe again",
             )
             .extend_with(|_, e| e.set("code", code)),
+            AppError::WouldWait => {
+                async_graphql::Error::new("Internal server error").extend_with(|_, e| e.set("code", code))
+            }
             AppError::Internal(what) => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(error_id = %id, error = %what, "internal error");

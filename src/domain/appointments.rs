@@ -8,7 +8,8 @@ use std::{collections::HashMap, future::Future};
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, DeriveActiveEnum, EntityTrait, EnumIter,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::StringLen,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, Query, StringLen, SubQueryStatement},
 };
 use uuid::Uuid;
 
@@ -22,7 +23,7 @@ use crate::{
     auth::viewer::Viewer,
     db::{
         begin_write,
-        by_position::ByPosition,
+        by_position::FromPosition,
         entities::{appointment, appointment_event, patient_profile, time_off, user},
     },
     error::{AppError, AppResult, db_error_code, db_error_names},
@@ -531,7 +532,7 @@ pub struct AppointmentFilter {
 }
 
 /// A position in a list ordered by `starts_at` then `id`, newest first.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AppointmentCursor {
     pub starts_at: DateTime<Utc>,
     pub id: Uuid,
@@ -564,31 +565,52 @@ fn visible_condition(viewer: &Viewer, filter: &AppointmentFilter) -> Condition {
     cond
 }
 
-/// One page of the viewer's appointments (all for admins), newest `starts_at` first.
+/// One page of the viewer's appointments (all for admins), newest `starts_at` first; with
+/// `with_total`, also how many match the filter on all pages, counted by the same statement (a
+/// scalar subquery, run once, over the same indexes as [`count`]).
 ///
 /// # Errors
 /// Internal only.
-pub async fn list(
+pub async fn list_counted(
     state: &AppState,
     viewer: &Viewer,
     filter: &AppointmentFilter,
     after: Option<AppointmentCursor>,
     limit: u64,
-) -> AppResult<Vec<appointment::Model>> {
-    let mut query = appointment::Entity::find().filter(visible_condition(viewer, filter));
+    with_total: bool,
+) -> AppResult<(Vec<appointment::Model>, Option<u64>)> {
+    let visible = visible_condition(viewer, filter);
+    let mut query = appointment::Entity::find().filter(visible.clone());
     if let Some(c) = after {
         query = query.filter(Condition::any().add(appointment::Column::StartsAt.lt(c.starts_at)).add(
             Condition::all().add(appointment::Column::StartsAt.eq(c.starts_at)).add(appointment::Column::Id.lt(c.id)),
         ));
     }
-    let rows = query
-        .order_by_desc(appointment::Column::StartsAt)
-        .order_by_desc(appointment::Column::Id)
-        .limit(limit)
-        .into_model::<ByPosition<appointment::Model>>()
-        .all(&state.db)
-        .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    let mut query =
+        query.order_by_desc(appointment::Column::StartsAt).order_by_desc(appointment::Column::Id).limit(limit);
+    if with_total {
+        let count = Query::select()
+            .expr(Expr::col(appointment::Column::Id).count())
+            .from(appointment::Entity)
+            .cond_where(visible)
+            .to_owned();
+        QuerySelect::query(&mut query).expr_as(Expr::from(SubQueryStatement::SelectStatement(count)), "total");
+    }
+    let rows = state.db.query_all(&sea_orm::QueryTrait::into_query(query)).await?;
+    let mut total = None;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(appointment::Model::from_position(row, 0)?);
+        if with_total && total.is_none() {
+            let n: i64 = row.try_get_by_index(appointment::Model::COLUMNS.len())?;
+            total = Some(u64::try_from(n).unwrap_or(0));
+        }
+    }
+    if with_total && total.is_none() {
+        // No row on this page (past the end, or none at all): the total needs its own count.
+        total = Some(count(state, viewer, filter).await?);
+    }
+    Ok((out, total))
 }
 
 /// How many appointments the viewer's list holds with this filter.

@@ -1,16 +1,14 @@
 //! Accounts and tokens: `me`, `user`, `users` and the account mutations.
-use async_graphql::{
-    Context, InputObject, MaybeUndefined, Object,
-    connection::{Connection, Edge},
-};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 use uuid::Uuid;
 
 use super::{
     ContextExt, enums,
     loaders::prefetch_users,
     objects::{AuthPayload, MessagePayload, User},
-    pagination::{decode_cursor, encode_cursor, page_complexity, page_size},
+    pagination::{Page, decode_cursor, page_complexity, page_size},
     plain::Fast,
+    plain::not_probing,
 };
 use crate::{
     auth::guard::RoleGuard,
@@ -56,19 +54,31 @@ fn change<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
     }
 }
 
-/// `totalCount` of a user list, counted only when asked for.
-pub struct UserListTotal(UserFilter);
+/// `totalCount` of a user list: counted with the page when the selection asks for it.
+pub enum UserListTotal {
+    Counted(u64),
+    /// Not in the selection as the page was loaded (e.g. behind a fragment's condition).
+    Later(UserFilter),
+}
 
 #[Object]
 impl UserListTotal {
     /// How many users match the filter, on all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
-        let n = accounts::count_users(&ctx.state()?.db, &self.0).await?;
+        let n = match self {
+            Self::Counted(n) => *n,
+            Self::Later(filter) => {
+                not_probing()?;
+                accounts::count_users(&ctx.state()?.db, filter).await?
+            }
+        };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
 }
 
-pub type UserConnection = Connection<String, Fast<User>, UserListTotal>;
+crate::plain_object!(UserListTotal { plain: ["totalCount"], waits: [] });
+
+pub type UserConnection = Page<Uuid, User, UserListTotal>;
 
 /// Builds a page of users after `after`, filtered.
 pub async fn user_page(
@@ -77,23 +87,25 @@ pub async fn user_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> AppResult<Fast<UserConnection>> {
+    let state = ctx.state()?;
     let limit = page_size(first)?;
-    let after = decode_cursor(after.as_deref())?;
-    let mut rows = accounts::list_users(&ctx.state()?.db, &filter, after, limit + 1).await?;
+    let after = decode_cursor::<Uuid>(after.as_deref())?;
+    let total = if ctx.look_ahead().field("totalCount").exists() {
+        UserListTotal::Counted(accounts::count_users(&state.db, &filter).await?)
+    } else {
+        UserListTotal::Later(filter.clone())
+    };
+    let rows = accounts::list_users(&state.db, &filter, after, limit + 1).await?;
     let keys: Vec<_> = rows.iter().map(|u| (u.id, u.role)).collect();
     let profiles = prefetch_users(ctx, ctx.look_ahead().field("edges").field("node"), &keys).await?;
-    let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let mut conn = Connection::with_additional_fields(after.is_some(), has_next, UserListTotal(filter));
-    conn.edges.extend(rows.into_iter().map(|u| {
-        let cursor = encode_cursor(u.id);
-        let user = match &profiles {
+    let users = rows
+        .into_iter()
+        .map(|u| match &profiles {
             Some(profiles) => User::with_doctor_profile(u, profiles),
             None => User::from(u),
-        };
-        Edge::new(cursor, Fast(user))
-    }));
-    Ok(Fast(conn))
+        })
+        .collect();
+    Ok(Fast(Page::new(users, limit, after.is_some(), User::id_of, total)))
 }
 
 #[derive(Default)]
@@ -102,8 +114,8 @@ pub struct AccountsQuery;
 #[Object]
 impl AccountsQuery {
     /// The signed-in user.
-    async fn me(&self, ctx: &Context<'_>) -> AppResult<User> {
-        Ok(User::as_owner(ctx.viewer().await?.user.clone()))
+    async fn me(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
+        Ok(Fast(User::as_owner(ctx.viewer().await?.user.clone())))
     }
 
     /// A user the viewer may see: themself, any doctor; a patient only to admins and to doctors

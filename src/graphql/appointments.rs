@@ -2,11 +2,9 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Context, InputObject, Object, Subscription, Value,
-    connection::{Connection, CursorType, Edge},
+    Context, InputObject, Object, Subscription,
     futures_util::{Stream, stream},
 };
-use base64::Engine;
 use chrono::{NaiveDate, NaiveTime};
 use uuid::Uuid;
 
@@ -14,8 +12,8 @@ use super::{
     ContextExt, enums,
     loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, prefetch_users},
     objects::User,
-    pagination::{page_complexity, page_size},
-    plain::{self, Fast, Plain, leaf, nested},
+    pagination::{Page, decode_cursor, page_complexity, page_size},
+    plain::{self, Fast},
     scalars::DateTime,
 };
 use crate::{
@@ -23,6 +21,7 @@ use crate::{
     db::entities::{appointment, appointment_event, doctor_profile},
     domain::{
         appointments::{self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition},
+        privacy::Looker,
         profiles::parse_time_zone,
     },
     error::{AppError, AppResult},
@@ -32,8 +31,14 @@ use crate::{
 /// A booked time between a doctor and a patient.
 pub struct Appointment {
     model: Arc<appointment::Model>,
-    /// Its two people, when they were loaded with the page, for the viewer of that id.
-    parties: Option<(Arc<UserRow>, Arc<UserRow>, Uuid)>,
+    /// Its two people, when they were loaded with the page for a viewer allowed to see it.
+    parties: Option<Parties>,
+}
+
+struct Parties {
+    doctor: Arc<UserRow>,
+    patient: Arc<UserRow>,
+    looker: Looker,
 }
 
 impl From<appointment::Model> for Appointment {
@@ -48,13 +53,6 @@ impl From<Arc<appointment::Model>> for Appointment {
     }
 }
 
-async fn user(ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<User>> {
-    let viewer = ctx.viewer().await?;
-    let user =
-        ctx.loaders()?.load_one(UserById(id)).await?.ok_or_else(|| AppError::internal("appointment party missing"))?;
-    Ok(Fast(User::party_of_visible_appointment(&user, viewer.id())))
-}
-
 fn local_start(
     a: &appointment::Model,
     profile: Option<&doctor_profile::Model>,
@@ -64,40 +62,33 @@ fn local_start(
 }
 
 impl Appointment {
+    /// The page's sort key.
+    fn key(&self) -> AppointmentCursor {
+        AppointmentCursor { starts_at: self.model.starts_at, id: self.model.id }
+    }
+
     async fn local(&self, ctx: &Context<'_>) -> AppResult<chrono::DateTime<chrono_tz::Tz>> {
-        let profile = ctx.loaders()?.load_one(DoctorProfileOf(self.model.doctor_id)).await?;
+        let profile = match &self.parties {
+            Some(parties) => parties.doctor.doctor_profile.clone(),
+            None => ctx.loaders()?.load_one(DoctorProfileOf(self.model.doctor_id)).await?,
+        };
         local_start(&self.model, profile.as_deref())
     }
-}
 
-impl Plain for Appointment {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        let a = &*self.model;
-        match ctx.item.node.name.node.as_str() {
-            "id" => Some(plain::uuid_value(&a.id)),
-            "startsAt" => leaf(ctx, &DateTime::from(a.starts_at)),
-            "endsAt" => leaf(ctx, &DateTime::from(a.ends_at)),
-            "createdAt" => leaf(ctx, &DateTime::from(a.created_at)),
-            "updatedAt" => leaf(ctx, &DateTime::from(a.updated_at)),
-            "reasonForVisit" => leaf(ctx, &a.reason_for_visit.as_str()),
-            "status" => leaf(ctx, &enums::AppointmentStatus::from(a.status)),
-            "cancellationReason" => leaf(ctx, &a.cancellation_reason.as_deref()),
-            "doctor" | "patient" => {
-                let (doctor, patient, viewer) = self.parties.as_ref()?;
-                let row = if ctx.item.node.name.node == "doctor" { doctor } else { patient };
-                nested(ctx, &User::party_of_visible_appointment(row, *viewer))
-            }
-            "date" | "time" => {
-                let (doctor, _, _) = self.parties.as_ref()?;
-                let local = local_start(a, doctor.doctor_profile.as_deref()).ok()?;
-                if ctx.item.node.name.node == "date" {
-                    leaf(ctx, &local.date_naive())
-                } else {
-                    leaf(ctx, &local.time())
-                }
-            }
-            _ => None,
+    /// One of the two people: from the page, or loaded for the viewer.
+    async fn party(&self, ctx: &Context<'_>, doctor: bool) -> AppResult<Fast<User>> {
+        if let Some(p) = &self.parties {
+            let row = if doctor { &p.doctor } else { &p.patient };
+            return Ok(Fast(User::party_of_visible_appointment(row, p.looker)));
         }
+        let viewer = ctx.viewer().await?;
+        let id = if doctor { self.model.doctor_id } else { self.model.patient_id };
+        let row = ctx
+            .loaders()?
+            .load_one(UserById(id))
+            .await?
+            .ok_or_else(|| AppError::internal("appointment party missing"))?;
+        Ok(Fast(User::party_of_visible_appointment(&row, Looker::from(&*viewer))))
     }
 }
 
@@ -107,10 +98,10 @@ impl Appointment {
         self.model.id
     }
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
-        user(ctx, self.model.doctor_id).await
+        self.party(ctx, true).await
     }
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
-        user(ctx, self.model.patient_id).await
+        self.party(ctx, false).await
     }
     async fn starts_at(&self) -> DateTime {
         self.model.starts_at.into()
@@ -147,6 +138,24 @@ impl Appointment {
         Ok(events.iter().cloned().map(AppointmentEvent::from).collect())
     }
 }
+
+crate::plain_object!(Appointment {
+    plain: [
+        "id",
+        "doctor",
+        "patient",
+        "startsAt",
+        "endsAt",
+        "date",
+        "time",
+        "reasonForVisit",
+        "status",
+        "cancellationReason",
+        "createdAt",
+        "updatedAt",
+    ],
+    waits: ["history"],
+});
 
 /// One change of an appointment.
 pub struct AppointmentEvent(appointment_event::Model);
@@ -208,52 +217,32 @@ pub struct AppointmentFilter {
     pub patient_id: Option<Uuid>,
 }
 
-/// `totalCount` of an appointment list, counted only when asked for.
-pub struct AppointmentListTotal(Arc<Viewer>, Filter);
+/// `totalCount` of an appointment list: counted by the page's own statement when the selection
+/// asks for it.
+pub enum AppointmentListTotal {
+    Counted(u64),
+    /// Not in the selection as the page was loaded (e.g. behind a fragment's condition).
+    Later(Arc<Viewer>, Filter),
+}
 
 #[Object]
 impl AppointmentListTotal {
     /// How many appointments match the filter, on all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
-        let n = appointments::count(ctx.state()?, &self.0, &self.1).await?;
+        let n = match self {
+            Self::Counted(n) => *n,
+            Self::Later(viewer, filter) => {
+                plain::not_probing()?;
+                appointments::count(ctx.state()?, viewer, filter).await?
+            }
+        };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
 }
 
-pub type AppointmentConnection = Connection<Cursor, Fast<Appointment>, AppointmentListTotal>;
+crate::plain_object!(AppointmentListTotal { plain: ["totalCount"], waits: [] });
 
-/// An edge's position in the list, encoded only when a client asks for `cursor`.
-pub struct Cursor(AppointmentCursor);
-
-impl Cursor {
-    fn of(a: &appointment::Model) -> Self {
-        Self(AppointmentCursor { starts_at: a.starts_at, id: a.id })
-    }
-}
-
-impl CursorType for Cursor {
-    type Error = &'static str;
-
-    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let bad = "Invalid cursor";
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad)?;
-        let text = String::from_utf8(raw).map_err(|_| bad)?;
-        let (micros, id) = text.split_once('|').ok_or(bad)?;
-        let micros: i64 = micros.parse().map_err(|_| bad)?;
-        let starts_at = chrono::DateTime::from_timestamp_micros(micros).ok_or(bad)?;
-        let id = Uuid::parse_str(id).map_err(|_| bad)?;
-        Ok(Self(AppointmentCursor { starts_at, id }))
-    }
-
-    fn encode_cursor(&self) -> String {
-        let c = &self.0;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", c.starts_at.timestamp_micros(), c.id))
-    }
-}
-
-fn decode_cursor(cursor: Option<&str>) -> AppResult<Option<AppointmentCursor>> {
-    cursor.map(|c| Cursor::decode_cursor(c).map(|c| c.0).map_err(|e| AppError::bad_input("after", e))).transpose()
-}
+pub type AppointmentConnection = Page<AppointmentCursor, Appointment, AppointmentListTotal>;
 
 #[derive(Default)]
 pub struct AppointmentsQuery;
@@ -281,44 +270,44 @@ impl AppointmentsQuery {
             doctor_id: f.doctor_id,
             patient_id: f.patient_id,
         };
-        let mut rows = appointments::list(state, &viewer, &filter, cursor, limit + 1).await?;
-        let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        let users = prefetch_appointments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
-        let mut conn: AppointmentConnection = Connection::with_additional_fields(
-            cursor.is_some(),
-            has_next,
-            AppointmentListTotal(viewer.clone(), filter),
-        );
-        conn.edges
-            .extend(rows.into_iter().map(|a| Edge::new(Cursor::of(&a), Fast(with_parties(a, &users, viewer.id())))));
-        Ok(Fast(conn))
+        let with_total = ctx.look_ahead().field("totalCount").exists();
+        let (rows, total) = appointments::list_counted(state, &viewer, &filter, cursor, limit + 1, with_total).await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let nodes = ctx.look_ahead().field("nodes");
+        let users = prefetch_appointments(ctx, &[node, nodes], &rows).await?;
+        let looker = Looker::from(&*viewer);
+        let total = match total {
+            Some(n) => AppointmentListTotal::Counted(n),
+            None => AppointmentListTotal::Later(viewer, filter),
+        };
+        let rows = rows.into_iter().map(|a| with_parties(a, &users, looker)).collect();
+        Ok(Fast(Page::new(rows, limit, cursor.is_some(), Appointment::key, total)))
     }
 
     /// One appointment of the viewer's (admins: any); someone else's is `NOT_FOUND`.
     async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Fast<Appointment>>> {
         let viewer = ctx.viewer().await?;
         let appt = appointments::get(ctx.state()?, &viewer, id).await?;
-        let users = prefetch_appointments(ctx, ctx.look_ahead(), std::slice::from_ref(&appt)).await?;
-        Ok(Some(Fast(with_parties(appt, &users, viewer.id()))))
+        let users = prefetch_appointments(ctx, &[ctx.look_ahead()], std::slice::from_ref(&appt)).await?;
+        Ok(Some(Fast(with_parties(appt, &users, Looker::from(&*viewer)))))
     }
 }
 
 /// The appointment with its two people when both were loaded.
-fn with_parties(a: appointment::Model, users: &HashMap<UserById, Arc<UserRow>>, viewer: Uuid) -> Appointment {
+fn with_parties(a: appointment::Model, users: &HashMap<UserById, Arc<UserRow>>, looker: Looker) -> Appointment {
     let parties = match (users.get(&UserById(a.doctor_id)), users.get(&UserById(a.patient_id))) {
-        (Some(doctor), Some(patient)) => Some((doctor.clone(), patient.clone(), viewer)),
+        (Some(doctor), Some(patient)) => Some(Parties { doctor: doctor.clone(), patient: patient.clone(), looker }),
         _ => None,
     };
     Appointment { model: Arc::new(a), parties }
 }
 
-/// Loads up front, one query per kind, what the selection will ask of a page of appointments; and
-/// records that the viewer shares each of them with its other party (no query needed). Returns
-/// the people it loaded.
+/// Loads up front, one query per kind, what the selections (`nodes`: where appointments appear
+/// in it) will ask of a page of appointments; and records that the viewer shares each of them
+/// with its other party (no query needed). Returns the people it loaded.
 async fn prefetch_appointments(
     ctx: &Context<'_>,
-    node: async_graphql::Lookahead<'_>,
+    nodes: &[async_graphql::Lookahead<'_>],
     rows: &[appointment::Model],
 ) -> AppResult<HashMap<UserById, Arc<UserRow>>> {
     if rows.is_empty() {
@@ -331,34 +320,32 @@ async fn prefetch_appointments(
         }))
         .await;
     loaders.feed_many(rows.iter().map(|a| (AppointmentById(a.id), Arc::new(a.clone())))).await;
-    let (doctor, patient) = (node.field("doctor"), node.field("patient"));
-    let mut ids: Vec<Uuid> = Vec::new();
-    if doctor.exists() {
-        ids.extend(rows.iter().map(|a| a.doctor_id));
-    }
-    if patient.exists() {
-        ids.extend(rows.iter().map(|a| a.patient_id));
-    }
-    let wants_zone = node.field("date").exists() || node.field("time").exists();
-    if wants_zone {
-        // The doctors' rows bring their profiles (and so their zones) along.
-        ids.extend(rows.iter().map(|a| a.doctor_id));
-    }
+    let any = |f: &dyn Fn(&async_graphql::Lookahead<'_>) -> bool| nodes.iter().any(f);
+    let wants_people = any(&|n| {
+        n.field("doctor").exists()
+            || n.field("patient").exists()
+            || n.field("date").exists()
+            || n.field("time").exists()
+    });
     let mut users = HashMap::new();
-    if !ids.is_empty() {
-        users = loaders.load_many(ids.iter().copied().map(UserById)).await?;
+    if wants_people {
+        // Both people of every appointment, whichever is selected, in one statement: an
+        // appointment whose two people are in hand is answered on the plain path. The doctors'
+        // rows bring their profiles (and so their zones) along.
+        users = loaders.load_many(rows.iter().flat_map(|a| [UserById(a.doctor_id), UserById(a.patient_id)])).await?;
         loaders
             .feed_many(users.values().filter_map(|u| u.doctor_profile.clone().map(|p| (DoctorProfileOf(u.user.id), p))))
             .await;
         let keys: Vec<_> = users.values().map(|u| (u.user.id, u.user.role)).collect();
-        if doctor.exists() {
-            prefetch_users(ctx, doctor, &keys).await?;
-        }
-        if patient.exists() {
-            prefetch_users(ctx, patient, &keys).await?;
+        for node in nodes {
+            for person in [node.field("doctor"), node.field("patient")] {
+                if person.exists() {
+                    prefetch_users(ctx, person, &keys).await?;
+                }
+            }
         }
     }
-    if node.field("history").exists() {
+    if any(&|n| n.field("history").exists()) {
         loaders.load_many(rows.iter().map(|a| HistoryOf(a.id))).await?;
     }
     Ok(users)

@@ -56,32 +56,20 @@ impl PrivateReads {
     }
 }
 
-/// Records a read of `target`'s private fields when the viewer is someone else and `target` a
-/// patient: noted for the request's single write, or written at once where there is no request
-/// (a subscription's event).
+/// Records a read of a patient's private fields (`(viewer, patient)`, as
+/// [`crate::domain::privacy::Access::audited_read`] names it): noted for the request's single
+/// write, or written at once where there is no request (a subscription's event).
 ///
 /// # Errors
 /// Internal only: the field is then not served.
-pub async fn note_private_read(
-    ctx: &Context<'_>,
-    viewer: Uuid,
-    target: &crate::db::entities::user::Model,
-) -> AppResult<()> {
-    if note_private_read_now(ctx, viewer, target).is_none() {
-        let state = ctx.state()?;
-        audit::record(&state.writer, Some(viewer), "patient.read", Some(target.id), state.clock.now()).await?;
+pub async fn note_private_read(ctx: &Context<'_>, (viewer, patient): (Uuid, Uuid)) -> AppResult<()> {
+    if let Some(reads) = ctx.data_opt::<Arc<PrivateReads>>() {
+        reads.note(viewer, patient);
+        return Ok(());
     }
-    Ok(())
-}
-
-/// [`note_private_read`] without waiting: `None` where the read would have to be written at once
-/// (no request to note it for).
-pub fn note_private_read_now(ctx: &Context<'_>, viewer: Uuid, target: &crate::db::entities::user::Model) -> Option<()> {
-    if target.role != Role::Patient || viewer == target.id {
-        return Some(());
-    }
-    ctx.data_opt::<Arc<PrivateReads>>()?.note(viewer, target.id);
-    Some(())
+    super::plain::not_probing()?;
+    let state = ctx.state()?;
+    audit::record(&state.writer, Some(viewer), "patient.read", Some(patient), state.clock.now()).await
 }
 
 /// One audited action.

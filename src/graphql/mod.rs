@@ -57,7 +57,8 @@ pub trait ContextExt {
     fn maybe_viewer(&self) -> impl Future<Output = AppResult<Option<Arc<Viewer>>>> + Send;
     /// The client's address.
     fn client_addr(&self) -> String;
-    /// The request's DataLoaders.
+    /// The request's DataLoaders (refused, with [`AppError::WouldWait`], to a field polled in
+    /// place: see [`plain`]).
     fn loaders(&self) -> AppResult<&loaders::Loaders>;
 }
 
@@ -83,6 +84,8 @@ impl ContextExt for Context<'_> {
     }
 
     fn loaders(&self) -> AppResult<&loaders::Loaders> {
+        // A load started by a field polled in place could not finish in that poll: see `plain`.
+        plain::not_probing()?;
         self.data::<loaders::Loaders>().map_err(|_| AppError::internal("loaders missing from request"))
     }
 

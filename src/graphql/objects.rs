@@ -1,13 +1,13 @@
 //! Output types shared by several areas.
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{Context, Object, SimpleObject, Value};
+use async_graphql::{Context, Object, SimpleObject};
 use uuid::Uuid;
 
 use super::{
     ContextExt, enums,
     loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment, UserRow},
-    plain::{self, Plain, leaf, nested},
+    plain::Fast,
     profiles::{DoctorProfile, PatientProfile},
     scalars::DateTime,
 };
@@ -20,41 +20,46 @@ use crate::{
     error::AppResult,
 };
 
-/// A person with an account. Private fields are null unless the viewer is the user, an admin,
-/// or the other party of a shared appointment.
+/// A person with an account. Private fields are null unless [`privacy::access`] allows them, and
+/// every read of a patient's private fields by someone else is audited.
 pub struct User {
     model: Arc<user::Model>,
-    /// The doctor profile when it was loaded with the user (`None`: not loaded; look it up).
-    doctor_profile: Option<Option<Arc<doctor_profile::Model>>>,
-    /// Shown to the user themself without consulting the request's viewer (e.g. the user of an
-    /// `AuthPayload`, whose request was anonymous).
-    as_owner: bool,
-    /// The viewer (by id) is known to share an appointment with this user, or to be an admin: set
-    /// for the parties of an appointment the viewer was allowed to load.
-    party_viewer: Option<Uuid>,
+    doctor_profile: Preloaded<Arc<doctor_profile::Model>>,
+    seen: Seen,
+}
+
+/// Something loaded with its owner, or left for the field to look up.
+pub enum Preloaded<T> {
+    Yes(Option<T>),
+    No,
+}
+
+/// Who looks at a user and with what access, when that was settled as the user was loaded.
+#[derive(Clone, Copy)]
+enum Seen {
+    /// Ask the request's viewer (and, if need be, whether the two share an appointment).
+    Ask,
+    /// Settled for this viewer.
+    By { viewer: Uuid, access: Access },
 }
 
 impl From<user::Model> for User {
     fn from(m: user::Model) -> Self {
-        Self { model: Arc::new(m), doctor_profile: None, as_owner: false, party_viewer: None }
+        Self { model: Arc::new(m), doctor_profile: Preloaded::No, seen: Seen::Ask }
     }
 }
 
 impl User {
     /// A user row from the DataLoader, with its doctor profile.
     pub fn from_row(row: &UserRow) -> Self {
-        Self {
-            model: row.user.clone(),
-            doctor_profile: Some(row.doctor_profile.clone()),
-            as_owner: false,
-            party_viewer: None,
-        }
+        Self { model: row.user.clone(), doctor_profile: Preloaded::Yes(row.doctor_profile.clone()), seen: Seen::Ask }
     }
 
-    /// A party of an appointment `viewer` was allowed to load: the viewer is the other party or an
-    /// admin, so private fields are visible without asking again (reads are still audited).
-    pub fn party_of_visible_appointment(row: &UserRow, viewer: Uuid) -> Self {
-        Self { party_viewer: Some(viewer), ..Self::from_row(row) }
+    /// A party of an appointment `looker` was allowed to load: the looker is the other party or an
+    /// admin, so whether they share an appointment need not be asked.
+    pub fn party_of_visible_appointment(row: &UserRow, looker: Looker) -> Self {
+        let access = privacy::access_given(Some(looker), &row.user, true);
+        Self { seen: Seen::By { viewer: looker.id, access }, ..Self::from_row(row) }
     }
 
     /// A user of a page whose doctor profiles were loaded together (`profiles`: by doctor; a
@@ -64,38 +69,53 @@ impl User {
         profiles: &HashMap<DoctorProfileOf, Arc<doctor_profile::Model>>,
     ) -> Self {
         let profile = profiles.get(&DoctorProfileOf(m.id)).cloned();
-        Self { doctor_profile: Some(profile), ..Self::from(m) }
+        Self { doctor_profile: Preloaded::Yes(profile), ..Self::from(m) }
     }
 
-    /// The user as seen by themself.
+    /// The user as seen by themself (e.g. the user of an `AuthPayload`, whose request was
+    /// anonymous).
     pub fn as_owner(model: user::Model) -> Self {
-        Self { model: Arc::new(model), doctor_profile: None, as_owner: true, party_viewer: None }
+        let viewer = model.id;
+        Self { seen: Seen::By { viewer, access: Access::Own }, ..Self::from(model) }
     }
 
-    async fn private<'a, T>(
-        &'a self,
-        ctx: &Context<'_>,
-        pick: impl FnOnce(&'a user::Model) -> T,
-    ) -> AppResult<Option<T>> {
-        if self.as_owner {
-            return Ok(Some(pick(&self.model)));
+    /// The user's id (a page's sort key).
+    pub fn id_of(user: &Self) -> Uuid {
+        user.model.id
+    }
+
+    /// The viewer (if any) and what they may read of this user.
+    async fn access(&self, ctx: &Context<'_>) -> AppResult<(Option<Uuid>, Access)> {
+        if let Seen::By { viewer, access } = self.seen {
+            return Ok((Some(viewer), access));
         }
-        let Some(viewer) = ctx.maybe_viewer().await? else { return Ok(None) };
+        let Some(viewer) = ctx.maybe_viewer().await? else { return Ok((None, Access::Public)) };
         let looker = Some(Looker::from(&*viewer));
         let access = match privacy::access(looker, &self.model) {
             Decision::Known(access) => access,
-            Decision::IfSharingAnAppointment if self.party_viewer == Some(viewer.id()) => Access::Party,
             Decision::IfSharingAnAppointment => {
                 let sharing =
                     ctx.loaders()?.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false);
                 privacy::access_given(looker, &self.model, sharing)
             }
         };
-        let visible = access.private();
-        if visible {
-            super::audit::note_private_read(ctx, viewer.id(), &self.model).await?;
+        Ok((Some(viewer.id()), access))
+    }
+
+    /// A private field: `pick`ed if the viewer may read it (the read noted for the audit log).
+    async fn private<'a, T>(
+        &'a self,
+        ctx: &Context<'_>,
+        pick: impl FnOnce(&'a user::Model) -> T,
+    ) -> AppResult<Option<T>> {
+        let (viewer, access) = self.access(ctx).await?;
+        if !access.private() {
+            return Ok(None);
         }
-        Ok(visible.then(|| pick(&self.model)))
+        if let Some(read) = viewer.and_then(|v| access.audited_read(v, &self.model)) {
+            super::audit::note_private_read(ctx, read).await?;
+        }
+        Ok(Some(pick(&self.model)))
     }
 }
 
@@ -144,15 +164,15 @@ impl User {
     async fn date_joined(&self) -> DateTime {
         self.model.date_joined.into()
     }
-    async fn doctor_profile(&self, ctx: &Context<'_>) -> AppResult<Option<DoctorProfile>> {
+    async fn doctor_profile(&self, ctx: &Context<'_>) -> AppResult<Option<Fast<DoctorProfile>>> {
         if self.model.role != Role::Doctor {
             return Ok(None);
         }
         let profile = match &self.doctor_profile {
-            Some(preloaded) => preloaded.clone(),
-            None => ctx.loaders()?.load_one(DoctorProfileOf(self.model.id)).await?,
+            Preloaded::Yes(profile) => profile.clone(),
+            Preloaded::No => ctx.loaders()?.load_one(DoctorProfileOf(self.model.id)).await?,
         };
-        Ok(profile.map(DoctorProfile))
+        Ok(profile.map(|p| Fast(DoctorProfile(p))))
     }
     /// Private.
     async fn patient_profile(&self, ctx: &Context<'_>) -> AppResult<Option<PatientProfile>> {
@@ -168,44 +188,26 @@ impl User {
     }
 }
 
-impl Plain for User {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        let m = &*self.model;
-        match ctx.item.node.name.node.as_str() {
-            "id" => Some(plain::uuid_value(&m.id)),
-            "firstName" => leaf(ctx, &m.first_name.as_str()),
-            "lastName" => leaf(ctx, &m.last_name.as_str()),
-            "bio" => leaf(ctx, &m.bio.as_deref()),
-            "role" => leaf(ctx, &enums::Role::from(m.role)),
-            "isActive" => leaf(ctx, &m.is_active),
-            "isStaff" => leaf(ctx, &m.is_staff),
-            "isSuperuser" => leaf(ctx, &m.is_superuser),
-            "dateJoined" => leaf(ctx, &DateTime::from(m.date_joined)),
-            "email" => self.private_now(ctx).and_then(|()| leaf(ctx, &Some(m.email.as_str()))),
-            "phone" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.phone.as_deref())),
-            "address" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.address.as_deref())),
-            "gender" => self.private_now(ctx).and_then(|()| leaf(ctx, &m.gender.map(enums::Gender::from))),
-            "emailReminders" => self.private_now(ctx).and_then(|()| leaf(ctx, &Some(m.email_reminders))),
-            "doctorProfile" => match (m.role, &self.doctor_profile) {
-                (Role::Doctor, Some(Some(profile))) => nested(ctx, &DoctorProfile(profile.clone())),
-                (Role::Doctor, None) => None,
-                _ => Some(Value::Null),
-            },
-            _ => None,
-        }
-    }
-}
-
-impl User {
-    /// `Some` when the private fields are visible to the viewer without asking anything (the read
-    /// noted for the audit log as [`User::private`] does); `None` to leave it to the async path.
-    fn private_now(&self, ctx: &Context<'_>) -> Option<()> {
-        if self.as_owner {
-            return Some(());
-        }
-        super::audit::note_private_read_now(ctx, self.party_viewer?, &self.model)
-    }
-}
+crate::plain_object!(User {
+    plain: [
+        "id",
+        "email",
+        "firstName",
+        "lastName",
+        "phone",
+        "address",
+        "bio",
+        "gender",
+        "role",
+        "isActive",
+        "isStaff",
+        "isSuperuser",
+        "dateJoined",
+        "doctorProfile",
+        "emailReminders",
+    ],
+    waits: ["patientProfile"],
+});
 
 /// A signed-in session's tokens.
 #[derive(SimpleObject)]

@@ -1,7 +1,14 @@
-//! Relay cursor pagination helpers: `first` bounds and opaque cursors.
-use base64::Engine;
-use uuid::Uuid;
+//! Relay cursor pagination: `first` bounds, the one cursor codec, and [`Page`], a connection
+//! answered on the plain path.
+use std::borrow::Cow;
 
+use async_graphql::{
+    Object, OutputType, TypeName,
+    connection::{CursorType, OpaqueCursor, PageInfo},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::plain::{Fast, PlainObject};
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_FIRST: i32 = 20;
@@ -19,25 +26,22 @@ pub fn page_size(first: Option<i32>) -> AppResult<u64> {
     Ok(u64::try_from(first).unwrap_or(0))
 }
 
-/// An opaque cursor for a row id.
-pub fn encode_cursor(id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+/// The cursor of a position in a list: its sort key, opaque to clients (async-graphql's
+/// [`OpaqueCursor`]: the key's JSON, base64url). Every list encodes its keys this way.
+pub fn encode_cursor<K: Serialize + DeserializeOwned>(key: K) -> String {
+    OpaqueCursor(key).encode_cursor()
 }
 
-/// The row id inside a cursor.
+/// The sort key inside a cursor.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on field `after` for a cursor this server did not make.
-pub fn decode_cursor(cursor: Option<&str>) -> AppResult<Option<Uuid>> {
-    let Some(cursor) = cursor else {
-        return Ok(None);
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| Uuid::from_slice(&b).ok())
-        .map(Some)
-        .ok_or_else(|| AppError::bad_input("after", "Invalid cursor"))
+pub fn decode_cursor<K: Serialize + DeserializeOwned>(cursor: Option<&str>) -> AppResult<Option<K>> {
+    cursor
+        .map(|c| {
+            OpaqueCursor::<K>::decode_cursor(c).map(|c| c.0).map_err(|_| AppError::bad_input("after", "Invalid cursor"))
+        })
+        .transpose()
 }
 
 /// Complexity of a list field: `first × child` (default `first` 20), so that a page's cost grows
@@ -46,4 +50,127 @@ pub fn decode_cursor(cursor: Option<&str>) -> AppResult<Option<Uuid>> {
 pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
     let first = usize::try_from(first.unwrap_or(DEFAULT_FIRST).clamp(0, MAX_FIRST)).unwrap_or(0);
     first.saturating_mul(child_complexity)
+}
+
+/// One page of a list, as a Relay connection named `<Node>Connection` (`pageInfo`, `edges`,
+/// `nodes`, and the list's own fields `L`, such as `totalCount`): the SDL of async-graphql's
+/// `Connection`, with every part answered on the plain path.
+pub struct Page<K, N, L> {
+    pub edges: Vec<PageEdge<K, N>>,
+    pub has_previous_page: bool,
+    pub has_next_page: bool,
+    /// The list's own fields.
+    pub list: L,
+}
+
+/// A node and its sort key (encoded as a cursor only when asked for).
+pub struct PageEdge<K, N> {
+    pub key: K,
+    pub node: N,
+}
+
+impl<K, N, L> Page<K, N, L> {
+    /// A page of `rows` (one more than `limit` if there is a next page), after a cursor or not.
+    pub fn new(mut rows: Vec<N>, limit: u64, after_a_cursor: bool, key: impl Fn(&N) -> K, list: L) -> Self {
+        let has_next_page = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        let edges = rows.into_iter().map(|node| PageEdge { key: key(&node), node }).collect();
+        Self { edges, has_previous_page: after_a_cursor, has_next_page, list }
+    }
+}
+
+impl<K: Send + Sync, N: OutputType, L: Send + Sync> TypeName for Page<K, N, L> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", N::type_name()).into()
+    }
+}
+
+impl<K: Send + Sync, N: OutputType> TypeName for PageEdge<K, N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", N::type_name()).into()
+    }
+}
+
+#[Object(name_type)]
+impl<K, N, L> Page<K, N, L>
+where
+    K: Serialize + DeserializeOwned + Clone + Send + Sync,
+    N: PlainObject,
+    L: PlainObject,
+{
+    /// Information to aid in pagination.
+    async fn page_info(&self) -> Fast<PageInfo> {
+        Fast(PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|e| encode_cursor(e.key.clone())),
+            end_cursor: self.edges.last().map(|e| encode_cursor(e.key.clone())),
+        })
+    }
+
+    /// A list of edges.
+    async fn edges(&self) -> Vec<Fast<&PageEdge<K, N>>> {
+        self.edges.iter().map(Fast).collect()
+    }
+
+    /// A list of nodes.
+    async fn nodes(&self) -> Vec<Fast<&N>> {
+        self.edges.iter().map(|e| Fast(&e.node)).collect()
+    }
+
+    #[graphql(flatten)]
+    async fn list(&self) -> &L {
+        &self.list
+    }
+}
+
+/// An edge in a connection.
+#[Object(name_type)]
+impl<K, N> PageEdge<K, N>
+where
+    K: Serialize + DeserializeOwned + Clone + Send + Sync,
+    N: PlainObject,
+{
+    /// The item at the end of the edge
+    async fn node(&self) -> Fast<&N> {
+        Fast(&self.node)
+    }
+
+    /// A cursor for use in pagination
+    async fn cursor(&self) -> String {
+        encode_cursor(self.key.clone())
+    }
+}
+
+impl<K, N, L> PlainObject for Page<K, N, L>
+where
+    K: Serialize + DeserializeOwned + Clone + Send + Sync,
+    N: PlainObject,
+    L: PlainObject,
+{
+    fn is_plain(name: &str) -> bool {
+        matches!(name, "pageInfo" | "edges" | "nodes") || L::is_plain(name)
+    }
+
+    fn declared() -> (Vec<&'static str>, Vec<&'static str>) {
+        let (mut plain, waits) = L::declared();
+        plain.extend(["pageInfo", "edges", "nodes"]);
+        (plain, waits)
+    }
+}
+
+crate::plain_object!(PageInfo { plain: ["hasPreviousPage", "hasNextPage", "startCursor", "endCursor"], waits: [] });
+
+impl<K, N> PlainObject for PageEdge<K, N>
+where
+    K: Serialize + DeserializeOwned + Clone + Send + Sync,
+    N: PlainObject,
+{
+    fn is_plain(name: &str) -> bool {
+        matches!(name, "node" | "cursor")
+    }
+
+    fn declared() -> (Vec<&'static str>, Vec<&'static str>) {
+        (vec!["node", "cursor"], vec![])
+    }
 }

@@ -1,35 +1,74 @@
-//! Objects answered without a future per field, when everything selected is already in hand.
+//! Objects answered without a boxed future per field, by the very resolvers of their `#[Object]`.
 //!
 //! async-graphql resolves every field of an object through a boxed future polled in a
 //! `FuturesUnordered`: about 2,600 instructions per field, which made a page of 20 appointments
-//! with their two people cost 30 times a `{ __typename }` request. Types whose usual fields only
-//! read loaded data implement [`Plain`]; wrapped in [`Fast`], an object is resolved by walking its
-//! selection set synchronously (fields, fragments, inline fragments, aliases, `__typename`,
-//! merging of repeated keys), and the moment a selected field is not plain (it must wait for the
-//! database, or reports an error) the whole object is resolved the usual way instead. Leaf values
-//! are produced by their own `OutputType`, so the two paths give the same answers; tests resolve
-//! the same selections both ways.
-use std::borrow::Cow;
+//! with their two people cost 30 times a `{ __typename }` request. Wrapped in [`Fast`], an object
+//! is resolved by walking its selection set (fields, fragments, inline fragments, aliases,
+//! `__typename`, merging of repeated keys) and calling, for each field, the resolver its
+//! `#[Object]` generated (`ContainerType::resolve_field`: arguments, guards, the resolver, the
+//! value's own `OutputType`) polled once, in place. If it is ready, that is the field's value; if
+//! a field must wait (for the database) or fails, the whole object is resolved the usual way.
+//!
+//! So there is one declaration per field, its `#[Object]` resolver, and both paths run it: a field
+//! that gains a guard, an argument or a privacy rule behaves the same on both. What [`PlainObject`]
+//! declares is only which fields are worth trying at once (`plain`) and which always wait
+//! (`waits`): a field in neither is left to the async path and fails the registry test
+//! (`tests/api/plain.rs`), which walks every object type of the schema.
+//!
+//! A field polled here must not start work it cannot finish in that one poll: while probing,
+//! [`probing`] is true and the request's DataLoaders refuse to start a load (see
+//! `ContextExt::loaders`), and a nested [`Fast`] object that cannot be answered at once stays
+//! pending instead of starting its async path, so the outer object is retried as a whole.
+use std::{borrow::Cow, cell::Cell, sync::atomic::Ordering};
 
 use async_graphql::{
-    Context, ContextSelectionSet, Name, ObjectType, OutputType, Positioned, ServerResult, Value,
-    connection::{Connection, CursorType, Edge, EmptyFields, PageInfo},
+    ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
     futures_util::FutureExt,
     indexmap::{IndexMap, map::Entry},
     parser::types::{Field, Selection, SelectionSet},
     registry::Registry,
 };
 
-/// An object some of whose fields can be answered at once.
-pub trait Plain: OutputType {
-    /// The value of the field `ctx` is at, or `None` when only the async resolver can answer it.
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value>;
+use crate::error::{AppError, AppResult};
+
+/// An `#[Object]` whose fields can be answered in place: which of them, by name.
+pub trait PlainObject: ContainerType + Send + Sync {
+    /// Whether the walk may answer field `name` at once.
+    fn is_plain(name: &str) -> bool;
+    /// The fields answered at once and the fields that wait, as declared (for the registry test).
+    fn declared() -> (Vec<&'static str>, Vec<&'static str>);
 }
 
-/// `T` with the synchronous path tried first; the same GraphQL type as `T`.
+impl<T: PlainObject> PlainObject for &T {
+    fn is_plain(name: &str) -> bool {
+        T::is_plain(name)
+    }
+
+    fn declared() -> (Vec<&'static str>, Vec<&'static str>) {
+        T::declared()
+    }
+}
+
+/// Declares a [`PlainObject`]: `plain_object!(User { plain: ["id", …], waits: ["history"] })`.
+#[macro_export]
+macro_rules! plain_object {
+    ($ty:ty { plain: [$($plain:literal),* $(,)?], waits: [$($waits:literal),* $(,)?] $(,)? }) => {
+        impl $crate::graphql::plain::PlainObject for $ty {
+            fn is_plain(name: &str) -> bool {
+                matches!(name, $($plain)|*)
+            }
+
+            fn declared() -> (Vec<&'static str>, Vec<&'static str>) {
+                (vec![$($plain),*], vec![$($waits),*])
+            }
+        }
+    };
+}
+
+/// `T` with the in-place path tried first; the same GraphQL type as `T`.
 pub struct Fast<T>(pub T);
 
-impl<T: Plain + Send + Sync> OutputType for Fast<T> {
+impl<T: PlainObject> OutputType for Fast<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -47,39 +86,84 @@ impl<T: Plain + Send + Sync> OutputType for Fast<T> {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        match resolve(ctx, &self.0) {
-            Some(value) => Ok(value),
-            None => self.0.resolve(ctx, field).await,
+        if let Some(value) = resolve(ctx, &self.0) {
+            count(ctx, |s| &s.plain);
+            return Ok(value);
         }
+        if probing() {
+            // Inside another object's in-place attempt: starting the async path here could record
+            // errors or start loads that the retry of the outer object would repeat.
+            return std::future::pending().await;
+        }
+        count(ctx, |s| &s.fallback);
+        self.0.resolve(ctx, field).await
     }
 }
 
-/// The object's value from plain fields only; `None` if a selected field is not plain.
-pub fn resolve<T: Plain + ?Sized>(ctx: &ContextSelectionSet<'_>, root: &T) -> Option<Value> {
-    // No extension of these schemas hooks field resolution (the WebSocket schema's only checks
-    // documents as they are parsed), so none is skipped here.
+/// How often the in-place path answered an object, and how often it left one to the async path
+/// (per [`crate::app::AppState`]; read by tests and the benchmark).
+#[derive(Default)]
+pub struct PlainStats {
+    pub plain: std::sync::atomic::AtomicU64,
+    pub fallback: std::sync::atomic::AtomicU64,
+}
+
+fn count(ctx: &ContextSelectionSet<'_>, which: impl Fn(&PlainStats) -> &std::sync::atomic::AtomicU64) {
+    if probing() {
+        return;
+    }
+    if let Some(state) = ctx.data_opt::<crate::app::AppState>() {
+        which(&state.plain_stats).fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+thread_local! {
+    static PROBING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether a field is being polled in place (see the module documentation).
+pub fn probing() -> bool {
+    PROBING.with(|p| p.get() > 0)
+}
+
+/// Refuses, with [`AppError::WouldWait`], work that cannot finish in one poll (a database
+/// query) while a field is polled in place: the object is then resolved the usual way.
+///
+/// # Errors
+/// [`AppError::WouldWait`] while probing.
+pub fn not_probing() -> AppResult<()> {
+    if probing() { Err(AppError::WouldWait) } else { Ok(()) }
+}
+
+/// Marks the thread as probing while alive. The poll it covers never yields, so the mark cannot
+/// leak to another task.
+struct Probe;
+
+impl Probe {
+    fn enter() -> Self {
+        PROBING.with(|p| p.set(p.get() + 1));
+        Self
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        PROBING.with(|p| p.set(p.get().saturating_sub(1)));
+    }
+}
+
+/// The object's value from fields answered in place; `None` if one of them cannot be.
+fn resolve<T: PlainObject>(ctx: &ContextSelectionSet<'_>, root: &T) -> Option<Value> {
+    // Extensions may hook each field's resolution on the usual path, which this one skips: no
+    // extension of these schemas does (none in `src/graphql` implements `Extension::resolve`;
+    // one that did would have to be honoured here).
     let mut out = IndexMap::with_capacity(ctx.item.node.items.len());
     walk(ctx, ctx.item, root, &mut out)?;
     // As async-graphql answers an object none of whose fields remained.
     Some(if out.is_empty() { Value::Null } else { Value::Object(out) })
 }
 
-/// The value of an object-typed field (`ctx` at that field) from `value`'s plain fields.
-pub fn nested<T: Plain + ?Sized>(ctx: &Context<'_>, value: &T) -> Option<Value> {
-    resolve(&ctx.with_selection_set(&ctx.item.node.selection_set), value)
-}
-
-/// A list of plain values; `None` if one of them is not.
-pub fn list(items: impl Iterator<Item = Option<Value>>) -> Option<Value> {
-    items.collect::<Option<Vec<_>>>().map(Value::List)
-}
-
-/// A leaf value (scalar, enum, or an option of one) exactly as its own `OutputType` writes it.
-pub fn leaf<T: OutputType>(ctx: &Context<'_>, value: &T) -> Option<Value> {
-    value.resolve(&ctx.with_selection_set(&ctx.item.node.selection_set), ctx.item).now_or_never()?.ok()
-}
-
-fn walk<'a, T: Plain + ?Sized>(
+fn walk<'a, T: PlainObject>(
     ctx: &ContextSelectionSet<'a>,
     set: &'a Positioned<SelectionSet>,
     root: &T,
@@ -93,10 +177,18 @@ fn walk<'a, T: Plain + ?Sized>(
         }
         match &selection.node {
             Selection::Field(field) => {
-                let value = if field.node.name.node == "__typename" {
+                let name = field.node.name.node.as_str();
+                let value = if name == "__typename" {
                     Value::String(root.introspection_type_name().into_owned())
+                } else if T::is_plain(name) {
+                    let ctx_field = ctx.with_field(field);
+                    let _probe = Probe::enter();
+                    match root.resolve_field(&ctx_field).now_or_never()? {
+                        Ok(Some(value)) => value,
+                        Ok(None) | Err(_) => return None,
+                    }
                 } else {
-                    root.plain_field(&ctx.with_field(field))?
+                    return None;
                 };
                 insert_value(out, field.node.response_key().node.clone(), value);
             }
@@ -117,60 +209,8 @@ fn walk<'a, T: Plain + ?Sized>(
     Some(())
 }
 
-/// A Relay list of plain nodes: `edges`, `nodes` and `pageInfo` (its additional fields, such as
-/// `totalCount`, ask the database).
-impl<C, N, F> Plain for Connection<C, Fast<N>, F>
-where
-    C: CursorType + Send + Sync,
-    N: Plain + Send + Sync,
-    F: ObjectType,
-{
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        match ctx.item.node.name.node.as_str() {
-            "edges" => list(self.edges.iter().map(|e| nested(ctx, e))),
-            "nodes" => list(self.edges.iter().map(|e| nested(ctx, &e.node.0))),
-            "pageInfo" => nested(
-                ctx,
-                &PageInfo {
-                    has_previous_page: self.has_previous_page,
-                    has_next_page: self.has_next_page,
-                    start_cursor: self.edges.first().map(|e| e.cursor.encode_cursor()),
-                    end_cursor: self.edges.last().map(|e| e.cursor.encode_cursor()),
-                },
-            ),
-            _ => None,
-        }
-    }
-}
-
-impl<C, N> Plain for Edge<C, Fast<N>, EmptyFields>
-where
-    C: CursorType + Send + Sync,
-    N: Plain + Send + Sync,
-{
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        match ctx.item.node.name.node.as_str() {
-            "cursor" => leaf(ctx, &self.cursor.encode_cursor()),
-            "node" => nested(ctx, &self.node.0),
-            _ => None,
-        }
-    }
-}
-
-impl Plain for PageInfo {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        match ctx.item.node.name.node.as_str() {
-            "hasPreviousPage" => leaf(ctx, &self.has_previous_page),
-            "hasNextPage" => leaf(ctx, &self.has_next_page),
-            "startCursor" => leaf(ctx, &self.start_cursor),
-            "endCursor" => leaf(ctx, &self.end_cursor),
-            _ => None,
-        }
-    }
-}
-
 /// Whether a fragment on `condition` applies to `root`: its own type or an interface it implements.
-fn applies<T: Plain + ?Sized>(ctx: &ContextSelectionSet<'_>, root: &T, condition: &str) -> bool {
+fn applies<T: PlainObject>(ctx: &ContextSelectionSet<'_>, root: &T, condition: &str) -> bool {
     let name = root.introspection_type_name();
     name == condition
         || ctx
@@ -205,10 +245,4 @@ fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
             _ => {}
         },
     }
-}
-
-/// A UUID as the `UUID` scalar writes it (lower-case, hyphenated), without the formatting
-/// machinery.
-pub fn uuid_value(id: &uuid::Uuid) -> Value {
-    Value::String(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned())
 }

@@ -1,7 +1,7 @@
 //! Profiles, the doctor directory, verification, availability, time off and free slots.
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object, SimpleObject, Value};
+use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{NaiveDate, NaiveTime};
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::{
     loaders::{AvailabilityOf, UpcomingTimeOffOf},
     objects::User,
     pagination::page_complexity,
-    plain::{Fast, Plain, leaf},
+    plain::Fast,
     scalars::DateTime,
 };
 use crate::{
@@ -67,19 +67,10 @@ impl DoctorProfile {
     }
 }
 
-impl Plain for DoctorProfile {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        let p = &*self.0;
-        match ctx.item.node.name.node.as_str() {
-            "verified" => leaf(ctx, &p.verified),
-            "specialty" => leaf(ctx, &p.specialty.as_str()),
-            "experienceYears" => leaf(ctx, &p.experience_years),
-            "timeZone" => leaf(ctx, &p.time_zone.as_str()),
-            "slotMinutes" => leaf(ctx, &p.slot_minutes),
-            _ => None,
-        }
-    }
-}
+crate::plain_object!(DoctorProfile {
+    plain: ["verified", "specialty", "experienceYears", "timeZone", "slotMinutes"],
+    waits: ["availability", "timeOff"],
+});
 
 /// A patient's details (private).
 pub struct PatientProfile(pub Arc<patient_profile::Model>);

@@ -63,3 +63,61 @@ pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>, nul
 pub fn sdl() -> String {
     build_schema(None, None, None).sdl()
 }
+
+/// An object type answered on the plain path ([`super::plain`]): its name, the fields tried in
+/// place, and the fields that always wait.
+pub struct PlainDeclaration {
+    pub type_name: String,
+    pub plain: Vec<&'static str>,
+    pub waits: Vec<&'static str>,
+}
+
+/// Every object type that is answered on the plain path where it appears.
+pub fn plain_objects() -> Vec<PlainDeclaration> {
+    use super::{
+        accounts::UserConnection,
+        appointments::{Appointment, AppointmentConnection},
+        objects::User,
+        pagination::PageEdge,
+        plain::PlainObject,
+        profiles::DoctorProfile,
+    };
+    use crate::domain::appointments::AppointmentCursor;
+
+    fn of<T: PlainObject>() -> PlainDeclaration {
+        let (plain, waits) = T::declared();
+        PlainDeclaration { type_name: T::type_name().into_owned(), plain, waits }
+    }
+    vec![
+        of::<User>(),
+        of::<DoctorProfile>(),
+        of::<Appointment>(),
+        of::<AppointmentConnection>(),
+        of::<PageEdge<AppointmentCursor, Appointment>>(),
+        of::<UserConnection>(),
+        of::<PageEdge<uuid::Uuid, User>>(),
+        of::<async_graphql::connection::PageInfo>(),
+    ]
+}
+
+/// Object types resolved the usual way only: the roots, one-off payloads, and types read rarely
+/// or behind the database (each field a future). A new object type goes here or into
+/// [`plain_objects`]; the registry test (`tests/api/plain.rs`) fails until it does.
+pub const ASYNC_OBJECTS: &[&str] = &[
+    "Query",
+    "Mutation",
+    "Subscription",
+    "AuthPayload",
+    "MessagePayload",
+    "AppointmentEvent",
+    "AuditEntry",
+    "AuditEntryConnection",
+    "AuditEntryEdge",
+    "OutboxEmail",
+    "OutboxEmailConnection",
+    "OutboxEmailEdge",
+    "PatientProfile",
+    "AvailabilityRule",
+    "TimeOff",
+    "Slot",
+];

@@ -163,3 +163,108 @@ async fn the_doctor_directory_answers_the_same_both_ways() {
         assert_eq!(plain["data"]["doctors"]["pageInfo"]["endCursor"], edges[1]["cursor"]);
     }
 }
+
+/// Every object type of the served schema is declared: answered on the plain path (each of its
+/// fields either tried in place or known to wait) or resolved the usual way. A new type or field
+/// in neither fails here, so nobody adds one without deciding.
+#[tokio::test]
+async fn every_object_type_and_field_is_declared_plain_or_async() {
+    use cybermed::graphql::schema::{ASYNC_OBJECTS, plain_objects};
+    let app = crate::helpers::TestApp::spawn().await;
+    let body = app.gql(None, "{ __schema { types { name kind fields { name } } } }", json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let plain = plain_objects();
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for ty in body["data"]["__schema"]["types"].as_array().unwrap() {
+        let name = ty["name"].as_str().unwrap();
+        if ty["kind"] != "OBJECT" || name.starts_with("__") {
+            continue;
+        }
+        seen.push(name.to_owned());
+        let fields: Vec<&str> = ty["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        let declared = plain.iter().find(|d| d.type_name == name);
+        match (declared, ASYNC_OBJECTS.contains(&name)) {
+            (Some(_), true) => problems.push(format!("{name} is declared both plain and async")),
+            (None, false) => problems.push(format!("{name} is declared neither plain nor async")),
+            (None, true) => {}
+            (Some(d), false) => {
+                for field in &fields {
+                    match (d.plain.contains(field), d.waits.contains(field)) {
+                        (true, true) => problems.push(format!("{name}.{field} is declared both plain and waiting")),
+                        (false, false) => {
+                            problems.push(format!("{name}.{field} is declared neither plain nor waiting"));
+                        }
+                        _ => {}
+                    }
+                }
+                for stale in d.plain.iter().chain(&d.waits).filter(|f| !fields.contains(f)) {
+                    problems.push(format!("{name}.{stale} is declared but not in the schema"));
+                }
+            }
+        }
+    }
+    for d in &plain {
+        if !seen.contains(&d.type_name) {
+            problems.push(format!("{} is declared plain but not in the schema", d.type_name));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The walk saw the types the screens use.
+    for name in ["Appointment", "AppointmentConnection", "User", "UserConnection", "PageInfo", "Query"] {
+        assert!(seen.iter().any(|s| s == name), "{name} missing from {seen:?}");
+    }
+}
+
+/// What a patient's list screen asks for.
+const SCREEN: &str = "query($first: Int) { appointments(first: $first) { totalCount pageInfo { hasNextPage }
+  edges { node { id startsAt status reasonForVisit
+    doctor { id firstName lastName email doctorProfile { specialty } }
+    patient { id firstName lastName email } } } } }";
+
+fn plain_stats(c: &Clinic) -> (u64, u64) {
+    let s = &c.app.state.plain_stats;
+    (s.plain.load(std::sync::atomic::Ordering::Relaxed), s.fallback.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+#[tokio::test]
+async fn the_screens_page_is_answered_on_the_plain_path_in_at_most_three_statements() {
+    let c = Clinic::open("Europe/Paris").await;
+    for hhmm in ["09:00", "10:30", "14:00", "15:30"] {
+        c.booked(&c.patient, &at(hhmm)).await;
+    }
+    let mut counts = Vec::new();
+    for first in [2, 20] {
+        let before = plain_stats(&c);
+        let (statements, body) = c.app.statements_for(Some(&c.patient.access), SCREEN, json!({ "first": first })).await;
+        let after = plain_stats(&c);
+        assert!(body["errors"].is_null(), "{body}");
+        let list = &body["data"]["appointments"];
+        assert_eq!(list["totalCount"], 4, "{body}");
+        assert_eq!(list["pageInfo"]["hasNextPage"], first < 4, "{body}");
+        let node = &list["edges"][0]["node"];
+        assert_eq!(node["doctor"]["email"], c.doctor.email.as_str());
+        assert_eq!(node["patient"]["email"], c.patient.email.as_str());
+        assert_eq!(node["doctor"]["doctorProfile"]["specialty"], "General practice");
+        // The whole page was answered in place (the connection, and the `me` that
+        // `statements_for` asks first): nothing fell back.
+        assert_eq!(after.1 - before.1, 0, "objects left to the usual path: {before:?} → {after:?}");
+        assert_eq!(after.0 - before.0, 2, "the page and `me` answered in place: {before:?} → {after:?}");
+        assert!(statements <= 3, "{statements} statements for first: {first}");
+        counts.push(statements);
+    }
+    assert_eq!(counts[0], counts[1], "the statement count does not grow with the page");
+
+    // The counter does see a fallback: `history` waits for the database.
+    let before = plain_stats(&c);
+    let body = c
+        .app
+        .gql(
+            Some(&c.patient.access),
+            "{ appointments(first: 2) { edges { node { id history { kind } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(plain_stats(&c).1 > before.1, "a page with `history` is left to the usual path");
+}
