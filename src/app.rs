@@ -8,7 +8,6 @@ use axum::{
     response::Redirect,
     routing::get,
 };
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
@@ -23,7 +22,7 @@ use crate::{
     auth::{jwt::TokenKeys, password::Passwords, sessions::SessionCache},
     config::Config,
     db,
-    domain::Clock,
+    domain::{Clock, Store},
     events::EventHub,
     graphql::{
         self,
@@ -52,31 +51,28 @@ impl std::ops::Deref for AppState {
 
 /// What [`AppState`] holds.
 pub struct Services {
-    /// Reads (and, on PostgreSQL, everything).
-    pub db: DatabaseConnection,
-    /// Write transactions: `db::begin_write(&state.writer)`.
-    pub writer: DatabaseConnection,
+    /// What domain functions work with: database, clock, events (see [`Store`]).
+    pub store: Store,
     /// SQL statements run so far (tests and the benchmark read it).
     pub statements: db::StatementCounter,
     pub config: Arc<Config>,
     pub keys: TokenKeys,
     pub passwords: Passwords,
     pub mailer: Mailer,
-    pub clock: Clock,
-    /// Appointment events for subscribers, and account-change notices between replicas.
-    pub events: EventHub,
-    /// Logins recently checked against the database.
+    /// Logins recently checked against the database; account changes forget them.
     pub sessions: Arc<SessionCache>,
     /// Objects answered in place or the usual way (tests and the benchmark read it).
     pub plain_stats: graphql::plain::PlainStats,
 }
 
-impl Services {
-    /// After the commit of a change that may end a login or disable a user: forget cached logins
-    /// here (other replicas hear of it through [`EventHub::notify_accounts_changed`]).
-    pub fn accounts_changed(&self, user: Uuid) {
-        self.sessions.clear();
-        self.events.accounts_changed_here(user);
+/// `state.db`, `state.clock`, `state.events`… read the [`Store`]: code that still takes the whole
+/// state (the appointment rules, the background jobs, the GraphQL layer) keeps reading them so,
+/// and `&AppState` coerces to the `&Store` a domain function takes.
+impl std::ops::Deref for Services {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
     }
 }
 
@@ -107,16 +103,20 @@ impl AppState {
         let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
         let sessions = Arc::new(SessionCache::default());
         let events = EventHub::start(&db, sessions.clone());
-        Ok(Self(Arc::new(Services {
+        let store = Store {
             db,
             writer,
+            clock: Clock::default(),
+            events,
+            outbox: crate::outbox::Settings::from_config(&config),
+        };
+        Ok(Self(Arc::new(Services {
+            store,
             statements,
             config: Arc::new(config),
             keys,
             passwords,
             mailer,
-            clock: Clock::default(),
-            events,
             sessions,
             plain_stats: graphql::plain::PlainStats::default(),
         })))

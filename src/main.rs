@@ -94,7 +94,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let state = app::AppState::build(config).await?;
-            match accounts::create_admin(&state, &email, &first_name, &last_name, password).await {
+            match accounts::create_admin(
+                &state.store,
+                &state.passwords,
+                &state.sessions,
+                &email,
+                &first_name,
+                &last_name,
+                password,
+            )
+            .await
+            {
                 Ok(user) => {
                     eprintln!("admin {} ready (id {})", user.email, user.id);
                     Ok(())

@@ -1,8 +1,9 @@
 //! Access and refresh tokens: HS256 JWTs with pinned algorithm, issuer, audience and type.
-use std::time::Duration;
+use std::{num::NonZeroUsize, sync::Mutex, time::Duration};
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -50,11 +51,11 @@ pub struct TokenKeys {
     /// same token with every request for 15 minutes, and decoding plus HMAC was the largest part
     /// of authenticating one. Expiry and type are still checked on every use; revocation is
     /// checked in the database on every use.
-    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, Claims>>,
+    verified: Mutex<LruCache<Box<str>, Claims>>,
 }
 
-/// Verified tokens kept at most; the cache is emptied when it fills.
-const VERIFIED_CACHE_MAX: usize = 10_000;
+/// Verified tokens kept at most; a new one evicts the least recently used.
+const VERIFIED_CACHE_MAX: NonZeroUsize = NonZeroUsize::new(10_000).expect("not zero");
 
 impl TokenKeys {
     pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Self {
@@ -73,7 +74,7 @@ impl TokenKeys {
             validation,
             access_ttl,
             refresh_ttl,
-            verified: std::sync::Mutex::default(),
+            verified: Mutex::new(LruCache::new(VERIFIED_CACHE_MAX)),
         }
     }
 
@@ -125,8 +126,11 @@ impl TokenKeys {
     /// # Errors
     /// `UNAUTHENTICATED` for anything wrong with the token.
     pub fn verify(&self, token: &str, typ: TokenType, now: DateTime<Utc>) -> AppResult<Claims> {
-        let cached =
-            if typ == TokenType::Access { self.verified.lock().ok().and_then(|m| m.get(token).cloned()) } else { None };
+        let cached = if typ == TokenType::Access {
+            self.verified.lock().ok().and_then(|mut m| m.get(token).cloned())
+        } else {
+            None
+        };
         let claims = match cached {
             Some(c) => c,
             None => {
@@ -141,13 +145,36 @@ impl TokenKeys {
         }
         if typ == TokenType::Access
             && let Ok(mut m) = self.verified.lock()
-            && !m.contains_key(token)
+            && !m.contains(token)
         {
-            if m.len() >= VERIFIED_CACHE_MAX {
-                m.clear();
-            }
-            m.insert(token.into(), claims.clone());
+            m.put(token.into(), claims.clone());
         }
         Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_verified_cache_evicts_the_least_recently_used_token_and_keeps_the_recent_ones() {
+        let mut keys = TokenKeys::new(b"a test secret", Duration::from_secs(900), Duration::from_secs(3600));
+        keys.verified = Mutex::new(LruCache::new(NonZeroUsize::MIN.saturating_add(1)));
+        let now = Utc::now();
+        let token = || {
+            let (t, _) = keys
+                .issue(TokenType::Access, Uuid::new_v4(), Role::Patient, Uuid::new_v4(), Uuid::new_v4(), now)
+                .unwrap_or_default();
+            t
+        };
+        let (a, b, c) = (token(), token(), token());
+        let cached = |t: &str| keys.verified.lock().is_ok_and(|m| m.contains(t));
+        for t in [&a, &b, &a, &c] {
+            assert!(keys.verify(t, TokenType::Access, now).is_ok());
+        }
+        assert!(cached(&a), "a recently used token survives a full cache");
+        assert!(cached(&c), "the newest token is kept");
+        assert!(!cached(&b), "the least recently used one made room");
     }
 }

@@ -32,7 +32,7 @@ use crate::{
 };
 
 /// Where an appointment is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum AppointmentStatus {
     #[sea_orm(string_value = "PENDING")]
@@ -55,7 +55,7 @@ impl AppointmentStatus {
 }
 
 /// What happened to an appointment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum AppointmentEventKind {
     #[sea_orm(string_value = "CREATED")]

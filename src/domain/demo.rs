@@ -1,10 +1,14 @@
 //! `cybermed seed-demo`: a small demo clinic on an empty database.
+//!
+//! It takes the whole [`AppState`] only because the appointment rules it books through
+//! (`appointments::create`, `appointments::transition`) still do; everything else gets the
+//! [`Store`] and the services it needs, as everywhere in the domain.
 use chrono::{Datelike, Days, NaiveTime, TimeDelta, TimeZone, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use uuid::Uuid;
 
 use super::{
-    Gender, Role,
+    Gender, Role, Store,
     accounts::{self, NewUser},
     appointments::{self, AppointmentEventKind, AppointmentStatus, NewAppointment, Transition},
     profiles::{self, DoctorProfileChanges, PatientProfileChanges},
@@ -42,7 +46,8 @@ async fn person(
 ) -> AppResult<Viewer> {
     let password = format!("Demo-{}", random_token(9));
     let user = if role == Role::Admin {
-        accounts::create_admin(state, email, first, last, password.clone()).await?
+        accounts::create_admin(&state.store, &state.passwords, &state.sessions, email, first, last, password.clone())
+            .await?
     } else {
         let new = NewUser {
             email: email.to_owned(),
@@ -53,7 +58,7 @@ async fn person(
             gender: Some(gender),
             phone: Some("+1 555 0100".to_owned()),
         };
-        accounts::register(state, None, new).await?.user
+        accounts::register(&state.store, &state.passwords, &state.keys, None, new).await?.user
     };
     logins.push(DemoLogin { role, email: email.to_owned(), password });
     Ok(as_viewer(user))
@@ -65,7 +70,7 @@ async fn person(
 /// # Errors
 /// `BAD_USER_INPUT` (field `database`) when the database already has users.
 pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
-    if user::Entity::find().count(&state.db).await? > 0 {
+    if user::Entity::find().count(&state.store.db).await? > 0 {
         return Err(AppError::bad_input("database", "seed-demo needs an empty database"));
     }
     let mut logins = Vec::new();
@@ -86,15 +91,15 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
             time_zone: Some(tz.to_owned()),
             slot_minutes: Some(slot),
         };
-        profiles::upsert_doctor_profile(state, &doctor, changes).await?;
-        profiles::verify_doctor(state, Some(admin.id()), doctor.id(), true).await?;
+        profiles::upsert_doctor_profile(&state.store, &doctor, changes).await?;
+        profiles::verify_doctor(&state.store, Some(admin.id()), doctor.id(), true).await?;
         let rules = weekdays
             .iter()
             .flat_map(|d| {
                 [Rule { weekday: *d, start: t(9), end: t(12) }, Rule { weekday: *d, start: t(13), end: t(17) }]
             })
             .collect();
-        schedule::set_availability(state, &doctor, rules).await?;
+        schedule::set_availability(&state.store, &doctor, rules).await?;
         doctors.push(doctor);
     }
 
@@ -110,12 +115,12 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
             emergency_contact_name: "Alex Doe".to_owned(),
             emergency_contact_phone: "+1 555 0199".to_owned(),
         };
-        profiles::upsert_patient_profile(state, &patient, changes).await?;
+        profiles::upsert_patient_profile(&state.store, &patient, changes).await?;
         patients.push(patient);
     }
 
     // Upcoming: the first free slots of each doctor next week, booked in several ways.
-    let now = state.clock.now();
+    let now = state.store.clock.now();
     let mut monday = now.date_naive() + Days::new(7);
     while monday.weekday() != chrono::Weekday::Mon {
         monday = monday + Days::new(1);
@@ -123,7 +128,7 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
     let from = Utc.from_utc_datetime(&monday.and_time(t(0)));
     let mut upcoming = Vec::new();
     for doctor in &doctors {
-        let slots = schedule::available_slots(state, doctor.id(), from, from + TimeDelta::days(5)).await?;
+        let slots = schedule::available_slots(&state.store, doctor.id(), from, from + TimeDelta::days(5)).await?;
         upcoming.push(slots);
     }
     let book = |who: &Viewer, doctor: &Viewer, patient: &Viewer, at, reason: &str| {
@@ -156,14 +161,21 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
         (&doctors[2], &patients[1], 2, 14, AppointmentStatus::NoShow, "Flu symptoms"),
         (&doctors[1], &patients[2], 3, 9, AppointmentStatus::Completed, "Skin check"),
     ] {
-        past_visit(state, doctor, patient, last_week + TimeDelta::days(days) + TimeDelta::hours(hour), status, reason)
-            .await?;
+        past_visit(
+            &state.store,
+            doctor,
+            patient,
+            last_week + TimeDelta::days(days) + TimeDelta::hours(hour),
+            status,
+            reason,
+        )
+        .await?;
     }
     Ok(logins)
 }
 
 async fn past_visit(
-    state: &AppState,
+    store: &Store,
     doctor: &Viewer,
     patient: &Viewer,
     starts_at: chrono::DateTime<Utc>,
@@ -171,7 +183,7 @@ async fn past_visit(
     reason: &str,
 ) -> AppResult<()> {
     let booked_at = starts_at - TimeDelta::days(7);
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     let appt = appointment::ActiveModel {
         id: Set(Uuid::now_v7()),
         doctor_id: Set(doctor.id()),

@@ -1,4 +1,6 @@
-//! Business rules per area, in plain Rust: no GraphQL here. Each function runs its own transaction.
+//! Business rules per area, in plain Rust: no GraphQL here, and no application state. Each function
+//! runs its own transaction on a [`Store`] and is handed the few other things it needs (the
+//! password hasher, the token keys, the login cache, configuration values) explicitly.
 pub mod accounts;
 pub mod appointments;
 pub mod audit;
@@ -15,13 +17,29 @@ use std::sync::{
 };
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sea_orm::{DeriveActiveEnum, EnumIter, sea_query::StringLen};
+use sea_orm::{DatabaseConnection, DeriveActiveEnum, EnumIter, sea_query::StringLen};
 use serde::{Deserialize, Serialize};
 
+use crate::{events::EventHub, outbox};
+
+/// What every domain function works with: the database, the clock, the event hub, and the outbox's
+/// settings (emails are written inside domain transactions). Cheap to clone: handles and reference
+/// counts.
+#[derive(Clone)]
+pub struct Store {
+    /// Reads (and, on PostgreSQL, everything).
+    pub db: DatabaseConnection,
+    /// Write transactions: `db::begin_write(&store.writer)`.
+    pub writer: DatabaseConnection,
+    pub clock: Clock,
+    /// Appointment events for subscribers, and account-change notices between replicas.
+    pub events: EventHub,
+    /// What the outbox writer needs of the configuration.
+    pub outbox: outbox::Settings,
+}
+
 /// What a user is in the clinic. Stored as its name.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
@@ -34,7 +52,7 @@ pub enum Role {
 }
 
 /// Gender as the user chose to state it (a private field).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Gender {
     #[sea_orm(string_value = "FEMALE")]

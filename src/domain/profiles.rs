@@ -5,9 +5,8 @@ use chrono::{Datelike, NaiveDate};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
 use uuid::Uuid;
 
-use super::{Role, audit, validation};
+use super::{Role, Store, audit, validation};
 use crate::{
-    app::AppState,
     auth::viewer::Viewer,
     db::{
         begin_write,
@@ -49,7 +48,7 @@ pub fn parse_time_zone(name: &str) -> AppResult<chrono_tz::Tz> {
 /// # Errors
 /// `FORBIDDEN` unless the viewer is a doctor; `BAD_USER_INPUT` naming the field.
 pub async fn upsert_doctor_profile(
-    state: &AppState,
+    store: &Store,
     viewer: &Viewer,
     input: DoctorProfileChanges,
 ) -> AppResult<doctor_profile::Model> {
@@ -67,8 +66,8 @@ pub async fn upsert_doctor_profile(
         return Err(AppError::bad_input("slotMinutes", "slotMinutes must be between 5 and 240"));
     }
 
-    let now = state.clock.now();
-    let txn = begin_write(&state.writer).await?;
+    let now = store.clock.now();
+    let txn = begin_write(&store.writer).await?;
     let mut update_columns = vec![
         doctor_profile::Column::Specialty,
         doctor_profile::Column::ExperienceYears,
@@ -108,14 +107,14 @@ pub async fn upsert_doctor_profile(
 /// # Errors
 /// `FORBIDDEN` unless the viewer is a patient; `BAD_USER_INPUT` naming the field.
 pub async fn upsert_patient_profile(
-    state: &AppState,
+    store: &Store,
     viewer: &Viewer,
     input: PatientProfileChanges,
 ) -> AppResult<patient_profile::Model> {
     if viewer.role() != Role::Patient {
         return Err(AppError::Forbidden);
     }
-    let now = state.clock.now();
+    let now = store.clock.now();
     let today = now.date_naive();
     if input.date_of_birth > today {
         return Err(AppError::bad_input("dateOfBirth", "dateOfBirth cannot be in the future"));
@@ -130,7 +129,7 @@ pub async fn upsert_patient_profile(
     let name = validation::name_like(&input.emergency_contact_name, "emergencyContactName", 100)?;
     let phone = validation::name_like(&input.emergency_contact_phone, "emergencyContactPhone", 100)?;
 
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     let row = patient_profile::ActiveModel {
         user_id: Set(viewer.id()),
         date_of_birth: Set(input.date_of_birth),
@@ -166,8 +165,8 @@ pub async fn upsert_patient_profile(
 /// # Errors
 /// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) when the user is not a doctor
 /// with a profile.
-pub async fn verify_doctor(state: &AppState, admin: Option<Uuid>, id: Uuid, verified: bool) -> AppResult<user::Model> {
-    let txn = begin_write(&state.writer).await?;
+pub async fn verify_doctor(store: &Store, admin: Option<Uuid>, id: Uuid, verified: bool) -> AppResult<user::Model> {
+    let txn = begin_write(&store.writer).await?;
     let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
     if user.role != Role::Doctor {
         return Err(AppError::bad_input("id", "This user is not a doctor"));
@@ -178,10 +177,10 @@ pub async fn verify_doctor(state: &AppState, admin: Option<Uuid>, id: Uuid, veri
         .ok_or_else(|| AppError::bad_input("id", "This doctor has no doctor profile yet"))?;
     let mut model: doctor_profile::ActiveModel = profile.into();
     model.verified = Set(verified);
-    model.updated_at = Set(state.clock.now());
+    model.updated_at = Set(store.clock.now());
     model.update(&txn).await?;
     let action = if verified { "doctor.verify" } else { "doctor.unverify" };
-    audit::record(&txn, admin, action, Some(id), state.clock.now()).await?;
+    audit::record(&txn, admin, action, Some(id), store.clock.now()).await?;
     txn.commit().await?;
     Ok(user)
 }

@@ -13,9 +13,8 @@ use chrono_tz::Tz;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
-use super::{Role, audit, profiles::parse_time_zone, validation};
+use super::{Role, Store, audit, profiles::parse_time_zone, validation};
 use crate::{
-    app::AppState,
     auth::viewer::Viewer,
     db::{
         begin_write,
@@ -25,7 +24,7 @@ use crate::{
 };
 
 /// Day of the week, Monday first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Weekday {
     Mon,
     Tue,
@@ -139,7 +138,7 @@ pub fn grid(tz: Tz, rules: &[Rule], slot_minutes: i64, from: DateTime<Utc>, to: 
 /// # Errors
 /// `FORBIDDEN` for non-doctors; `BAD_USER_INPUT` on `rules` for a window that does not start before
 /// it ends or overlaps another window of the same day.
-pub async fn set_availability(state: &AppState, viewer: &Viewer, rules: Vec<Rule>) -> AppResult<Vec<Rule>> {
+pub async fn set_availability(store: &Store, viewer: &Viewer, rules: Vec<Rule>) -> AppResult<Vec<Rule>> {
     if viewer.role() != Role::Doctor {
         return Err(AppError::Forbidden);
     }
@@ -164,7 +163,7 @@ pub async fn set_availability(state: &AppState, viewer: &Viewer, rules: Vec<Rule
             ));
         }
     }
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     availability_rule::Entity::delete_many()
         .filter(availability_rule::Column::DoctorId.eq(viewer.id()))
         .exec(&txn)
@@ -180,7 +179,7 @@ pub async fn set_availability(state: &AppState, viewer: &Viewer, rules: Vec<Rule
         .exec_without_returning(&txn)
         .await?;
     }
-    audit::record(&txn, Some(viewer.id()), "availability.set", Some(viewer.id()), state.clock.now()).await?;
+    audit::record(&txn, Some(viewer.id()), "availability.set", Some(viewer.id()), store.clock.now()).await?;
     txn.commit().await?;
     Ok(sorted)
 }
@@ -215,11 +214,11 @@ pub struct NewTimeOff {
 /// # Errors
 /// `FORBIDDEN` for non-doctors; `BAD_USER_INPUT` on `endsAt` (not after `startsAt`, in the past,
 /// or longer than a year) or `reason` (over 500 characters).
-pub async fn add_time_off(state: &AppState, viewer: &Viewer, input: NewTimeOff) -> AppResult<time_off::Model> {
+pub async fn add_time_off(store: &Store, viewer: &Viewer, input: NewTimeOff) -> AppResult<time_off::Model> {
     if viewer.role() != Role::Doctor {
         return Err(AppError::Forbidden);
     }
-    let now = state.clock.now();
+    let now = store.clock.now();
     if input.ends_at <= input.starts_at {
         return Err(AppError::bad_input("endsAt", "endsAt must be after startsAt"));
     }
@@ -230,7 +229,7 @@ pub async fn add_time_off(state: &AppState, viewer: &Viewer, input: NewTimeOff) 
         return Err(AppError::bad_input("endsAt", "Time off can last at most 366 days"));
     }
     let reason = validation::optional_text(input.reason.as_deref(), "reason", 500)?;
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     let row = time_off::ActiveModel {
         id: Set(Uuid::now_v7()),
         doctor_id: Set(viewer.id()),
@@ -250,11 +249,11 @@ pub async fn add_time_off(state: &AppState, viewer: &Viewer, input: NewTimeOff) 
 ///
 /// # Errors
 /// `FORBIDDEN` for non-doctors; `NOT_FOUND` when it does not exist or is another doctor's.
-pub async fn remove_time_off(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+pub async fn remove_time_off(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     if viewer.role() != Role::Doctor {
         return Err(AppError::Forbidden);
     }
-    let txn = begin_write(&state.writer).await?;
+    let txn = begin_write(&store.writer).await?;
     let deleted = time_off::Entity::delete_many()
         .filter(time_off::Column::Id.eq(id))
         .filter(time_off::Column::DoctorId.eq(viewer.id()))
@@ -263,7 +262,7 @@ pub async fn remove_time_off(state: &AppState, viewer: &Viewer, id: Uuid) -> App
     if deleted.rows_affected == 0 {
         return Err(AppError::NotFound("Time off"));
     }
-    audit::record(&txn, Some(viewer.id()), "time_off.remove", Some(viewer.id()), state.clock.now()).await?;
+    audit::record(&txn, Some(viewer.id()), "time_off.remove", Some(viewer.id()), store.clock.now()).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -370,7 +369,7 @@ impl DoctorCalendar {
 /// `BAD_USER_INPUT` on `to` when the range is empty or longer than 31 days; `NOT_FOUND` when
 /// `doctor_id` is not a doctor.
 pub async fn available_slots(
-    state: &AppState,
+    store: &Store,
     doctor_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -381,11 +380,11 @@ pub async fn available_slots(
     if to - from > TimeDelta::days(MAX_SLOT_RANGE_DAYS) {
         return Err(AppError::bad_input("to", format!("The range can span at most {MAX_SLOT_RANGE_DAYS} days")));
     }
-    let cal = DoctorCalendar::load(&state.db, doctor_id).await?;
+    let cal = DoctorCalendar::load(&store.db, doctor_id).await?;
     if !cal.bookable() {
         return Ok(Vec::new());
     }
-    let now = state.clock.now();
+    let now = store.clock.now();
     let from = from.max(now);
     if from >= to {
         return Ok(Vec::new());
@@ -394,8 +393,8 @@ pub async fn available_slots(
     let Some(last) = slots.last() else {
         return Ok(slots);
     };
-    let mut busy = time_off_overlapping(&state.db, doctor_id, from, last.end).await?;
-    busy.extend(booked_overlapping(&state.db, doctor_id, from, last.end).await?);
+    let mut busy = time_off_overlapping(&store.db, doctor_id, from, last.end).await?;
+    busy.extend(booked_overlapping(&store.db, doctor_id, from, last.end).await?);
     Ok(slots
         .into_iter()
         .filter(|s| s.start > now && !busy.iter().any(|(b_start, b_end)| s.start < *b_end && *b_start < s.end))

@@ -3,7 +3,7 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 use uuid::Uuid;
 
 use super::{
-    ContextExt,
+    ContextExt, enums,
     loaders::prefetch_users,
     objects::{AuthPayload, MessagePayload, User},
     pagination::{Page, decode_cursor, page_complexity, page_size},
@@ -14,7 +14,7 @@ use crate::{
     auth::guard::RoleGuard,
     domain::{
         Gender, Role,
-        accounts::{self, NewUser, ProfileChanges, UserFilter},
+        accounts::{self, NewUser, PasswordChange, PasswordReset, ProfileChanges, UserFilter},
         privacy::SearchIn,
     },
     error::AppResult,
@@ -26,8 +26,8 @@ pub struct RegisterInput {
     pub password: String,
     pub first_name: String,
     pub last_name: String,
-    pub role: Role,
-    pub gender: Option<Gender>,
+    pub role: enums::Role,
+    pub gender: Option<enums::Gender>,
     pub phone: Option<String>,
 }
 
@@ -40,7 +40,7 @@ pub struct UpdateMeInput {
     pub phone: MaybeUndefined<String>,
     pub address: MaybeUndefined<String>,
     pub bio: MaybeUndefined<String>,
-    pub gender: MaybeUndefined<Gender>,
+    pub gender: MaybeUndefined<enums::Gender>,
     /// Appointment reminders by email; turning them off also drops the pending ones (turning
     /// them on again applies to appointments booked or moved from then on).
     pub email_reminders: MaybeUndefined<bool>,
@@ -69,7 +69,7 @@ impl UserListTotal {
             Self::Counted(n) => *n,
             Self::Later(filter) => {
                 not_probing()?;
-                Box::pin(accounts::count_users(ctx.state()?, filter)).await?
+                Box::pin(accounts::count_users(&ctx.state()?.db, filter)).await?
             }
         };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
@@ -91,11 +91,11 @@ pub async fn user_page(
     let limit = page_size(first)?;
     let after = decode_cursor::<Uuid>(after.as_deref())?;
     let total = if ctx.look_ahead().field("totalCount").exists() {
-        UserListTotal::Counted(accounts::count_users(state, &filter).await?)
+        UserListTotal::Counted(accounts::count_users(&state.db, &filter).await?)
     } else {
         UserListTotal::Later(filter.clone())
     };
-    let rows = accounts::list_users(state, &filter, after, limit + 1).await?;
+    let rows = accounts::list_users(&state.db, &filter, after, limit + 1).await?;
     let keys: Vec<_> = rows.iter().map(|u| (u.id, u.role)).collect();
     let profiles = prefetch_users(ctx, ctx.look_ahead().field("edges").field("node"), &keys).await?;
     let users = rows
@@ -122,7 +122,7 @@ impl AccountsQuery {
     /// who share an appointment with them. Otherwise `NOT_FOUND`.
     async fn user(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<User>> {
         let viewer = ctx.viewer().await?;
-        Ok(Some(accounts::find_visible_user(ctx.state()?, &viewer, id).await?.into()))
+        Ok(Some(accounts::find_visible_user(&ctx.state()?.db, &viewer, id).await?.into()))
     }
 
     /// Every user (admins only), in sign-up order.
@@ -132,9 +132,10 @@ impl AccountsQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        role: Option<Role>,
+        role: Option<enums::Role>,
         search: Option<String>,
     ) -> AppResult<Fast<UserConnection>> {
+        let role = role.map(Role::from);
         let filter =
             UserFilter { role, search, active_only: false, search_in: SearchIn::Accounts, ..UserFilter::default() };
         user_page(ctx, filter, first, after).await
@@ -149,33 +150,39 @@ impl AccountsMutation {
     /// Creates an account and signs it in. Role `ADMIN` only for a signed-in admin.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
         let state = ctx.state()?;
-        let viewer = if input.role == Role::Admin { ctx.maybe_viewer().await? } else { None };
+        let role = Role::from(input.role);
+        let viewer = if role == Role::Admin { ctx.maybe_viewer().await? } else { None };
         let new = NewUser {
             email: input.email,
             password: input.password,
             first_name: input.first_name,
             last_name: input.last_name,
-            role: input.role,
-            gender: input.gender,
+            role,
+            gender: input.gender.map(Gender::from),
             phone: input.phone,
         };
-        Ok(accounts::register(state, viewer.as_deref(), new).await?.into())
+        Ok(accounts::register(&state.store, &state.passwords, &state.keys, viewer.as_deref(), new).await?.into())
     }
 
     /// Signs in. Throttled per email and per client address.
     async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> AppResult<AuthPayload> {
-        let addr = ctx.client_addr();
-        Ok(accounts::login(ctx.state()?, &email, password, &addr).await?.into())
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
+        let tokens =
+            accounts::login(&state.store, &state.passwords, &state.keys, &state.config, &email, password, &addr)
+                .await?;
+        Ok(tokens.into())
     }
 
     /// Trades a refresh token for a new pair; the old one is retired.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<AuthPayload> {
-        Ok(accounts::refresh(ctx.state()?, &refresh_token).await?.into())
+        let state = ctx.state()?;
+        Ok(accounts::refresh(&state.store, &state.keys, &state.sessions, &refresh_token).await?.into())
     }
 
     /// Ends the login the refresh token belongs to.
     async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
-        accounts::logout(ctx.state()?, &refresh_token).await?;
+        let state = ctx.state()?;
+        accounts::logout(&state.store, &state.keys, &state.sessions, &refresh_token).await?;
         Ok(true)
     }
 
@@ -189,10 +196,11 @@ impl AccountsMutation {
             phone: change(input.phone),
             address: change(input.address),
             bio: change(input.bio),
-            gender: change(input.gender),
+            gender: change(input.gender.map_value(Gender::from)),
             email_reminders: change(input.email_reminders),
         };
-        Ok(accounts::update_me(ctx.state()?, &viewer, changes).await?.into())
+        let state = ctx.state()?;
+        Ok(accounts::update_me(&state.store, &state.sessions, &viewer, changes).await?.into())
     }
 
     /// Changes the viewer's password; every login of theirs ends.
@@ -203,13 +211,25 @@ impl AccountsMutation {
         new_password: String,
     ) -> AppResult<MessagePayload> {
         let viewer = ctx.viewer().await?;
-        accounts::change_password(ctx.state()?, &viewer, old_password, new_password, &ctx.client_addr()).await?;
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
+        let change = PasswordChange { old: old_password, new: new_password };
+        accounts::change_password(
+            &state.store,
+            &state.passwords,
+            &state.sessions,
+            &state.config,
+            &viewer,
+            change,
+            &addr,
+        )
+        .await?;
         Ok(MessagePayload::new(accounts::MSG_PASSWORD_CHANGED))
     }
 
     /// Emails a reset token if the account exists; the answer is the same either way.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<MessagePayload> {
-        accounts::request_password_reset(ctx.state()?, &email, &ctx.client_addr()).await?;
+        let state = ctx.state()?;
+        accounts::request_password_reset(&state.store, &state.config, &email, &ctx.client_addr()).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_SENT))
     }
 
@@ -221,7 +241,9 @@ impl AccountsMutation {
         token: String,
         password: String,
     ) -> AppResult<MessagePayload> {
-        accounts::reset_password(ctx.state()?, &email, &token, password, &ctx.client_addr()).await?;
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
+        let reset = PasswordReset { email, token, password };
+        accounts::reset_password(&state.store, &state.passwords, &state.sessions, &state.config, reset, &addr).await?;
         Ok(MessagePayload::new(accounts::MSG_RESET_DONE))
     }
 
@@ -229,13 +251,15 @@ impl AccountsMutation {
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn set_user_active(&self, ctx: &Context<'_>, id: Uuid, is_active: bool) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
-        Ok(accounts::set_active(ctx.state()?, &viewer, id, is_active).await?.into())
+        let state = ctx.state()?;
+        Ok(accounts::set_active(&state.store, &state.sessions, &viewer, id, is_active).await?.into())
     }
 
     /// Changes an account's role (admins only).
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
-    async fn set_user_role(&self, ctx: &Context<'_>, id: Uuid, role: Role) -> AppResult<User> {
+    async fn set_user_role(&self, ctx: &Context<'_>, id: Uuid, role: enums::Role) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
-        Ok(accounts::set_role(ctx.state()?, &viewer, id, role).await?.into())
+        let state = ctx.state()?;
+        Ok(accounts::set_role(&state.store, &state.sessions, &viewer, id, role.into()).await?.into())
     }
 }

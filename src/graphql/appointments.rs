@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use uuid::Uuid;
 
 use super::{
-    ContextExt,
+    ContextExt, enums,
     loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, prefetch_users},
     objects::User,
     pagination::{Page, decode_cursor, page_complexity, page_size},
@@ -20,10 +20,7 @@ use crate::{
     auth::{guard::RoleGuard, viewer::Viewer},
     db::entities::{appointment, appointment_event, doctor_profile},
     domain::{
-        appointments::{
-            self, AppointmentCursor, AppointmentEventKind, AppointmentFilter as Filter, AppointmentStatus,
-            NewAppointment, Transition,
-        },
+        appointments::{self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition},
         privacy::Looker,
         profiles::parse_time_zone,
     },
@@ -123,8 +120,8 @@ impl Appointment {
     async fn reason_for_visit(&self) -> &str {
         &self.model.reason_for_visit
     }
-    async fn status(&self) -> AppointmentStatus {
-        self.model.status
+    async fn status(&self) -> enums::AppointmentStatus {
+        self.model.status.into()
     }
     async fn cancellation_reason(&self) -> Option<&str> {
         self.model.cancellation_reason.as_deref()
@@ -171,12 +168,12 @@ impl From<appointment_event::Model> for AppointmentEvent {
 
 #[Object]
 impl AppointmentEvent {
-    async fn kind(&self) -> AppointmentEventKind {
-        self.0.kind
+    async fn kind(&self) -> enums::AppointmentEventKind {
+        self.0.kind.into()
     }
     /// Status after the event.
-    async fn status(&self) -> AppointmentStatus {
-        self.0.status
+    async fn status(&self) -> enums::AppointmentStatus {
+        self.0.status.into()
     }
     /// Start time after the event.
     async fn starts_at(&self) -> DateTime {
@@ -211,7 +208,7 @@ pub struct CreateAppointmentInput {
 #[derive(InputObject, Default)]
 pub struct AppointmentFilter {
     /// Any of these statuses (empty or omitted: any status).
-    pub status: Option<Vec<AppointmentStatus>>,
+    pub status: Option<Vec<enums::AppointmentStatus>>,
     /// `startsAt` at or after this.
     pub from: Option<DateTime>,
     /// `startsAt` before this.
@@ -267,7 +264,7 @@ impl AppointmentsQuery {
         let cursor = decode_cursor(after.as_deref())?;
         let f = filter.unwrap_or_default();
         let filter = Filter {
-            status: f.status.unwrap_or_default(),
+            status: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
             from: f.from.map(|d| d.0),
             to: f.to.map(|d| d.0),
             doctor_id: f.doctor_id,

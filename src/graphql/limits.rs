@@ -10,7 +10,8 @@
 //! depth of their own, enough for GraphiQL and small enough to stop circular introspection.
 use std::{
     collections::{HashMap, HashSet},
-    sync::Arc,
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
 };
 
 use async_graphql::{
@@ -18,6 +19,8 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
     parser::types::{Directive, ExecutableDocument, Selection, SelectionSet},
 };
+
+use lru::LruCache;
 
 use crate::{domain::validation, error::AppError};
 
@@ -194,12 +197,18 @@ impl ExtensionFactory for DocumentLimits {
     }
 }
 
-/// Parsed and checked documents by their text. Bounded: emptied when full; only small documents.
-#[derive(Default)]
-struct DocumentCache(std::sync::Mutex<HashMap<String, ExecutableDocument>>);
+/// Parsed and checked documents by their text. Bounded: a new document evicts the least recently
+/// used; only small documents.
+struct DocumentCache(Mutex<LruCache<String, ExecutableDocument>>);
 
-const CACHE_ENTRIES: usize = 256;
+const CACHE_ENTRIES: NonZeroUsize = NonZeroUsize::new(256).expect("not zero");
 const CACHE_MAX_DOCUMENT: usize = 4 * 1024;
+
+impl Default for DocumentCache {
+    fn default() -> Self {
+        Self(Mutex::new(LruCache::new(CACHE_ENTRIES)))
+    }
+}
 
 impl DocumentCache {
     fn get(&self, query: &str) -> Option<ExecutableDocument> {
@@ -211,10 +220,7 @@ impl DocumentCache {
             return;
         }
         if let Ok(mut map) = self.0.lock() {
-            if map.len() >= CACHE_ENTRIES {
-                map.clear();
-            }
-            map.insert(query.to_owned(), doc.clone());
+            map.put(query.to_owned(), doc.clone());
         }
     }
 }
@@ -486,5 +492,24 @@ impl<'a> Walker<'a> {
         let m = m?;
         self.memo.insert((name, in_introspection), m);
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_document_cache_evicts_the_least_recently_used_document_and_keeps_the_recent_ones() {
+        let cache = DocumentCache(Mutex::new(LruCache::new(NonZeroUsize::MIN.saturating_add(1))));
+        let [a, b, c] = ["{ me { id } }", "{ me { email } }", "{ me { role } }"];
+        let doc = |q: &str| async_graphql::parser::parse_query(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        cache.put(a, &doc(a));
+        cache.put(b, &doc(b));
+        assert!(cache.get(a).is_some(), "a is now the most recently used");
+        cache.put(c, &doc(c));
+        assert!(cache.get(a).is_some(), "a recent document survives a full cache");
+        assert!(cache.get(c).is_some(), "the newest document is kept");
+        assert!(cache.get(b).is_none(), "the least recently used one made room");
     }
 }

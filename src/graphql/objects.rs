@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use uuid::Uuid;
 
 use super::{
-    ContextExt,
+    ContextExt, enums,
     loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment, UserRow},
     plain::Fast,
     profiles::{DoctorProfile, PatientProfile},
@@ -14,7 +14,7 @@ use super::{
 use crate::{
     db::entities::{doctor_profile, user},
     domain::{
-        Gender, Role, accounts,
+        Role, accounts,
         privacy::{self, Access, Decision, Looker},
     },
     error::AppResult,
@@ -146,11 +146,11 @@ impl User {
         self.model.bio.as_deref()
     }
     /// Private.
-    async fn gender(&self, ctx: &Context<'_>) -> AppResult<Option<Gender>> {
-        Ok(self.private(ctx, |u| u.gender).await?.flatten())
+    async fn gender(&self, ctx: &Context<'_>) -> AppResult<Option<enums::Gender>> {
+        Ok(self.private(ctx, |u| u.gender).await?.flatten().map(Into::into))
     }
-    async fn role(&self) -> Role {
-        self.model.role
+    async fn role(&self) -> enums::Role {
+        self.model.role.into()
     }
     async fn is_active(&self) -> bool {
         self.model.is_active

@@ -7,7 +7,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use super::{
-    ContextExt,
+    ContextExt, enums,
     pagination::{decode_cursor, encode_cursor, page_complexity, page_size},
     scalars::DateTime,
 };
@@ -16,7 +16,7 @@ use crate::{
     db::entities::outbox_email,
     domain::Role,
     error::AppResult,
-    outbox::{self, EmailKind, EmailStatus, OutboxFilter},
+    outbox::{self, OutboxFilter},
 };
 
 /// One email of the outbox.
@@ -27,8 +27,8 @@ impl OutboxEmail {
     async fn id(&self) -> Uuid {
         self.0.id
     }
-    async fn kind(&self) -> EmailKind {
-        self.0.kind
+    async fn kind(&self) -> enums::EmailKind {
+        self.0.kind.into()
     }
     /// The recipient's address.
     async fn to(&self) -> &str {
@@ -40,8 +40,8 @@ impl OutboxEmail {
     async fn appointment_id(&self) -> Option<Uuid> {
         self.0.appointment_id
     }
-    async fn status(&self) -> EmailStatus {
-        self.0.status
+    async fn status(&self) -> enums::EmailStatus {
+        self.0.status.into()
     }
     /// Deliveries tried so far.
     async fn attempts(&self) -> i32 {
@@ -85,12 +85,12 @@ impl OutboxQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        status: Option<EmailStatus>,
+        status: Option<enums::EmailStatus>,
         appointment_id: Option<Uuid>,
     ) -> AppResult<Connection<String, OutboxEmail, OutboxListTotal>> {
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
-        let filter = OutboxFilter { status, appointment_id };
+        let filter = OutboxFilter { status: status.map(Into::into), appointment_id };
         let mut rows = outbox::list(&ctx.state()?.db, filter, after, limit + 1).await?;
         let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));

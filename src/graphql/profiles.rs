@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{
     ContextExt,
     accounts::{UserConnection, user_page},
+    enums,
     loaders::{AvailabilityOf, UpcomingTimeOffOf},
     objects::User,
     pagination::page_complexity,
@@ -22,7 +23,7 @@ use crate::{
         accounts::UserFilter,
         privacy::SearchIn,
         profiles::{self, DoctorProfileChanges, PatientProfileChanges},
-        schedule::{self, NewTimeOff, Rule, Weekday},
+        schedule::{self, NewTimeOff, Rule},
     },
     error::AppResult,
 };
@@ -90,14 +91,14 @@ impl PatientProfile {
 /// One weekly window, in the doctor's time zone.
 #[derive(SimpleObject)]
 pub struct AvailabilityRule {
-    pub weekday: Weekday,
+    pub weekday: enums::Weekday,
     pub start_time: NaiveTime,
     pub end_time: NaiveTime,
 }
 
 impl From<Rule> for AvailabilityRule {
     fn from(r: Rule) -> Self {
-        Self { weekday: r.weekday, start_time: r.start, end_time: r.end }
+        Self { weekday: r.weekday.into(), start_time: r.start, end_time: r.end }
     }
 }
 
@@ -142,7 +143,7 @@ pub struct PatientProfileInput {
 
 #[derive(InputObject)]
 pub struct AvailabilityRuleInput {
-    pub weekday: Weekday,
+    pub weekday: enums::Weekday,
     pub start_time: NaiveTime,
     pub end_time: NaiveTime,
 }
@@ -191,7 +192,7 @@ impl ProfilesQuery {
         from: DateTime,
         to: DateTime,
     ) -> AppResult<Vec<Slot>> {
-        let slots = schedule::available_slots(ctx.state()?, doctor_id, from.0, to.0).await?;
+        let slots = schedule::available_slots(&ctx.state()?.store, doctor_id, from.0, to.0).await?;
         Ok(slots.into_iter().map(|s| Slot { starts_at: s.start.into(), ends_at: s.end.into() }).collect())
     }
 }
@@ -223,7 +224,7 @@ impl ProfilesMutation {
             time_zone: input.time_zone,
             slot_minutes: input.slot_minutes,
         };
-        let saved = profiles::upsert_doctor_profile(ctx.state()?, &viewer, changes).await?;
+        let saved = profiles::upsert_doctor_profile(&ctx.state()?.store, &viewer, changes).await?;
         Ok(DoctorProfile(Arc::new(saved)))
     }
 
@@ -236,7 +237,7 @@ impl ProfilesMutation {
             emergency_contact_name: input.emergency_contact_name,
             emergency_contact_phone: input.emergency_contact_phone,
         };
-        let saved = profiles::upsert_patient_profile(ctx.state()?, &viewer, changes).await?;
+        let saved = profiles::upsert_patient_profile(&ctx.state()?.store, &viewer, changes).await?;
         Ok(PatientProfile(Arc::new(saved)))
     }
 
@@ -248,9 +249,11 @@ impl ProfilesMutation {
         rules: Vec<AvailabilityRuleInput>,
     ) -> AppResult<Vec<AvailabilityRule>> {
         let viewer = ctx.viewer().await?;
-        let rules =
-            rules.into_iter().map(|r| Rule { weekday: r.weekday, start: r.start_time, end: r.end_time }).collect();
-        let saved = schedule::set_availability(ctx.state()?, &viewer, rules).await?;
+        let rules = rules
+            .into_iter()
+            .map(|r| Rule { weekday: r.weekday.into(), start: r.start_time, end: r.end_time })
+            .collect();
+        let saved = schedule::set_availability(&ctx.state()?.store, &viewer, rules).await?;
         Ok(saved.into_iter().map(AvailabilityRule::from).collect())
     }
 
@@ -259,14 +262,14 @@ impl ProfilesMutation {
     async fn add_time_off(&self, ctx: &Context<'_>, input: TimeOffInput) -> AppResult<TimeOff> {
         let viewer = ctx.viewer().await?;
         let new = NewTimeOff { starts_at: input.starts_at.0, ends_at: input.ends_at.0, reason: input.reason };
-        Ok(schedule::add_time_off(ctx.state()?, &viewer, new).await?.into())
+        Ok(schedule::add_time_off(&ctx.state()?.store, &viewer, new).await?.into())
     }
 
     /// Removes one of the viewer's periods of time off (doctors only, own only).
     #[graphql(guard = "RoleGuard::new(Role::Doctor)")]
     async fn remove_time_off(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<bool> {
         let viewer = ctx.viewer().await?;
-        schedule::remove_time_off(ctx.state()?, &viewer, id).await?;
+        schedule::remove_time_off(&ctx.state()?.store, &viewer, id).await?;
         Ok(true)
     }
 
@@ -274,6 +277,6 @@ impl ProfilesMutation {
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn verify_doctor(&self, ctx: &Context<'_>, id: Uuid, verified: bool) -> AppResult<User> {
         let admin = ctx.viewer().await?;
-        Ok(profiles::verify_doctor(ctx.state()?, Some(admin.id()), id, verified).await?.into())
+        Ok(profiles::verify_doctor(&ctx.state()?.store, Some(admin.id()), id, verified).await?.into())
     }
 }

@@ -12,10 +12,9 @@ use uuid::Uuid;
 
 use super::{EmailKind, EmailStatus, NewEmail, enqueue, render};
 use crate::{
-    app::AppState,
     db::entities::{appointment, outbox_email, user},
     domain::{
-        accounts,
+        Store, accounts,
         appointments::{AppointmentEventKind, AppointmentStatus},
         profiles::parse_time_zone,
     },
@@ -47,7 +46,7 @@ const REMINDER: &str = include_str!("../../templates/email/appointment_reminder.
 /// # Errors
 /// Internal only (a party missing is a broken foreign key).
 pub async fn on_event<C: ConnectionTrait>(
-    state: &AppState,
+    store: &Store,
     txn: &C,
     appt: &appointment::Model,
     kind: AppointmentEventKind,
@@ -83,7 +82,7 @@ pub async fn on_event<C: ConnectionTrait>(
     let when = local_time(appt.starts_at, tz);
     let old_when = moved_from.map(|t| local_time(t, tz)).unwrap_or_default();
 
-    let mut emails = Vec::with_capacity(2 + state.config.reminder_leads.len());
+    let mut emails = Vec::with_capacity(2 + store.outbox.reminder_leads.len());
     for to in [&patient, &doctor] {
         let body = render(
             template,
@@ -111,7 +110,7 @@ pub async fn on_event<C: ConnectionTrait>(
         && patient.email_reminders;
     if reminds {
         let body = render(REMINDER, &[("name", &patient_name), ("doctor", &doctor_name), ("when", &when)]);
-        for lead in &state.config.reminder_leads {
+        for lead in store.outbox.reminder_leads.iter() {
             let Ok(lead) = TimeDelta::from_std(*lead) else { continue };
             let due_at = appt.starts_at - lead;
             if due_at <= now {
@@ -129,7 +128,7 @@ pub async fn on_event<C: ConnectionTrait>(
             });
         }
     }
-    enqueue(state, txn, emails).await
+    enqueue(store, txn, emails).await
 }
 
 /// Deletes the pending reminders of a patient who turned `emailReminders` off, inside `txn` (the

@@ -6,15 +6,35 @@
 pub mod appointments;
 pub mod sender;
 
+use std::{sync::Arc, time::Duration};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DeriveActiveEnum, EntityTrait, EnumIter, Set, sea_query::StringLen};
 use uuid::Uuid;
 
-use crate::{app::AppState, db::entities::outbox_email, error::AppResult};
+use crate::{config::Config, db::entities::outbox_email, domain::Store, error::AppResult};
+
+/// What writing to the outbox needs of the configuration, read once. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The host of every `Message-ID`: the domain of `MAIL_FROM`.
+    message_id_host: Arc<str>,
+    /// How long before an appointment each reminder is due (`REMINDER_LEADS`); empty: none.
+    pub reminder_leads: Arc<[Duration]>,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            message_id_host: message_id_host(&config.mail_from).into(),
+            reminder_leads: config.reminder_leads.as_slice().into(),
+        }
+    }
+}
 
 /// What an email is about. Stored as its name; sent as the `X-CyberMed-Kind` header in lower case
 /// with dashes (`appointment-confirmed`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum EmailKind {
     #[sea_orm(string_value = "PASSWORD_RESET")]
@@ -46,7 +66,7 @@ impl EmailKind {
 }
 
 /// Where an email is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum EmailStatus {
     #[sea_orm(string_value = "PENDING")]
@@ -81,12 +101,12 @@ pub struct NewEmail {
 ///
 /// # Errors
 /// Internal only.
-pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<NewEmail>) -> AppResult<()> {
+pub async fn enqueue<C: ConnectionTrait>(store: &Store, txn: &C, emails: Vec<NewEmail>) -> AppResult<()> {
     if emails.is_empty() {
         return Ok(());
     }
-    let now = state.clock.now();
-    let host = message_id_host(&state.config.mail_from);
+    let now = store.clock.now();
+    let host = &store.outbox.message_id_host;
     let rows = emails.into_iter().map(|e| {
         let id = Uuid::now_v7();
         outbox_email::ActiveModel {
@@ -111,7 +131,7 @@ pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<
     });
     // One statement for all of them: they are extra writes in a booking's transaction.
     outbox_email::Entity::insert_many(rows).exec_without_returning(txn).await?;
-    state.events.outbox_written(txn).await
+    store.events.outbox_written(txn).await
 }
 
 /// Replaces each `{{key}}` of `template` by its value, in one pass (a value is never read as a

@@ -112,7 +112,18 @@ impl TestApp {
 
     /// Creates an admin through the domain (as the CLI does) and signs it in.
     pub async fn admin(&self, email: &str) -> Session {
-        accounts::create_admin(&self.state, email, "Ada", "Admin", PASSWORD.to_owned()).await.ok().unwrap();
+        accounts::create_admin(
+            &self.state.store,
+            &self.state.passwords,
+            &self.state.sessions,
+            email,
+            "Ada",
+            "Admin",
+            PASSWORD.to_owned(),
+        )
+        .await
+        .ok()
+        .unwrap();
         self.login(email, PASSWORD).await
     }
 
