@@ -59,7 +59,10 @@ pub trait ContextExt {
     fn client_addr(&self) -> String;
     /// One value from the request's DataLoaders. The load's state is boxed: it then does not
     /// enlarge the future of every field of an object that is answered in place ([`plain`]).
-    fn load_one<K>(&self, key: K) -> impl Future<Output = AppResult<Option<<loaders::DbLoader as async_graphql::dataloader::Loader<K>>::Value>>> + Send
+    fn load_one<K>(
+        &self,
+        key: K,
+    ) -> impl Future<Output = AppResult<Option<<loaders::DbLoader as async_graphql::dataloader::Loader<K>>::Value>>> + Send
     where
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         loaders::DbLoader: async_graphql::dataloader::Loader<K, Error = AppError>;
@@ -95,7 +98,10 @@ impl ContextExt for Context<'_> {
         self.data::<loaders::Loaders>().map_err(|_| AppError::internal("loaders missing from request"))
     }
 
-    async fn load_one<K>(&self, key: K) -> AppResult<Option<<loaders::DbLoader as async_graphql::dataloader::Loader<K>>::Value>>
+    async fn load_one<K>(
+        &self,
+        key: K,
+    ) -> AppResult<Option<<loaders::DbLoader as async_graphql::dataloader::Loader<K>>::Value>>
     where
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         loaders::DbLoader: async_graphql::dataloader::Loader<K, Error = AppError>,

@@ -94,8 +94,7 @@ impl User {
         let access = match privacy::access(looker, &self.model) {
             Decision::Known(access) => access,
             Decision::IfSharingAnAppointment => {
-                let sharing =
-                    ctx.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false);
+                let sharing = ctx.load_one(SharesAppointment(viewer.id(), self.model.id)).await?.unwrap_or(false);
                 privacy::access_given(looker, &self.model, sharing)
             }
         };
