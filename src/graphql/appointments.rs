@@ -357,7 +357,11 @@ pub struct AppointmentsMutation;
 #[Object]
 impl AppointmentsMutation {
     /// Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both.
-    async fn create_appointment(&self, ctx: &Context<'_>, input: CreateAppointmentInput) -> AppResult<Appointment> {
+    async fn create_appointment(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAppointmentInput,
+    ) -> AppResult<Fast<Appointment>> {
         let viewer = ctx.viewer().await?;
         let new = NewAppointment {
             doctor_id: input.doctor_id,
@@ -365,39 +369,64 @@ impl AppointmentsMutation {
             starts_at: input.starts_at.0,
             reason_for_visit: input.reason_for_visit,
         };
-        Ok(appointments::create(ctx.state()?, &viewer, new).await?.into())
+        let appt = appointments::create(ctx.state()?, &viewer, new).await?;
+        answer(ctx, &viewer, appt).await
     }
 
     /// `PENDING → CONFIRMED` (doctor, admin).
-    async fn confirm_appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Appointment> {
+    async fn confirm_appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<Appointment>> {
         transition(ctx, id, Transition::Confirm, None).await
     }
 
     /// Moves an active appointment; every booking check runs again.
-    async fn reschedule_appointment(&self, ctx: &Context<'_>, id: Uuid, starts_at: DateTime) -> AppResult<Appointment> {
+    async fn reschedule_appointment(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        starts_at: DateTime,
+    ) -> AppResult<Fast<Appointment>> {
         let viewer = ctx.viewer().await?;
-        Ok(appointments::reschedule(ctx.state()?, &viewer, id, starts_at.0).await?.into())
+        let appt = appointments::reschedule(ctx.state()?, &viewer, id, starts_at.0).await?;
+        answer(ctx, &viewer, appt).await
     }
 
     /// `PENDING|CONFIRMED → CANCELLED` (either party, admin).
-    async fn cancel_appointment(&self, ctx: &Context<'_>, id: Uuid, reason: Option<String>) -> AppResult<Appointment> {
+    async fn cancel_appointment(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        reason: Option<String>,
+    ) -> AppResult<Fast<Appointment>> {
         transition(ctx, id, Transition::Cancel, reason).await
     }
 
     /// `CONFIRMED → COMPLETED` once it has started (doctor, admin).
-    async fn complete_appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Appointment> {
+    async fn complete_appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<Appointment>> {
         transition(ctx, id, Transition::Complete, None).await
     }
 
     /// `CONFIRMED → NO_SHOW` once it has started (doctor, admin).
-    async fn mark_no_show(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Appointment> {
+    async fn mark_no_show(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<Appointment>> {
         transition(ctx, id, Transition::NoShow, None).await
     }
 }
 
-async fn transition(ctx: &Context<'_>, id: Uuid, what: Transition, reason: Option<String>) -> AppResult<Appointment> {
+async fn transition(
+    ctx: &Context<'_>,
+    id: Uuid,
+    what: Transition,
+    reason: Option<String>,
+) -> AppResult<Fast<Appointment>> {
     let viewer = ctx.viewer().await?;
-    Ok(appointments::transition(ctx.state()?, &viewer, id, what, reason).await?.into())
+    let appt = appointments::transition(ctx.state()?, &viewer, id, what, reason).await?;
+    answer(ctx, &viewer, appt).await
+}
+
+/// A changed appointment as a mutation answers it: what the selection asks of it loaded up front
+/// (its people in one statement, its history in one), then answered in place like a page's.
+async fn answer(ctx: &Context<'_>, viewer: &Viewer, appt: appointment::Model) -> AppResult<Fast<Appointment>> {
+    let users = prefetch_appointments(ctx, &[ctx.look_ahead()], std::slice::from_ref(&appt)).await?;
+    Ok(Fast(with_parties(appt, &users, Looker::from(viewer))))
 }
 
 #[derive(Default)]
