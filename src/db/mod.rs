@@ -29,9 +29,11 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url.to_owned());
     let cores = u32::try_from(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)).unwrap_or(2);
-    // SQLite has one writer at a time; a few readers per core is plenty. PostgreSQL is shared by
-    // several replicas, so each stays modest by default.
-    let default_max = if is_sqlite { (cores * 2).max(4) } else { (cores * 4).clamp(8, 32) };
+    // SQLite has one writer at a time (a connection of its own, below); readers run on one thread
+    // each and never wait for I/O that the OS page cache does not answer, so one per core keeps the
+    // cores busy (each costs a thread, its page cache and its prepared statements). PostgreSQL is
+    // shared by several replicas, so each stays modest by default.
+    let default_max = if is_sqlite { cores.max(2) } else { (cores * 4).clamp(8, 32) };
     opts.max_connections(max_connections.unwrap_or(default_max))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
@@ -43,9 +45,10 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // 1 MiB of page cache per connection (SQLite's default is 2): the OS caches the
-                // file for all of them, and memory per replica stays small.
-                .pragma("cache_size", "-1024")
+                // 512 KiB of page cache per connection (SQLite's default is 2 MiB): the OS caches
+                // the file for all of them, and memory per replica stays small. In WAL mode a
+                // reader's cache is emptied anyway whenever a write has been committed since.
+                .pragma("cache_size", "-512")
                 .create_if_missing(true)
         });
     }

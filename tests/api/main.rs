@@ -18,6 +18,7 @@ mod notifications;
 mod nulls;
 mod outbox;
 mod password_reset;
+mod passwords;
 mod plain;
 mod privacy;
 mod profiles;
