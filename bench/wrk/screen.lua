@@ -1,21 +1,5 @@
-dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 -- What a patient's list screen asks for (issue 12): the page with its total, whether there is a
 -- next one, and each appointment with both people, their emails and the doctor's specialty.
--- Tokens of the 20 patients who have exactly 20 appointments each.
-local tokens = read_lines(os.getenv("BENCH_DATA") .. "/busy_tokens.txt")
-local query = '"{ appointments(first: 20) { totalCount pageInfo { hasNextPage } edges { node { id startsAt status reasonForVisit doctor { id firstName lastName email doctorProfile { specialty } } patient { id firstName lastName email } } } } }"'
-local n = 0
-function request()
-  n = n + 1
-  local t = tokens[(id * 31 + n) % #tokens + 1]
-  return wrk.format("POST", nil, { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. t },
-    gql_body(query))
-end
-function response(status, headers, body)
-  check(status, body)
-  -- Each answer must hold the 20 appointments and their total.
-  local _, count = string.gsub(body, '"startsAt"', "")
-  if status == 200 and (count ~= 20 or not string.find(body, '"totalCount":20', 1, true)) then
-    failed = failed + 1
-  end
-end
+page_query = '"{ appointments(first: 20) { totalCount pageInfo { hasNextPage } edges { node { id startsAt status reasonForVisit doctor { id firstName lastName email doctorProfile { specialty } } patient { id firstName lastName email } } } } }"'
+page_total = true
+dofile(os.getenv("BENCH_DIR") .. "/nested.lua")
