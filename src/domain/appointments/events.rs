@@ -1,0 +1,74 @@
+//! An appointment's history: each change records an event, its audit entry, its emails and its
+//! notice for live subscribers, in the change's transaction.
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use uuid::Uuid;
+
+use super::{AppointmentEventKind, Failure};
+use crate::{
+    app::AppState,
+    db::entities::{appointment, appointment_event},
+    domain::audit,
+    error::AppResult,
+    events::EventNotice,
+    outbox,
+};
+
+fn event(
+    appt: &appointment::Model,
+    kind: AppointmentEventKind,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> appointment_event::ActiveModel {
+    appointment_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        appointment_id: Set(appt.id),
+        kind: Set(kind),
+        status: Set(appt.status),
+        starts_at: Set(appt.starts_at),
+        actor_id: Set(actor),
+        at: Set(at),
+    }
+}
+
+/// Records an event, writes its emails to the outbox (see [`outbox::appointments::on_event`];
+/// `moved_from` is the start before a move) and queues its notice, inside `txn`. Every
+/// transaction here records exactly one event, so this is its one `notify_in`; one that recorded
+/// several would collect their notices and call `notify_in` once.
+pub(super) async fn record<C: ConnectionTrait>(
+    state: &AppState,
+    txn: &C,
+    appt: &appointment::Model,
+    kind: AppointmentEventKind,
+    moved_from: Option<DateTime<Utc>>,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<EventNotice, Failure> {
+    let ev = event(appt, kind, actor, at).insert(txn).await?;
+    let action = match kind {
+        AppointmentEventKind::Created => "appointment.create",
+        AppointmentEventKind::Confirmed => "appointment.confirm",
+        AppointmentEventKind::Rescheduled => "appointment.reschedule",
+        AppointmentEventKind::Cancelled => "appointment.cancel",
+        AppointmentEventKind::Completed => "appointment.complete",
+        AppointmentEventKind::NoShow => "appointment.no_show",
+    };
+    audit::record(txn, actor, action, Some(appt.id), at).await?;
+    outbox::appointments::on_event(state, txn, appt, kind, moved_from, at).await?;
+    let notice = EventNotice {
+        event_id: ev.id,
+        appointment_id: appt.id,
+        doctor_id: appt.doctor_id,
+        patient_id: appt.patient_id,
+    };
+    state.events.notify_in(txn, &[notice]).await?;
+    Ok(notice)
+}
+
+/// One event by id.
+///
+/// # Errors
+/// Internal only.
+pub async fn event_by_id(state: &AppState, id: Uuid) -> AppResult<Option<appointment_event::Model>> {
+    Ok(appointment_event::Entity::find_by_id(id).one(&state.db).await?)
+}
