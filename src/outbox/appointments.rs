@@ -28,6 +28,53 @@ const RESCHEDULED: &str = include_str!("../../templates/email/appointment_resche
 const CANCELLED: &str = include_str!("../../templates/email/appointment_cancelled.txt");
 const REMINDER: &str = include_str!("../../templates/email/appointment_reminder.txt");
 
+/// One of the two people of an appointment, as its emails name them.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub email_reminders: bool,
+}
+
+impl From<&user::Model> for Person {
+    fn from(u: &user::Model) -> Self {
+        Self {
+            id: u.id,
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone(),
+            email_reminders: u.email_reminders,
+        }
+    }
+}
+
+/// Who an appointment's emails are for, and the doctor's time zone their times are given in.
+#[derive(Clone, Debug)]
+pub struct Parties {
+    pub doctor: Person,
+    pub patient: Person,
+    pub tz: Tz,
+}
+
+impl Parties {
+    /// Both people of `appt`, with the doctor's zone: one `SELECT`.
+    ///
+    /// # Errors
+    /// Internal only (a party missing is a broken foreign key).
+    pub async fn load<C: ConnectionTrait>(txn: &C, appt: &appointment::Model) -> AppResult<Self> {
+        let mut people = accounts::users_by_ids(txn, &[appt.doctor_id, appt.patient_id]).await?;
+        let (doctor, profile) =
+            people.remove(&appt.doctor_id).ok_or_else(|| AppError::internal("appointment without its doctor"))?;
+        let (patient, _) =
+            people.remove(&appt.patient_id).ok_or_else(|| AppError::internal("appointment without its patient"))?;
+        // A stored zone is always valid (it was checked when set); UTC is the profile's default.
+        let tz = profile.and_then(|p| parse_time_zone(&p.time_zone).ok()).unwrap_or(Tz::UTC);
+        Ok(Self { doctor: Person::from(&doctor), patient: Person::from(&patient), tz })
+    }
+}
+
 /// Writes the emails of one appointment event inside `txn`, the transaction that records it.
 ///
 /// - `CREATED`: `APPOINTMENT_REQUESTED` (a `PENDING` booking) or `APPOINTMENT_CONFIRMED` to the
@@ -41,8 +88,12 @@ const REMINDER: &str = include_str!("../../templates/email/appointment_reminder.
 /// A reminder is one row per lead of `REMINDER_LEADS`, due at the start minus the lead, for a
 /// patient whose `email_reminders` is on; a lead already past at `now` writes nothing.
 ///
-/// Statements: one `SELECT` (both users with the doctor's profile), one `DELETE` on a move or a
-/// cancellation, one multi-row `INSERT` (and the senders' wake-up, see [`enqueue`]).
+/// `parties` are the two people when the caller has them already (a booking read them in its
+/// checks); otherwise they are read here.
+///
+/// Statements: one `SELECT` (both users with the doctor's profile) unless `parties` are given, one
+/// `DELETE` on a move or a cancellation, one multi-row `INSERT` (and the senders' wake-up, see
+/// [`enqueue`]).
 ///
 /// # Errors
 /// Internal only (a party missing is a broken foreign key).
@@ -53,6 +104,7 @@ pub async fn on_event<C: ConnectionTrait>(
     kind: AppointmentEventKind,
     moved_from: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
+    parties: Option<&Parties>,
 ) -> AppResult<()> {
     let (email_kind, subject, template) = match kind {
         AppointmentEventKind::Created if appt.status == AppointmentStatus::Pending => {
@@ -71,20 +123,22 @@ pub async fn on_event<C: ConnectionTrait>(
         drop_pending_reminders(txn, outbox_email::Column::AppointmentId.eq(appt.id)).await?;
     }
 
-    let mut people = accounts::users_by_ids(txn, &[appt.doctor_id, appt.patient_id]).await?;
-    let (doctor, profile) =
-        people.remove(&appt.doctor_id).ok_or_else(|| AppError::internal("appointment without its doctor"))?;
-    let (patient, _) =
-        people.remove(&appt.patient_id).ok_or_else(|| AppError::internal("appointment without its patient"))?;
-    // A stored zone is always valid (it was checked when set); UTC is the profile's default.
-    let tz = profile.and_then(|p| parse_time_zone(&p.time_zone).ok()).unwrap_or(Tz::UTC);
-    let doctor_name = full_name(&doctor);
-    let patient_name = full_name(&patient);
-    let when = local_time(appt.starts_at, tz);
-    let old_when = moved_from.map(|t| local_time(t, tz)).unwrap_or_default();
+    let loaded;
+    let parties = match parties {
+        Some(p) => p,
+        None => {
+            loaded = Parties::load(txn, appt).await?;
+            &loaded
+        }
+    };
+    let Parties { doctor, patient, tz } = parties;
+    let doctor_name = full_name(doctor);
+    let patient_name = full_name(patient);
+    let when = local_time(appt.starts_at, *tz);
+    let old_when = moved_from.map(|t| local_time(t, *tz)).unwrap_or_default();
 
     let mut emails = Vec::with_capacity(2 + state.config.reminder_leads.len());
-    for to in [&patient, &doctor] {
+    for to in [patient, doctor] {
         let body = render(
             template,
             &[
@@ -185,7 +239,7 @@ pub async fn reminder_still_wanted<C: ConnectionTrait>(db: &C, email: &outbox_em
     Ok(n > 0)
 }
 
-fn full_name(u: &user::Model) -> String {
+fn full_name(u: &Person) -> String {
     format!("{} {}", u.first_name, u.last_name)
 }
 

@@ -1,7 +1,7 @@
 //! An appointment's history: each change records an event, its audit entry, its emails and its
 //! notice for live subscribers, in the change's transaction.
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
 use super::{AppointmentEventKind, Failure};
@@ -11,17 +11,18 @@ use crate::{
     domain::audit,
     error::AppResult,
     events::EventNotice,
-    outbox,
+    outbox::{self, appointments::Parties},
 };
 
 fn event(
+    id: Uuid,
     appt: &appointment::Model,
     kind: AppointmentEventKind,
     actor: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> appointment_event::ActiveModel {
     appointment_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         appointment_id: Set(appt.id),
         kind: Set(kind),
         status: Set(appt.status),
@@ -32,9 +33,14 @@ fn event(
 }
 
 /// Records an event, writes its emails to the outbox (see [`outbox::appointments::on_event`];
-/// `moved_from` is the start before a move) and queues its notice, inside `txn`. Every
-/// transaction here records exactly one event, so this is its one `notify_in`; one that recorded
-/// several would collect their notices and call `notify_in` once.
+/// `moved_from` is the start before a move; `parties` the two people when the caller read them
+/// already) and queues its notice, inside `txn`. Every transaction here records exactly one event,
+/// so this is its one `notify_in`; one that recorded several would collect their notices and call
+/// `notify_in` once.
+///
+/// Statements: the event's `INSERT` and the audit entry's (nothing read back), then the emails'
+/// (see `on_event`) and, on PostgreSQL, the notice.
+#[expect(clippy::too_many_arguments, reason = "one event's facts, each needed")]
 pub(super) async fn record<C: ConnectionTrait>(
     state: &AppState,
     txn: &C,
@@ -43,8 +49,10 @@ pub(super) async fn record<C: ConnectionTrait>(
     moved_from: Option<DateTime<Utc>>,
     actor: Option<Uuid>,
     at: DateTime<Utc>,
+    parties: Option<&Parties>,
 ) -> Result<EventNotice, Failure> {
-    let ev = event(appt, kind, actor, at).insert(txn).await?;
+    let event_id = Uuid::now_v7();
+    appointment_event::Entity::insert(event(event_id, appt, kind, actor, at)).exec_without_returning(txn).await?;
     let action = match kind {
         AppointmentEventKind::Created => "appointment.create",
         AppointmentEventKind::Confirmed => "appointment.confirm",
@@ -54,13 +62,9 @@ pub(super) async fn record<C: ConnectionTrait>(
         AppointmentEventKind::NoShow => "appointment.no_show",
     };
     audit::record(txn, actor, action, Some(appt.id), at).await?;
-    outbox::appointments::on_event(state, txn, appt, kind, moved_from, at).await?;
-    let notice = EventNotice {
-        event_id: ev.id,
-        appointment_id: appt.id,
-        doctor_id: appt.doctor_id,
-        patient_id: appt.patient_id,
-    };
+    outbox::appointments::on_event(state, txn, appt, kind, moved_from, at, parties).await?;
+    let notice =
+        EventNotice { event_id, appointment_id: appt.id, doctor_id: appt.doctor_id, patient_id: appt.patient_id };
     state.events.notify_in(txn, &[notice]).await?;
     Ok(notice)
 }

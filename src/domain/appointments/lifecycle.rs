@@ -4,8 +4,8 @@ use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::{
-    AppointmentEventKind, AppointmentStatus, MAX_REASON_CHARS, Party, check_time, events::record, load_for, party,
-    with_retries,
+    AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, Party, away_at, check_start, events::record,
+    load_for, party, with_retries,
 };
 use crate::{
     app::AppState,
@@ -92,7 +92,7 @@ pub async fn transition(
             }
             model.updated_at = Set(now);
             let appt = model.update(&txn).await?;
-            let notice = record(state, &txn, &appt, kind, None, Some(viewer.id()), now).await?;
+            let notice = record(state, &txn, &appt, kind, None, Some(viewer.id()), now, None).await?;
             txn.commit().await?;
             Ok((appt, notice))
         }
@@ -146,7 +146,8 @@ pub async fn reschedule(
             }
             .into());
         }
-        let ends_at = check_time(&txn, &cal, starts_at, who != Party::Doctor, now).await?;
+        let ends_at = check_start(&Grid::from(&cal), starts_at, who != Party::Doctor, now)?;
+        away_at(&txn, appt.doctor_id, starts_at, ends_at).await?;
         let status = if who == Party::Patient { AppointmentStatus::Pending } else { AppointmentStatus::Confirmed };
         let moved_from = appt.starts_at;
         let mut model: appointment::ActiveModel = appt.into();
@@ -155,9 +156,17 @@ pub async fn reschedule(
         model.status = Set(status);
         model.updated_at = Set(now);
         let appt = model.update(&txn).await?;
-        let notice =
-            record(state, &txn, &appt, AppointmentEventKind::Rescheduled, Some(moved_from), Some(viewer.id()), now)
-                .await?;
+        let notice = record(
+            state,
+            &txn,
+            &appt,
+            AppointmentEventKind::Rescheduled,
+            Some(moved_from),
+            Some(viewer.id()),
+            now,
+            None,
+        )
+        .await?;
         txn.commit().await?;
         Ok((appt, notice))
     })

@@ -16,6 +16,7 @@ mod listing;
 use std::future::Future;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, DeriveActiveEnum, EntityTrait, EnumIter, PaginatorTrait, QueryFilter,
     sea_query::StringLen,
@@ -28,7 +29,7 @@ pub use self::{
     lifecycle::{Transition, reschedule, transition},
     listing::{AppointmentCursor, AppointmentFilter, by_ids, count, get, history_of, list, sharing_with},
 };
-use super::schedule::{DoctorCalendar, grid};
+use super::schedule::{DoctorCalendar, Rule, grid};
 use crate::{
     auth::viewer::Viewer,
     db::entities::{appointment, time_off},
@@ -163,13 +164,26 @@ fn overlap_conflict(e: &DbErr) -> Option<AppError> {
     }
 }
 
-/// Checks the time of a booking or a move and returns its end.
+/// The rules a start is checked against: the doctor's slot grid.
+struct Grid<'a> {
+    tz: Tz,
+    rules: &'a [Rule],
+    slot_minutes: i64,
+}
+
+impl<'a> From<&'a DoctorCalendar> for Grid<'a> {
+    fn from(cal: &'a DoctorCalendar) -> Self {
+        Self { tz: cal.tz, rules: &cal.rules, slot_minutes: cal.slot_minutes() }
+    }
+}
+
+/// Checks the start of a booking or a move and returns its end (time off apart: see
+/// [`away_at`]).
 ///
-/// Always: in the future, at most a year ahead, not over the doctor's time off. When `on_grid`
-/// (patients, and admins acting for them): exactly a free slot of the doctor's availability.
-async fn check_time<C: ConnectionTrait>(
-    txn: &C,
-    cal: &DoctorCalendar,
+/// Always: in the future, at most a year ahead. When `on_grid` (patients, and admins acting for
+/// them): exactly a slot of the doctor's availability.
+fn check_start(
+    grid_of: &Grid<'_>,
     starts_at: DateTime<Utc>,
     on_grid: bool,
     now: DateTime<Utc>,
@@ -180,24 +194,36 @@ async fn check_time<C: ConnectionTrait>(
     if starts_at > now + TimeDelta::days(MAX_DAYS_AHEAD) {
         return Err(AppError::bad_input("startsAt", "startsAt can be at most 365 days ahead").into());
     }
-    let ends_at = starts_at + TimeDelta::minutes(cal.slot_minutes());
+    let ends_at = starts_at + TimeDelta::minutes(grid_of.slot_minutes);
     if on_grid {
         let day = TimeDelta::days(1);
-        let slots = grid(cal.tz, &cal.rules, cal.slot_minutes(), starts_at - day, starts_at + day);
+        let slots = grid(grid_of.tz, grid_of.rules, grid_of.slot_minutes, starts_at - day, starts_at + day);
         if !slots.iter().any(|s| s.start == starts_at) {
             return Err(AppError::bad_input("startsAt", "startsAt is not one of the doctor's available slots").into());
         }
     }
+    Ok(ends_at)
+}
+
+/// The refusal of a time over the doctor's time off.
+fn away() -> Failure {
+    AppError::bad_input("startsAt", "The doctor is away at that time").into()
+}
+
+/// Refuses `[starts_at, ends_at)` when it overlaps the doctor's time off.
+async fn away_at<C: ConnectionTrait>(
+    txn: &C,
+    doctor_id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Result<(), Failure> {
     let blocked = time_off::Entity::find()
-        .filter(time_off::Column::DoctorId.eq(cal.doctor.id))
+        .filter(time_off::Column::DoctorId.eq(doctor_id))
         .filter(time_off::Column::StartsAt.lt(ends_at))
         .filter(time_off::Column::EndsAt.gt(starts_at))
         .count(txn)
         .await?;
-    if blocked > 0 {
-        return Err(AppError::bad_input("startsAt", "The doctor is away at that time").into());
-    }
-    Ok(ends_at)
+    if blocked > 0 { Err(away()) } else { Ok(()) }
 }
 
 async fn load_for<C: ConnectionTrait>(txn: &C, viewer: &Viewer, id: Uuid) -> Result<appointment::Model, Failure> {
