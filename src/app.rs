@@ -56,6 +56,8 @@ pub struct Services {
     pub db: DatabaseConnection,
     /// Write transactions: `db::begin_write(&state.writer)`.
     pub writer: DatabaseConnection,
+    /// Write jobs committed in groups on SQLite (bookings; see `db::group_commit`).
+    pub writes: db::group_commit::WriteQueue,
     /// SQL statements run so far (tests and the benchmark read it).
     pub statements: db::StatementCounter,
     pub config: Arc<Config>,
@@ -105,9 +107,11 @@ impl AppState {
         let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
         let sessions = Arc::new(SessionCache::default());
         let events = EventHub::start(&db, sessions.clone());
+        let writes = db::group_commit::WriteQueue::start(&writer);
         Ok(Self(Arc::new(Services {
             db,
             writer,
+            writes,
             statements,
             config: Arc::new(config),
             keys,

@@ -7,10 +7,12 @@
 //! reason or any other health data.
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{EmailKind, EmailStatus, NewEmail, enqueue, render};
+#[cfg(doc)]
+use super::enqueue;
+use super::{EmailKind, EmailStatus, NewEmail, insert_statement, render};
 use crate::{
     app::AppState,
     db::entities::{appointment, outbox_email, user},
@@ -75,7 +77,7 @@ impl Parties {
     }
 }
 
-/// Writes the emails of one appointment event inside `txn`, the transaction that records it.
+/// The emails of one appointment event, for `txn`, the transaction that records it.
 ///
 /// - `CREATED`: `APPOINTMENT_REQUESTED` (a `PENDING` booking) or `APPOINTMENT_CONFIRMED` to the
 ///   patient and the doctor, and the patient's reminders.
@@ -91,9 +93,11 @@ impl Parties {
 /// `parties` are the two people when the caller has them already (a booking read them in its
 /// checks); otherwise they are read here.
 ///
-/// Statements: one `SELECT` (both users with the doctor's profile) unless `parties` are given, one
-/// `DELETE` on a move or a cancellation, one multi-row `INSERT` (and the senders' wake-up, see
-/// [`enqueue`]).
+/// Runs in `txn` one `SELECT` (both users with the doctor's profile) unless `parties` are given,
+/// and one `DELETE` on a move or a cancellation; returns the one multi-row `INSERT` of the emails
+/// (none for an event without emails), which the caller runs in `txn` with its other writes (see
+/// [`crate::db::batch`]) and follows with [`crate::events::EventHub::outbox_written`], as
+/// [`enqueue`] does.
 ///
 /// # Errors
 /// Internal only (a party missing is a broken foreign key).
@@ -105,7 +109,7 @@ pub async fn on_event<C: ConnectionTrait>(
     moved_from: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     parties: Option<&Parties>,
-) -> AppResult<()> {
+) -> AppResult<Option<Statement>> {
     let (email_kind, subject, template) = match kind {
         AppointmentEventKind::Created if appt.status == AppointmentStatus::Pending => {
             (EmailKind::AppointmentRequested, "Appointment requested", REQUESTED)
@@ -117,7 +121,7 @@ pub async fn on_event<C: ConnectionTrait>(
             (EmailKind::AppointmentRescheduled, "Appointment rescheduled", RESCHEDULED)
         }
         AppointmentEventKind::Cancelled => (EmailKind::AppointmentCancelled, "Appointment cancelled", CANCELLED),
-        AppointmentEventKind::Completed | AppointmentEventKind::NoShow => return Ok(()),
+        AppointmentEventKind::Completed | AppointmentEventKind::NoShow => return Ok(None),
     };
     if matches!(kind, AppointmentEventKind::Rescheduled | AppointmentEventKind::Cancelled) {
         drop_pending_reminders(txn, outbox_email::Column::AppointmentId.eq(appt.id)).await?;
@@ -183,7 +187,7 @@ pub async fn on_event<C: ConnectionTrait>(
             });
         }
     }
-    enqueue(state, txn, emails).await
+    Ok(insert_statement(state, txn.get_database_backend(), emails))
 }
 
 /// Deletes the pending reminders of a patient who turned `emailReminders` off, inside `txn` (the

@@ -7,7 +7,10 @@ pub mod appointments;
 pub mod sender;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DeriveActiveEnum, EntityTrait, EnumIter, Set, sea_query::StringLen};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DeriveActiveEnum, EntityTrait, EnumIter, QueryTrait, Set, Statement,
+    sea_query::StringLen,
+};
 use uuid::Uuid;
 
 use crate::{app::AppState, db::entities::outbox_email, error::AppResult};
@@ -82,8 +85,17 @@ pub struct NewEmail {
 /// # Errors
 /// Internal only.
 pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<NewEmail>) -> AppResult<()> {
+    let Some(insert) = insert_statement(state, txn.get_database_backend(), emails) else { return Ok(()) };
+    txn.execute_raw(insert).await?;
+    state.events.outbox_written(txn).await
+}
+
+/// The one `INSERT` of `emails` (none when there are none), for a caller that runs it with its
+/// other writes (see [`crate::db::batch`]) and then wakes the senders with
+/// [`crate::events::EventHub::outbox_written`], as [`enqueue`] does.
+pub fn insert_statement(state: &AppState, backend: DbBackend, emails: Vec<NewEmail>) -> Option<Statement> {
     if emails.is_empty() {
-        return Ok(());
+        return None;
     }
     let now = state.clock.now();
     let host = message_id_host(&state.config.mail_from);
@@ -110,8 +122,7 @@ pub async fn enqueue<C: ConnectionTrait>(state: &AppState, txn: &C, emails: Vec<
         }
     });
     // One statement for all of them: they are extra writes in a booking's transaction.
-    outbox_email::Entity::insert_many(rows).exec_without_returning(txn).await?;
-    state.events.outbox_written(txn).await
+    Some(outbox_email::Entity::insert_many(rows).build(backend))
 }
 
 /// Replaces each `{{key}}` of `template` by its value, in one pass (a value is never read as a

@@ -1,11 +1,14 @@
 //! Booking: `createAppointment`, with every rule checked inside the write transaction.
 //!
-//! Its statements: one `SELECT` for everything it checks and names in its emails (the doctor,
+//! A booking is a [`WriteQueue`](crate::db::group_commit::WriteQueue) job: on SQLite it is
+//! committed together with the other bookings waiting for the one writer, in a savepoint of its
+//! own. Its statements: one `SELECT` for everything it checks and names in its emails (the doctor,
 //! their profile and availability, the patient and whether they have a profile, the doctor's
 //! time off from the start on), then one `INSERT` each for the appointment, its event, the audit
-//! entry and the emails, nothing read back (and on PostgreSQL the notices).
+//! entry and the emails, nothing read back, sent to SQLite in one round trip (on PostgreSQL one
+//! after the other, then the notices).
 use chrono::{DateTime, NaiveTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, Set, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, QueryTrait, Set, Statement};
 use uuid::Uuid;
 
 use super::{
@@ -15,7 +18,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::viewer::Viewer,
-    db::{begin_write, entities::appointment},
+    db::entities::appointment,
     domain::{
         Role,
         profiles::parse_time_zone,
@@ -35,7 +38,8 @@ pub struct NewAppointment {
     pub reason_for_visit: String,
 }
 
-/// A booking request once the viewer's side is settled: what each attempt needs.
+/// A booking request once the viewer's side is settled: what the job needs, owned (it may run
+/// again, see [`crate::db::group_commit::WriteQueue::run`]).
 #[derive(Clone)]
 struct Booking {
     doctor_id: Uuid,
@@ -97,13 +101,11 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewAppointment) ->
         by_the_doctor: viewer.role() == Role::Doctor,
     };
     let (appt, notice) = with_retries(|| {
-        let booking = booking.clone();
-        async move {
-            let txn = begin_write(&state.writer).await?;
-            let booked = book(state, &txn, &booking).await?;
-            txn.commit().await?;
-            Ok(booked)
-        }
+        let (owned, booking) = (state.clone(), booking.clone());
+        state.writes.run(move |txn| {
+            let (state, booking) = (owned.clone(), booking.clone());
+            Box::pin(async move { book(&state, txn, &booking).await })
+        })
     })
     .await?;
     state.events.committed(&[notice]);
@@ -132,8 +134,7 @@ async fn book(
         return Err(not_bookable());
     };
     let tz = parse_time_zone(&profile.time_zone)?;
-    let patient_ok = facts.patient.as_ref().is_some_and(|p| p.role == Role::Patient && p.is_active && p.has_profile);
-    let Some(patient) = facts.patient.filter(|_| patient_ok) else {
+    let Some(patient) = facts.patient.filter(|p| p.role == Role::Patient && p.is_active && p.has_profile) else {
         return Err(AppError::bad_input(
             "patientId",
             "The patient needs an active account with a patient profile to book",
@@ -158,7 +159,7 @@ async fn book(
         created_at: now,
         updated_at: now,
     };
-    appointment::Entity::insert(appointment::ActiveModel {
+    let insert = appointment::Entity::insert(appointment::ActiveModel {
         id: Set(appt.id),
         doctor_id: Set(appt.doctor_id),
         patient_id: Set(appt.patient_id),
@@ -170,11 +171,22 @@ async fn book(
         created_at: Set(now),
         updated_at: Set(now),
     })
-    .exec_without_returning(txn)
-    .await?;
+    .build(txn.get_database_backend());
     let parties = Parties { doctor: doctor.person, patient: patient.person, tz };
-    let notice =
-        record(state, txn, &appt, AppointmentEventKind::Created, None, Some(b.actor), now, Some(&parties)).await?;
+    // The insert runs first in the event's round trip: an overlap refused by the database stops
+    // it there, before the event's rows.
+    let notice = record(
+        state,
+        txn,
+        &appt,
+        AppointmentEventKind::Created,
+        None,
+        Some(b.actor),
+        now,
+        Some(&parties),
+        Some(insert),
+    )
+    .await?;
     Ok((appt, notice))
 }
 
@@ -208,14 +220,6 @@ struct Patient {
     is_active: bool,
     has_profile: bool,
     person: Person,
-}
-
-impl std::ops::Deref for Patient {
-    type Target = Person;
-
-    fn deref(&self) -> &Person {
-        &self.person
-    }
 }
 
 /// One row per availability rule of the doctor (one with empty rule columns when they have none;

@@ -92,7 +92,7 @@ pub async fn transition(
             }
             model.updated_at = Set(now);
             let appt = model.update(&txn).await?;
-            let notice = record(state, &txn, &appt, kind, None, Some(viewer.id()), now, None).await?;
+            let notice = record(state, &txn, &appt, kind, None, Some(viewer.id()), now, None, None).await?;
             txn.commit().await?;
             Ok((appt, notice))
         }
@@ -164,6 +164,7 @@ pub async fn reschedule(
             Some(moved_from),
             Some(viewer.id()),
             now,
+            None,
             None,
         )
         .await?;
