@@ -53,6 +53,8 @@ impl std::ops::Deref for AppState {
 pub struct Services {
     /// What domain functions work with: database, clock, events (see [`Store`]).
     pub store: Store,
+    /// Write jobs committed in groups on SQLite (bookings; see `db::group_commit`).
+    pub writes: db::group_commit::WriteQueue,
     /// SQL statements run so far (tests and the benchmark read it).
     pub statements: db::StatementCounter,
     pub config: Arc<Config>,
@@ -103,6 +105,7 @@ impl AppState {
         let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
         let sessions = Arc::new(SessionCache::default());
         let events = EventHub::start(&db, sessions.clone());
+        let writes = db::group_commit::WriteQueue::start(&writer);
         let store = Store {
             db,
             writer,
@@ -112,6 +115,7 @@ impl AppState {
         };
         Ok(Self(Arc::new(Services {
             store,
+            writes,
             statements,
             config: Arc::new(config),
             keys,

@@ -160,6 +160,28 @@ impl EventHub {
         Ok(())
     }
 
+    /// [`Self::notify_in`] and [`Self::outbox_written`] together, for a transaction that recorded
+    /// events and wrote emails: on PostgreSQL one statement for both.
+    ///
+    /// # Errors
+    /// Internal only.
+    pub async fn notify_in_and_outbox<C: ConnectionTrait>(&self, txn: &C, notices: &[EventNotice]) -> AppResult<()> {
+        if self.backend != DbBackend::Postgres || notices.is_empty() {
+            self.outbox_written(txn).await?;
+            return self.notify_in(txn, notices).await;
+        }
+        let payloads =
+            serde_json::to_string(notices).map_err(|_| crate::error::AppError::internal("event encoding"))?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify(n.channel, n.payload) FROM (SELECT $1 AS channel, notice::text AS payload \
+             FROM json_array_elements($2::text::json) AS notice UNION ALL SELECT $3, '') AS n",
+            [CHANNEL.into(), payloads.into(), OUTBOX_CHANNEL.into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
     /// Delivers notices after their transaction committed (SQLite: PostgreSQL delivers by itself).
     pub fn committed(&self, notices: &[EventNotice]) {
         if self.backend == DbBackend::Postgres {

@@ -7,6 +7,7 @@ mod m20261122_000003_appointments;
 mod m20261122_000004_audit_log;
 mod m20261210_000001_throttle_kinds;
 mod m20261211_000001_outbox;
+mod m20261212_000001_appointment_overlap_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_audit_log::Migration),
             Box::new(m20261210_000001_throttle_kinds::Migration),
             Box::new(m20261211_000001_outbox::Migration),
+            Box::new(m20261212_000001_appointment_overlap_indexes::Migration),
         ]
     }
 }

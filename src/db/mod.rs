@@ -1,6 +1,8 @@
 //! Database connection, migrations and transaction helpers for SQLite and PostgreSQL.
+pub mod batch;
 pub mod by_position;
 pub mod entities;
+pub mod group_commit;
 
 use std::{
     sync::{

@@ -2,7 +2,10 @@
 //! the change they record, hold ids and action names only (no health data), and are never updated
 //! or deleted by the service.
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Set, Statement,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -45,6 +48,22 @@ pub async fn record_many<C: ConnectionTrait>(
     subjects: impl IntoIterator<Item = Option<Uuid>>,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
+    let Some(insert) = insert_statement(db.get_database_backend(), actor, action, subjects, at) else {
+        return Ok(());
+    };
+    db.execute_raw(insert).await.map_err(AppError::from)?;
+    Ok(())
+}
+
+/// The `INSERT` of one entry per subject (none without subjects), for a caller that runs it with
+/// its other writes (see [`crate::db::batch`]), inside its transaction.
+pub fn insert_statement(
+    backend: DbBackend,
+    actor: Option<Uuid>,
+    action: &str,
+    subjects: impl IntoIterator<Item = Option<Uuid>>,
+    at: DateTime<Utc>,
+) -> Option<Statement> {
     let request_id = current_request_id();
     let rows: Vec<audit_entry::ActiveModel> = subjects
         .into_iter()
@@ -58,10 +77,9 @@ pub async fn record_many<C: ConnectionTrait>(
         })
         .collect();
     if rows.is_empty() {
-        return Ok(());
+        return None;
     }
-    audit_entry::Entity::insert_many(rows).exec_without_returning(db).await.map_err(AppError::from)?;
-    Ok(())
+    Some(audit_entry::Entity::insert_many(rows).build(backend))
 }
 
 /// Filter for reading the log.

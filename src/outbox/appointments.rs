@@ -7,10 +7,12 @@
 //! reason or any other health data.
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{EmailKind, EmailStatus, NewEmail, enqueue, render};
+#[cfg(doc)]
+use super::enqueue;
+use super::{EmailKind, EmailStatus, NewEmail, insert_statement, render};
 use crate::{
     db::entities::{appointment, outbox_email, user},
     domain::{
@@ -27,7 +29,54 @@ const RESCHEDULED: &str = include_str!("../../templates/email/appointment_resche
 const CANCELLED: &str = include_str!("../../templates/email/appointment_cancelled.txt");
 const REMINDER: &str = include_str!("../../templates/email/appointment_reminder.txt");
 
-/// Writes the emails of one appointment event inside `txn`, the transaction that records it.
+/// One of the two people of an appointment, as its emails name them.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub email_reminders: bool,
+}
+
+impl From<&user::Model> for Person {
+    fn from(u: &user::Model) -> Self {
+        Self {
+            id: u.id,
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone(),
+            email_reminders: u.email_reminders,
+        }
+    }
+}
+
+/// Who an appointment's emails are for, and the doctor's time zone their times are given in.
+#[derive(Clone, Debug)]
+pub struct Parties {
+    pub doctor: Person,
+    pub patient: Person,
+    pub tz: Tz,
+}
+
+impl Parties {
+    /// Both people of `appt`, with the doctor's zone: one `SELECT`.
+    ///
+    /// # Errors
+    /// Internal only (a party missing is a broken foreign key).
+    pub async fn load<C: ConnectionTrait>(txn: &C, appt: &appointment::Model) -> AppResult<Self> {
+        let mut people = accounts::users_by_ids(txn, &[appt.doctor_id, appt.patient_id]).await?;
+        let (doctor, profile) =
+            people.remove(&appt.doctor_id).ok_or_else(|| AppError::internal("appointment without its doctor"))?;
+        let (patient, _) =
+            people.remove(&appt.patient_id).ok_or_else(|| AppError::internal("appointment without its patient"))?;
+        // A stored zone is always valid (it was checked when set); UTC is the profile's default.
+        let tz = profile.and_then(|p| parse_time_zone(&p.time_zone).ok()).unwrap_or(Tz::UTC);
+        Ok(Self { doctor: Person::from(&doctor), patient: Person::from(&patient), tz })
+    }
+}
+
+/// The emails of one appointment event, for `txn`, the transaction that records it.
 ///
 /// - `CREATED`: `APPOINTMENT_REQUESTED` (a `PENDING` booking) or `APPOINTMENT_CONFIRMED` to the
 ///   patient and the doctor, and the patient's reminders.
@@ -40,8 +89,14 @@ const REMINDER: &str = include_str!("../../templates/email/appointment_reminder.
 /// A reminder is one row per lead of `REMINDER_LEADS`, due at the start minus the lead, for a
 /// patient whose `email_reminders` is on; a lead already past at `now` writes nothing.
 ///
-/// Statements: one `SELECT` (both users with the doctor's profile), one `DELETE` on a move or a
-/// cancellation, one multi-row `INSERT` (and the senders' wake-up, see [`enqueue`]).
+/// `parties` are the two people when the caller has them already (a booking read them in its
+/// checks); otherwise they are read here.
+///
+/// Runs in `txn` one `SELECT` (both users with the doctor's profile) unless `parties` are given,
+/// and one `DELETE` on a move or a cancellation; returns the one multi-row `INSERT` of the emails
+/// (none for an event without emails), which the caller runs in `txn` with its other writes (see
+/// [`crate::db::batch`]) and follows with [`crate::events::EventHub::outbox_written`], as
+/// [`enqueue`] does.
 ///
 /// # Errors
 /// Internal only (a party missing is a broken foreign key).
@@ -52,7 +107,8 @@ pub async fn on_event<C: ConnectionTrait>(
     kind: AppointmentEventKind,
     moved_from: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+    parties: Option<&Parties>,
+) -> AppResult<Option<Statement>> {
     let (email_kind, subject, template) = match kind {
         AppointmentEventKind::Created if appt.status == AppointmentStatus::Pending => {
             (EmailKind::AppointmentRequested, "Appointment requested", REQUESTED)
@@ -64,26 +120,28 @@ pub async fn on_event<C: ConnectionTrait>(
             (EmailKind::AppointmentRescheduled, "Appointment rescheduled", RESCHEDULED)
         }
         AppointmentEventKind::Cancelled => (EmailKind::AppointmentCancelled, "Appointment cancelled", CANCELLED),
-        AppointmentEventKind::Completed | AppointmentEventKind::NoShow => return Ok(()),
+        AppointmentEventKind::Completed | AppointmentEventKind::NoShow => return Ok(None),
     };
     if matches!(kind, AppointmentEventKind::Rescheduled | AppointmentEventKind::Cancelled) {
         drop_pending_reminders(txn, outbox_email::Column::AppointmentId.eq(appt.id)).await?;
     }
 
-    let mut people = accounts::users_by_ids(txn, &[appt.doctor_id, appt.patient_id]).await?;
-    let (doctor, profile) =
-        people.remove(&appt.doctor_id).ok_or_else(|| AppError::internal("appointment without its doctor"))?;
-    let (patient, _) =
-        people.remove(&appt.patient_id).ok_or_else(|| AppError::internal("appointment without its patient"))?;
-    // A stored zone is always valid (it was checked when set); UTC is the profile's default.
-    let tz = profile.and_then(|p| parse_time_zone(&p.time_zone).ok()).unwrap_or(Tz::UTC);
-    let doctor_name = full_name(&doctor);
-    let patient_name = full_name(&patient);
-    let when = local_time(appt.starts_at, tz);
-    let old_when = moved_from.map(|t| local_time(t, tz)).unwrap_or_default();
+    let loaded;
+    let parties = match parties {
+        Some(p) => p,
+        None => {
+            loaded = Parties::load(txn, appt).await?;
+            &loaded
+        }
+    };
+    let Parties { doctor, patient, tz } = parties;
+    let doctor_name = full_name(doctor);
+    let patient_name = full_name(patient);
+    let when = local_time(appt.starts_at, *tz);
+    let old_when = moved_from.map(|t| local_time(t, *tz)).unwrap_or_default();
 
     let mut emails = Vec::with_capacity(2 + store.outbox.reminder_leads.len());
-    for to in [&patient, &doctor] {
+    for to in [patient, doctor] {
         let body = render(
             template,
             &[
@@ -128,7 +186,7 @@ pub async fn on_event<C: ConnectionTrait>(
             });
         }
     }
-    enqueue(store, txn, emails).await
+    Ok(insert_statement(store, txn.get_database_backend(), emails))
 }
 
 /// Deletes the pending reminders of a patient who turned `emailReminders` off, inside `txn` (the
@@ -184,7 +242,7 @@ pub async fn reminder_still_wanted<C: ConnectionTrait>(db: &C, email: &outbox_em
     Ok(n > 0)
 }
 
-fn full_name(u: &user::Model) -> String {
+fn full_name(u: &Person) -> String {
     format!("{} {}", u.first_name, u.last_name)
 }
 

@@ -9,7 +9,10 @@ pub mod sender;
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DeriveActiveEnum, EntityTrait, EnumIter, Set, sea_query::StringLen};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DeriveActiveEnum, EntityTrait, EnumIter, QueryTrait, Set, Statement,
+    sea_query::StringLen,
+};
 use uuid::Uuid;
 
 use crate::{config::Config, db::entities::outbox_email, domain::Store, error::AppResult};
@@ -102,8 +105,17 @@ pub struct NewEmail {
 /// # Errors
 /// Internal only.
 pub async fn enqueue<C: ConnectionTrait>(store: &Store, txn: &C, emails: Vec<NewEmail>) -> AppResult<()> {
+    let Some(insert) = insert_statement(store, txn.get_database_backend(), emails) else { return Ok(()) };
+    txn.execute_raw(insert).await?;
+    store.events.outbox_written(txn).await
+}
+
+/// The one `INSERT` of `emails` (none when there are none), for a caller that runs it with its
+/// other writes (see [`crate::db::batch`]) and then wakes the senders with
+/// [`crate::events::EventHub::outbox_written`], as [`enqueue`] does.
+pub fn insert_statement(store: &Store, backend: DbBackend, emails: Vec<NewEmail>) -> Option<Statement> {
     if emails.is_empty() {
-        return Ok(());
+        return None;
     }
     let now = store.clock.now();
     let host = &store.outbox.message_id_host;
@@ -130,8 +142,7 @@ pub async fn enqueue<C: ConnectionTrait>(store: &Store, txn: &C, emails: Vec<New
         }
     });
     // One statement for all of them: they are extra writes in a booking's transaction.
-    outbox_email::Entity::insert_many(rows).exec_without_returning(txn).await?;
-    store.events.outbox_written(txn).await
+    Some(outbox_email::Entity::insert_many(rows).build(backend))
 }
 
 /// Replaces each `{{key}}` of `template` by its value, in one pass (a value is never read as a

@@ -8,6 +8,7 @@ mod audit;
 mod cli;
 mod email_delivery;
 mod fuzz;
+mod group_commit;
 mod hardening;
 mod helpers;
 mod housekeeping;

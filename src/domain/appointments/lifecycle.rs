@@ -1,0 +1,177 @@
+//! The status lifecycle (confirm, cancel, complete, no-show) and moves (reschedule).
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, Set};
+use uuid::Uuid;
+
+use super::{
+    AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, Party, away_at, check_start, events::record,
+    load_for, party, with_retries,
+};
+use crate::{
+    app::AppState,
+    auth::viewer::Viewer,
+    db::{begin_write, entities::appointment},
+    domain::{schedule::DoctorCalendar, validation},
+    error::{AppError, AppResult},
+};
+
+/// The changes a transition makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    Confirm,
+    Cancel,
+    Complete,
+    NoShow,
+}
+
+/// Applies a status transition.
+///
+/// `PENDING → CONFIRMED` (doctor, admin); `PENDING|CONFIRMED → CANCELLED` (either party, admin);
+/// `CONFIRMED → COMPLETED|NO_SHOW` (doctor, admin; once `startsAt` has passed).
+///
+/// # Errors
+/// `NOT_FOUND` when the viewer may not know the appointment; `FORBIDDEN` for a party not allowed
+/// this transition, and for a doctor who is not verified or not active confirming (they may still
+/// cancel, complete and mark no-shows); `BAD_USER_INPUT` (field `status`) for a transition the
+/// status does not allow.
+pub async fn transition(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    what: Transition,
+    reason: Option<String>,
+) -> AppResult<appointment::Model> {
+    let reason = validation::optional_text(reason.as_deref(), "reason", MAX_REASON_CHARS)?;
+    let (appt, notice) = with_retries(|| {
+        let reason = reason.clone();
+        async move {
+            let txn = begin_write(&state.writer).await?;
+            let now = state.clock.now();
+            let appt = load_for(&txn, viewer, id).await?;
+            let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;
+            let staff = matches!(who, Party::Doctor | Party::Admin);
+            let (allowed_from, to, kind): (&[AppointmentStatus], _, _) = match what {
+                Transition::Confirm => {
+                    (&[AppointmentStatus::Pending], AppointmentStatus::Confirmed, AppointmentEventKind::Confirmed)
+                }
+                Transition::Cancel => (
+                    &[AppointmentStatus::Pending, AppointmentStatus::Confirmed],
+                    AppointmentStatus::Cancelled,
+                    AppointmentEventKind::Cancelled,
+                ),
+                Transition::Complete => {
+                    (&[AppointmentStatus::Confirmed], AppointmentStatus::Completed, AppointmentEventKind::Completed)
+                }
+                Transition::NoShow => {
+                    (&[AppointmentStatus::Confirmed], AppointmentStatus::NoShow, AppointmentEventKind::NoShow)
+                }
+            };
+            if what != Transition::Cancel && !staff {
+                return Err(AppError::Forbidden.into());
+            }
+            if what == Transition::Confirm
+                && who == Party::Doctor
+                && !DoctorCalendar::load(&txn, appt.doctor_id).await?.bookable()
+            {
+                return Err(AppError::Forbidden.into());
+            }
+            if !allowed_from.contains(&appt.status) {
+                return Err(AppError::bad_input(
+                    "status",
+                    format!("A {} appointment cannot become {}", status_word(appt.status), status_word(to)),
+                )
+                .into());
+            }
+            if matches!(what, Transition::Complete | Transition::NoShow) && appt.starts_at > now {
+                return Err(AppError::bad_input("status", "The appointment has not started yet").into());
+            }
+            let mut model: appointment::ActiveModel = appt.into();
+            model.status = Set(to);
+            if what == Transition::Cancel {
+                model.cancellation_reason = Set(reason);
+            }
+            model.updated_at = Set(now);
+            let appt = model.update(&txn).await?;
+            let notice = record(state, &txn, &appt, kind, None, Some(viewer.id()), now, None, None).await?;
+            txn.commit().await?;
+            Ok((appt, notice))
+        }
+    })
+    .await?;
+    state.events.committed(&[notice]);
+    Ok(appt)
+}
+
+fn status_word(s: AppointmentStatus) -> &'static str {
+    match s {
+        AppointmentStatus::Pending => "pending",
+        AppointmentStatus::Confirmed => "confirmed",
+        AppointmentStatus::Completed => "completed",
+        AppointmentStatus::Cancelled => "cancelled",
+        AppointmentStatus::NoShow => "no-show",
+    }
+}
+
+/// Moves an active appointment to another start, re-running every booking check as its mover.
+/// It is `PENDING` afterwards when the patient moved it, `CONFIRMED` otherwise.
+///
+/// # Errors
+/// As [`create`] and [`transition`]: a doctor who is not verified or not active may not move
+/// (`FORBIDDEN`); the patient or an admin moving with such a doctor gets `BAD_USER_INPUT` on `doctorId`.
+pub async fn reschedule(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    starts_at: DateTime<Utc>,
+) -> AppResult<appointment::Model> {
+    let (appt, notice) = with_retries(|| async move {
+        let txn = begin_write(&state.writer).await?;
+        let now = state.clock.now();
+        let appt = load_for(&txn, viewer, id).await?;
+        let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;
+        if !appt.status.is_active() {
+            return Err(AppError::bad_input(
+                "status",
+                format!("A {} appointment cannot be rescheduled", status_word(appt.status)),
+            )
+            .into());
+        }
+        let cal = DoctorCalendar::load(&txn, appt.doctor_id).await?;
+        if !cal.bookable() {
+            return Err(match who {
+                Party::Doctor => AppError::Forbidden,
+                Party::Patient | Party::Admin => {
+                    AppError::bad_input("doctorId", "The doctor is not available for booking")
+                }
+            }
+            .into());
+        }
+        let ends_at = check_start(&Grid::from(&cal), starts_at, who != Party::Doctor, now)?;
+        away_at(&txn, appt.doctor_id, starts_at, ends_at).await?;
+        let status = if who == Party::Patient { AppointmentStatus::Pending } else { AppointmentStatus::Confirmed };
+        let moved_from = appt.starts_at;
+        let mut model: appointment::ActiveModel = appt.into();
+        model.starts_at = Set(starts_at);
+        model.ends_at = Set(ends_at);
+        model.status = Set(status);
+        model.updated_at = Set(now);
+        let appt = model.update(&txn).await?;
+        let notice = record(
+            state,
+            &txn,
+            &appt,
+            AppointmentEventKind::Rescheduled,
+            Some(moved_from),
+            Some(viewer.id()),
+            now,
+            None,
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok((appt, notice))
+    })
+    .await?;
+    state.events.committed(&[notice]);
+    Ok(appt)
+}

@@ -1,0 +1,188 @@
+//! Reading appointments: one, a filtered page, a count, and the DataLoaders' batches.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
+};
+use uuid::Uuid;
+
+use super::{AppointmentStatus, Failure, load_for};
+use crate::{
+    app::AppState,
+    auth::viewer::Viewer,
+    db::{
+        by_position::FromPosition,
+        entities::{appointment, appointment_event},
+    },
+    error::AppResult,
+};
+
+/// One appointment the viewer may see.
+///
+/// # Errors
+/// `NOT_FOUND` when it does not exist or is someone else's.
+pub async fn get(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<appointment::Model> {
+    match load_for(&state.db, viewer, id).await {
+        Ok(a) => Ok(a),
+        Err(Failure::App(e)) => Err(e),
+        Err(Failure::Db(e)) => Err(e.into()),
+    }
+}
+
+/// Filter for listing appointments.
+#[derive(Clone, Default)]
+pub struct AppointmentFilter {
+    /// Empty means any status.
+    pub status: Vec<AppointmentStatus>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub doctor_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+}
+
+/// A position in a list ordered by `starts_at` then `id`, newest first.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AppointmentCursor {
+    pub starts_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+fn visible_condition(viewer: &Viewer, filter: &AppointmentFilter) -> Condition {
+    let mut cond = Condition::all();
+    if !viewer.is_admin() {
+        cond = cond.add(
+            Condition::any()
+                .add(appointment::Column::DoctorId.eq(viewer.id()))
+                .add(appointment::Column::PatientId.eq(viewer.id())),
+        );
+    }
+    if !filter.status.is_empty() {
+        cond = cond.add(appointment::Column::Status.is_in(filter.status.iter().copied()));
+    }
+    if let Some(from) = filter.from {
+        cond = cond.add(appointment::Column::StartsAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        cond = cond.add(appointment::Column::StartsAt.lt(to));
+    }
+    if let Some(d) = filter.doctor_id {
+        cond = cond.add(appointment::Column::DoctorId.eq(d));
+    }
+    if let Some(p) = filter.patient_id {
+        cond = cond.add(appointment::Column::PatientId.eq(p));
+    }
+    cond
+}
+
+/// One page of the viewer's appointments (all for admins), newest `starts_at` first; with
+/// `with_total`, also how many match the filter on all pages, counted by the same statement (a
+/// scalar subquery, run once, over the same indexes as [`count`]).
+///
+/// # Errors
+/// Internal only.
+pub async fn list_counted(
+    state: &AppState,
+    viewer: &Viewer,
+    filter: &AppointmentFilter,
+    after: Option<AppointmentCursor>,
+    limit: u64,
+    with_total: bool,
+) -> AppResult<(Vec<appointment::Model>, Option<u64>)> {
+    let visible = visible_condition(viewer, filter);
+    let mut query = appointment::Entity::find().filter(visible.clone());
+    if let Some(c) = after {
+        query = query.filter(Condition::any().add(appointment::Column::StartsAt.lt(c.starts_at)).add(
+            Condition::all().add(appointment::Column::StartsAt.eq(c.starts_at)).add(appointment::Column::Id.lt(c.id)),
+        ));
+    }
+    let mut query =
+        query.order_by_desc(appointment::Column::StartsAt).order_by_desc(appointment::Column::Id).limit(limit);
+    if with_total {
+        let count = Query::select()
+            .expr(Expr::col(appointment::Column::Id).count())
+            .from(appointment::Entity)
+            .cond_where(visible)
+            .to_owned();
+        QuerySelect::query(&mut query).expr_as(Expr::from(SubQueryStatement::SelectStatement(count)), "total");
+    }
+    let rows = state.db.query_all(&sea_orm::QueryTrait::into_query(query)).await?;
+    let mut total = None;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(appointment::Model::from_position(row, 0)?);
+        if with_total && total.is_none() {
+            let n: i64 = row.try_get_by_index(appointment::Model::COLUMNS.len())?;
+            total = Some(u64::try_from(n).unwrap_or(0));
+        }
+    }
+    if with_total && total.is_none() {
+        // No row on this page (past the end, or none at all): the total needs its own count.
+        total = Some(count(state, viewer, filter).await?);
+    }
+    Ok((out, total))
+}
+
+/// How many appointments the viewer's list holds with this filter.
+///
+/// # Errors
+/// Internal only.
+pub async fn count(state: &AppState, viewer: &Viewer, filter: &AppointmentFilter) -> AppResult<u64> {
+    Ok(appointment::Entity::find().filter(visible_condition(viewer, filter)).count(&state.db).await?)
+}
+
+/// Events of several appointments, oldest first (for the DataLoader).
+///
+/// # Errors
+/// Internal only.
+pub async fn history_of<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<appointment_event::Model>>> {
+    let rows = appointment_event::Entity::find()
+        .filter(appointment_event::Column::AppointmentId.is_in(ids.iter().copied()))
+        .order_by_asc(appointment_event::Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<appointment_event::Model>> = HashMap::new();
+    for r in rows {
+        out.entry(r.appointment_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// Appointments by id (for the DataLoader).
+///
+/// # Errors
+/// Internal only.
+pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppResult<HashMap<Uuid, appointment::Model>> {
+    let rows = appointment::Entity::find().filter(appointment::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|a| (a.id, a)).collect())
+}
+
+/// Which of `others` share an appointment (any status) with `viewer_id` (for the DataLoader).
+///
+/// # Errors
+/// Internal only.
+pub async fn sharing_with<C: ConnectionTrait>(db: &C, viewer_id: Uuid, others: &[Uuid]) -> AppResult<Vec<Uuid>> {
+    let as_doctor: Vec<Uuid> = appointment::Entity::find()
+        .select_only()
+        .column(appointment::Column::PatientId)
+        .distinct()
+        .filter(appointment::Column::DoctorId.eq(viewer_id))
+        .filter(appointment::Column::PatientId.is_in(others.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let as_patient: Vec<Uuid> = appointment::Entity::find()
+        .select_only()
+        .column(appointment::Column::DoctorId)
+        .distinct()
+        .filter(appointment::Column::PatientId.eq(viewer_id))
+        .filter(appointment::Column::DoctorId.is_in(others.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(as_doctor.into_iter().chain(as_patient).collect())
+}

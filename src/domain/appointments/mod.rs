@@ -1,0 +1,235 @@
+//! Appointments: booking that never double-books, the status lifecycle, history, and who sees what.
+//!
+//! Overlap of active appointments (one doctor, or one patient) is refused by the database itself:
+//! exclusion constraints on PostgreSQL, triggers inside `BEGIN IMMEDIATE` transactions on SQLite.
+//! The code never checks-then-inserts for overlap; it inserts and maps the refusal to `CONFLICT`.
+//!
+//! By sub-feature: [`booking`] (`create`), [`lifecycle`] (confirm, cancel, complete, no-show,
+//! reschedule), [`listing`] (what a viewer may read), [`events`] (the history, its emails and
+//! notices). This file holds what they share: the statuses, the viewer's part, the retry loop and
+//! the time checks.
+mod booking;
+mod events;
+mod lifecycle;
+mod listing;
+
+use std::future::Future;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, DeriveActiveEnum, EntityTrait, EnumIter, PaginatorTrait, QueryFilter,
+    sea_query::StringLen,
+};
+use uuid::Uuid;
+
+pub use self::{
+    booking::{NewAppointment, create},
+    events::event_by_id,
+    lifecycle::{Transition, reschedule, transition},
+    listing::{AppointmentCursor, AppointmentFilter, by_ids, count, get, history_of, list_counted, sharing_with},
+};
+use super::schedule::{DoctorCalendar, Rule, grid};
+use crate::{
+    auth::viewer::Viewer,
+    db::entities::{appointment, time_off},
+    error::{AppError, AppResult, db_error_code, db_error_names},
+};
+
+/// Where an appointment is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum AppointmentStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "CONFIRMED")]
+    Confirmed,
+    #[sea_orm(string_value = "COMPLETED")]
+    Completed,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+    #[sea_orm(string_value = "NO_SHOW")]
+    NoShow,
+}
+
+impl AppointmentStatus {
+    /// Pending and confirmed appointments hold their time.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Pending | Self::Confirmed)
+    }
+}
+
+/// What happened to an appointment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum AppointmentEventKind {
+    #[sea_orm(string_value = "CREATED")]
+    Created,
+    #[sea_orm(string_value = "CONFIRMED")]
+    Confirmed,
+    #[sea_orm(string_value = "RESCHEDULED")]
+    Rescheduled,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+    #[sea_orm(string_value = "COMPLETED")]
+    Completed,
+    #[sea_orm(string_value = "NO_SHOW")]
+    NoShow,
+}
+
+/// How far ahead an appointment may be booked.
+pub const MAX_DAYS_AHEAD: i64 = 365;
+/// Longest reason for visit or cancellation, characters.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// The viewer's part in an appointment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Doctor,
+    Patient,
+    Admin,
+}
+
+/// The viewer's part, or `None` when they may not know the appointment exists.
+pub fn party(viewer: &Viewer, appt: &appointment::Model) -> Option<Party> {
+    if viewer.is_admin() {
+        Some(Party::Admin)
+    } else if appt.doctor_id == viewer.id() {
+        Some(Party::Doctor)
+    } else if appt.patient_id == viewer.id() {
+        Some(Party::Patient)
+    } else {
+        None
+    }
+}
+
+/// A transaction attempt's failure: a rule (final) or a database error (maybe worth a retry).
+enum Failure {
+    App(AppError),
+    Db(DbErr),
+}
+
+impl From<DbErr> for Failure {
+    fn from(e: DbErr) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails by a rule, or fails by something other than a
+/// serialization failure or deadlock (retried up to 5 times): those are the database asking to
+/// try again, never the client's fault.
+async fn with_retries<T, F, Fut>(mut attempt: F) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(Failure::App(e)) => return Err(e),
+            Err(Failure::Db(e)) => {
+                if let Some(conflict) = overlap_conflict(&e) {
+                    return Err(conflict);
+                }
+                let retryable = matches!(db_error_code(&e).as_deref(), Some("40001" | "40P01" | "5" | "517" | "261"));
+                if !retryable || tries >= 5 {
+                    return Err(e.into());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5 * tries)).await;
+            }
+        }
+    }
+}
+
+/// The refusal of an overlapping active appointment, as the client should see it.
+fn overlap_conflict(e: &DbErr) -> Option<AppError> {
+    let names = db_error_names(e);
+    let has = |name: &str| names.iter().any(|n| n.contains(name));
+    if has("appointments_doctor_no_overlap") {
+        Some(AppError::conflict("startsAt", "The doctor already has an appointment at that time"))
+    } else if has("appointments_patient_no_overlap") {
+        Some(AppError::conflict("startsAt", "The patient already has an appointment at that time"))
+    } else if db_error_code(e).as_deref() == Some("23P01") {
+        Some(AppError::conflict("startsAt", "That time is already booked"))
+    } else {
+        None
+    }
+}
+
+/// The rules a start is checked against: the doctor's slot grid.
+struct Grid<'a> {
+    tz: Tz,
+    rules: &'a [Rule],
+    slot_minutes: i64,
+}
+
+impl<'a> From<&'a DoctorCalendar> for Grid<'a> {
+    fn from(cal: &'a DoctorCalendar) -> Self {
+        Self { tz: cal.tz, rules: &cal.rules, slot_minutes: cal.slot_minutes() }
+    }
+}
+
+/// Checks the start of a booking or a move and returns its end (time off apart: see
+/// [`away_at`]).
+///
+/// Always: in the future, at most a year ahead. When `on_grid` (patients, and admins acting for
+/// them): exactly a slot of the doctor's availability.
+fn check_start(
+    grid_of: &Grid<'_>,
+    starts_at: DateTime<Utc>,
+    on_grid: bool,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Failure> {
+    if starts_at <= now {
+        return Err(AppError::bad_input("startsAt", "startsAt must be in the future").into());
+    }
+    if starts_at > now + TimeDelta::days(MAX_DAYS_AHEAD) {
+        return Err(AppError::bad_input("startsAt", "startsAt can be at most 365 days ahead").into());
+    }
+    let ends_at = starts_at + TimeDelta::minutes(grid_of.slot_minutes);
+    if on_grid {
+        let day = TimeDelta::days(1);
+        let slots = grid(grid_of.tz, grid_of.rules, grid_of.slot_minutes, starts_at - day, starts_at + day);
+        if !slots.iter().any(|s| s.start == starts_at) {
+            return Err(AppError::bad_input("startsAt", "startsAt is not one of the doctor's available slots").into());
+        }
+    }
+    Ok(ends_at)
+}
+
+/// The refusal of a time over the doctor's time off.
+fn away() -> Failure {
+    AppError::bad_input("startsAt", "The doctor is away at that time").into()
+}
+
+/// Refuses `[starts_at, ends_at)` when it overlaps the doctor's time off.
+async fn away_at<C: ConnectionTrait>(
+    txn: &C,
+    doctor_id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let blocked = time_off::Entity::find()
+        .filter(time_off::Column::DoctorId.eq(doctor_id))
+        .filter(time_off::Column::StartsAt.lt(ends_at))
+        .filter(time_off::Column::EndsAt.gt(starts_at))
+        .count(txn)
+        .await?;
+    if blocked > 0 { Err(away()) } else { Ok(()) }
+}
+
+async fn load_for<C: ConnectionTrait>(txn: &C, viewer: &Viewer, id: Uuid) -> Result<appointment::Model, Failure> {
+    let appt = appointment::Entity::find_by_id(id).one(txn).await?.ok_or(AppError::NotFound("Appointment"))?;
+    if party(viewer, &appt).is_none() {
+        return Err(AppError::NotFound("Appointment").into());
+    }
+    Ok(appt)
+}
