@@ -272,6 +272,9 @@ def main():
     ap.add_argument("--postgres", help="a PostgreSQL URL whose server may create a fresh database")
     ap.add_argument("--seconds", type=int, default=15, help="length of each workload (default 15)")
     ap.add_argument("--no-build", action="store_true", help="use the release binary as it is")
+    ap.add_argument("--outbox-dir", help="where the server writes its .eml files (default: beside the database, "
+                                         "in a temp folder); e.g. a folder on tmpfs, to take the file system's "
+                                         "cost of creating files out of the booking figures")
     ap.add_argument("--binary", help="run this binary instead of target/release/cybermed (implies --no-build), "
                                      "e.g. a copy built from an earlier commit, to compare")
     ap.add_argument("--only", help="comma-separated workloads to run (e.g. typename,screen20), skipping the "
@@ -292,6 +295,8 @@ def main():
             sys.exit("wrk is needed: apt-get install wrk")
 
     work = tempfile.mkdtemp(prefix="cybermed-bench-")
+    outbox = tempfile.mkdtemp(prefix="cybermed-bench-outbox-", dir=args.outbox_dir) if args.outbox_dir \
+        else os.path.join(work, "outbox")
     if args.postgres:
         name = "cybermed_bench_" + uuid.uuid4().hex[:8]
         run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"], stdout=subprocess.DEVNULL)
@@ -300,7 +305,7 @@ def main():
         database = f"sqlite://{work}/bench.db?mode=rwc"
     env = {**os.environ, "APP_ENV": "production", "JWT_SECRET": "bench-secret-bench-secret-bench-secret-0",
            "DATABASE_URL": database, "BIND_ADDR": "127.0.0.1:0", "RUST_LOG": "warn,cybermed=info",
-           "MAIL_OUTBOX_DIR": os.path.join(work, "outbox"), "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000"}
+           "MAIL_OUTBOX_DIR": outbox, "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000"}
     proc, BASE = start_server(binary, env)
     pid = proc.pid
     memory = Memory(pid)
@@ -429,6 +434,7 @@ def main():
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(outbox, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::{
-    appointments::{Clinic, at},
+    appointments::{CREATE, Clinic, at},
     helpers::{Session, TestApp, code, email, field, message},
 };
 
@@ -67,6 +67,24 @@ async fn all_at_once<F: Future<Output = Value>>(app: &TestApp, requests: Vec<F>)
         "all {n} bookings committed in one group"
     );
     answers
+}
+
+/// As `Clinic::book`, with an `x-request-id`.
+async fn book_as_request(c: &Clinic, who: &Session, input: &Value, request_id: String) -> Value {
+    let mut i = input.clone();
+    i["reasonForVisit"] = json!("Check-up");
+    let resp = c
+        .app
+        .client
+        .post(c.app.url("/graphql"))
+        .bearer_auth(&who.access)
+        .header("x-request-id", &request_id)
+        .json(&json!({ "query": CREATE, "variables": { "i": i } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], request_id);
+    resp.json().await.unwrap()
 }
 
 fn booked_id(answer: &Value) -> Option<Uuid> {
@@ -199,7 +217,16 @@ async fn a_group_mixing_good_and_bad_bookings_keeps_the_good_ones_only_and_answe
         (&patients[6], json!({ "doctorId": doctor, "startsAt": at("09:30") }), None),
     ];
 
-    let answers = all_at_once(&c.app, cases.iter().map(|(who, input, _)| c.book(who, input.clone())).collect()).await;
+    // Each request with its own id: a job runs in its request's context (the audit entry says which).
+    let answers = all_at_once(
+        &c.app,
+        cases
+            .iter()
+            .enumerate()
+            .map(|(i, (who, input, _))| book_as_request(&c, who, input, format!("req-book-{i}")))
+            .collect(),
+    )
+    .await;
 
     let mut kept = BTreeSet::from([earlier]);
     let mut booked = Vec::new();
@@ -224,6 +251,16 @@ async fn a_group_mixing_good_and_bad_bookings_keeps_the_good_ones_only_and_answe
     }
     assert_eq!(booked.len(), 4);
     only_these_are_kept(&c.app, &kept).await;
+    for (i, answer) in answers.iter().enumerate() {
+        let Some(id) = booked_id(answer) else { continue };
+        let entry = audit_entry::Entity::find()
+            .filter(audit_entry::Column::SubjectId.eq(id))
+            .one(&c.app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.request_id, format!("req-book-{i}"), "the audit entry of request {i}");
+    }
     let mut heard = notices(&mut events, booked.len()).await;
     heard.sort();
     booked.sort();
