@@ -64,12 +64,7 @@ pub async fn change_password(
     let user_id = viewer.id();
     let txn = begin_write(&store.writer).await?;
     throttle::clear(&txn, throttle::Kind::Login, email).await?;
-    user::Entity::update_many()
-        .col_expr(user::Column::PasswordHash, Expr::value(hash))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(user_id))
-        .exec(&txn)
-        .await?;
+    store_hash(&txn, user_id, hash, now).await?;
     revoke_all_sessions(&txn, user_id, now).await?;
     audit::record(&txn, Some(user_id), "account.password_change", Some(user_id), now).await?;
     commit_account_change(store, sessions, txn, user_id).await?;
@@ -192,12 +187,7 @@ pub async fn reset_password(
     if consumed.rows_affected != 1 {
         return Err(bad_token());
     }
-    user::Entity::update_many()
-        .col_expr(user::Column::PasswordHash, Expr::value(hash))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(user_id))
-        .exec(&txn)
-        .await?;
+    store_hash(&txn, user_id, hash, now).await?;
     throttle::clear(&txn, throttle::Kind::Reset, &email).await?;
     throttle::clear(&txn, throttle::Kind::Login, &email).await?;
     revoke_all_sessions(&txn, user_id, now).await?;
@@ -216,4 +206,20 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Stores a user's new password hash (a password change or a completed reset), inside `txn`.
+async fn store_hash(
+    txn: &sea_orm::DatabaseTransaction,
+    user_id: Uuid,
+    hash: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
