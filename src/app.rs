@@ -53,8 +53,6 @@ impl std::ops::Deref for AppState {
 pub struct Services {
     /// What domain functions work with: database, clock, events (see [`Store`]).
     pub store: Store,
-    /// Write jobs committed in groups on SQLite (bookings; see `db::group_commit`).
-    pub writes: db::group_commit::WriteQueue,
     /// SQL statements run so far (tests and the benchmark read it).
     pub statements: db::StatementCounter,
     pub config: Arc<Config>,
@@ -67,9 +65,9 @@ pub struct Services {
     pub plain_stats: graphql::plain::PlainStats,
 }
 
-/// `state.db`, `state.clock`, `state.events`… read the [`Store`]: code that still takes the whole
-/// state (the appointment rules, the background jobs, the GraphQL layer) keeps reading them so,
-/// and `&AppState` coerces to the `&Store` a domain function takes.
+/// `state.db`, `state.clock`, `state.events`… read the [`Store`]: the front doors and the
+/// background jobs, which hold the whole state, read them so, and `&AppState` coerces to the
+/// `&Store` a domain function takes.
 impl std::ops::Deref for Services {
     type Target = Store;
 
@@ -79,6 +77,16 @@ impl std::ops::Deref for Services {
 }
 
 impl AppState {
+    /// What `seed-demo` works with.
+    pub fn seeder(&self) -> crate::domain::demo::Seeder<'_> {
+        crate::domain::demo::Seeder {
+            store: &self.store,
+            passwords: &self.passwords,
+            keys: &self.keys,
+            sessions: &self.sessions,
+        }
+    }
+
     /// Connects to the database (migrating it up) and builds every service.
     ///
     /// # Errors
@@ -109,13 +117,13 @@ impl AppState {
         let store = Store {
             db,
             writer,
+            writes,
             clock: Clock::default(),
             events,
             outbox: crate::outbox::Settings::from_config(&config),
         };
         Ok(Self(Arc::new(Services {
             store,
-            writes,
             statements,
             config: Arc::new(config),
             keys,

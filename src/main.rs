@@ -128,7 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let state = app::AppState::build(config).await?;
-            match cybermed::domain::demo::seed(&state).await {
+            match cybermed::domain::demo::seed(state.seeder()).await {
                 Ok(logins) => {
                     let mut out = std::io::stdout().lock();
                     for l in logins {

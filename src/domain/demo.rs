@@ -1,8 +1,7 @@
 //! `cybermed seed-demo`: a small demo clinic on an empty database.
 //!
-//! It takes the whole [`AppState`] only because the appointment rules it books through
-//! (`appointments::create`, `appointments::transition`) still do; everything else gets the
-//! [`Store`] and the services it needs, as everywhere in the domain.
+//! It registers people as `register` does, so besides the [`Store`] it is handed the password
+//! hasher, the token keys and the login cache ([`Seeder`]), as everywhere in the domain.
 use chrono::{Datelike, Days, NaiveTime, TimeDelta, TimeZone, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use uuid::Uuid;
@@ -15,8 +14,7 @@ use super::{
     schedule::{self, Rule, Weekday},
 };
 use crate::{
-    app::AppState,
-    auth::{random_token, viewer::Viewer},
+    auth::{jwt::TokenKeys, password::Passwords, random_token, sessions::SessionCache, viewer::Viewer},
     db::{
         begin_write,
         entities::{appointment, appointment_event, user},
@@ -31,12 +29,21 @@ pub struct DemoLogin {
     pub password: String,
 }
 
+/// What seeding works with: the [`Store`] and the services registering a person needs.
+#[derive(Clone, Copy)]
+pub struct Seeder<'a> {
+    pub store: &'a Store,
+    pub passwords: &'a Passwords,
+    pub keys: &'a TokenKeys,
+    pub sessions: &'a SessionCache,
+}
+
 fn as_viewer(u: user::Model) -> Viewer {
     Viewer { user: u, session_id: Uuid::nil() }
 }
 
 async fn person(
-    state: &AppState,
+    state: Seeder<'_>,
     logins: &mut Vec<DemoLogin>,
     role: Role,
     email: &str,
@@ -46,7 +53,7 @@ async fn person(
 ) -> AppResult<Viewer> {
     let password = format!("Demo-{}", random_token(9));
     let user = if role == Role::Admin {
-        accounts::create_admin(&state.store, &state.passwords, &state.sessions, email, first, last, password.clone())
+        accounts::create_admin(state.store, state.passwords, state.sessions, email, first, last, password.clone())
             .await?
     } else {
         let new = NewUser {
@@ -58,7 +65,7 @@ async fn person(
             gender: Some(gender),
             phone: Some("+1 555 0100".to_owned()),
         };
-        accounts::register(&state.store, &state.passwords, &state.keys, None, new).await?.user
+        accounts::register(state.store, state.passwords, state.keys, None, new).await?.user
     };
     logins.push(DemoLogin { role, email: email.to_owned(), password });
     Ok(as_viewer(user))
@@ -69,7 +76,7 @@ async fn person(
 ///
 /// # Errors
 /// `BAD_USER_INPUT` (field `database`) when the database already has users.
-pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
+pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
     if user::Entity::find().count(&state.store.db).await? > 0 {
         return Err(AppError::bad_input("database", "seed-demo needs an empty database"));
     }
@@ -91,15 +98,15 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
             time_zone: Some(tz.to_owned()),
             slot_minutes: Some(slot),
         };
-        profiles::upsert_doctor_profile(&state.store, &doctor, changes).await?;
-        profiles::verify_doctor(&state.store, Some(admin.id()), doctor.id(), true).await?;
+        profiles::upsert_doctor_profile(state.store, &doctor, changes).await?;
+        profiles::verify_doctor(state.store, Some(admin.id()), doctor.id(), true).await?;
         let rules = weekdays
             .iter()
             .flat_map(|d| {
                 [Rule { weekday: *d, start: t(9), end: t(12) }, Rule { weekday: *d, start: t(13), end: t(17) }]
             })
             .collect();
-        schedule::set_availability(&state.store, &doctor, rules).await?;
+        schedule::set_availability(state.store, &doctor, rules).await?;
         doctors.push(doctor);
     }
 
@@ -115,7 +122,7 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
             emergency_contact_name: "Alex Doe".to_owned(),
             emergency_contact_phone: "+1 555 0199".to_owned(),
         };
-        profiles::upsert_patient_profile(&state.store, &patient, changes).await?;
+        profiles::upsert_patient_profile(state.store, &patient, changes).await?;
         patients.push(patient);
     }
 
@@ -128,7 +135,7 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
     let from = Utc.from_utc_datetime(&monday.and_time(t(0)));
     let mut upcoming = Vec::new();
     for doctor in &doctors {
-        let slots = schedule::available_slots(&state.store, doctor.id(), from, from + TimeDelta::days(5)).await?;
+        let slots = schedule::available_slots(state.store, doctor.id(), from, from + TimeDelta::days(5)).await?;
         upcoming.push(slots);
     }
     let book = |who: &Viewer, doctor: &Viewer, patient: &Viewer, at, reason: &str| {
@@ -139,7 +146,7 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
             reason_for_visit: reason.to_owned(),
         };
         let who = Viewer { user: who.user.clone(), session_id: who.session_id };
-        async move { appointments::create(state, &who, input).await }
+        async move { appointments::create(state.store, &who, input).await }
     };
     let slot = |d: usize, i: usize| upcoming.get(d).and_then(|s| s.get(i)).map(|s| s.start);
     if let (Some(a), Some(b), Some(c), Some(d), Some(e)) = (slot(0, 0), slot(1, 2), slot(2, 4), slot(0, 8), slot(1, 6))
@@ -147,11 +154,17 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
         book(&patients[0], &doctors[0], &patients[0], a, "Chest pain when climbing stairs").await?;
         book(&doctors[1], &doctors[1], &patients[1], b, "Follow-up on a rash").await?;
         let pending = book(&patients[2], &doctors[2], &patients[2], c, "Annual check-up").await?;
-        appointments::transition(state, &doctors[2], pending.id, Transition::Confirm, None).await?;
+        appointments::transition(state.store, &doctors[2], pending.id, Transition::Confirm, None).await?;
         book(&admin, &doctors[0], &patients[1], d, "Blood pressure review").await?;
         let cancelled = book(&patients[2], &doctors[1], &patients[2], e, "Mole check").await?;
-        appointments::transition(state, &patients[2], cancelled.id, Transition::Cancel, Some("Travelling".to_owned()))
-            .await?;
+        appointments::transition(
+            state.store,
+            &patients[2],
+            cancelled.id,
+            Transition::Cancel,
+            Some("Travelling".to_owned()),
+        )
+        .await?;
     }
 
     // Past visits (completed, missed) are history: written as they would have happened.
@@ -162,7 +175,7 @@ pub async fn seed(state: &AppState) -> AppResult<Vec<DemoLogin>> {
         (&doctors[1], &patients[2], 3, 9, AppointmentStatus::Completed, "Skin check"),
     ] {
         past_visit(
-            &state.store,
+            state.store,
             doctor,
             patient,
             last_week + TimeDelta::days(days) + TimeDelta::hours(hour),

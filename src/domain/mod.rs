@@ -20,7 +20,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::{DatabaseConnection, DeriveActiveEnum, EnumIter, sea_query::StringLen};
 use serde::{Deserialize, Serialize};
 
-use crate::{events::EventHub, outbox};
+use crate::{db::group_commit::WriteQueue, events::EventHub, outbox};
 
 /// What every domain function works with: the database, the clock, the event hub, and the outbox's
 /// settings (emails are written inside domain transactions). Cheap to clone: handles and reference
@@ -36,6 +36,9 @@ pub struct Store {
     pub events: EventHub,
     /// What the outbox writer needs of the configuration.
     pub outbox: outbox::Settings,
+    /// Write jobs committed in groups on SQLite, one transaction each on PostgreSQL (bookings;
+    /// see `db::group_commit`).
+    pub writes: WriteQueue,
 }
 
 /// What a user is in the clinic. Stored as its name.

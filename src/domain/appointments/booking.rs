@@ -16,9 +16,9 @@ use super::{
     with_retries,
 };
 use crate::{
-    app::AppState,
     auth::viewer::Viewer,
     db::entities::appointment,
+    domain::Store,
     domain::{
         Role,
         profiles::parse_time_zone,
@@ -67,7 +67,7 @@ struct Booking {
 /// `BAD_USER_INPUT` naming the field (`doctorId`,
 /// `patientId`, `startsAt`, `reasonForVisit`); `CONFLICT` (field `startsAt`) when the doctor or the
 /// patient already has an active appointment overlapping that time, decided by the database.
-pub async fn create(state: &AppState, viewer: &Viewer, input: NewAppointment) -> AppResult<appointment::Model> {
+pub async fn create(store: &Store, viewer: &Viewer, input: NewAppointment) -> AppResult<appointment::Model> {
     let (doctor_id, patient_id, on_grid, status) = match viewer.role() {
         Role::Patient => {
             if input.patient_id.is_some_and(|p| p != viewer.id()) {
@@ -101,24 +101,24 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewAppointment) ->
         by_the_doctor: viewer.role() == Role::Doctor,
     };
     let (appt, notice) = with_retries(|| {
-        let (owned, booking) = (state.clone(), booking.clone());
-        state.writes.run(move |txn| {
-            let (state, booking) = (owned.clone(), booking.clone());
-            Box::pin(async move { book(&state, txn, &booking).await })
+        let (owned, booking) = (store.clone(), booking.clone());
+        store.writes.run(move |txn| {
+            let (store, booking) = (owned.clone(), booking.clone());
+            Box::pin(async move { book(&store, txn, &booking).await })
         })
     })
     .await?;
-    state.events.committed(&[notice]);
+    store.events.committed(&[notice]);
     Ok(appt)
 }
 
 /// One run of a booking inside `txn`.
 async fn book(
-    state: &AppState,
+    store: &Store,
     txn: &DatabaseTransaction,
     b: &Booking,
 ) -> Result<(appointment::Model, EventNotice), Failure> {
-    let now = state.clock.now();
+    let now = store.clock.now();
     let facts = Facts::load(txn, b).await?;
     let not_bookable = || -> Failure {
         if b.by_the_doctor {
@@ -176,7 +176,7 @@ async fn book(
     // The insert runs first in the event's round trip: an overlap refused by the database stops
     // it there, before the event's rows.
     let notice = record(
-        state,
+        store,
         txn,
         &appt,
         AppointmentEventKind::Created,

@@ -6,12 +6,11 @@ use uuid::Uuid;
 
 use super::{AppointmentEventKind, Failure};
 use crate::{
-    app::AppState,
     db::{
         batch,
         entities::{appointment, appointment_event},
     },
-    domain::audit,
+    domain::{Store, audit},
     error::AppResult,
     events::EventNotice,
     outbox::{self, appointments::Parties},
@@ -47,7 +46,7 @@ fn event(
 /// deletes; on PostgreSQL, the notice and the senders' wake-up in one more.
 #[expect(clippy::too_many_arguments, reason = "one event's facts, each needed")]
 pub(super) async fn record<C: ConnectionTrait>(
-    state: &AppState,
+    store: &Store,
     txn: &C,
     appt: &appointment::Model,
     kind: AppointmentEventKind,
@@ -66,7 +65,7 @@ pub(super) async fn record<C: ConnectionTrait>(
         AppointmentEventKind::Completed => "appointment.complete",
         AppointmentEventKind::NoShow => "appointment.no_show",
     };
-    let emails = outbox::appointments::on_event(state, txn, appt, kind, moved_from, at, parties).await?;
+    let emails = outbox::appointments::on_event(store, txn, appt, kind, moved_from, at, parties).await?;
     let event_id = Uuid::now_v7();
     let mut writes = Vec::with_capacity(4);
     writes.extend(change);
@@ -78,9 +77,9 @@ pub(super) async fn record<C: ConnectionTrait>(
     let notice =
         EventNotice { event_id, appointment_id: appt.id, doctor_id: appt.doctor_id, patient_id: appt.patient_id };
     if wake {
-        state.events.notify_in_and_outbox(txn, &[notice]).await?;
+        store.events.notify_in_and_outbox(txn, &[notice]).await?;
     } else {
-        state.events.notify_in(txn, &[notice]).await?;
+        store.events.notify_in(txn, &[notice]).await?;
     }
     Ok(notice)
 }
@@ -89,6 +88,6 @@ pub(super) async fn record<C: ConnectionTrait>(
 ///
 /// # Errors
 /// Internal only.
-pub async fn event_by_id(state: &AppState, id: Uuid) -> AppResult<Option<appointment_event::Model>> {
-    Ok(appointment_event::Entity::find_by_id(id).one(&state.db).await?)
+pub async fn event_by_id(store: &Store, id: Uuid) -> AppResult<Option<appointment_event::Model>> {
+    Ok(appointment_event::Entity::find_by_id(id).one(&store.db).await?)
 }

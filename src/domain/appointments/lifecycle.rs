@@ -8,9 +8,9 @@ use super::{
     load_for, party, with_retries,
 };
 use crate::{
-    app::AppState,
     auth::viewer::Viewer,
     db::{begin_write, entities::appointment},
+    domain::Store,
     domain::{schedule::DoctorCalendar, validation},
     error::{AppError, AppResult},
 };
@@ -35,7 +35,7 @@ pub enum Transition {
 /// cancel, complete and mark no-shows); `BAD_USER_INPUT` (field `status`) for a transition the
 /// status does not allow.
 pub async fn transition(
-    state: &AppState,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     what: Transition,
@@ -45,8 +45,8 @@ pub async fn transition(
     let (appt, notice) = with_retries(|| {
         let reason = reason.clone();
         async move {
-            let txn = begin_write(&state.writer).await?;
-            let now = state.clock.now();
+            let txn = begin_write(&store.writer).await?;
+            let now = store.clock.now();
             let appt = load_for(&txn, viewer, id).await?;
             let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;
             let staff = matches!(who, Party::Doctor | Party::Admin);
@@ -92,13 +92,13 @@ pub async fn transition(
             }
             model.updated_at = Set(now);
             let appt = model.update(&txn).await?;
-            let notice = record(state, &txn, &appt, kind, None, Some(viewer.id()), now, None, None).await?;
+            let notice = record(store, &txn, &appt, kind, None, Some(viewer.id()), now, None, None).await?;
             txn.commit().await?;
             Ok((appt, notice))
         }
     })
     .await?;
-    state.events.committed(&[notice]);
+    store.events.committed(&[notice]);
     Ok(appt)
 }
 
@@ -119,14 +119,14 @@ fn status_word(s: AppointmentStatus) -> &'static str {
 /// As [`create`] and [`transition`]: a doctor who is not verified or not active may not move
 /// (`FORBIDDEN`); the patient or an admin moving with such a doctor gets `BAD_USER_INPUT` on `doctorId`.
 pub async fn reschedule(
-    state: &AppState,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     starts_at: DateTime<Utc>,
 ) -> AppResult<appointment::Model> {
     let (appt, notice) = with_retries(|| async move {
-        let txn = begin_write(&state.writer).await?;
-        let now = state.clock.now();
+        let txn = begin_write(&store.writer).await?;
+        let now = store.clock.now();
         let appt = load_for(&txn, viewer, id).await?;
         let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;
         if !appt.status.is_active() {
@@ -157,7 +157,7 @@ pub async fn reschedule(
         model.updated_at = Set(now);
         let appt = model.update(&txn).await?;
         let notice = record(
-            state,
+            store,
             &txn,
             &appt,
             AppointmentEventKind::Rescheduled,
@@ -172,6 +172,6 @@ pub async fn reschedule(
         Ok((appt, notice))
     })
     .await?;
-    state.events.committed(&[notice]);
+    store.events.committed(&[notice]);
     Ok(appt)
 }

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::{AppointmentStatus, Failure, load_for};
 use crate::{
-    app::AppState,
     auth::viewer::Viewer,
     db::{
         by_position::FromPosition,
         entities::{appointment, appointment_event},
     },
+    domain::Store,
     error::AppResult,
 };
 
@@ -23,8 +23,8 @@ use crate::{
 ///
 /// # Errors
 /// `NOT_FOUND` when it does not exist or is someone else's.
-pub async fn get(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<appointment::Model> {
-    match load_for(&state.db, viewer, id).await {
+pub async fn get(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<appointment::Model> {
+    match load_for(&store.db, viewer, id).await {
         Ok(a) => Ok(a),
         Err(Failure::App(e)) => Err(e),
         Err(Failure::Db(e)) => Err(e.into()),
@@ -83,7 +83,7 @@ fn visible_condition(viewer: &Viewer, filter: &AppointmentFilter) -> Condition {
 /// # Errors
 /// Internal only.
 pub async fn list_counted(
-    state: &AppState,
+    store: &Store,
     viewer: &Viewer,
     filter: &AppointmentFilter,
     after: Option<AppointmentCursor>,
@@ -107,7 +107,7 @@ pub async fn list_counted(
             .to_owned();
         QuerySelect::query(&mut query).expr_as(Expr::from(SubQueryStatement::SelectStatement(count)), "total");
     }
-    let rows = state.db.query_all(&sea_orm::QueryTrait::into_query(query)).await?;
+    let rows = store.db.query_all(&sea_orm::QueryTrait::into_query(query)).await?;
     let mut total = None;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -119,7 +119,7 @@ pub async fn list_counted(
     }
     if with_total && total.is_none() {
         // No row on this page (past the end, or none at all): the total needs its own count.
-        total = Some(count(state, viewer, filter).await?);
+        total = Some(count(store, viewer, filter).await?);
     }
     Ok((out, total))
 }
@@ -128,8 +128,8 @@ pub async fn list_counted(
 ///
 /// # Errors
 /// Internal only.
-pub async fn count(state: &AppState, viewer: &Viewer, filter: &AppointmentFilter) -> AppResult<u64> {
-    Ok(appointment::Entity::find().filter(visible_condition(viewer, filter)).count(&state.db).await?)
+pub async fn count(store: &Store, viewer: &Viewer, filter: &AppointmentFilter) -> AppResult<u64> {
+    Ok(appointment::Entity::find().filter(visible_condition(viewer, filter)).count(&store.db).await?)
 }
 
 /// Events of several appointments, oldest first (for the DataLoader).
