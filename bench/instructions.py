@@ -55,7 +55,8 @@ def main():
     ap.add_argument("--only", help="comma-separated workloads")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="cybermed-instr-")
-    env = {**os.environ, "APP_ENV": "production", "JWT_SECRET": "bench-secret-bench-secret-bench-secret-0",
+    env = {**os.environ, "APP_ENV": "production", "LOG_FORMAT": "json",
+           "JWT_SECRET": "bench-secret-bench-secret-bench-secret-0",
            "DATABASE_URL": f"sqlite://{work}/bench.db?mode=rwc", "BIND_ADDR": "127.0.0.1:0", "RUST_LOG": "warn,cybermed=info",
            "MAIL_OUTBOX_DIR": os.path.join(work, "outbox"), "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000"}
     proc, base = bench.start_server(args.binary, env)

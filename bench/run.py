@@ -303,7 +303,8 @@ def main():
         database = re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", args.postgres, count=1) if "/" in args.postgres.split("://", 1)[1] else args.postgres + "/" + name
     else:
         database = f"sqlite://{work}/bench.db?mode=rwc"
-    env = {**os.environ, "APP_ENV": "production", "JWT_SECRET": "bench-secret-bench-secret-bench-secret-0",
+    env = {**os.environ, "APP_ENV": "production", "LOG_FORMAT": "json",
+           "JWT_SECRET": "bench-secret-bench-secret-bench-secret-0",
            "DATABASE_URL": database, "BIND_ADDR": "127.0.0.1:0", "RUST_LOG": "warn,cybermed=info",
            "MAIL_OUTBOX_DIR": outbox, "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000"}
     proc, BASE = start_server(binary, env)

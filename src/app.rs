@@ -186,33 +186,46 @@ pub fn router(state: AppState) -> Router {
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
+    /// `METRICS_BIND_ADDR`'s listener, when set.
+    metrics: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
 
 impl Application {
-    /// Builds the state and binds `config.bind_addr` (port 0 picks a free port).
+    /// Builds the state and binds `config.bind_addr` (port 0 picks a free port), and
+    /// `config.metrics_bind_addr` when set.
     ///
     /// # Errors
-    /// As [`AppState::build`], or the address cannot be bound.
+    /// As [`AppState::build`], or an address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let addr = config.bind_addr.clone();
         let state = AppState::build(config).await?;
         Self::with_state(state, &addr).await
     }
 
-    /// Binds `addr` for an already built state.
+    /// Binds `addr` (and the state's `metrics_bind_addr`, when set) for an already built state.
     ///
     /// # Errors
-    /// The address cannot be bound.
+    /// An address cannot be bound.
     pub async fn with_state(state: AppState, addr: &str) -> anyhow::Result<Self> {
+        crate::metrics::install();
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        Ok(Self { listener, router: router(state.clone()), state })
+        let metrics = match &state.config.metrics_bind_addr {
+            Some(addr) => Some(crate::metrics::bind(addr).await?),
+            None => None,
+        };
+        Ok(Self { listener, metrics, router: router(state.clone()), state })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port `/metrics` is served on, when `METRICS_BIND_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     /// The shared state (tests use it to move the clock).
@@ -228,12 +241,25 @@ impl Application {
     ///
     /// The background work of every process runs beside it ([`crate::jobs`]): the outbox sender
     /// and housekeeping. After the server stopped, they finish what they have in hand and stop.
+    ///
+    /// `/metrics` (when `METRICS_BIND_ADDR` is set) is served beside it and stops with it.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let shutdown = futures_util::FutureExt::shared(Box::pin(shutdown));
         let jobs = crate::jobs::start(&self.state);
+        let upkeep = tokio::spawn(crate::metrics::upkeep(shutdown.clone()));
+        let metrics = self
+            .metrics
+            .map(|listener| tokio::spawn(crate::metrics::serve(listener, self.state.clone(), shutdown.clone())));
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         jobs.stop().await;
+        let _ = upkeep.await;
+        if let Some(metrics) = metrics
+            && let Ok(Err(e)) = metrics.await
+        {
+            tracing::warn!(reason = %e, "the metrics listener failed");
+        }
         served.context("server failed")
     }
 }
@@ -283,6 +309,14 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     let mut resp = crate::domain::audit::REQUEST_ID.scope(id.clone(), next.run(req)).await;
     resp.headers_mut().insert(header, value);
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
+    let elapsed = started.elapsed();
+    if let Some(g) = graphql {
+        crate::metrics::graphql_operation(
+            g.operation.as_deref(),
+            crate::metrics::Outcome::from_label(g.outcome),
+            Some(elapsed),
+        );
+    }
     tracing::info!(
         request_id = %id,
         method = %method,
@@ -290,7 +324,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
         status = resp.status().as_u16(),
         operation = graphql.and_then(|g| g.operation.as_deref()).unwrap_or("-"),
         outcome = graphql.map_or_else(|| if resp.status().is_success() { "ok" } else { "refused" }, |g| g.outcome),
-        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
     );
     resp

@@ -41,6 +41,15 @@ pub enum MailTransportConfig {
     Outbox(PathBuf),
 }
 
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured only when stderr is a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// The service's whole configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -79,6 +88,10 @@ pub struct Config {
     pub mail_max_attempts: u32,
     /// Sent emails are deleted after this long.
     pub outbox_retention: Duration,
+    /// Where Prometheus `/metrics` is served (`METRICS_BIND_ADDR`); `None`: nowhere.
+    pub metrics_bind_addr: Option<String>,
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
 }
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -199,12 +212,26 @@ impl Config {
             outbox_retention: Duration::from_secs(
                 u64::from(count("OUTBOX_RETENTION_DAYS", 30)?).saturating_mul(86_400),
             ),
+            metrics_bind_addr: var("METRICS_BIND_ADDR"),
+            log_format: log_format(var("LOG_FORMAT").as_deref())?,
         })
     }
 
     /// True in production mode.
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
+    }
+}
+
+/// Reads `LOG_FORMAT`: `text` (also when unset) or `json`.
+///
+/// # Errors
+/// Any other value.
+pub fn log_format(value: Option<&str>) -> anyhow::Result<LogFormat> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => bail!("LOG_FORMAT must be `text` or `json`, not `{other}`"),
     }
 }
 

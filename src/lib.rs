@@ -20,6 +20,8 @@ pub mod graphql;
 pub mod jobs;
 /// Outgoing email over SMTP or into an outbox folder.
 pub mod mail;
+/// Prometheus metrics: the process's recorder, what records into it, and the `/metrics` listener.
+pub mod metrics;
 /// Client addresses: CIDR blocks and who the client is behind trusted proxies.
 pub mod net;
 /// Durable email: the outbox table's writer, its sender, and the emails' texts.

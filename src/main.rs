@@ -81,7 +81,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     let config = Config::from_env()?;
-    telemetry::init(config.is_production());
+    // Logs go to stderr: stdout carries only what a command prints (seed-demo's logins).
+    telemetry::init(config.log_format);
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -157,6 +158,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let application = app::Application::build(config).await?;
-    tracing::info!(port = application.port(), "cybermed listening");
+    match application.metrics_port() {
+        Some(metrics_port) => tracing::info!(port = application.port(), metrics_port, "cybermed listening"),
+        None => tracing::info!(port = application.port(), "cybermed listening"),
+    }
     application.run_until(app::shutdown_signal()).await
 }

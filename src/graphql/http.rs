@@ -58,6 +58,11 @@ pub async fn post(
     if value.is_array() {
         return request_error(StatusCode::BAD_REQUEST, "Batch requests are not supported", wants_gql_json);
     }
+    // GraphQL over HTTP: a request without `query` is malformed (async-graphql would read it as an
+    // empty document and answer 200 with a parse error).
+    if value.get("query").is_none() {
+        return request_error(StatusCode::BAD_REQUEST, "The body has no `query`", wants_gql_json);
+    }
     let request: async_graphql::Request = match serde_json::from_value(value) {
         Ok(r) => r,
         Err(_) => {
@@ -107,7 +112,11 @@ pub async fn get(
 ) -> Response {
     let wants_gql_json = accepts_graphql_response_json(&headers);
     let Some(request) = params.ok().and_then(|Query(p)| p.into_request()) else {
-        return request_error(StatusCode::BAD_REQUEST, "Invalid GraphQL query string", wants_gql_json);
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid GraphQL query string (`query` is required; `variables` and `extensions` must be JSON)",
+            wants_gql_json,
+        );
     };
     if let Ok(doc) = st.limits.prepare(&request.query)
         && let Some(op) = super::selected_operation(&doc, request.operation_name.as_deref())
@@ -246,8 +255,13 @@ fn json_response(status: StatusCode, body: String, gql_json: bool) -> Response {
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
+/// An HTTP-level refusal (nothing parsed or ran): `{"errors":[{"message":…}]}` with `status`,
+/// counted and logged as a `refused` operation.
 fn request_error(status: StatusCode, message: &str, gql_json: bool) -> Response {
-    json_response(status, serde_json::json!({ "errors": [{ "message": message }] }).to_string(), gql_json)
+    let mut resp =
+        json_response(status, serde_json::json!({ "errors": [{ "message": message }] }).to_string(), gql_json);
+    resp.extensions_mut().insert(GraphqlOutcome { operation: None, outcome: "refused" });
+    resp
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {

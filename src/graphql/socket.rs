@@ -6,7 +6,13 @@
 //! through PostgreSQL notices), at the token's expiry, and by a fallback timer. Frames are bounded
 //! (1009 above [`MAX_MESSAGE_BYTES`]) and `connection_init` must come within [`INIT_TIMEOUT`]
 //! (else 4408).
+//!
+//! A `connection_init` without a token, or with a bad one, is acknowledged all the same, as over
+//! HTTP: every operation on that socket is then refused with `UNAUTHENTICATED` ("Authentication
+//! required", or "Invalid or expired token"), which graphql-transport-ws says with an `error`
+//! message (GraphiQL shows it) instead of a closed socket that leaves a client guessing.
 use std::{
+    collections::HashSet,
     net::SocketAddr,
     pin::Pin,
     sync::{
@@ -19,9 +25,10 @@ use std::{
 
 use async_graphql::{
     Pos, Request, Response, ServerResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextSubscribe},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextSubscribe},
     futures_util::stream::BoxStream,
     http::{WebSocketProtocols, WsMessage},
+    parser::types::{ExecutableDocument, OperationType},
 };
 use axum::{
     body::Bytes,
@@ -49,11 +56,28 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a login goes unchecked when no account change was heard of (changes made where no
 /// notice is sent, such as the command line beside a running SQLite server).
 const FALLBACK_CHECK: Duration = Duration::from_secs(30);
-/// The reason sent when a WebSocket's `connection_init` is refused; closed with 4403.
-const FORBIDDEN: &str = "Forbidden";
+
+/// What a socket's `connection_init` said, once it came: a login, or why there is none.
+enum Opened {
+    Login(Arc<SocketLogin>),
+    /// No `Authorization` in the payload.
+    Anonymous,
+    /// An `Authorization` that is not a valid access token of a current login.
+    InvalidToken,
+}
+
+impl Opened {
+    fn login(&self) -> Option<&Arc<SocketLogin>> {
+        match self {
+            Self::Login(l) => Some(l),
+            Self::Anonymous | Self::InvalidToken => None,
+        }
+    }
+}
 
 /// `GET /graphql/ws`. The access token comes in the `connection_init` payload as
-/// `{"Authorization": "Bearer …"}`; a missing or bad one closes the socket with 4403 Forbidden.
+/// `{"Authorization": "Bearer …"}`; without one (or with a bad one) the connection is acknowledged
+/// and every operation on it is refused with `UNAUTHENTICATED`.
 pub async fn ws(
     State(st): State<GraphqlState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -86,6 +110,8 @@ fn is_too_big(err: axum::Error) -> bool {
 }
 
 async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols, peer: SocketAddr) {
+    // Counted in `cybermed_ws_connections` until this returns, however it ends.
+    let _open = crate::metrics::WsConnection::open();
     let (mut sink, stream) = socket.split();
     let too_big = Arc::new(AtomicBool::new(false));
     let input = {
@@ -104,17 +130,22 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
             })
             .filter_map(ready)
     };
-    let login: Arc<OnceLock<Arc<SocketLogin>>> = Arc::default();
+    let login: Arc<OnceLock<Opened>> = Arc::default();
     let output = {
-        let (app, login) = (st.app.clone(), login.clone());
+        let (app, slot) = (st.app.clone(), login.clone());
+        let loginless = {
+            let login = login.clone();
+            move || protocol == WebSocketProtocols::GraphQLWS && login.get().is_some_and(|o| o.login().is_none())
+        };
+        let mut refused = HashSet::new();
         async_graphql::http::WebSocket::new(st.ws_schema.clone(), input, protocol)
-            .on_connection_init(move |payload| init(app, payload, peer, login))
-            .map(|msg| match msg {
-                WsMessage::Text(text) => Message::Text(text.into()),
-                WsMessage::Close(code, reason) => {
-                    let code = if reason == FORBIDDEN { 4403 } else { code };
-                    close(code, &reason)
-                }
+            .on_connection_init(move |payload| init(app, payload, peer, slot))
+            .filter_map(move |msg| {
+                ready(match msg {
+                    WsMessage::Text(text) if loginless() => loginless_reply(text, &mut refused).map(Message::from),
+                    WsMessage::Text(text) => Some(Message::Text(text.into())),
+                    WsMessage::Close(code, reason) => Some(close(code, &reason)),
+                })
             })
     };
     futures_util::pin_mut!(output);
@@ -124,7 +155,8 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
     futures_util::pin_mut!(init_deadline, recheck);
     let (mut watching, mut hearing) = (false, true);
     let last_word = loop {
-        let opened = login.get();
+        let initialised = login.get().is_some();
+        let opened = login.get().and_then(Opened::login);
         if let Some(l) = opened
             && !watching
         {
@@ -142,7 +174,7 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
                 None if too_big.load(Ordering::Relaxed) => break Some(close(1009, "Message too big")),
                 None => break None,
             },
-            () = &mut init_deadline, if opened.is_none() => {
+            () = &mut init_deadline, if !initialised => {
                 break Some(close(4408, "Connection initialisation timeout"));
             }
             changed = changes.recv(), if watching && hearing => match changed {
@@ -156,7 +188,7 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
             },
             () = &mut recheck, if watching => true,
         };
-        if let (true, Some(l)) = (check_now, login.get()) {
+        if let (true, Some(l)) = (check_now, login.get().and_then(Opened::login)) {
             match l.holds(&st.app).await {
                 Ok(true) => recheck.as_mut().reset(next_check(&st.app, l)),
                 Ok(false) => break Some(close(4401, "Unauthorized")),
@@ -180,30 +212,68 @@ fn next_check(app: &AppState, login: &SocketLogin) -> tokio::time::Instant {
     tokio::time::Instant::now() + Ord::min(FALLBACK_CHECK, left + Duration::from_millis(100))
 }
 
+/// On a socket without a login, every operation is refused before it runs (one `next` with the
+/// errors, then `complete`); graphql-transport-ws says that with one `error` message, which
+/// clients such as GraphiQL show. Returns the message to send instead, or `None` to send nothing.
+fn loginless_reply(text: String, refused: &mut HashSet<String>) -> Option<String> {
+    if text.starts_with(r#"{"type":"next""#) {
+        let Ok(mut msg) = serde_json::from_str::<serde_json::Value>(&text) else { return Some(text) };
+        let Some(id) = msg.get("id").and_then(|i| i.as_str()).map(str::to_owned) else { return Some(text) };
+        let Some(errors) = msg.get_mut("payload").and_then(|p| p.get_mut("errors")).map(serde_json::Value::take) else {
+            return Some(text);
+        };
+        let reply = serde_json::json!({ "id": id, "type": "error", "payload": errors }).to_string();
+        refused.insert(id);
+        return Some(reply);
+    }
+    if text.starts_with(r#"{"type":"complete""#)
+        && let Ok(msg) = serde_json::from_str::<serde_json::Value>(&text)
+        && msg.get("id").and_then(|i| i.as_str()).is_some_and(|id| refused.remove(id))
+    {
+        // No `complete` follows an `error`.
+        return None;
+    }
+    Some(text)
+}
+
+/// Opens the socket's login from `connection_init`'s `Authorization`. Never refuses the
+/// connection: without a valid token it is acknowledged, and its operations are refused.
 async fn init(
     app: AppState,
     payload: serde_json::Value,
     peer: SocketAddr,
-    slot: Arc<OnceLock<Arc<SocketLogin>>>,
+    slot: Arc<OnceLock<Opened>>,
 ) -> async_graphql::Result<async_graphql::Data> {
     let header = ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k).and_then(|v| v.as_str()));
-    let Some(token) = header.and_then(bearer_token) else {
-        return Err(async_graphql::Error::new(FORBIDDEN));
+    let opened = match header {
+        None => Opened::Anonymous,
+        Some(header) => match bearer_token(header) {
+            None => Opened::InvalidToken,
+            Some(token) => match SocketLogin::open(&app, token.to_owned()).await {
+                Ok((login, _)) => Opened::Login(Arc::new(login)),
+                Err(_) => Opened::InvalidToken,
+            },
+        },
     };
-    let Ok((login, _)) = SocketLogin::open(&app, token.to_owned()).await else {
-        return Err(async_graphql::Error::new(FORBIDDEN));
-    };
-    let login = Arc::new(login);
-    let _ = slot.set(login.clone());
-    let loaders = super::loaders::for_request(&app);
-    // A connection lives long: load fresh for every event rather than cache for its lifetime.
-    loaders.enable_all_cache(false);
     let mut data = async_graphql::Data::default();
-    data.insert(login);
-    data.insert(ClientAddr(peer.ip().to_string()));
-    data.insert(loaders);
+    match &opened {
+        Opened::Login(login) => {
+            let loaders = super::loaders::for_request(&app);
+            // A connection lives long: load fresh for every event rather than cache for its lifetime.
+            loaders.enable_all_cache(false);
+            data.insert(login.clone());
+            data.insert(ClientAddr(peer.ip().to_string()));
+            data.insert(loaders);
+        }
+        Opened::Anonymous => data.insert(Refusal("Authentication required")),
+        Opened::InvalidToken => data.insert(Refusal("Invalid or expired token")),
+    }
+    let _ = slot.set(opened);
     Ok(data)
 }
+
+/// Why every operation of a socket without a login is refused (`UNAUTHENTICATED`).
+struct Refusal(&'static str);
 
 /// Per operation on a socket: the login checked again (an operation started after the login
 /// ended does not run), a request id of its own (in its audit entries and its log line), and one
@@ -212,13 +282,22 @@ pub struct SocketOperations;
 
 impl ExtensionFactory for SocketOperations {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(SocketOperation { request_id: uuid::Uuid::new_v4().to_string(), name: Arc::default() })
+        Arc::new(SocketOperation { request_id: uuid::Uuid::new_v4().to_string(), info: Arc::default() })
     }
 }
 
 struct SocketOperation {
     request_id: String,
-    name: Arc<Mutex<Option<String>>>,
+    info: Arc<Mutex<OperationInfo>>,
+}
+
+/// What an operation's log line and metrics say of it, learnt as it is prepared and parsed.
+#[derive(Default)]
+struct OperationInfo {
+    /// Its name (the one asked for, or the document's only operation's); never its text.
+    name: Option<String>,
+    /// A subscription lasts as long as the client wants: it is counted but not timed.
+    subscription: bool,
 }
 
 #[async_trait::async_trait]
@@ -233,11 +312,29 @@ impl Extension for SocketOperation {
         Box::pin(Operation {
             inner: next.run(ctx, stream),
             request_id: self.request_id.clone(),
-            name: self.name.clone(),
+            info: self.info.clone(),
             span,
             started: Instant::now(),
-            failed: false,
+            outcome: crate::metrics::Outcome::Ok,
         })
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if let Ok(mut info) = self.info.lock() {
+            let op = super::selected_operation(&doc, info.name.as_deref());
+            info.subscription = op.is_some_and(|op| op.node.ty == OperationType::Subscription);
+            if info.name.is_none() && doc.operations.iter().count() == 1 {
+                info.name = doc.operations.iter().next().and_then(|(n, _)| n).map(ToString::to_string);
+            }
+        }
+        Ok(doc)
     }
 
     async fn prepare_request(
@@ -246,15 +343,14 @@ impl Extension for SocketOperation {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        if let Ok(mut name) = self.name.lock() {
-            name.clone_from(&request.operation_name);
+        if let Ok(mut info) = self.info.lock() {
+            info.name.clone_from(&request.operation_name);
         }
-        let ended = || {
-            async_graphql::Error::from(crate::error::AppError::Unauthenticated("Invalid or expired token"))
-                .into_server_error(Pos::default())
+        let refused = |why: &'static str| {
+            async_graphql::Error::from(crate::error::AppError::Unauthenticated(why)).into_server_error(Pos::default())
         };
         let (Ok(state), Ok(login)) = (ctx.data::<AppState>(), ctx.data::<Arc<SocketLogin>>()) else {
-            return Err(ended());
+            return Err(refused(ctx.data::<Refusal>().map_or("Invalid or expired token", |r| r.0)));
         };
         let viewer =
             login.current(state).await.map_err(|e| async_graphql::Error::from(e).into_server_error(Pos::default()))?;
@@ -266,10 +362,11 @@ impl Extension for SocketOperation {
 struct Operation<'s> {
     inner: BoxStream<'s, Response>,
     request_id: String,
-    name: Arc<Mutex<Option<String>>>,
+    info: Arc<Mutex<OperationInfo>>,
     span: tracing::Span,
     started: Instant,
-    failed: bool,
+    /// The worst seen so far: refused (nothing ran) or error (some field failed).
+    outcome: crate::metrics::Outcome,
 }
 
 impl Stream for Operation<'_> {
@@ -279,8 +376,14 @@ impl Stream for Operation<'_> {
         let this = self.get_mut();
         let polled =
             this.span.in_scope(|| REQUEST_ID.sync_scope(this.request_id.clone(), || this.inner.poll_next_unpin(cx)));
-        if let Poll::Ready(Some(response)) = &polled {
-            this.failed |= response.is_err();
+        if let Poll::Ready(Some(response)) = &polled
+            && response.is_err()
+            && this.outcome == crate::metrics::Outcome::Ok
+        {
+            // As over HTTP: an answer without data whose errors name no field is a refusal.
+            let refused =
+                response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
+            this.outcome = if refused { crate::metrics::Outcome::Refused } else { crate::metrics::Outcome::Error };
         }
         polled
     }
@@ -288,12 +391,14 @@ impl Stream for Operation<'_> {
 
 impl Drop for Operation<'_> {
     fn drop(&mut self) {
-        let name = self.name.lock().ok().and_then(|n| n.clone());
+        let (name, subscription) = self.info.lock().map(|i| (i.name.clone(), i.subscription)).unwrap_or((None, false));
+        let elapsed = self.started.elapsed();
+        crate::metrics::graphql_operation(name.as_deref(), self.outcome, (!subscription).then_some(elapsed));
         tracing::info!(
             parent: &self.span,
             operation = name.as_deref().unwrap_or("-"),
-            outcome = if self.failed { "error" } else { "ok" },
-            duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            outcome = self.outcome.as_str(),
+            duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             "websocket operation"
         );
     }

@@ -213,12 +213,16 @@ async fn deliver_one(state: &AppState, owner: &str, email: outbox_email::Model) 
         update =
             update.col_expr(Column::DueAt, Expr::value(now + chrono::Duration::from_std(delay).unwrap_or_default()));
     }
-    update
+    let recorded = update
         .col_expr(Column::LastError, Expr::value(Some(why)))
         .filter(Column::Id.eq(email.id))
         .filter(Column::LeaseOwner.eq(owner))
         .exec(&state.writer)
         .await?;
+    // Counted once it is recorded (a claim taken over meanwhile records nothing here).
+    if attempts >= state.config.mail_max_attempts && recorded.rows_affected > 0 {
+        crate::metrics::outbox_failed();
+    }
     Ok(None)
 }
 

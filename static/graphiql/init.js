@@ -10,28 +10,18 @@
       return fetch(url, Object.assign({}, opts, { credentials: 'same-origin' }));
     },
   });
-  var defaultQuery = [
-    '# Welcome to CyberMed.',
-    '#',
-    '# 1. Run `register` or `login` below and copy the accessToken.',
-    '# 2. In the Headers tab put: {"Authorization": "Bearer <accessToken>"}',
-    '# 3. Run `Me`.',
-    '',
-    'mutation Login {',
-    '  login(email: "ann@example.com", password: "Tr1cky-Kestrel-42") {',
-    '    accessToken refreshToken expiresIn user { id firstName role }',
-    '  }',
-    '}',
-    '',
-    'query Me {',
-    '  me { id email firstName lastName role }',
-    '}',
-    '',
-  ].join('\n');
+  // The first tabs (Login with a seed-demo login, Me, Events) are data in index.html.
+  var tabs = [];
+  try {
+    tabs = JSON.parse(document.getElementById('cybermed-tabs').textContent);
+  } catch (e) {
+    tabs = [];
+  }
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
-      defaultQuery: defaultQuery,
+      defaultTabs: tabs,
+      defaultQuery: tabs.length ? tabs[0].query : undefined,
       defaultEditorToolsVisibility: true,
     })
   );

@@ -132,6 +132,45 @@ async fn seed_demo_fills_an_empty_database_and_prints_working_logins() {
     let again =
         cybermed().arg("seed-demo").env("DATABASE_URL", &app.database_url).env("RUST_LOG", "warn").output().unwrap();
     assert!(!again.status.success(), "a second run must refuse a non-empty database");
+
+    // GraphiQL's first tab is prefilled with one of these logins, and with no other.
+    let page = app.client.get(app.url("/graphiql")).send().await.unwrap().text().await.unwrap();
+    let emails_on_page: std::collections::HashSet<&str> =
+        page.split(|c: char| !(c.is_ascii_alphanumeric() || "@.-_".contains(c))).filter(|w| w.contains('@')).collect();
+    assert!(!emails_on_page.is_empty(), "GraphiQL names a seed-demo login");
+    for email in &emails_on_page {
+        let login = logins.iter().find(|l| l.1 == *email);
+        let login = login.unwrap_or_else(|| panic!("GraphiQL names {email}, which seed-demo does not create"));
+        app.login(login.1, login.2).await;
+    }
+}
+
+#[test]
+fn seed_demo_prints_only_logins_on_stdout_and_its_logs_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cybermed()
+        .arg("seed-demo")
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display()))
+        .env("MAIL_OUTBOX_DIR", dir.path().join("outbox"))
+        .env("RUST_LOG", "info")
+        .env_remove("LOG_FORMAT")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
+    assert!(out.status.success(), "{stderr}");
+
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.len() >= 3, "{stdout}");
+    for line in &lines {
+        let parts: Vec<&str> = line.split(' ').collect();
+        let [role, email, password] = parts[..] else { panic!("not `<ROLE> <email> <password>`: {line:?}") };
+        assert!(["DOCTOR", "PATIENT", "ADMIN"].contains(&role), "{line:?}");
+        let (user, domain) = email.split_once('@').unwrap_or_else(|| panic!("not an email: {line:?}"));
+        assert!(!user.is_empty() && !domain.is_empty() && !domain.contains('@'), "{line:?}");
+        assert!(!password.is_empty() && !password.chars().any(char::is_whitespace), "{line:?}");
+    }
+    assert!(stderr.contains("Applying migration"), "the migration logs go to stderr: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colours when stderr is not a terminal: {stderr:?}");
 }
 
 #[tokio::test]

@@ -15,6 +15,8 @@ pub const PASSWORD: &str = "Tr1cky-Kestrel-42";
 /// A running server with its own fresh database and mail outbox.
 pub struct TestApp {
     pub address: String,
+    /// `/metrics`'s port, when spawned with `METRICS_BIND_ADDR`.
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     pub state: AppState,
     pub database_url: String,
@@ -56,6 +58,7 @@ impl TestApp {
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
         let app = Application::build(config).await.unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_port = app.metrics_port();
         let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
@@ -63,6 +66,7 @@ impl TestApp {
         }));
         Self {
             address,
+            metrics_port,
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             state,
             database_url,

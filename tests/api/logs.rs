@@ -1,5 +1,5 @@
-//! What the service writes to its log: JSON lines in production, with request ids, and never a
-//! password, token, reset token or health data. Runs the real binary and reads its output.
+//! What the service writes to its log: JSON lines with `LOG_FORMAT=json`, with request ids, and
+//! never a password, token, reset token or health data. Runs the real binary and reads its output.
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
@@ -11,16 +11,19 @@ use serde_json::json;
 
 use crate::{appointments::at, helpers::token_in};
 
-/// The real binary serving on a free port with `env`; its stdout and stderr lines on `rx`.
-struct Server {
+/// The real binary serving on a free port with `env` (in production, `LOG_FORMAT=json`); its
+/// stdout and stderr lines on `rx`.
+pub struct Server {
     child: std::process::Child,
-    port: u64,
+    pub port: u64,
+    /// `/metrics`'s port, when `METRICS_BIND_ADDR` was given.
+    pub metrics_port: Option<u64>,
     rx: mpsc::Receiver<String>,
     /// What it printed before it listened.
     lines: Vec<String>,
 }
 
-fn serve(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Server {
+pub fn serve(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cybermed"))
         .arg("serve")
         .env("APP_ENV", "production")
@@ -29,6 +32,7 @@ fn serve(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("MAIL_OUTBOX_DIR", dir.path().join("outbox"))
         .env("CYBERMED_ADMIN_PASSWORD", "unused")
+        .env("LOG_FORMAT", "json")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -49,20 +53,20 @@ fn serve(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         });
     }
     let mut lines = Vec::new();
-    let port = loop {
+    let (port, metrics_port) = loop {
         let line = rx.recv_timeout(Duration::from_secs(30)).expect("the server starts");
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         lines.push(line);
         if let Some(port) = v["fields"]["port"].as_u64() {
-            break port;
+            break (port, v["fields"]["metrics_port"].as_u64());
         }
     };
-    Server { child, port, rx, lines }
+    Server { child, port, metrics_port, rx, lines }
 }
 
 impl Server {
     /// Stops it with SIGTERM (it must stop gracefully) and returns every line it wrote.
-    fn stop(mut self) -> Vec<String> {
+    pub fn stop(mut self) -> Vec<String> {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "SIGTERM stops the server gracefully: {status:?}");
@@ -74,7 +78,7 @@ impl Server {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn production_logs_are_json_and_hold_no_secrets_or_health_data() {
+async fn json_logs_are_one_object_per_line_and_hold_no_secrets_or_health_data() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
     let server = serve(&dir, &[("RUST_LOG", "debug")]);
@@ -135,7 +139,9 @@ async fn production_logs_are_json_and_hold_no_secrets_or_health_data() {
     let lines = server.stop();
     let all = lines.join("\n");
     for line in &lines {
-        assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "production logs are JSON lines: {line}");
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("LOG_FORMAT=json writes JSON lines: {line}"));
+        assert!(v.is_object() && v["level"].is_string() && v["timestamp"].is_string(), "{line}");
     }
     assert!(all.contains("request_id"), "log lines name their request");
     for secret in [
@@ -186,4 +192,33 @@ async fn at_info_every_request_writes_one_line_with_its_id_operation_outcome_and
     assert_eq!((&line["operation"], &line["outcome"]), (&json!("Broken"), &json!("refused")));
     let all = lines.join("\n");
     assert!(!all.contains("Info-Log-Secret-1") && !all.contains("info.log@example.com"), "no variables in the log");
+}
+
+#[test]
+fn text_logs_are_the_default_even_in_production_and_go_to_stderr_without_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cybermed"))
+        .arg("migrate")
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", "log-test-secret-log-test-secret-0123456789")
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("text.db").display()))
+        .env("RUST_LOG", "info")
+        .env_remove("LOG_FORMAT")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "logs go to stderr: {}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("migrations applied"), "{stderr}");
+    assert!(stderr.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_err()), "text, not JSON: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colours when stderr is not a terminal: {stderr:?}");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_cybermed"))
+        .arg("migrate")
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("text.db").display()))
+        .env("LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("LOG_FORMAT"));
 }

@@ -14,6 +14,7 @@ mod helpers;
 mod housekeeping;
 mod limits;
 mod logs;
+mod metrics;
 mod nesting;
 mod notifications;
 mod nulls;

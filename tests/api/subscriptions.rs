@@ -6,7 +6,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, client::IntoClientRequest, protocol::frame::coding::CloseCode},
+    tungstenite::{Message, client::IntoClientRequest},
 };
 
 use crate::{
@@ -125,19 +125,55 @@ async fn others_receive_nothing_of_appointments_not_theirs() {
     assert_eq!(e["appointment"]["patient"]["id"], stranger.id.as_str());
 }
 
+/// Subscribes on a socket that has no login; returns what the server answers to it, and that the
+/// socket is still open afterwards (it answers a ping).
+async fn refused_subscription(mut ws: Socket) -> Value {
+    let ack = next_json(&mut ws, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(ack["type"], "connection_ack", "the connection itself is accepted: {ack}");
+    let sub = json!({ "id": "s1", "type": "subscribe", "payload": {
+        "query": "subscription { appointmentEvents { kind } }" } });
+    ws.send(Message::text(sub.to_string())).await.unwrap();
+    let answer = next_json(&mut ws, Duration::from_secs(5)).await.expect("an answer to the subscribe");
+    ws.send(Message::text(json!({ "type": "ping" }).to_string())).await.unwrap();
+    let pong = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => break serde_json::from_str::<Value>(&t).unwrap(),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+            other => panic!("the socket stays open after the refusal, got {other:?}"),
+        }
+    };
+    assert_eq!(pong["type"], "pong", "no `complete` follows an `error`, and the socket stays open: {pong}");
+    answer
+}
+
 #[tokio::test]
-async fn an_invalid_token_closes_the_connection_with_4403() {
+async fn an_anonymous_subscription_gets_an_unauthenticated_error_message_not_a_closed_socket() {
+    let c = Clinic::open("UTC").await;
+    let url = c.app.address.replace("http://", "ws://") + "/graphql/ws";
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws.send(Message::text(json!({ "type": "connection_init" }).to_string())).await.unwrap();
+
+    let answer = refused_subscription(ws).await;
+
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(answer["id"], "s1");
+    assert_eq!(answer["payload"][0]["extensions"]["code"], "UNAUTHENTICATED", "{answer}");
+    assert_eq!(answer["payload"][0]["message"], "Authentication required");
+}
+
+#[tokio::test]
+async fn an_invalid_token_gets_an_unauthenticated_error_on_every_operation() {
     let c = Clinic::open("UTC").await;
     for token in ["not-a-token", c.patient.refresh.as_str()] {
-        let mut ws = connect(&c, token).await;
-        let closed = loop {
-            match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
-                Ok(Some(Ok(Message::Close(frame)))) => break frame,
-                Ok(Some(Ok(_))) => {}
-                other => panic!("expected a close frame, got {other:?}"),
-            }
-        };
-        assert_eq!(closed.map(|f| f.code), Some(CloseCode::from(4403)), "token {token}");
+        let ws = connect(&c, token).await;
+
+        let answer = refused_subscription(ws).await;
+
+        assert_eq!(answer["type"], "error", "token {token}: {answer}");
+        assert_eq!(answer["payload"][0]["extensions"]["code"], "UNAUTHENTICATED", "token {token}: {answer}");
+        assert_eq!(answer["payload"][0]["message"], "Invalid or expired token");
     }
 }
 

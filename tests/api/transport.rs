@@ -51,6 +51,32 @@ async fn a_batch_request_is_refused_with_400() {
 }
 
 #[tokio::test]
+async fn a_request_without_a_query_or_with_a_body_that_is_not_json_is_refused_with_400() {
+    let app = TestApp::spawn().await;
+    let post = |body: &'static str| {
+        app.client.post(app.url("/graphql")).header("content-type", "application/json").body(body).send()
+    };
+    for body in [r#"{"qeury": "{ __typename }"}"#, "{}", r#"{"variables": {}}"#, "not json", "\"{ __typename }\"", "42"]
+    {
+        let resp = post(body).await.unwrap();
+        assert_eq!(resp.status(), 400, "POST {body}");
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let answer: Value = resp.json().await.unwrap();
+        assert!(answer.get("data").is_none(), "nothing ran: {answer}");
+        assert!(!answer["errors"][0]["message"].as_str().unwrap().is_empty(), "{answer}");
+    }
+    for query in [vec![], vec![("qeury", "{ __typename }")], vec![("operationName", "Q")]] {
+        let resp = app.client.get(app.url("/graphql")).query(&query).send().await.unwrap();
+        assert_eq!(resp.status(), 400, "GET {query:?}");
+        assert!(resp.json::<Value>().await.unwrap()["errors"][0]["message"].is_string());
+    }
+    // An empty query is still a GraphQL request: a document that does not parse.
+    let empty = post(r#"{"query": ""}"#).await.unwrap();
+    assert_eq!(empty.status(), 200);
+    assert!(empty.json::<Value>().await.unwrap()["errors"][0]["message"].is_string());
+}
+
+#[tokio::test]
 async fn a_post_that_is_not_json_is_refused_with_415() {
     let app = TestApp::spawn().await;
     for content_type in ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"] {

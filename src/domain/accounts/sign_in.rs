@@ -30,10 +30,35 @@ use crate::{
 /// `auth.login_throttled`. A success clears the email's failures. Unknown emails cost the same
 /// hashing time as known ones, and an inactive account answers exactly as a wrong password.
 ///
+/// Every attempt is counted in `cybermed_logins_total` by its outcome (`ok`, `failed`,
+/// `throttled`; an internal failure is not a login outcome and is not counted there).
+///
 /// # Errors
 /// `RATE_LIMITED` (with `retryAfter`); `UNAUTHENTICATED` with one message for an unknown email, a
 /// wrong password and an inactive account (audited `auth.login_failed`).
 pub async fn login(
+    store: &Store,
+    passwords: &Passwords,
+    keys: &TokenKeys,
+    config: &Config,
+    email: &str,
+    password: String,
+    client_addr: &str,
+) -> AppResult<IssuedTokens> {
+    let result = check_login(store, passwords, keys, config, email, password, client_addr).await;
+    let outcome = match &result {
+        Ok(_) => Some(crate::metrics::LoginOutcome::Ok),
+        Err(AppError::Unauthenticated(_)) => Some(crate::metrics::LoginOutcome::Failed),
+        Err(AppError::RateLimited { .. }) => Some(crate::metrics::LoginOutcome::Throttled),
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        crate::metrics::login(outcome);
+    }
+    result
+}
+
+async fn check_login(
     store: &Store,
     passwords: &Passwords,
     keys: &TokenKeys,
