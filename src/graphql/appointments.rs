@@ -5,7 +5,6 @@ use async_graphql::{
     Context, InputObject, Object, Subscription,
     futures_util::{Stream, stream},
 };
-use chrono::{NaiveDate, NaiveTime};
 use uuid::Uuid;
 
 use super::{
@@ -14,7 +13,7 @@ use super::{
     objects::User,
     pagination::{Page, decode_cursor, page_complexity, page_size},
     plain::{self, Fast},
-    scalars::{DateTime, Id},
+    scalars::{Date, DateTime, Id, Time},
 };
 use crate::{
     auth::{guard::RoleGuard, viewer::Viewer},
@@ -110,12 +109,12 @@ impl Appointment {
         self.model.ends_at.into()
     }
     /// Local date in the doctor's time zone.
-    async fn date(&self, ctx: &Context<'_>) -> AppResult<NaiveDate> {
-        Ok(self.local(ctx).await?.date_naive())
+    async fn date(&self, ctx: &Context<'_>) -> AppResult<Date> {
+        Ok(self.local(ctx).await?.date_naive().into())
     }
     /// Local time in the doctor's time zone.
-    async fn time(&self, ctx: &Context<'_>) -> AppResult<NaiveTime> {
-        Ok(self.local(ctx).await?.time())
+    async fn time(&self, ctx: &Context<'_>) -> AppResult<Time> {
+        Ok(self.local(ctx).await?.time().into())
     }
     async fn reason_for_visit(&self) -> &str {
         &self.model.reason_for_visit

@@ -2,7 +2,6 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
-use chrono::{NaiveDate, NaiveTime};
 use uuid::Uuid;
 
 use super::{
@@ -13,7 +12,7 @@ use super::{
     objects::User,
     pagination::page_complexity,
     plain::Fast,
-    scalars::DateTime,
+    scalars::{Date, DateTime, Time},
 };
 use crate::{
     auth::guard::RoleGuard,
@@ -77,8 +76,8 @@ pub struct PatientProfile(pub Arc<patient_profile::Model>);
 
 #[Object]
 impl PatientProfile {
-    async fn date_of_birth(&self) -> NaiveDate {
-        self.0.date_of_birth
+    async fn date_of_birth(&self) -> Date {
+        self.0.date_of_birth.into()
     }
     async fn emergency_contact_name(&self) -> &str {
         &self.0.emergency_contact_name
@@ -92,13 +91,13 @@ impl PatientProfile {
 #[derive(SimpleObject)]
 pub struct AvailabilityRule {
     pub weekday: enums::Weekday,
-    pub start_time: NaiveTime,
-    pub end_time: NaiveTime,
+    pub start_time: Time,
+    pub end_time: Time,
 }
 
 impl From<Rule> for AvailabilityRule {
     fn from(r: Rule) -> Self {
-        Self { weekday: r.weekday.into(), start_time: r.start, end_time: r.end }
+        Self { weekday: r.weekday.into(), start_time: r.start.into(), end_time: r.end.into() }
     }
 }
 
@@ -136,7 +135,7 @@ pub struct DoctorProfileInput {
 
 #[derive(InputObject)]
 pub struct PatientProfileInput {
-    pub date_of_birth: NaiveDate,
+    pub date_of_birth: Date,
     pub emergency_contact_name: String,
     pub emergency_contact_phone: String,
 }
@@ -144,8 +143,8 @@ pub struct PatientProfileInput {
 #[derive(InputObject)]
 pub struct AvailabilityRuleInput {
     pub weekday: enums::Weekday,
-    pub start_time: NaiveTime,
-    pub end_time: NaiveTime,
+    pub start_time: Time,
+    pub end_time: Time,
 }
 
 #[derive(InputObject)]
@@ -233,7 +232,7 @@ impl ProfilesMutation {
     async fn upsert_patient_profile(&self, ctx: &Context<'_>, input: PatientProfileInput) -> AppResult<PatientProfile> {
         let viewer = ctx.viewer().await?;
         let changes = PatientProfileChanges {
-            date_of_birth: input.date_of_birth,
+            date_of_birth: input.date_of_birth.into(),
             emergency_contact_name: input.emergency_contact_name,
             emergency_contact_phone: input.emergency_contact_phone,
         };
@@ -251,7 +250,7 @@ impl ProfilesMutation {
         let viewer = ctx.viewer().await?;
         let rules = rules
             .into_iter()
-            .map(|r| Rule { weekday: r.weekday.into(), start: r.start_time, end: r.end_time })
+            .map(|r| Rule { weekday: r.weekday.into(), start: r.start_time.into(), end: r.end_time.into() })
             .collect();
         let saved = schedule::set_availability(&ctx.state()?.store, &viewer, rules).await?;
         Ok(saved.into_iter().map(AvailabilityRule::from).collect())

@@ -1,5 +1,5 @@
 //! Schema assembly: the merged root types, document limits, and per-deployment switches.
-use async_graphql::{MergedObject, Schema};
+use async_graphql::{MergedObject, SDLExportOptions, Schema};
 
 use super::{
     accounts::{AccountsMutation, AccountsQuery},
@@ -9,6 +9,7 @@ use super::{
     nulls::Nulls,
     outbox::OutboxQuery,
     profiles::{ProfilesMutation, ProfilesQuery},
+    scalars::Described,
 };
 use crate::app::AppState;
 
@@ -18,7 +19,8 @@ pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery, Ou
 #[derive(MergedObject, Default)]
 pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation);
 
-pub type CyberSchema = Schema<Query, Mutation, AppointmentsSubscription>;
+/// The query root is [`Described`], so that the scalars carry their descriptions and URLs.
+pub type CyberSchema = Schema<Described<Query>, Mutation, AppointmentsSubscription>;
 
 /// Directives allowed on one field.
 pub const MAX_DIRECTIVES: usize = 5;
@@ -37,7 +39,7 @@ const PARSER_RECURSION_BACKSTOP: usize = 64;
 pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>, nulls: Option<Nulls>) -> CyberSchema {
     let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
     let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
-    let mut builder = Schema::build(Query::default(), Mutation::default(), AppointmentsSubscription)
+    let mut builder = Schema::build(Described(Query::default()), Mutation::default(), AppointmentsSubscription)
         .limit_recursive_depth(PARSER_RECURSION_BACKSTOP)
         .limit_directives(MAX_DIRECTIVES)
         .limit_complexity(MAX_COMPLEXITY);
@@ -59,9 +61,9 @@ pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>, nul
     builder.finish()
 }
 
-/// The SDL, as committed in `schema.graphql`.
+/// The SDL, as committed in `schema.graphql`: with each scalar's `@specifiedBy` URL.
 pub fn sdl() -> String {
-    build_schema(None, None, None).sdl()
+    build_schema(None, None, None).sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
 /// An object type answered on the plain path ([`super::plain`]): its name, the fields tried in

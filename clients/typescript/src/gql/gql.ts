@@ -1,0 +1,88 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "subscription AppointmentEvents {\n  appointmentEvents {\n    kind\n    status\n    startsAt\n    at\n    appointment {\n      id\n      startsAt\n      status\n    }\n  }\n}": typeof types.AppointmentEventsDocument,
+    "query Appointments($first: Int, $after: String) {\n  appointments(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        startsAt\n        status\n        reasonForVisit\n        doctor {\n          id\n          firstName\n          lastName\n          doctorProfile {\n            specialty\n          }\n        }\n        patient {\n          id\n          firstName\n          lastName\n        }\n      }\n    }\n  }\n}": typeof types.AppointmentsDocument,
+    "query AvailableSlots($doctorId: UUID!, $from: DateTime!, $to: DateTime!) {\n  availableSlots(doctorId: $doctorId, from: $from, to: $to) {\n    startsAt\n    endsAt\n  }\n}": typeof types.AvailableSlotsDocument,
+    "mutation CreateAppointment($input: CreateAppointmentInput!) {\n  createAppointment(input: $input) {\n    id\n    startsAt\n    endsAt\n    date\n    time\n    status\n    reasonForVisit\n    doctor {\n      id\n      firstName\n      lastName\n    }\n    patient {\n      id\n      firstName\n      lastName\n    }\n  }\n}": typeof types.CreateAppointmentDocument,
+    "query Doctors($first: Int, $after: String, $search: String) {\n  doctors(first: $first, after: $after, search: $search) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        firstName\n        lastName\n        doctorProfile {\n          specialty\n          experienceYears\n          timeZone\n          slotMinutes\n          availability {\n            weekday\n            startTime\n            endTime\n          }\n        }\n      }\n    }\n  }\n}": typeof types.DoctorsDocument,
+    "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    tokenType\n    expiresIn\n    user {\n      id\n      email\n      firstName\n      lastName\n      role\n    }\n  }\n}": typeof types.LoginDocument,
+    "query Me {\n  me {\n    id\n    email\n    firstName\n    lastName\n    role\n    isActive\n    dateJoined\n    patientProfile {\n      dateOfBirth\n    }\n    doctorProfile {\n      specialty\n      timeZone\n      slotMinutes\n    }\n  }\n}": typeof types.MeDocument,
+    "mutation SetAvailability($rules: [AvailabilityRuleInput!]!) {\n  setAvailability(rules: $rules) {\n    weekday\n    startTime\n    endTime\n  }\n}": typeof types.SetAvailabilityDocument,
+};
+const documents: Documents = {
+    "subscription AppointmentEvents {\n  appointmentEvents {\n    kind\n    status\n    startsAt\n    at\n    appointment {\n      id\n      startsAt\n      status\n    }\n  }\n}": types.AppointmentEventsDocument,
+    "query Appointments($first: Int, $after: String) {\n  appointments(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        startsAt\n        status\n        reasonForVisit\n        doctor {\n          id\n          firstName\n          lastName\n          doctorProfile {\n            specialty\n          }\n        }\n        patient {\n          id\n          firstName\n          lastName\n        }\n      }\n    }\n  }\n}": types.AppointmentsDocument,
+    "query AvailableSlots($doctorId: UUID!, $from: DateTime!, $to: DateTime!) {\n  availableSlots(doctorId: $doctorId, from: $from, to: $to) {\n    startsAt\n    endsAt\n  }\n}": types.AvailableSlotsDocument,
+    "mutation CreateAppointment($input: CreateAppointmentInput!) {\n  createAppointment(input: $input) {\n    id\n    startsAt\n    endsAt\n    date\n    time\n    status\n    reasonForVisit\n    doctor {\n      id\n      firstName\n      lastName\n    }\n    patient {\n      id\n      firstName\n      lastName\n    }\n  }\n}": types.CreateAppointmentDocument,
+    "query Doctors($first: Int, $after: String, $search: String) {\n  doctors(first: $first, after: $after, search: $search) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        firstName\n        lastName\n        doctorProfile {\n          specialty\n          experienceYears\n          timeZone\n          slotMinutes\n          availability {\n            weekday\n            startTime\n            endTime\n          }\n        }\n      }\n    }\n  }\n}": types.DoctorsDocument,
+    "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    tokenType\n    expiresIn\n    user {\n      id\n      email\n      firstName\n      lastName\n      role\n    }\n  }\n}": types.LoginDocument,
+    "query Me {\n  me {\n    id\n    email\n    firstName\n    lastName\n    role\n    isActive\n    dateJoined\n    patientProfile {\n      dateOfBirth\n    }\n    doctorProfile {\n      specialty\n      timeZone\n      slotMinutes\n    }\n  }\n}": types.MeDocument,
+    "mutation SetAvailability($rules: [AvailabilityRuleInput!]!) {\n  setAvailability(rules: $rules) {\n    weekday\n    startTime\n    endTime\n  }\n}": types.SetAvailabilityDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription AppointmentEvents {\n  appointmentEvents {\n    kind\n    status\n    startsAt\n    at\n    appointment {\n      id\n      startsAt\n      status\n    }\n  }\n}"): (typeof documents)["subscription AppointmentEvents {\n  appointmentEvents {\n    kind\n    status\n    startsAt\n    at\n    appointment {\n      id\n      startsAt\n      status\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Appointments($first: Int, $after: String) {\n  appointments(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        startsAt\n        status\n        reasonForVisit\n        doctor {\n          id\n          firstName\n          lastName\n          doctorProfile {\n            specialty\n          }\n        }\n        patient {\n          id\n          firstName\n          lastName\n        }\n      }\n    }\n  }\n}"): (typeof documents)["query Appointments($first: Int, $after: String) {\n  appointments(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        startsAt\n        status\n        reasonForVisit\n        doctor {\n          id\n          firstName\n          lastName\n          doctorProfile {\n            specialty\n          }\n        }\n        patient {\n          id\n          firstName\n          lastName\n        }\n      }\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query AvailableSlots($doctorId: UUID!, $from: DateTime!, $to: DateTime!) {\n  availableSlots(doctorId: $doctorId, from: $from, to: $to) {\n    startsAt\n    endsAt\n  }\n}"): (typeof documents)["query AvailableSlots($doctorId: UUID!, $from: DateTime!, $to: DateTime!) {\n  availableSlots(doctorId: $doctorId, from: $from, to: $to) {\n    startsAt\n    endsAt\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation CreateAppointment($input: CreateAppointmentInput!) {\n  createAppointment(input: $input) {\n    id\n    startsAt\n    endsAt\n    date\n    time\n    status\n    reasonForVisit\n    doctor {\n      id\n      firstName\n      lastName\n    }\n    patient {\n      id\n      firstName\n      lastName\n    }\n  }\n}"): (typeof documents)["mutation CreateAppointment($input: CreateAppointmentInput!) {\n  createAppointment(input: $input) {\n    id\n    startsAt\n    endsAt\n    date\n    time\n    status\n    reasonForVisit\n    doctor {\n      id\n      firstName\n      lastName\n    }\n    patient {\n      id\n      firstName\n      lastName\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Doctors($first: Int, $after: String, $search: String) {\n  doctors(first: $first, after: $after, search: $search) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        firstName\n        lastName\n        doctorProfile {\n          specialty\n          experienceYears\n          timeZone\n          slotMinutes\n          availability {\n            weekday\n            startTime\n            endTime\n          }\n        }\n      }\n    }\n  }\n}"): (typeof documents)["query Doctors($first: Int, $after: String, $search: String) {\n  doctors(first: $first, after: $after, search: $search) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        firstName\n        lastName\n        doctorProfile {\n          specialty\n          experienceYears\n          timeZone\n          slotMinutes\n          availability {\n            weekday\n            startTime\n            endTime\n          }\n        }\n      }\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    tokenType\n    expiresIn\n    user {\n      id\n      email\n      firstName\n      lastName\n      role\n    }\n  }\n}"): (typeof documents)["mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    tokenType\n    expiresIn\n    user {\n      id\n      email\n      firstName\n      lastName\n      role\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Me {\n  me {\n    id\n    email\n    firstName\n    lastName\n    role\n    isActive\n    dateJoined\n    patientProfile {\n      dateOfBirth\n    }\n    doctorProfile {\n      specialty\n      timeZone\n      slotMinutes\n    }\n  }\n}"): (typeof documents)["query Me {\n  me {\n    id\n    email\n    firstName\n    lastName\n    role\n    isActive\n    dateJoined\n    patientProfile {\n      dateOfBirth\n    }\n    doctorProfile {\n      specialty\n      timeZone\n      slotMinutes\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SetAvailability($rules: [AvailabilityRuleInput!]!) {\n  setAvailability(rules: $rules) {\n    weekday\n    startTime\n    endTime\n  }\n}"): (typeof documents)["mutation SetAvailability($rules: [AvailabilityRuleInput!]!) {\n  setAvailability(rules: $rules) {\n    weekday\n    startTime\n    endTime\n  }\n}"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

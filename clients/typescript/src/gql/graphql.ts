@@ -1,0 +1,746 @@
+/* eslint-disable */
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+export type MakeOptional<T, K extends keyof T> = Omit<T, K> & { [SubKey in K]?: Maybe<T[SubKey]> };
+export type MakeMaybe<T, K extends keyof T> = Omit<T, K> & { [SubKey in K]: Maybe<T[SubKey]> };
+export type MakeEmpty<T extends { [key: string]: unknown }, K extends keyof T> = { [_ in K]?: never };
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /**
+   * An instant, RFC 3339 `date-time`: `2026-12-01T09:00:00Z`. Inputs may carry any offset
+   * (`2026-12-01T10:00:00+01:00`) and a fraction of a second; a leap second (`:60`) is refused.
+   * Outputs are UTC with `Z`, with a fraction only when there is one.
+   */
+  DateTime: { input: string; output: string; }
+  /**
+   * A calendar date without a time zone, ISO 8601 `YYYY-MM-DD` (RFC 3339 `full-date`):
+   * `2026-12-01`.
+   */
+  NaiveDate: { input: string; output: string; }
+  /**
+   * A time of day without a time zone, ISO 8601 extended format. Output `HH:MM:SS` (`09:00:00`);
+   * input `HH:MM` or `HH:MM:SS` (`09:00`, `09:00:00`), two digits each, 00:00 to 23:59:59.
+   * A leap second (`:60`) is refused, as in `DateTime`.
+   */
+  NaiveTime: { input: string; output: string; }
+  /**
+   * A UUID (RFC 9562), written in lower case with hyphens:
+   * `0190b1a4-5c2e-7cc1-9d55-3f0c2a8e4b17`.
+   */
+  UUID: { input: string; output: string; }
+};
+
+export type Appointment = {
+  __typename?: 'Appointment';
+  cancellationReason?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  /** Local date in the doctor's time zone. */
+  date: Scalars['NaiveDate']['output'];
+  doctor: User;
+  endsAt: Scalars['DateTime']['output'];
+  /** Every change, oldest first. */
+  history: Array<AppointmentEvent>;
+  id: Scalars['UUID']['output'];
+  patient: User;
+  reasonForVisit: Scalars['String']['output'];
+  startsAt: Scalars['DateTime']['output'];
+  status: AppointmentStatus;
+  /** Local time in the doctor's time zone. */
+  time: Scalars['NaiveTime']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type AppointmentConnection = {
+  __typename?: 'AppointmentConnection';
+  /** A list of edges. */
+  edges: Array<AppointmentEdge>;
+  /** A list of nodes. */
+  nodes: Array<Appointment>;
+  /** Information to aid in pagination. */
+  pageInfo: PageInfo;
+  /** How many appointments match the filter, on all pages. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge in a connection. */
+export type AppointmentEdge = {
+  __typename?: 'AppointmentEdge';
+  /** A cursor for use in pagination */
+  cursor: Scalars['String']['output'];
+  /** The item at the end of the edge */
+  node: Appointment;
+};
+
+export type AppointmentEvent = {
+  __typename?: 'AppointmentEvent';
+  /** Who did it; null when done by the system. */
+  actor?: Maybe<User>;
+  appointment: Appointment;
+  at: Scalars['DateTime']['output'];
+  kind: AppointmentEventKind;
+  /** Start time after the event. */
+  startsAt: Scalars['DateTime']['output'];
+  /** Status after the event. */
+  status: AppointmentStatus;
+};
+
+/** What happened to an appointment. */
+export type AppointmentEventKind =
+  | 'CANCELLED'
+  | 'COMPLETED'
+  | 'CONFIRMED'
+  | 'CREATED'
+  | 'NO_SHOW'
+  | 'RESCHEDULED';
+
+export type AppointmentFilter = {
+  doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  /** `startsAt` at or after this. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  patientId?: InputMaybe<Scalars['UUID']['input']>;
+  /** Any of these statuses (empty or omitted: any status). */
+  status?: InputMaybe<Array<AppointmentStatus>>;
+  /** `startsAt` before this. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** Where an appointment is in its life. */
+export type AppointmentStatus =
+  | 'CANCELLED'
+  | 'COMPLETED'
+  | 'CONFIRMED'
+  | 'NO_SHOW'
+  | 'PENDING';
+
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  /** e.g. `appointment.create`, `patient.read`, `auth.login_failed`. */
+  action: Scalars['String']['output'];
+  /** Null for anonymous or system actions. */
+  actor?: Maybe<User>;
+  at: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  /** Also the response's `x-request-id` and the request's log span. */
+  requestId: Scalars['String']['output'];
+  /** The user or appointment acted on. */
+  subjectId?: Maybe<Scalars['UUID']['output']>;
+};
+
+export type AuditEntryConnection = {
+  __typename?: 'AuditEntryConnection';
+  /** A list of edges. */
+  edges: Array<AuditEntryEdge>;
+  /** A list of nodes. */
+  nodes: Array<AuditEntry>;
+  /** Information to aid in pagination. */
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge in a connection. */
+export type AuditEntryEdge = {
+  __typename?: 'AuditEntryEdge';
+  /** A cursor for use in pagination */
+  cursor: Scalars['String']['output'];
+  /** The item at the end of the edge */
+  node: AuditEntry;
+};
+
+/** A signed-in session's tokens. */
+export type AuthPayload = {
+  __typename?: 'AuthPayload';
+  accessToken: Scalars['String']['output'];
+  /** Access token lifetime, seconds. */
+  expiresIn: Scalars['Int']['output'];
+  refreshToken: Scalars['String']['output'];
+  /** Always "Bearer". */
+  tokenType: Scalars['String']['output'];
+  user: User;
+};
+
+/** One weekly window, in the doctor's time zone. */
+export type AvailabilityRule = {
+  __typename?: 'AvailabilityRule';
+  endTime: Scalars['NaiveTime']['output'];
+  startTime: Scalars['NaiveTime']['output'];
+  weekday: Weekday;
+};
+
+export type AvailabilityRuleInput = {
+  endTime: Scalars['NaiveTime']['input'];
+  startTime: Scalars['NaiveTime']['input'];
+  weekday: Weekday;
+};
+
+export type CreateAppointmentInput = {
+  doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  patientId?: InputMaybe<Scalars['UUID']['input']>;
+  reasonForVisit: Scalars['String']['input'];
+  startsAt: Scalars['DateTime']['input'];
+};
+
+export type DoctorProfile = {
+  __typename?: 'DoctorProfile';
+  /** The weekly availability, by weekday and start. */
+  availability: Array<AvailabilityRule>;
+  experienceYears: Scalars['Int']['output'];
+  /** Length of one appointment, minutes. */
+  slotMinutes: Scalars['Int']['output'];
+  specialty: Scalars['String']['output'];
+  /** Time off that has not ended yet; only for the doctor themself and admins (null otherwise). */
+  timeOff?: Maybe<Array<TimeOff>>;
+  /** IANA name; availability is in this zone. */
+  timeZone: Scalars['String']['output'];
+  /** Set by an admin; only verified doctors are listed and bookable. */
+  verified: Scalars['Boolean']['output'];
+};
+
+export type DoctorProfileInput = {
+  experienceYears: Scalars['Int']['input'];
+  /** 5..=240; default 30 (kept as it is on update when omitted). */
+  slotMinutes?: InputMaybe<Scalars['Int']['input']>;
+  specialty: Scalars['String']['input'];
+  /** IANA name; default "UTC" (kept as it is on update when omitted). */
+  timeZone?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * What an email is about. Stored as its name; sent as the `X-CyberMed-Kind` header in lower case
+ * with dashes (`appointment-confirmed`).
+ */
+export type EmailKind =
+  | 'APPOINTMENT_CANCELLED'
+  | 'APPOINTMENT_CONFIRMED'
+  | 'APPOINTMENT_REMINDER'
+  | 'APPOINTMENT_REQUESTED'
+  | 'APPOINTMENT_RESCHEDULED'
+  | 'PASSWORD_RESET';
+
+/** Where an email is in its life. */
+export type EmailStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'SENT';
+
+/** Gender as the user chose to state it (a private field). */
+export type Gender =
+  | 'FEMALE'
+  | 'MALE'
+  | 'OTHER'
+  | 'UNDISCLOSED';
+
+/** A human-readable confirmation. */
+export type MessagePayload = {
+  __typename?: 'MessagePayload';
+  message: Scalars['String']['output'];
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Adds time off (doctors only). */
+  addTimeOff: TimeOff;
+  /** `PENDING|CONFIRMED → CANCELLED` (either party, admin). */
+  cancelAppointment: Appointment;
+  /** Changes the viewer's password; every login of theirs ends. */
+  changePassword: MessagePayload;
+  /** `CONFIRMED → COMPLETED` once it has started (doctor, admin). */
+  completeAppointment: Appointment;
+  /** `PENDING → CONFIRMED` (doctor, admin). */
+  confirmAppointment: Appointment;
+  /** Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both. */
+  createAppointment: Appointment;
+  /** Signs in. Throttled per email and per client address. */
+  login: AuthPayload;
+  /** Ends the login the refresh token belongs to. */
+  logout: Scalars['Boolean']['output'];
+  /** `CONFIRMED → NO_SHOW` once it has started (doctor, admin). */
+  markNoShow: Appointment;
+  /** Trades a refresh token for a new pair; the old one is retired. */
+  refreshToken: AuthPayload;
+  /** Creates an account and signs it in. Role `ADMIN` only for a signed-in admin. */
+  register: AuthPayload;
+  /** Removes one of the viewer's periods of time off (doctors only, own only). */
+  removeTimeOff: Scalars['Boolean']['output'];
+  /** Emails a reset token if the account exists; the answer is the same either way. */
+  requestPasswordReset: MessagePayload;
+  /** Moves an active appointment; every booking check runs again. */
+  rescheduleAppointment: Appointment;
+  /** Sets a new password with an emailed token; every login of the user ends. */
+  resetPassword: MessagePayload;
+  /** Replaces the viewer's whole weekly availability (doctors only). */
+  setAvailability: Array<AvailabilityRule>;
+  /** Activates or deactivates an account (admins only). */
+  setUserActive: User;
+  /** Changes an account's role (admins only). */
+  setUserRole: User;
+  /** Edits the viewer's own account. */
+  updateMe: User;
+  /** Creates or updates the viewer's doctor profile (doctors only). */
+  upsertDoctorProfile: DoctorProfile;
+  /** Creates or updates the viewer's patient profile (patients only). */
+  upsertPatientProfile: PatientProfile;
+  /** Verifies a doctor or withdraws verification (admins only). The user must be a doctor with a profile. */
+  verifyDoctor: User;
+};
+
+
+export type MutationAddTimeOffArgs = {
+  input: TimeOffInput;
+};
+
+
+export type MutationCancelAppointmentArgs = {
+  id: Scalars['UUID']['input'];
+  reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationChangePasswordArgs = {
+  newPassword: Scalars['String']['input'];
+  oldPassword: Scalars['String']['input'];
+};
+
+
+export type MutationCompleteAppointmentArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationConfirmAppointmentArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationCreateAppointmentArgs = {
+  input: CreateAppointmentInput;
+};
+
+
+export type MutationLoginArgs = {
+  email: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+};
+
+
+export type MutationLogoutArgs = {
+  refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationMarkNoShowArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationRefreshTokenArgs = {
+  refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationRegisterArgs = {
+  input: RegisterInput;
+};
+
+
+export type MutationRemoveTimeOffArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationRequestPasswordResetArgs = {
+  email: Scalars['String']['input'];
+};
+
+
+export type MutationRescheduleAppointmentArgs = {
+  id: Scalars['UUID']['input'];
+  startsAt: Scalars['DateTime']['input'];
+};
+
+
+export type MutationResetPasswordArgs = {
+  email: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+};
+
+
+export type MutationSetAvailabilityArgs = {
+  rules: Array<AvailabilityRuleInput>;
+};
+
+
+export type MutationSetUserActiveArgs = {
+  id: Scalars['UUID']['input'];
+  isActive: Scalars['Boolean']['input'];
+};
+
+
+export type MutationSetUserRoleArgs = {
+  id: Scalars['UUID']['input'];
+  role: Role;
+};
+
+
+export type MutationUpdateMeArgs = {
+  input: UpdateMeInput;
+};
+
+
+export type MutationUpsertDoctorProfileArgs = {
+  input: DoctorProfileInput;
+};
+
+
+export type MutationUpsertPatientProfileArgs = {
+  input: PatientProfileInput;
+};
+
+
+export type MutationVerifyDoctorArgs = {
+  id: Scalars['UUID']['input'];
+  verified: Scalars['Boolean']['input'];
+};
+
+export type OutboxEmail = {
+  __typename?: 'OutboxEmail';
+  appointmentId?: Maybe<Scalars['UUID']['output']>;
+  /** Deliveries tried so far. */
+  attempts: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** When it may be sent (reminders: the appointment's start minus the lead; retries: later). */
+  dueAt: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  kind: EmailKind;
+  /** The transport's last error (its kind, no secrets). */
+  lastError?: Maybe<Scalars['String']['output']>;
+  sentAt?: Maybe<Scalars['DateTime']['output']>;
+  status: EmailStatus;
+  subject: Scalars['String']['output'];
+  /** The recipient's address. */
+  to: Scalars['String']['output'];
+};
+
+export type OutboxEmailConnection = {
+  __typename?: 'OutboxEmailConnection';
+  /** A list of edges. */
+  edges: Array<OutboxEmailEdge>;
+  /** A list of nodes. */
+  nodes: Array<OutboxEmail>;
+  /** Information to aid in pagination. */
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge in a connection. */
+export type OutboxEmailEdge = {
+  __typename?: 'OutboxEmailEdge';
+  /** A cursor for use in pagination */
+  cursor: Scalars['String']['output'];
+  /** The item at the end of the edge */
+  node: OutboxEmail;
+};
+
+/** Information about pagination in a connection */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** When paginating forwards, the cursor to continue. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  /** When paginating forwards, are there more items? */
+  hasNextPage: Scalars['Boolean']['output'];
+  /** When paginating backwards, are there more items? */
+  hasPreviousPage: Scalars['Boolean']['output'];
+  /** When paginating backwards, the cursor to continue. */
+  startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+export type PatientProfile = {
+  __typename?: 'PatientProfile';
+  dateOfBirth: Scalars['NaiveDate']['output'];
+  emergencyContactName: Scalars['String']['output'];
+  emergencyContactPhone: Scalars['String']['output'];
+};
+
+export type PatientProfileInput = {
+  dateOfBirth: Scalars['NaiveDate']['input'];
+  emergencyContactName: Scalars['String']['input'];
+  emergencyContactPhone: Scalars['String']['input'];
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /** One appointment of the viewer's (admins: any); someone else's is `NOT_FOUND`. */
+  appointment?: Maybe<Appointment>;
+  /** The viewer's appointments, as patient or doctor (admins: all), newest `startsAt` first. */
+  appointments: AppointmentConnection;
+  /** The audit log, newest first (admins only). */
+  auditLog: AuditEntryConnection;
+  /** Free slots of a doctor starting in `[from, to)` (at most 31 days), in order. */
+  availableSlots: Array<Slot>;
+  /** Doctors: verified and active ones, except to admins, who see every doctor. */
+  doctors: UserConnection;
+  /** The signed-in user. */
+  me: User;
+  /** The emails the service has written, newest first (admins only). */
+  outbox: OutboxEmailConnection;
+  /**
+   * A user the viewer may see: themself, any doctor; a patient only to admins and to doctors
+   * who share an appointment with them. Otherwise `NOT_FOUND`.
+   */
+  user?: Maybe<User>;
+  /** Every user (admins only), in sign-up order. */
+  users: UserConnection;
+};
+
+
+export type QueryAppointmentArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type QueryAppointmentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AppointmentFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryAuditLogArgs = {
+  actorId?: InputMaybe<Scalars['UUID']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  subjectId?: InputMaybe<Scalars['UUID']['input']>;
+};
+
+
+export type QueryAvailableSlotsArgs = {
+  doctorId: Scalars['UUID']['input'];
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
+};
+
+
+export type QueryDoctorsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
+  specialty?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryOutboxArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  appointmentId?: InputMaybe<Scalars['UUID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<EmailStatus>;
+};
+
+
+export type QueryUserArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type QueryUsersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  role?: InputMaybe<Role>;
+  search?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type RegisterInput = {
+  email: Scalars['String']['input'];
+  firstName: Scalars['String']['input'];
+  gender?: InputMaybe<Gender>;
+  lastName: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+  phone?: InputMaybe<Scalars['String']['input']>;
+  role: Role;
+};
+
+/** What a user is in the clinic. Stored as its name. */
+export type Role =
+  | 'ADMIN'
+  | 'DOCTOR'
+  | 'PATIENT';
+
+/** A free appointment slot. */
+export type Slot = {
+  __typename?: 'Slot';
+  endsAt: Scalars['DateTime']['output'];
+  startsAt: Scalars['DateTime']['output'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Every event of the viewer's own appointments (admins: all), as it happens. When events may
+   * have been missed, the stream ends with one `EVENTS_MISSED` error: fetch again, then
+   * subscribe again.
+   */
+  appointmentEvents: AppointmentEvent;
+};
+
+/** A period in which the doctor takes no appointments. */
+export type TimeOff = {
+  __typename?: 'TimeOff';
+  endsAt: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  reason?: Maybe<Scalars['String']['output']>;
+  startsAt: Scalars['DateTime']['output'];
+};
+
+export type TimeOffInput = {
+  endsAt: Scalars['DateTime']['input'];
+  reason?: InputMaybe<Scalars['String']['input']>;
+  startsAt: Scalars['DateTime']['input'];
+};
+
+/** Partial update: an omitted field stays as it is; `null` clears a nullable field. */
+export type UpdateMeInput = {
+  address?: InputMaybe<Scalars['String']['input']>;
+  bio?: InputMaybe<Scalars['String']['input']>;
+  email?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * Appointment reminders by email; turning them off also drops the pending ones (turning
+   * them on again applies to appointments booked or moved from then on).
+   */
+  emailReminders?: InputMaybe<Scalars['Boolean']['input']>;
+  firstName?: InputMaybe<Scalars['String']['input']>;
+  gender?: InputMaybe<Gender>;
+  lastName?: InputMaybe<Scalars['String']['input']>;
+  phone?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type User = {
+  __typename?: 'User';
+  /** Private. */
+  address?: Maybe<Scalars['String']['output']>;
+  bio?: Maybe<Scalars['String']['output']>;
+  dateJoined: Scalars['DateTime']['output'];
+  doctorProfile?: Maybe<DoctorProfile>;
+  /** Private. */
+  email?: Maybe<Scalars['String']['output']>;
+  /** Private: appointment reminders by email (default on). */
+  emailReminders?: Maybe<Scalars['Boolean']['output']>;
+  firstName: Scalars['String']['output'];
+  /** Private. */
+  gender?: Maybe<Gender>;
+  id: Scalars['UUID']['output'];
+  isActive: Scalars['Boolean']['output'];
+  isStaff: Scalars['Boolean']['output'];
+  isSuperuser: Scalars['Boolean']['output'];
+  lastName: Scalars['String']['output'];
+  /** Private. */
+  patientProfile?: Maybe<PatientProfile>;
+  /** Private. */
+  phone?: Maybe<Scalars['String']['output']>;
+  role: Role;
+};
+
+export type UserConnection = {
+  __typename?: 'UserConnection';
+  /** A list of edges. */
+  edges: Array<UserEdge>;
+  /** A list of nodes. */
+  nodes: Array<User>;
+  /** Information to aid in pagination. */
+  pageInfo: PageInfo;
+  /** How many users match the filter, on all pages. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge in a connection. */
+export type UserEdge = {
+  __typename?: 'UserEdge';
+  /** A cursor for use in pagination */
+  cursor: Scalars['String']['output'];
+  /** The item at the end of the edge */
+  node: User;
+};
+
+/** Day of the week, Monday first. */
+export type Weekday =
+  | 'FRI'
+  | 'MON'
+  | 'SAT'
+  | 'SUN'
+  | 'THU'
+  | 'TUE'
+  | 'WED';
+
+export type AppointmentEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AppointmentEventsSubscription = { __typename?: 'Subscription', appointmentEvents: { __typename?: 'AppointmentEvent', kind: AppointmentEventKind, status: AppointmentStatus, startsAt: string, at: string, appointment: { __typename?: 'Appointment', id: string, startsAt: string, status: AppointmentStatus } } };
+
+export type AppointmentsQueryVariables = Exact<{
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type AppointmentsQuery = { __typename?: 'Query', appointments: { __typename?: 'AppointmentConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'AppointmentEdge', node: { __typename?: 'Appointment', id: string, startsAt: string, status: AppointmentStatus, reasonForVisit: string, doctor: { __typename?: 'User', id: string, firstName: string, lastName: string, doctorProfile?: { __typename?: 'DoctorProfile', specialty: string } | null }, patient: { __typename?: 'User', id: string, firstName: string, lastName: string } } }> } };
+
+export type AvailableSlotsQueryVariables = Exact<{
+  doctorId: Scalars['UUID']['input'];
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
+}>;
+
+
+export type AvailableSlotsQuery = { __typename?: 'Query', availableSlots: Array<{ __typename?: 'Slot', startsAt: string, endsAt: string }> };
+
+export type CreateAppointmentMutationVariables = Exact<{
+  input: CreateAppointmentInput;
+}>;
+
+
+export type CreateAppointmentMutation = { __typename?: 'Mutation', createAppointment: { __typename?: 'Appointment', id: string, startsAt: string, endsAt: string, date: string, time: string, status: AppointmentStatus, reasonForVisit: string, doctor: { __typename?: 'User', id: string, firstName: string, lastName: string }, patient: { __typename?: 'User', id: string, firstName: string, lastName: string } } };
+
+export type DoctorsQueryVariables = Exact<{
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type DoctorsQuery = { __typename?: 'Query', doctors: { __typename?: 'UserConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'UserEdge', node: { __typename?: 'User', id: string, firstName: string, lastName: string, doctorProfile?: { __typename?: 'DoctorProfile', specialty: string, experienceYears: number, timeZone: string, slotMinutes: number, availability: Array<{ __typename?: 'AvailabilityRule', weekday: Weekday, startTime: string, endTime: string }> } | null } }> } };
+
+export type LoginMutationVariables = Exact<{
+  email: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+}>;
+
+
+export type LoginMutation = { __typename?: 'Mutation', login: { __typename?: 'AuthPayload', accessToken: string, refreshToken: string, tokenType: string, expiresIn: number, user: { __typename?: 'User', id: string, email?: string | null, firstName: string, lastName: string, role: Role } } };
+
+export type MeQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MeQuery = { __typename?: 'Query', me: { __typename?: 'User', id: string, email?: string | null, firstName: string, lastName: string, role: Role, isActive: boolean, dateJoined: string, patientProfile?: { __typename?: 'PatientProfile', dateOfBirth: string } | null, doctorProfile?: { __typename?: 'DoctorProfile', specialty: string, timeZone: string, slotMinutes: number } | null } };
+
+export type SetAvailabilityMutationVariables = Exact<{
+  rules: Array<AvailabilityRuleInput> | AvailabilityRuleInput;
+}>;
+
+
+export type SetAvailabilityMutation = { __typename?: 'Mutation', setAvailability: Array<{ __typename?: 'AvailabilityRule', weekday: Weekday, startTime: string, endTime: string }> };
+
+
+export const AppointmentEventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"AppointmentEvents"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"appointmentEvents"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"at"}},{"kind":"Field","name":{"kind":"Name","value":"appointment"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]}}]} as unknown as DocumentNode<AppointmentEventsSubscription, AppointmentEventsSubscriptionVariables>;
+export const AppointmentsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Appointments"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"appointments"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasonForVisit"}},{"kind":"Field","name":{"kind":"Name","value":"doctor"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"doctorProfile"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"specialty"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"patient"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<AppointmentsQuery, AppointmentsQueryVariables>;
+export const AvailableSlotsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"AvailableSlots"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UUID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"from"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DateTime"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"to"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DateTime"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"availableSlots"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"doctorId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}}},{"kind":"Argument","name":{"kind":"Name","value":"from"},"value":{"kind":"Variable","name":{"kind":"Name","value":"from"}}},{"kind":"Argument","name":{"kind":"Name","value":"to"},"value":{"kind":"Variable","name":{"kind":"Name","value":"to"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"endsAt"}}]}}]}}]} as unknown as DocumentNode<AvailableSlotsQuery, AvailableSlotsQueryVariables>;
+export const CreateAppointmentDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CreateAppointment"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateAppointmentInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createAppointment"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"endsAt"}},{"kind":"Field","name":{"kind":"Name","value":"date"}},{"kind":"Field","name":{"kind":"Name","value":"time"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasonForVisit"}},{"kind":"Field","name":{"kind":"Name","value":"doctor"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}}]}},{"kind":"Field","name":{"kind":"Name","value":"patient"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}}]}}]}}]}}]} as unknown as DocumentNode<CreateAppointmentMutation, CreateAppointmentMutationVariables>;
+export const DoctorsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Doctors"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"search"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"doctors"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"search"},"value":{"kind":"Variable","name":{"kind":"Name","value":"search"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"doctorProfile"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"specialty"}},{"kind":"Field","name":{"kind":"Name","value":"experienceYears"}},{"kind":"Field","name":{"kind":"Name","value":"timeZone"}},{"kind":"Field","name":{"kind":"Name","value":"slotMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"availability"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"weekday"}},{"kind":"Field","name":{"kind":"Name","value":"startTime"}},{"kind":"Field","name":{"kind":"Name","value":"endTime"}}]}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<DoctorsQuery, DoctorsQueryVariables>;
+export const LoginDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"Login"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"email"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"password"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"login"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"email"},"value":{"kind":"Variable","name":{"kind":"Name","value":"email"}}},{"kind":"Argument","name":{"kind":"Name","value":"password"},"value":{"kind":"Variable","name":{"kind":"Name","value":"password"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accessToken"}},{"kind":"Field","name":{"kind":"Name","value":"refreshToken"}},{"kind":"Field","name":{"kind":"Name","value":"tokenType"}},{"kind":"Field","name":{"kind":"Name","value":"expiresIn"}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"role"}}]}}]}}]}}]} as unknown as DocumentNode<LoginMutation, LoginMutationVariables>;
+export const MeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Me"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"me"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"isActive"}},{"kind":"Field","name":{"kind":"Name","value":"dateJoined"}},{"kind":"Field","name":{"kind":"Name","value":"patientProfile"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"dateOfBirth"}}]}},{"kind":"Field","name":{"kind":"Name","value":"doctorProfile"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"specialty"}},{"kind":"Field","name":{"kind":"Name","value":"timeZone"}},{"kind":"Field","name":{"kind":"Name","value":"slotMinutes"}}]}}]}}]}}]} as unknown as DocumentNode<MeQuery, MeQueryVariables>;
+export const SetAvailabilityDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"SetAvailability"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"rules"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"AvailabilityRuleInput"}}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"setAvailability"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"rules"},"value":{"kind":"Variable","name":{"kind":"Name","value":"rules"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"weekday"}},{"kind":"Field","name":{"kind":"Name","value":"startTime"}},{"kind":"Field","name":{"kind":"Name","value":"endTime"}}]}}]}}]} as unknown as DocumentNode<SetAvailabilityMutation, SetAvailabilityMutationVariables>;
