@@ -5,6 +5,7 @@ use super::{
     accounts::{AccountsMutation, AccountsQuery},
     appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
     audit::AuditQuery,
+    calendar::CalendarMutation,
     limits::DocumentLimits,
     nulls::Nulls,
     outbox::OutboxQuery,
@@ -16,7 +17,7 @@ use crate::app::AppState;
 pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation);
+pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation, CalendarMutation);
 
 pub type CyberSchema = Schema<Query, Mutation, AppointmentsSubscription>;
 
@@ -113,6 +114,7 @@ pub const ASYNC_OBJECTS: &[&str] = &[
     "AuditEntry",
     "AuditEntryConnection",
     "AuditEntryEdge",
+    "CalendarFeed",
     "OutboxEmail",
     "OutboxEmailConnection",
     "OutboxEmailEdge",
