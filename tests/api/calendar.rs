@@ -405,3 +405,25 @@ async fn the_request_log_never_holds_a_feed_token() {
     assert!(!all.contains(token), "the token is not logged");
     assert!(all.contains("/calendar/<redacted>"), "the request is logged, redacted: {all}");
 }
+
+#[tokio::test]
+async fn a_feed_costs_the_same_statements_for_one_appointment_as_for_five() {
+    let c = Clinic::open("UTC").await;
+    book(&c, &c.patient, json!({ "doctorId": c.doctor.id, "startsAt": at("09:00") })).await;
+    let url = create_feed(&c.app, &c.doctor).await;
+    let statements = |c: &Clinic| c.app.state.statements.get();
+    let before = statements(&c);
+    let (_, body) = fetch(&c.app, &url).await;
+    let one = statements(&c) - before;
+    assert_eq!(parse(&body).1.len(), 1);
+
+    for hhmm in ["10:00", "11:00", "12:00", "13:00"] {
+        let other = c.app.patient().await;
+        book(&c, &other, json!({ "doctorId": c.doctor.id, "startsAt": at(hhmm) })).await;
+    }
+    let before = statements(&c);
+    let (_, body) = fetch(&c.app, &url).await;
+    let five = statements(&c) - before;
+    assert_eq!(parse(&body).1.len(), 5);
+    assert_eq!(one, five, "names and sequences are read once for the whole feed");
+}
