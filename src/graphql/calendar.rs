@@ -10,9 +10,11 @@ use crate::{auth::guard::RoleGuard, domain::Role, domain::calendar_feeds, error:
 pub struct CalendarFeed {
     /// `<PUBLIC_URL>/calendar/<token>.ics`: subscribe a calendar app to it; keep it secret.
     pub url: String,
+    /// When this feed was created (an earlier one ended then).
     pub created_at: DateTime,
 }
 
+/// `createCalendarFeed` and `revokeCalendarFeed`, merged into the `Mutation` root.
 #[derive(Default)]
 pub struct CalendarMutation;
 
