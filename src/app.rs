@@ -146,13 +146,15 @@ pub fn router(state: AppState) -> Router {
     let graphiql_on = state.config.graphiql;
     let request_timeout = state.config.request_timeout;
     let cors_origins = state.config.cors_allowed_origins.clone();
+    let feeds = crate::calendar::routes(state.clone());
     let st = GraphqlState { schema, ws_schema, limits, nulls, unused_scalars, app: state };
 
     let mut router = Router::new()
         .route("/graphql", get(graphql::http::get).post(graphql::http::post))
         .route("/graphql/ws", get(graphql::socket::ws))
         .route("/health", get(graphql::http::health))
-        .route("/ready", get(graphql::http::ready));
+        .route("/ready", get(graphql::http::ready))
+        .merge(feeds);
     if graphiql_on {
         router = router
             .route("/graphiql", get(graphql::http::graphiql))
@@ -164,10 +166,12 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(10)))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        // Only the calendar feeds choose their own (`private, no-cache`, so that ETags work).
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            let path = crate::calendar::loggable_path(req.uri().path());
+            tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
         }))
         .layer(axum::middleware::from_fn(request_id));
     if !cors_origins.is_empty() {
@@ -305,7 +309,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     req.headers_mut().insert(header.clone(), value.clone());
     let started = std::time::Instant::now();
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let (method, path) = (req.method().clone(), crate::calendar::loggable_path(req.uri().path()).into_owned());
     let mut resp = crate::domain::audit::REQUEST_ID.scope(id.clone(), next.run(req)).await;
     resp.headers_mut().insert(header, value);
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();

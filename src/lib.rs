@@ -4,6 +4,8 @@
 pub mod app;
 /// Authentication: argon2id passwords, JWT access/refresh tokens, the request's viewer, guards.
 pub mod auth;
+/// iCalendar feeds: `GET /calendar/<token>.ics` over the domain layer.
+pub mod calendar;
 /// Configuration from the environment; the only place variables are read.
 pub mod config;
 /// Database pool, migrations, write transactions, and the SeaORM entities.

@@ -8,6 +8,7 @@ mod m20261122_000004_audit_log;
 mod m20261210_000001_throttle_kinds;
 mod m20261211_000001_outbox;
 mod m20261212_000001_appointment_overlap_indexes;
+mod m20261213_000001_calendar_feeds;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000001_throttle_kinds::Migration),
             Box::new(m20261211_000001_outbox::Migration),
             Box::new(m20261212_000001_appointment_overlap_indexes::Migration),
+            Box::new(m20261213_000001_calendar_feeds::Migration),
         ]
     }
 }

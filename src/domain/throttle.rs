@@ -31,6 +31,8 @@ pub enum Kind {
     Reset,
     /// Sending a password-reset email (counted per recipient).
     ResetEmail,
+    /// Fetching a calendar feed with a token that matches none (counted per client address).
+    CalendarFeed,
 }
 
 /// How long a sent password-reset email counts against its recipient's hourly limit.
@@ -38,7 +40,7 @@ const RESET_EMAIL_WINDOW: Duration = Duration::from_secs(3600);
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Self; 3] = [Self::Login, Self::Reset, Self::ResetEmail];
+    pub const ALL: [Self; 4] = [Self::Login, Self::Reset, Self::ResetEmail, Self::CalendarFeed];
 
     /// The name stored in `login_failures.kind`.
     pub fn as_str(self) -> &'static str {
@@ -46,6 +48,7 @@ impl Kind {
             Self::Login => "login",
             Self::Reset => "reset",
             Self::ResetEmail => "reset_email",
+            Self::CalendarFeed => "calendar_feed",
         }
     }
 
@@ -53,7 +56,7 @@ impl Kind {
     /// housekeeping may delete it.
     pub fn window(self, config: &Config) -> Duration {
         match self {
-            Self::Login | Self::Reset => config.login_window,
+            Self::Login | Self::Reset | Self::CalendarFeed => config.login_window,
             Self::ResetEmail => RESET_EMAIL_WINDOW,
         }
     }
@@ -104,6 +107,23 @@ impl<'a> Attempt<'a> {
     }
 }
 
+impl<'a> Attempt<'a> {
+    /// A calendar-feed token that matched no feed, from `client_addr`: at most
+    /// `LOGIN_MAX_FAILURES_PER_ADDRESS` in `LOGIN_WINDOW_SECS` per address, like failed logins.
+    /// Counted by address alone: the address stands in the email column too, so the count and
+    /// [`over_limit`] use the `(kind, email, at)` index and one lock.
+    pub fn calendar_feed(config: &Config, client_addr: &'a str) -> Self {
+        Self {
+            kind: Kind::CalendarFeed,
+            email: client_addr,
+            max_per_email: config.login_max_failures_per_address,
+            client_addr,
+            max_per_address: None,
+            window: Kind::CalendarFeed.window(config),
+        }
+    }
+}
+
 /// Over a limit: try again in `retry_after` seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limited {
@@ -135,6 +155,33 @@ pub async fn count<C: ConnectionTrait>(
     if attempt.max_per_address.is_some() {
         lock(txn, &format!("throttle:{kind}:addr:{}", attempt.client_addr)).await?;
     }
+    if let Err(limited) = over_limit(txn, attempt, now).await? {
+        return Ok(Err(limited));
+    }
+    login_failure::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind.to_owned()),
+        email: Set(attempt.email.chars().take(254).collect()),
+        client_addr: Set(attempt.client_addr.chars().take(64).collect()),
+        at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(Ok(()))
+}
+
+/// Whether `attempt` would be refused now, without recording anything or waiting for other
+/// attempts: `Ok(Err(Limited))` once the email's (or the address's) attempts in the window reach
+/// their limit. A read, for refusing early; [`count`] is what counts atomically.
+///
+/// # Errors
+/// Internal only.
+pub async fn over_limit<C: ConnectionTrait>(
+    db: &C,
+    attempt: &Attempt<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(), Limited>> {
+    let kind = attempt.kind.as_str();
     let window = chrono::Duration::from_std(attempt.window).map_err(|_| AppError::internal("window out of range"))?;
     let since = now - window;
     let mut limits = vec![(login_failure::Column::Email, attempt.email, attempt.max_per_email)];
@@ -151,7 +198,7 @@ pub async fn count<C: ConnectionTrait>(
             .order_by_desc(login_failure::Column::At)
             .limit(u64::from(max))
             .into_tuple()
-            .all(txn)
+            .all(db)
             .await?;
         if u32::try_from(recent.len()).unwrap_or(u32::MAX) >= max {
             // Attempts resume when the oldest of the last `max` leaves the window.
@@ -160,15 +207,6 @@ pub async fn count<C: ConnectionTrait>(
             return Ok(Err(Limited { retry_after: u64::try_from(retry_after).unwrap_or(1) }));
         }
     }
-    login_failure::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(kind.to_owned()),
-        email: Set(attempt.email.chars().take(254).collect()),
-        client_addr: Set(attempt.client_addr.chars().take(64).collect()),
-        at: Set(now),
-    }
-    .insert(txn)
-    .await?;
     Ok(Ok(()))
 }
 

@@ -2,6 +2,7 @@
 pub mod accounts;
 pub mod appointments;
 pub mod audit;
+pub mod calendar;
 pub mod enums;
 pub mod http;
 pub mod introspection;

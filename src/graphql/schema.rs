@@ -5,6 +5,7 @@ use super::{
     accounts::{AccountsMutation, AccountsQuery},
     appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
     audit::AuditQuery,
+    calendar::CalendarMutation,
     limits::DocumentLimits,
     nulls::Nulls,
     outbox::OutboxQuery,
@@ -17,7 +18,7 @@ use crate::app::AppState;
 pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation);
+pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation, CalendarMutation);
 
 /// The query root is [`Described`], so that the scalars carry their descriptions and URLs.
 pub type CyberSchema = Schema<Described<Query>, Mutation, AppointmentsSubscription>;
@@ -115,6 +116,7 @@ pub const ASYNC_OBJECTS: &[&str] = &[
     "AuditEntry",
     "AuditEntryConnection",
     "AuditEntryEdge",
+    "CalendarFeed",
     "OutboxEmail",
     "OutboxEmailConnection",
     "OutboxEmailEdge",

@@ -5,6 +5,7 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod calendar;
 mod cli;
 mod email_delivery;
 mod fuzz;

@@ -3,6 +3,7 @@ pub mod appointment;
 pub mod appointment_event;
 pub mod audit_entry;
 pub mod availability_rule;
+pub mod calendar_feed;
 pub mod doctor_profile;
 pub mod login_failure;
 pub mod outbox_email;

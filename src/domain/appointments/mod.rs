@@ -27,7 +27,10 @@ pub use self::{
     booking::{NewAppointment, create},
     events::event_by_id,
     lifecycle::{Transition, reschedule, transition},
-    listing::{AppointmentCursor, AppointmentFilter, by_ids, count, get, history_of, list_counted, sharing_with},
+    listing::{
+        AppointmentCursor, AppointmentFilter, by_ids, count, get, history_of, list_counted, sharing_with,
+        visible_in_range_with_event_counts,
+    },
 };
 use super::schedule::{DoctorCalendar, Rule, grid};
 use crate::{
