@@ -138,6 +138,7 @@ pub fn router(state: AppState) -> Router {
     let graphiql_on = state.config.graphiql;
     let request_timeout = state.config.request_timeout;
     let cors_origins = state.config.cors_allowed_origins.clone();
+    let state_for_fhir = state.clone();
     let st = GraphqlState { schema, ws_schema, limits, nulls, unused_scalars, app: state };
 
     let mut router = Router::new()
@@ -153,6 +154,7 @@ pub fn router(state: AppState) -> Router {
     }
     let mut router = router
         .with_state(st)
+        .nest("/fhir/r4", crate::fhir::router(state_for_fhir))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(10)))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))

@@ -7,6 +7,7 @@ mod appointments;
 mod audit;
 mod cli;
 mod email_delivery;
+mod fhir;
 mod fuzz;
 mod group_commit;
 mod hardening;
