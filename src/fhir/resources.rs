@@ -33,6 +33,7 @@ pub struct Reference {
 }
 
 impl Reference {
+    /// `Kind/<id>`, without a display.
     pub fn to(kind: &str, id: uuid::Uuid) -> Self {
         Self { reference: format!("{kind}/{id}"), display: None }
     }
@@ -295,6 +296,7 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// A free slot of the doctor's schedule (`Schedule/<doctor id>`).
     pub fn free(doctor: uuid::Uuid, s: schedule::Slot) -> Self {
         Self {
             schedule: Reference::to("Schedule", doctor),
@@ -326,6 +328,7 @@ pub struct BundleEntry<R> {
 }
 
 impl<R> BundleEntry<R> {
+    /// An entry that matched the search (`search.mode` `match`).
     pub fn matched(full_url: Option<String>, resource: R) -> Self {
         Self { full_url, resource, search: EntrySearch { mode: "match" } }
     }
@@ -344,6 +347,7 @@ pub struct Bundle<R> {
 }
 
 impl<R> Bundle<R> {
+    /// A `searchset` Bundle: `total` counts every match, `entry` holds this page's.
     pub fn searchset(now: DateTime<Utc>, total: u64, link: Vec<BundleLink>, entry: Vec<BundleEntry<R>>) -> Self {
         Self { kind: "searchset", timestamp: instant(now), total, link, entry }
     }
