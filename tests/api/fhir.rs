@@ -76,6 +76,7 @@ fn assert_valid(resource: &Value) {
 struct Answer {
     status: u16,
     challenge: Option<String>,
+    request_id: String,
     body: Value,
 }
 
@@ -92,11 +93,11 @@ async fn get(app: &TestApp, token: Option<&str>, path: &str) -> Answer {
     let content_type = header("content-type").unwrap_or_default();
     assert!(content_type.starts_with("application/fhir+json"), "{path}: content type {content_type}");
     assert_eq!(header("cache-control").as_deref(), Some("no-store"), "{path}");
-    assert!(header("x-request-id").is_some(), "{path}: a request id");
+    let request_id = header("x-request-id").unwrap_or_else(|| panic!("{path}: no request id"));
     let challenge = header("www-authenticate");
     let body: Value = resp.json().await.unwrap();
     assert_valid(&body);
-    Answer { status, challenge, body }
+    Answer { status, challenge, request_id, body }
 }
 
 /// A 200 answer's body.
@@ -234,6 +235,18 @@ async fn without_a_valid_token_everything_but_metadata_is_401_with_a_bearer_chal
     assert_eq!(out["data"]["logout"], true, "{out}");
     let ended = get(&c.app, Some(&c.patient.access), &format!("/fhir/r4/Appointment/{id}")).await;
     assert_eq!((ended.status, ended.challenge.as_deref()), (401, Some(r#"Bearer error="invalid_token""#)));
+    // A deactivated account's token stops working at once.
+    assert_eq!(ok(&c.app, &c.doctor.access, &format!("/fhir/r4/Appointment/{id}")).await["id"], id.as_str());
+    let off = c
+        .app
+        .gql(
+            Some(&c.admin.access),
+            "mutation($id: UUID!) { setUserActive(id: $id, isActive: false) { isActive } }",
+            json!({ "id": c.doctor.id }),
+        )
+        .await;
+    assert_eq!(off["data"]["setUserActive"]["isActive"], false, "{off}");
+    assert_eq!(get(&c.app, Some(&c.doctor.access), &format!("/fhir/r4/Appointment/{id}")).await.status, 401);
 }
 
 #[tokio::test]
@@ -467,9 +480,14 @@ async fn a_patient_shows_private_fields_only_to_whom_privacy_allows_and_such_rea
     );
     assert!(audited().await.is_empty());
 
-    // Their doctor: everything, audited as patient.read by that doctor.
-    assert_eq!(ok(&c.app, &c.doctor.access, &path).await, own);
+    // Their doctor: everything, audited as patient.read by that doctor, with the request's id.
+    let by_doctor = get(&c.app, Some(&c.doctor.access), &path).await;
+    assert_eq!((by_doctor.status, &by_doctor.body), (200, &own));
     assert_eq!(audited().await, vec![c.doctor.id.clone()]);
+    let q = "query($s: UUID!) { auditLog(subjectId: $s, first: 1) { edges { node { action requestId } } } }";
+    let newest = c.app.gql(Some(&c.admin.access), q, json!({ "s": c.patient.id })).await;
+    assert_eq!(newest["data"]["auditLog"]["edges"][0]["node"]["action"], "patient.read", "{newest}");
+    assert_eq!(newest["data"]["auditLog"]["edges"][0]["node"]["requestId"], by_doctor.request_id.as_str());
     // Another doctor and another patient may not know the patient exists.
     assert_eq!(refused(&c.app, Some(&stranger_doctor.access), &path, 404).await.0, "not-found");
     refused(&c.app, Some(&other_patient.access), &path, 404).await;
@@ -539,6 +557,10 @@ async fn a_schedule_and_its_free_slots_are_those_of_available_slots() {
     let b =
         ok(&c.app, &c.doctor.access, &format!("/fhir/r4/Slot?schedule={}&start={day}&status=busy", c.doctor.id)).await;
     assert_eq!(b["total"], 0);
+    let b = ok(&c.app, &c.doctor.access, &format!("/fhir/r4/Slot?schedule={}&start={day}", c.patient.id)).await;
+    assert_eq!((b["total"].as_u64(), b.get("entry")), (Some(0), None), "a schedule that is no doctor's finds nothing");
+    let b = ok(&c.app, &c.doctor.access, &format!("/fhir/r4/Slot?schedule={}&start={day}", c.doctor.id)).await;
+    assert_eq!(b["total"], 19, "a day without prefix is that UTC day");
 
     // The range is required and at most 31 days.
     let long = format!("/fhir/r4/Slot?schedule={}&start=ge{day}&start=lt{}", c.doctor.id, day + chrono::Days::new(40));
