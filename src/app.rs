@@ -147,6 +147,7 @@ pub fn router(state: AppState) -> Router {
     let request_timeout = state.config.request_timeout;
     let cors_origins = state.config.cors_allowed_origins.clone();
     let feeds = crate::calendar::routes(state.clone());
+    let state_for_fhir = state.clone();
     let st = GraphqlState { schema, ws_schema, limits, nulls, unused_scalars, app: state };
 
     let mut router = Router::new()
@@ -163,6 +164,7 @@ pub fn router(state: AppState) -> Router {
     }
     let mut router = router
         .with_state(st)
+        .nest("/fhir/r4", crate::fhir::router(state_for_fhir))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(10)))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))

@@ -16,6 +16,8 @@ pub mod domain;
 pub mod error;
 /// Appointment events fanned out to subscribers (LISTEN/NOTIFY across replicas on PostgreSQL).
 pub mod events;
+/// A read-only FHIR R4 view (`/fhir/r4`) over the same domain functions and privacy rules.
+pub mod fhir;
 /// The GraphQL schema, its resolvers and the HTTP handlers that serve it.
 pub mod graphql;
 /// Background loops of every process (housekeeping), started and stopped with the server.

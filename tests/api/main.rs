@@ -8,6 +8,7 @@ mod audit;
 mod calendar;
 mod cli;
 mod email_delivery;
+mod fhir;
 mod fuzz;
 mod group_commit;
 mod hardening;

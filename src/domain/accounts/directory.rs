@@ -10,7 +10,7 @@ use crate::{
     db::entities::{doctor_profile, user},
     domain::{
         Role, appointments,
-        privacy::{self, Existence, SearchIn},
+        privacy::{self, Access, Decision, Existence, Looker, SearchIn},
     },
     error::{AppError, AppResult},
 };
@@ -27,6 +27,23 @@ pub async fn find_visible_user<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: 
         Existence::Hidden => false,
     };
     if visible { Ok(user) } else { Err(AppError::NotFound("User")) }
+}
+
+/// What `viewer` may read of `target` ([`privacy::access`]), asking the database whether the two
+/// share an appointment when that decides it. For readers that hold one user rather than a page
+/// (FHIR); GraphQL batches the same question in a DataLoader.
+///
+/// # Errors
+/// Internal only.
+pub async fn access_of<C: ConnectionTrait>(db: &C, viewer: &Viewer, target: &user::Model) -> AppResult<Access> {
+    let looker = Some(Looker::from(viewer));
+    Ok(match privacy::access(looker, target) {
+        Decision::Known(access) => access,
+        Decision::IfSharingAnAppointment => {
+            let sharing = !appointments::sharing_with(db, viewer.id(), &[target.id]).await?.is_empty();
+            privacy::access_given(looker, target, sharing)
+        }
+    })
 }
 
 /// Filter for listing users.

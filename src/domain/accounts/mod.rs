@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 pub use self::{
     admin::{create_admin, set_active, set_role},
-    directory::{UserFilter, count_users, find_visible_user, list_users, users_by_ids},
+    directory::{UserFilter, access_of, count_users, find_visible_user, list_users, users_by_ids},
     passwords::{PasswordChange, PasswordReset, change_password, request_password_reset, reset_password},
     profile::{ProfileChanges, update_me},
     registration::{NewUser, register},
