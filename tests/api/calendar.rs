@@ -329,43 +329,9 @@ async fn unknown_tokens_are_limited_per_address_and_then_every_feed_request_gets
 /// The real binary: its feed request's log line holds the path without the token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_log_never_holds_a_feed_token() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cybermed"))
-        .arg("serve")
-        .env("APP_ENV", "production")
-        .env("RUST_LOG", "debug")
-        .env("JWT_SECRET", "feed-log-secret-feed-log-secret-0123456789")
-        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("feed.db").display()))
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("MAIL_OUTBOX_DIR", dir.path().join("outbox"))
-        .env("PUBLIC_URL", "http://clinic.test/")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    for stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    let mut lines = Vec::new();
-    let port = loop {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("the server starts");
-        let port = serde_json::from_str::<Value>(&line).ok().and_then(|v| v["fields"]["port"].as_u64());
-        lines.push(line);
-        if let Some(port) = port {
-            break port;
-        }
-    };
-    let base = format!("http://127.0.0.1:{port}");
+    let server = crate::logs::serve(&dir, &[("RUST_LOG", "debug"), ("PUBLIC_URL", "http://clinic.test/")]);
+    let base = format!("http://127.0.0.1:{}", server.port);
     let client = reqwest::Client::new();
     let register = "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }";
     let vars = json!({ "i": { "email": email("feedlog"), "password": crate::helpers::PASSWORD, "firstName": "F", "lastName": "L", "role": "PATIENT" } });
@@ -395,11 +361,7 @@ async fn the_request_log_never_holds_a_feed_token() {
     let resp = client.get(format!("{base}{path}")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 
-    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-    assert!(child.wait().unwrap().success());
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
-        lines.push(line);
-    }
+    let lines = server.stop();
     let token = path.trim_start_matches("/calendar/").trim_end_matches(".ics");
     let all = lines.join("\n");
     assert!(!all.contains(token), "the token is not logged");
