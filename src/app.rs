@@ -329,7 +329,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
         path = %path,
         status = resp.status().as_u16(),
         operation = graphql.and_then(|g| g.operation.as_deref()).unwrap_or("-"),
-        outcome = graphql.map_or_else(|| if resp.status().is_success() { "ok" } else { "refused" }, |g| g.outcome),
+        outcome = graphql.map_or_else(|| if resp.status().is_success() || resp.status().is_redirection() { "ok" } else { "refused" }, |g| g.outcome),
         duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
     );
