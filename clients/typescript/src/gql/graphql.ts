@@ -180,6 +180,15 @@ export type AvailabilityRuleInput = {
   weekday: Weekday;
 };
 
+/** A calendar feed just created. The URL is its only credential and is shown only here. */
+export type CalendarFeed = {
+  __typename?: 'CalendarFeed';
+  /** When this feed was created (an earlier one ended then). */
+  createdAt: Scalars['DateTime']['output'];
+  /** `<PUBLIC_URL>/calendar/<token>.ics`: subscribe a calendar app to it; keep it secret. */
+  url: Scalars['String']['output'];
+};
+
 export type CreateAppointmentInput = {
   doctorId?: InputMaybe<Scalars['UUID']['input']>;
   patientId?: InputMaybe<Scalars['UUID']['input']>;
@@ -257,6 +266,11 @@ export type Mutation = {
   confirmAppointment: Appointment;
   /** Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both. */
   createAppointment: Appointment;
+  /**
+   * Creates the viewer's calendar feed (doctors and patients); an earlier feed's URL stops
+   * working. The URL is shown only in this answer.
+   */
+  createCalendarFeed: CalendarFeed;
   /** Signs in. Throttled per email and per client address. */
   login: AuthPayload;
   /** Ends the login the refresh token belongs to. */
@@ -275,6 +289,8 @@ export type Mutation = {
   rescheduleAppointment: Appointment;
   /** Sets a new password with an emailed token; every login of the user ends. */
   resetPassword: MessagePayload;
+  /** Ends the viewer's calendar feed (doctors and patients): true when there was one. */
+  revokeCalendarFeed: Scalars['Boolean']['output'];
   /** Replaces the viewer's whole weekly availability (doctors only). */
   setAvailability: Array<AvailabilityRule>;
   /** Activates or deactivates an account (admins only). */
