@@ -63,6 +63,15 @@ impl AppError {
     }
 }
 
+/// An error of the whole request (a refused token, an audit that could not be written), not of a
+/// field: as a GraphQL error without `locations` (async-graphql would give it line 0, column 0,
+/// which no document has).
+pub fn request_error(e: AppError) -> async_graphql::ServerError {
+    let mut error = async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default());
+    error.locations.clear();
+    error
+}
+
 /// A description of a database error that is safe to log: the kind and SQLSTATE, never the
 /// statement, its parameters or the server's message (which can quote row values).
 pub fn describe_db_err(err: &DbErr) -> String {

@@ -158,7 +158,7 @@ async fn execute(
             // A token that was sent must authenticate, whatever the operation: never silently
             // anonymous (only `refreshToken`/`logout` let a genuine but expired one pass).
             if let Err(e) = auth.check(&st.app, only_session_mutations(&doc, request.operation_name.as_deref())).await {
-                let error = async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default());
+                let error = crate::error::request_error(e);
                 return respond(&async_graphql::Response::from_errors(vec![error]), operation, wants_gql_json);
             }
             let client = crate::net::client_ip(peer.ip(), headers, &st.app.config.trusted_proxies);
@@ -185,9 +185,7 @@ async fn execute(
             // fails, the data is withheld.
             match reads.flush(&st.app).await {
                 Ok(()) => response,
-                Err(e) => async_graphql::Response::from_errors(vec![
-                    async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default()),
-                ]),
+                Err(e) => async_graphql::Response::from_errors(vec![crate::error::request_error(e)]),
             }
         }
         Err(e) => async_graphql::Response::from_errors(vec![e]),

@@ -24,7 +24,7 @@ use std::{
 };
 
 use async_graphql::{
-    Pos, Request, Response, ServerResult,
+    Request, Response, ServerResult,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextSubscribe},
     futures_util::stream::BoxStream,
     http::{WebSocketProtocols, WsMessage},
@@ -346,14 +346,11 @@ impl Extension for SocketOperation {
         if let Ok(mut info) = self.info.lock() {
             info.name.clone_from(&request.operation_name);
         }
-        let refused = |why: &'static str| {
-            async_graphql::Error::from(crate::error::AppError::Unauthenticated(why)).into_server_error(Pos::default())
-        };
+        let refused = |why: &'static str| crate::error::request_error(crate::error::AppError::Unauthenticated(why));
         let (Ok(state), Ok(login)) = (ctx.data::<AppState>(), ctx.data::<Arc<SocketLogin>>()) else {
             return Err(refused(ctx.data::<Refusal>().map_or("Invalid or expired token", |r| r.0)));
         };
-        let viewer =
-            login.current(state).await.map_err(|e| async_graphql::Error::from(e).into_server_error(Pos::default()))?;
+        let viewer = login.current(state).await.map_err(crate::error::request_error)?;
         next.run(ctx, request.data(RequestAuth::resolved(Arc::new(viewer)))).await
     }
 }

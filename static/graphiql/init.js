@@ -17,6 +17,17 @@
   } catch (e) {
     tabs = [];
   }
+  // GraphiQL fills the editors of the first tab from its query alone: its variables and headers
+  // come from storage. On a first visit (no saved tabs) put the first tab's there, so the Login
+  // tab opens with its variables; a returning visitor keeps their own tabs.
+  try {
+    if (tabs.length && !window.localStorage.getItem('graphiql:tabState')) {
+      window.localStorage.setItem('graphiql:variables', tabs[0].variables || '');
+      window.localStorage.setItem('graphiql:headers', tabs[0].headers || '');
+    }
+  } catch (e) {
+    // No storage (private mode): the tabs still open, without the first one's variables.
+  }
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,

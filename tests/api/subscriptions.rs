@@ -161,6 +161,7 @@ async fn an_anonymous_subscription_gets_an_unauthenticated_error_message_not_a_c
     assert_eq!(answer["id"], "s1");
     assert_eq!(answer["payload"][0]["extensions"]["code"], "UNAUTHENTICATED", "{answer}");
     assert_eq!(answer["payload"][0]["message"], "Authentication required");
+    assert!(answer["payload"][0].get("locations").is_none(), "not a field's error: no line 0, column 0: {answer}");
 }
 
 #[tokio::test]

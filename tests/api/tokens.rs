@@ -278,6 +278,7 @@ async fn a_bad_token_is_unauthenticated_even_on_operations_that_need_no_viewer()
                 .unwrap();
             assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{header}: {body}");
             assert!(body["data"].is_null(), "{body}");
+            assert!(body["errors"][0].get("locations").is_none(), "the request's error, not a field's: {body}");
         }
     }
     // Nothing ran.
