@@ -164,12 +164,11 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
 
 /// `500` with a reference; what went wrong is logged under it, never sent.
 fn internal_error(e: AppError) -> Response {
-    let id = uuid::Uuid::new_v4();
-    match e {
-        AppError::Internal(what) => tracing::error!(error_id = %id, error = %what, "internal error"),
-        other => tracing::error!(error_id = %id, code = other.code(), "unexpected error"),
-    }
-    (StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error (reference {id})\n")).into_response()
+    let what = match e {
+        AppError::Internal(what) => what,
+        other => format!("unexpected {}", other.code()),
+    };
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", crate::error::internal_reference(&what))).into_response()
 }
 
 #[cfg(test)]

@@ -48,6 +48,23 @@ impl AppError {
         Self::Internal(what.into())
     }
 
+    /// The message a client is shown, on every front door (GraphQL, FHIR, the calendar feeds). An
+    /// internal failure is logged here, and the message carries only its reference.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(msg) => (*msg).to_owned(),
+            Self::Forbidden => "You are not allowed to do this".to_owned(),
+            Self::NotFound(what) => format!("{what} not found"),
+            Self::BadInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::RateLimited { .. } => "Too many attempts, try again later".to_owned(),
+            Self::EventsMissed => {
+                "Some events may have been missed: fetch the appointments again, then subscribe again".to_owned()
+            }
+            Self::WouldWait => "Internal server error".to_owned(),
+            Self::Internal(what) => internal_reference(what),
+        }
+    }
+
     /// The `extensions.code` this error is reported with.
     pub fn code(&self) -> &'static str {
         match self {
@@ -146,40 +163,23 @@ impl From<DbErr> for AppError {
 impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         let code = err.code();
-        match err {
-            AppError::Unauthenticated(msg) => async_graphql::Error::new(msg).extend_with(|_, e| e.set("code", code)),
-            AppError::Forbidden => {
-                async_graphql::Error::new("You are not allowed to do this").extend_with(|_, e| e.set("code", code))
+        async_graphql::Error::new(err.message()).extend_with(|_, e| {
+            e.set("code", code);
+            match &err {
+                AppError::BadInput { field, .. } | AppError::Conflict { field, .. } => e.set("field", field.as_ref()),
+                AppError::RateLimited { retry_after } => e.set("retryAfter", *retry_after),
+                _ => {}
             }
-            AppError::NotFound(what) => {
-                async_graphql::Error::new(format!("{what} not found")).extend_with(|_, e| e.set("code", code))
-            }
-            AppError::BadInput { field, message } | AppError::Conflict { field, message } => {
-                async_graphql::Error::new(message).extend_with(|_, e| {
-                    e.set("code", code);
-                    e.set("field", field.into_owned());
-                })
-            }
-            AppError::RateLimited { retry_after } => async_graphql::Error::new("Too many attempts, try again later")
-                .extend_with(|_, e| {
-                    e.set("code", code);
-                    e.set("retryAfter", retry_after);
-                }),
-            AppError::EventsMissed => async_graphql::Error::new(
-                "Some events may have been missed: fetch the appointments again, then subscribe again",
-            )
-            .extend_with(|_, e| e.set("code", code)),
-            AppError::WouldWait => {
-                async_graphql::Error::new("Internal server error").extend_with(|_, e| e.set("code", code))
-            }
-            AppError::Internal(what) => {
-                let id = uuid::Uuid::new_v4();
-                tracing::error!(error_id = %id, error = %what, "internal error");
-                async_graphql::Error::new(format!("Internal server error (reference {id})"))
-                    .extend_with(|_, e| e.set("code", code))
-            }
-        }
+        })
     }
+}
+
+/// Logs an unexpected failure under a new reference and returns what the client is told instead:
+/// the reference alone (every front door answers internal failures this way).
+pub fn internal_reference(what: &str) -> String {
+    let id = uuid::Uuid::new_v4();
+    tracing::error!(error_id = %id, error = %what, "internal error");
+    format!("Internal server error (reference {id})")
 }
 
 /// The constraint name and message of a database error, for telling constraint refusals apart

@@ -115,23 +115,22 @@ impl IntoResponse for FhirError {
 /// The HTTP status, FHIR issue code and diagnostics of a domain failure; an internal one is
 /// logged with a reference and answered with nothing but that reference.
 fn outcome_of(e: AppError) -> (StatusCode, &'static str, String) {
-    match e {
-        AppError::Unauthenticated(msg) => (StatusCode::UNAUTHORIZED, "login", msg.to_owned()),
-        AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "You are not allowed to do this".to_owned()),
-        AppError::NotFound(what) => (StatusCode::NOT_FOUND, "not-found", format!("{what} not found")),
-        AppError::BadInput { message, .. } => (StatusCode::BAD_REQUEST, "value", message),
-        AppError::Conflict { message, .. } => (StatusCode::CONFLICT, "conflict", message),
-        AppError::RateLimited { .. } => {
-            (StatusCode::TOO_MANY_REQUESTS, "throttled", "Too many attempts, try again later".to_owned())
-        }
+    let (status, code) = match e {
+        AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "login"),
+        AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+        AppError::BadInput { .. } => (StatusCode::BAD_REQUEST, "value"),
+        AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+        AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
         AppError::EventsMissed | AppError::WouldWait | AppError::Internal(_) => {
-            let id = Uuid::new_v4();
-            if let AppError::Internal(what) = &e {
-                tracing::error!(error_id = %id, error = %what, "internal error");
-            }
-            (StatusCode::INTERNAL_SERVER_ERROR, "exception", format!("Internal server error (reference {id})"))
+            (StatusCode::INTERNAL_SERVER_ERROR, "exception")
         }
-    }
+    };
+    let diagnostics = match e {
+        AppError::EventsMissed | AppError::WouldWait => crate::error::internal_reference(e.code()),
+        e => e.message(),
+    };
+    (status, code, diagnostics)
 }
 
 /// `body` as `application/fhir+json`.
