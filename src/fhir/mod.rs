@@ -298,7 +298,8 @@ async fn search_appointments(
     rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
     let mut link = vec![self_link];
     if more && let Some(last) = rows.last() {
-        let cursor = search::encode_cursor(&AppointmentCursor { starts_at: last.starts_at, id: last.id });
+        let cursor =
+            crate::graphql::pagination::encode_cursor(AppointmentCursor { starts_at: last.starts_at, id: last.id });
         link.push(BundleLink { relation: "next", url: search::link(&here, &pairs, Some(count), Some(&cursor)) });
     }
     let entry = rows

@@ -1,6 +1,5 @@
 //! FHIR search parameters: references, dates with prefixes, token lists, `_count`, the paging
 //! cursor, and the links that carry them. Every failure is `BAD_USER_INPUT` naming the parameter.
-use base64::Engine as _;
 use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
 
@@ -228,26 +227,15 @@ pub fn appointment_statuses(pairs: &Pairs) -> AppResult<Option<Vec<AppointmentSt
     Ok(allowed)
 }
 
-/// The opaque cursor of a `next` link: where the page before it ended.
-pub fn encode_cursor(c: &AppointmentCursor) -> String {
-    let json = serde_json::to_vec(c).unwrap_or_default();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-}
-
-/// Reads a cursor [`encode_cursor`] made.
+/// Reads the `_cursor` of a `next` link: the cursor codec the GraphQL lists use
+/// ([`crate::graphql::pagination::encode_cursor`]), which the link was made with.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming `_cursor` for anything else.
 pub fn decode_cursor(pairs: &Pairs) -> AppResult<Option<AppointmentCursor>> {
     let Some(v) = single(pairs, CURSOR)? else { return Ok(None) };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(v.trim())
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .map(Some)
-        .ok_or_else(|| {
-            AppError::bad_input(CURSOR, "_cursor: not a cursor of this server (take the next link as it is)")
-        })
+    crate::graphql::pagination::decode_cursor(Some(v.trim()))
+        .map_err(|_| AppError::bad_input(CURSOR, "_cursor: not a cursor of this server (take the next link as it is)"))
 }
 
 /// `base?name=value&…` with every pair percent-encoded, `_count` and `_cursor` replaced by the
