@@ -317,11 +317,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
     let elapsed = started.elapsed();
     if let Some(g) = graphql {
-        crate::metrics::graphql_operation(
-            g.operation.as_deref(),
-            crate::metrics::Outcome::from_label(g.outcome),
-            Some(elapsed),
-        );
+        crate::metrics::graphql_operation(g.operation.as_deref(), g.outcome, Some(elapsed));
     }
     tracing::info!(
         request_id = %id,
@@ -329,7 +325,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
         path = %path,
         status = resp.status().as_u16(),
         operation = graphql.and_then(|g| g.operation.as_deref()).unwrap_or("-"),
-        outcome = graphql.map_or_else(|| if resp.status().is_success() || resp.status().is_redirection() { "ok" } else { "refused" }, |g| g.outcome),
+        outcome = graphql.map_or_else(|| if resp.status().is_success() || resp.status().is_redirection() { "ok" } else { "refused" }, |g| g.outcome.as_str()),
         duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
     );

@@ -69,15 +69,6 @@ impl Outcome {
             Self::Refused => "refused",
         }
     }
-
-    /// Reads a label value back; anything unknown is `error`.
-    pub fn from_label(label: &str) -> Self {
-        match label {
-            "ok" => Self::Ok,
-            "refused" => Self::Refused,
-            _ => Self::Error,
-        }
-    }
 }
 
 /// How a login attempt ended, as `cybermed_logins_total{outcome}` says.

@@ -219,7 +219,7 @@ pub struct GraphqlOutcome {
     /// The operation's name, never its text or variables.
     pub operation: Option<String>,
     /// `ok`, `error` (some field failed) or `refused` (nothing ran).
-    pub outcome: &'static str,
+    pub outcome: crate::metrics::Outcome,
 }
 
 /// Serializes a GraphQL response.
@@ -239,9 +239,9 @@ fn respond(response: &async_graphql::Response, operation: Option<String>, wants_
     let Ok(body) = body else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
     let status = if request_failed && wants_gql_json { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let outcome = match (request_failed, response.errors.is_empty()) {
-        (true, _) => "refused",
-        (false, true) => "ok",
-        (false, false) => "error",
+        (true, _) => crate::metrics::Outcome::Refused,
+        (false, true) => crate::metrics::Outcome::Ok,
+        (false, false) => crate::metrics::Outcome::Error,
     };
     let mut resp = json_response(status, body, wants_gql_json);
     resp.extensions_mut().insert(GraphqlOutcome { operation, outcome });
@@ -258,7 +258,7 @@ fn json_response(status: StatusCode, body: String, gql_json: bool) -> Response {
 fn request_error(status: StatusCode, message: &str, gql_json: bool) -> Response {
     let mut resp =
         json_response(status, serde_json::json!({ "errors": [{ "message": message }] }).to_string(), gql_json);
-    resp.extensions_mut().insert(GraphqlOutcome { operation: None, outcome: "refused" });
+    resp.extensions_mut().insert(GraphqlOutcome { operation: None, outcome: crate::metrics::Outcome::Refused });
     resp
 }
 
