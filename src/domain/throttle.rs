@@ -105,9 +105,7 @@ impl<'a> Attempt<'a> {
             window: Kind::ResetEmail.window(config),
         }
     }
-}
 
-impl<'a> Attempt<'a> {
     /// A calendar-feed token that matched no feed, from `client_addr`: at most
     /// `LOGIN_MAX_FAILURES_PER_ADDRESS` in `LOGIN_WINDOW_SECS` per address, like failed logins.
     /// Counted by address alone: the address stands in the email column too, so the count and
