@@ -99,7 +99,7 @@ impl OutputType for Id {
     }
 
     async fn resolve(&self, _: &ContextSelectionSet<'_>, _: &Positioned<Field>) -> ServerResult<Value> {
-        Ok(Value::String(self.0.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()))
+        Ok(Uuid(self.0).to_value())
     }
 }
 
