@@ -115,8 +115,7 @@ pub async fn list_counted(
     for row in &rows {
         out.push(appointment::Model::from_position(row, 0)?);
         if with_total && total.is_none() {
-            let n: i64 = row.try_get_by_index(appointment::Model::COLUMNS.len())?;
-            total = Some(u64::try_from(n).unwrap_or(0));
+            total = Some(appended_count(row)?);
         }
     }
     if with_total && total.is_none() {
@@ -163,10 +162,16 @@ pub async fn visible_in_range_with_event_counts<C: ConnectionTrait>(
     let rows = db.query_all(&sea_orm::QueryTrait::into_query(query)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        let n: i64 = row.try_get_by_index(appointment::Model::COLUMNS.len())?;
-        out.push((appointment::Model::from_position(row, 0)?, u64::try_from(n).unwrap_or(0)));
+        out.push((appointment::Model::from_position(row, 0)?, appended_count(row)?));
     }
     Ok(out)
+}
+
+/// The count a statement selects after an appointment's columns (a scalar subquery: the page's
+/// total, or the appointment's events).
+fn appended_count(row: &sea_orm::QueryResult) -> AppResult<u64> {
+    let n: i64 = row.try_get_by_index(appointment::Model::COLUMNS.len())?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Events of several appointments, oldest first (for the DataLoader).
