@@ -158,9 +158,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let application = app::Application::build(config).await?;
-    match application.metrics_port() {
-        Some(metrics_port) => tracing::info!(port = application.port(), metrics_port, "cybermed listening"),
-        None => tracing::info!(port = application.port(), "cybermed listening"),
-    }
+    // `metrics_port` is left out of the line when there is no metrics listener.
+    tracing::info!(port = application.port(), metrics_port = application.metrics_port(), "cybermed listening");
     application.run_until(app::shutdown_signal()).await
 }
