@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     AppointmentEventKind, AppointmentStatus, Failure, Grid, MAX_REASON_CHARS, away, check_start, events::record,
-    with_retries,
+    lock_parties, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -119,6 +119,7 @@ async fn book(
     b: &Booking,
 ) -> Result<(appointment::Model, EventNotice), Failure> {
     let now = store.clock.now();
+    lock_parties(txn, b.doctor_id, b.patient_id).await?;
     let facts = Facts::load(txn, b).await?;
     let not_bookable = || -> Failure {
         if b.by_the_doctor {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, Party, away_at, check_start, events::record,
-    load_for, party, with_retries,
+    load_for, lock_parties, party, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -129,6 +129,7 @@ pub async fn reschedule(
         let now = store.clock.now();
         let appt = load_for(&txn, viewer, id).await?;
         let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;
+        lock_parties(&txn, appt.doctor_id, appt.patient_id).await?;
         if !appt.status.is_active() {
             return Err(AppError::bad_input(
                 "status",
