@@ -324,7 +324,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
         method = %method,
         path = %path,
         status = resp.status().as_u16(),
-        operation = graphql.and_then(|g| g.operation.as_deref()).unwrap_or("-"),
+        operation = %graphql.map_or(std::borrow::Cow::Borrowed("-"), |g| crate::telemetry::operation_name(g.operation.as_deref())),
         outcome = graphql.map_or_else(|| if resp.status().is_success() || resp.status().is_redirection() { "ok" } else { "refused" }, |g| g.outcome.as_str()),
         duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"

@@ -92,6 +92,18 @@ pub struct Config {
     pub metrics_bind_addr: Option<String>,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// Sign-up attempts per client address per hour (`REGISTER_MAX_PER_HOUR`).
+    pub register_max_per_hour: u32,
+    /// Active future appointments a patient may hold in all (`MAX_UPCOMING_PER_PATIENT`).
+    pub max_upcoming_per_patient: u32,
+    /// … and with one doctor (`MAX_UPCOMING_PER_DOCTOR_PAIR`).
+    pub max_upcoming_per_doctor_pair: u32,
+    /// Open connections one client address may hold (`MAX_CONNECTIONS_PER_ADDRESS`).
+    pub max_connections_per_address: u32,
+    /// Open WebSockets one user may hold over all their logins (`WS_MAX_SOCKETS_PER_USER`).
+    pub ws_max_sockets_per_user: u32,
+    /// Running subscriptions one socket may hold (`WS_MAX_SUBSCRIPTIONS`).
+    pub ws_max_subscriptions: u32,
 }
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -214,6 +226,15 @@ impl Config {
             ),
             metrics_bind_addr: var("METRICS_BIND_ADDR"),
             log_format: log_format(var("LOG_FORMAT").as_deref())?,
+            register_max_per_hour: count("REGISTER_MAX_PER_HOUR", 20)?,
+            max_upcoming_per_patient: count("MAX_UPCOMING_PER_PATIENT", 60)?,
+            max_upcoming_per_doctor_pair: count("MAX_UPCOMING_PER_DOCTOR_PAIR", 30)?,
+            max_connections_per_address: at_least_one(
+                "MAX_CONNECTIONS_PER_ADDRESS",
+                count("MAX_CONNECTIONS_PER_ADDRESS", 256)?,
+            )?,
+            ws_max_sockets_per_user: at_least_one("WS_MAX_SOCKETS_PER_USER", count("WS_MAX_SOCKETS_PER_USER", 8)?)?,
+            ws_max_subscriptions: at_least_one("WS_MAX_SUBSCRIPTIONS", count("WS_MAX_SUBSCRIPTIONS", 16)?)?,
         })
     }
 
@@ -221,6 +242,14 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
+}
+
+/// `n`, unless it is zero (a limit of zero would refuse everything).
+fn at_least_one(key: &str, n: u32) -> anyhow::Result<u32> {
+    if n == 0 {
+        bail!("{key} must be at least 1");
+    }
+    Ok(n)
 }
 
 /// Reads `LOG_FORMAT`: `text` (also when unset) or `json`.

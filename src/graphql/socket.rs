@@ -393,7 +393,7 @@ impl Drop for Operation<'_> {
         crate::metrics::graphql_operation(name.as_deref(), self.outcome, (!subscription).then_some(elapsed));
         tracing::info!(
             parent: &self.span,
-            operation = name.as_deref().unwrap_or("-"),
+            operation = %crate::telemetry::operation_name(name.as_deref()),
             outcome = self.outcome.as_str(),
             duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             "websocket operation"

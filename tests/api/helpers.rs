@@ -51,6 +51,12 @@ impl TestApp {
             ("JWT_SECRET".into(), "test-secret-test-secret-test-secret-0123".into()),
             ("MAIL_OUTBOX_DIR".into(), outbox.display().to_string()),
             ("PUBLIC_URL".into(), "http://clinic.test".into()),
+            // The suite registers many users from one address and books many appointments per
+            // patient: the defaults (20 sign-ups an hour, 60/30 upcoming) are tested on their own,
+            // with a test that sets them low (`spawn_with`).
+            ("REGISTER_MAX_PER_HOUR".into(), "1000000".into()),
+            ("MAX_UPCOMING_PER_PATIENT".into(), "1000000".into()),
+            ("MAX_UPCOMING_PER_DOCTOR_PAIR".into(), "1000000".into()),
         ]);
         for (k, v) in settings {
             env.insert((*k).to_owned(), (*v).to_owned());
