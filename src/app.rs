@@ -92,12 +92,7 @@ impl AppState {
     /// # Errors
     /// Database unreachable, a migration failing, or bad mail settings.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pools = db::connect(config.database_url.expose(), config.database_max_connections)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open the database: {}", crate::error::describe_db_err(&e)))?;
-        db::migrate(&pools.writer)
-            .await
-            .map_err(|e| anyhow::anyhow!("database migration failed: {}", crate::error::describe_db_err(&e)))?;
+        let pools = db::open(config.database_url.expose(), config.database_max_connections).await?;
         Self::with_db(config, pools).await
     }
 

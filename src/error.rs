@@ -94,11 +94,16 @@ pub fn request_error(e: AppError) -> async_graphql::ServerError {
 pub fn describe_db_err(err: &DbErr) -> String {
     if let Some(e) = sqlx_error(err) {
         return match e {
-            sea_orm::sqlx::Error::Database(db) => {
-                format!("database error, code {}", db.code().as_deref().unwrap_or("unknown"))
-            }
+            sea_orm::sqlx::Error::Database(db) => match db.code().as_deref() {
+                // SQLITE_CANTOPEN: a missing folder, or no permission.
+                Some("14") => "unable to open the database file (SQLite code 14)".to_owned(),
+                Some("28P01") => "password authentication failed (PostgreSQL code 28P01)".to_owned(),
+                Some("3D000") => "the database does not exist (PostgreSQL code 3D000)".to_owned(),
+                code => format!("database error, code {}", code.unwrap_or("unknown")),
+            },
             sea_orm::sqlx::Error::PoolTimedOut => "database pool timed out".to_owned(),
-            sea_orm::sqlx::Error::Io(_) => "database i/o error".to_owned(),
+            // The kind only ("connection refused"): never a path or an address of the error's own.
+            sea_orm::sqlx::Error::Io(e) => format!("database i/o error ({})", e.kind()),
             other => format!("database driver error ({})", sqlx_kind(other)),
         };
     }

@@ -1,5 +1,5 @@
 //! The `cybermed` command: serve (default), migrate, create-admin, print-schema.
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -86,24 +86,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let pools = db::connect(config.database_url.expose(), Some(1))
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot open the database: {}", cybermed::error::describe_db_err(&e)))?;
-            db::migrate(&pools.writer)
-                .await
-                .map_err(|e| anyhow::anyhow!("migration failed: {}", cybermed::error::describe_db_err(&e)))?;
+            db::open(config.database_url.expose(), Some(1)).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::CreateAdmin { email, first_name, last_name } => {
             let password = match std::env::var("CYBERMED_ADMIN_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
-                _ => {
-                    eprint!("Password for {email}: ");
-                    let mut line = String::new();
-                    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
+                _ => read_password(&email)?,
             };
             let state = app::AppState::build(config).await?;
             match accounts::create_admin(
@@ -148,6 +138,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::PrintSchema | Command::HashBench { .. } => Ok(()),
     }
+}
+
+/// The admin's password from the terminal, not echoed; from one line of stdin when stdin is not a
+/// terminal (a pipe or a file).
+fn read_password(email: &str) -> anyhow::Result<String> {
+    let prompt = format!("Password for {email}: ");
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).context("reading the password from the terminal");
+    }
+    eprint!("{prompt}");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

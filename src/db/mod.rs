@@ -71,6 +71,60 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
     Ok(Pools { db, writer, statements: counter })
 }
 
+/// Longest `serve` or `migrate` waits for the database at start before it gives up with a message
+/// naming it (the pool itself waits up to 10 s for a connection later on).
+const OPEN_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Opens the pools for `url` and migrates the database up: what `serve` and `migrate` do first.
+///
+/// # Errors
+/// The database cannot be opened or reached within a few seconds, or a migration fails; the
+/// message names the database ([`describe_target`]) and the cause, never a password or SQL.
+pub async fn open(url: &str, max_connections: Option<u32>) -> anyhow::Result<Pools> {
+    let target = describe_target(url);
+    let pools = match tokio::time::timeout(OPEN_TIMEOUT, connect(url, max_connections)).await {
+        Ok(Ok(pools)) => pools,
+        Ok(Err(e)) => anyhow::bail!("cannot open {target}: {}", crate::error::describe_db_err(&e)),
+        Err(_) => anyhow::bail!("cannot open {target}: no answer within {} s", OPEN_TIMEOUT.as_secs()),
+    };
+    migrate(&pools.writer)
+        .await
+        .map_err(|e| anyhow::anyhow!("migrating {target} failed: {}", crate::error::describe_db_err(&e)))?;
+    Ok(pools)
+}
+
+/// What a database URL names, for messages: the SQLite file's absolute path, or the PostgreSQL
+/// host, port and database. Never the user's password (nor the rest of the URL).
+pub fn describe_target(url: &str) -> String {
+    use std::str::FromStr;
+
+    use sea_orm::sqlx::{postgres::PgConnectOptions, sqlite::SqliteConnectOptions};
+    if url.starts_with("sqlite:") {
+        return match SqliteConnectOptions::from_str(url) {
+            Ok(o) => {
+                let file = o.get_filename();
+                format!(
+                    "the SQLite database {}",
+                    std::path::absolute(file).unwrap_or_else(|_| file.to_owned()).display()
+                )
+            }
+            Err(_) => "the SQLite database of DATABASE_URL (a malformed URL)".to_owned(),
+        };
+    }
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return match PgConnectOptions::from_str(url) {
+            Ok(o) => format!(
+                "the PostgreSQL database {} at {}:{}",
+                o.get_database().unwrap_or("(the user's default)"),
+                o.get_host(),
+                o.get_port()
+            ),
+            Err(_) => "the PostgreSQL database of DATABASE_URL (a malformed URL)".to_owned(),
+        };
+    }
+    "the database of DATABASE_URL (which must start with sqlite: or postgres:)".to_owned()
+}
+
 /// The connections of the service.
 pub struct Pools {
     /// For reads (and everything on PostgreSQL).

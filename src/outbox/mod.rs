@@ -24,6 +24,8 @@ pub struct Settings {
     message_id_host: Arc<str>,
     /// How long before an appointment each reminder is due (`REMINDER_LEADS`); empty: none.
     pub reminder_leads: Arc<[Duration]>,
+    /// Write no emails at all (`seed-demo`: its people are fictional).
+    muted: bool,
 }
 
 impl Settings {
@@ -31,7 +33,14 @@ impl Settings {
         Self {
             message_id_host: message_id_host(&config.mail_from).into(),
             reminder_leads: config.reminder_leads.as_slice().into(),
+            muted: false,
         }
+    }
+
+    /// The same settings, writing no emails.
+    #[must_use]
+    pub fn muted(&self) -> Self {
+        Self { muted: true, ..self.clone() }
     }
 }
 
@@ -114,7 +123,7 @@ pub async fn enqueue<C: ConnectionTrait>(store: &Store, txn: &C, emails: Vec<New
 /// other writes (see [`crate::db::batch`]) and then wakes the senders with
 /// [`crate::events::EventHub::outbox_written`], as [`enqueue`] does.
 pub fn insert_statement(store: &Store, backend: DbBackend, emails: Vec<NewEmail>) -> Option<Statement> {
-    if emails.is_empty() {
+    if emails.is_empty() || store.outbox.muted {
         return None;
     }
     let now = store.clock.now();

@@ -129,6 +129,11 @@ async fn seed_demo_fills_an_empty_database_and_prints_working_logins() {
         assert!(statuses.contains(s), "{s} in {statuses:?}");
     }
 
+    // Its people are fictional: nothing was written to the outbox for them, so no later `serve`
+    // sends them notifications or reminders.
+    let outbox = admin_outbox_total(&app, &admin.access).await;
+    assert_eq!(outbox, 0, "seed-demo wrote {outbox} emails");
+
     let again =
         cybermed().arg("seed-demo").env("DATABASE_URL", &app.database_url).env("RUST_LOG", "warn").output().unwrap();
     assert!(!again.status.success(), "a second run must refuse a non-empty database");
@@ -207,4 +212,131 @@ async fn four_migrations_started_at_once_on_an_empty_database_all_succeed() {
     let (n, d): (i64, i64) = (applied.try_get("", "n").unwrap(), applied.try_get("", "d").unwrap());
     assert!(n > 0);
     assert_eq!(n, d);
+}
+
+async fn admin_outbox_total(app: &TestApp, admin: &str) -> i64 {
+    let body = app.gql(Some(admin), "{ outbox(first: 1) { totalCount } }", json!({})).await;
+    body["data"]["outbox"]["totalCount"].as_i64().unwrap_or_else(|| panic!("outbox: {body}"))
+}
+
+/// The variables `.env.example` sets, so that a child reads them from `.env` and not from the test's
+/// own environment (dotenvy never overrides a variable that is set).
+fn env_example_keys() -> Vec<String> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn env_example_copied_to_dot_env_works_for_the_binary_and_for_a_posix_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"), dir.path().join(".env")).unwrap();
+    let mut migrate = cybermed();
+    migrate.arg("migrate").current_dir(dir.path());
+    for key in env_example_keys() {
+        migrate.env_remove(key);
+    }
+    let out = migrate.output().unwrap();
+    assert!(
+        out.status.success(),
+        "cybermed migrate with .env.example as .env: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("cybermed.db").exists(), "the .env's DATABASE_URL was used");
+
+    let out = Command::new("sh")
+        .args(["-c", "set -a; . ./.env; printf '%s' \"$MAIL_FROM\""])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "set -a; . ./.env: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "CyberMed <no-reply@localhost>");
+}
+
+#[test]
+fn a_sqlite_file_that_cannot_be_opened_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-folder").join("clinic.db");
+    let started = std::time::Instant::now();
+    let out = cybermed()
+        .arg("migrate")
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", path.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(stderr.contains(&path.display().to_string()), "names the file: {stderr}");
+    assert!(stderr.contains("unable to open"), "says why: {stderr}");
+}
+
+#[test]
+fn an_unreachable_postgresql_is_named_by_host_and_port_without_the_password() {
+    // A port nothing listens on: refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for command in ["migrate", "serve"] {
+        let started = std::time::Instant::now();
+        let out = cybermed()
+            .arg(command)
+            .env("DATABASE_URL", format!("postgres://clinic:s3cret-pw@127.0.0.1:{port}/clinicdb"))
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{command} gave up within 10 s");
+        assert!(stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("clinicdb"), "{command}: {stderr}");
+        assert!(!stderr.contains("s3cret-pw"), "{command} printed the password: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn create_admin_does_not_echo_a_password_typed_at_a_terminal() {
+    // `script` runs the command on a pseudo-terminal; what the terminal echoes lands in its output.
+    let app = TestApp::spawn().await;
+    let address = email("quiet");
+    let password = "Typed-At-The-Prompt-77";
+    let command =
+        format!("{} create-admin --email {address} --first-name Q --last-name Admin", env!("CARGO_BIN_EXE_cybermed"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "warn")
+        .env_remove("CYBERMED_ADMIN_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs a command on a pseudo-terminal");
+    // Typed once the prompt is up (a pseudo-terminal echoes what arrives before the prompt turned
+    // echo off, as a real terminal would).
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("Password for") {
+        use std::io::Read;
+        let mut chunk = [0u8; 256];
+        let n = stdout.read(&mut chunk).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    // The prompt is written just before echo is turned off (rpassword), as with every such prompt;
+    // pexpect waits 50 ms before it sends for that reason, and no person types faster.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    {
+        use std::io::Read;
+        stdout.read_to_end(&mut seen).unwrap();
+    }
+    let shown = format!("{}{}", String::from_utf8_lossy(&seen), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{shown}");
+    assert!(!shown.contains(password), "the password was echoed: {shown}");
+    app.login(&address, password).await;
 }
