@@ -150,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql::socket::ws))
         .route("/health", get(graphql::http::health))
         .route("/ready", get(graphql::http::ready))
+        .route("/reset-password", get(crate::pages::reset_password))
         .merge(feeds);
     if graphiql_on {
         router = router

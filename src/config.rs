@@ -66,6 +66,9 @@ pub struct Config {
     pub mail: MailTransportConfig,
     pub mail_from: String,
     pub public_url: String,
+    /// The page the reset email links to (`PASSWORD_RESET_URL`, default `<PUBLIC_URL>/reset-password`,
+    /// the built-in one); the link adds `email` and `token` to its query.
+    pub password_reset_url: String,
     pub login_max_failures: u32,
     pub login_window: Duration,
     pub login_max_failures_per_address: u32,
@@ -178,6 +181,9 @@ impl Config {
             Some(other) => bail!("GRAPHIQL must be true or false, not `{other}`"),
         };
 
+        let public_url =
+            var("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8000".to_owned()).trim_end_matches('/').to_owned();
+        let password_reset_url = var("PASSWORD_RESET_URL").unwrap_or_else(|| format!("{public_url}/reset-password"));
         Ok(Self {
             database_url: Secret::new(
                 var("DATABASE_URL").unwrap_or_else(|| "sqlite://cybermed.db?mode=rwc".to_owned()),
@@ -194,10 +200,8 @@ impl Config {
             password_reset_ttl: secs("PASSWORD_RESET_TTL_SECS", 600)?,
             mail,
             mail_from: var("MAIL_FROM").unwrap_or_else(|| "CyberMed <no-reply@localhost>".to_owned()),
-            public_url: var("PUBLIC_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:8000".to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
+            public_url,
+            password_reset_url,
             login_max_failures: count("LOGIN_MAX_FAILURES", 5)?,
             login_window: secs("LOGIN_WINDOW_SECS", 900)?,
             login_max_failures_per_address: count("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)?,

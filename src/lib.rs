@@ -30,5 +30,7 @@ pub mod metrics;
 pub mod net;
 /// Durable email: the outbox table's writer, its sender, and the emails' texts.
 pub mod outbox;
+/// Pages for people: the password-reset form the reset email links to.
+pub mod pages;
 /// Logging setup.
 pub mod telemetry;

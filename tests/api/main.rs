@@ -27,6 +27,7 @@ mod plain;
 mod privacy;
 mod profiles;
 mod races;
+mod reset_page;
 mod scalars;
 mod schedule;
 mod schema;

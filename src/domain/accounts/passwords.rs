@@ -111,7 +111,9 @@ pub async fn request_password_reset(store: &Store, config: &Config, email: &str,
     .insert(&txn)
     .await?;
     audit::record(&txn, None, "account.password_reset_request", Some(user.id), now).await?;
-    let link = format!("{}/reset-password?email={}&token={}", config.public_url, percent_encode(&user.email), token);
+    let base = &config.password_reset_url;
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    let link = format!("{base}{joiner}email={}&token={}", percent_encode(&user.email), token);
     let minutes = config.password_reset_ttl.as_secs().div_ceil(60).to_string();
     let body = outbox::render(
         PASSWORD_RESET_EMAIL,
