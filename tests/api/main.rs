@@ -5,11 +5,13 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod browser;
 mod calendar;
 mod cli;
 mod email_delivery;
 mod fhir;
 mod fuzz;
+mod graphiql;
 mod group_commit;
 mod hardening;
 mod helpers;
