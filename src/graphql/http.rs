@@ -164,6 +164,7 @@ async fn execute(
             let client = crate::net::client_ip(peer.ip(), headers, &st.app.config.trusted_proxies);
             let mut request =
                 request.data(auth).data(ClientAddr(client.to_string())).data(super::loaders::for_request(&st.app));
+            let root_order = super::order::RootOrder::of(&doc, request.operation_name.as_deref());
             request.set_parsed_query(doc);
             // The schema runs the parsed document (and has no extension that reads the text):
             // the text is kept, without a copy, to place field errors' nulls if there are any.
@@ -173,6 +174,7 @@ async fn execute(
             let variables = if introspects { request.variables.clone() } else { async_graphql::Variables::default() };
             let reads = Arc::new(PrivateReads::default());
             let mut response = st.schema.execute(request.data(reads.clone())).await;
+            root_order.apply(&mut response.data);
             if (introspects || !response.errors.is_empty())
                 && let Ok(doc) = st.limits.prepare(&query)
             {

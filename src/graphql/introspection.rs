@@ -63,7 +63,9 @@ impl UnusedScalars {
 
     /// Takes the unused built-in scalars out of `response`, the answer to `operation_name` of `doc`:
     /// from every `__schema { types }` list (where the entries' `name` is selected) and as the
-    /// answer of `__type(name: …)`, which becomes `null` as for any unknown type.
+    /// answer of `__type(name: …)`, which becomes `null` as for any unknown type. Also answers
+    /// `__schema { description }` with `null`: the schema has no description (async-graphql
+    /// answers the description of the `__Schema` type itself).
     pub fn hide(
         &self,
         doc: &ExecutableDocument,
@@ -71,9 +73,6 @@ impl UnusedScalars {
         variables: &Variables,
         response: &mut Response,
     ) {
-        if self.0.is_empty() {
-            return;
-        }
         let Some(operation) = super::selected_operation(doc, operation_name) else { return };
         if operation.node.ty != OperationType::Query {
             return;
@@ -84,7 +83,14 @@ impl UnusedScalars {
             match field.node.name.node.as_str() {
                 "__schema" => {
                     for (types, types_key) in fields(doc, &field.node.selection_set.node, 0) {
-                        if types.node.name.node != "types" {
+                        if types.node.name.node == "description"
+                            && let Value::Object(schema) = answer
+                            && let Some(description) = schema.get_mut(&types_key)
+                        {
+                            *description = Value::Null;
+                            continue;
+                        }
+                        if types.node.name.node != "types" || self.0.is_empty() {
                             continue;
                         }
                         let Some(name_key) = fields(doc, &types.node.selection_set.node, 0)

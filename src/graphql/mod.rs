@@ -10,6 +10,7 @@ pub mod limits;
 pub mod loaders;
 pub mod nulls;
 pub mod objects;
+pub mod order;
 pub mod outbox;
 pub mod pagination;
 pub mod plain;

@@ -312,8 +312,9 @@ fn as_object(value: &mut Value) -> Option<&mut async_graphql::indexmap::IndexMap
     }
 }
 
-/// The query and operation name of the operation being run, kept to fix its responses.
-type Seen = Arc<Mutex<Option<(String, Option<String>)>>>;
+/// The query and operation name of the operation being run, and the order of its root keys, kept
+/// to fix its responses.
+type Seen = Arc<Mutex<Option<(String, Option<String>, super::order::RootOrder)>>>;
 
 impl ExtensionFactory for Nulls {
     fn create(&self) -> Arc<dyn Extension> {
@@ -331,11 +332,12 @@ struct NullsExtension {
 
 impl NullsExtension {
     fn fix(nulls: &Nulls, seen: &Seen, response: &mut Response) {
+        let Ok(seen) = seen.lock() else { return };
+        let Some((query, operation_name, root_order)) = seen.as_ref() else { return };
+        root_order.apply(&mut response.data);
         if response.errors.is_empty() {
             return;
         }
-        let Ok(seen) = seen.lock() else { return };
-        let Some((query, operation_name)) = seen.as_ref() else { return };
         // Parsed again only when there are errors to place. The errors may be the refusal of a
         // document nested too deep to parse: bounded first, as every parse is.
         if super::limits::prescan(query).is_ok()
@@ -355,7 +357,16 @@ impl Extension for NullsExtension {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some((request.query.clone(), request.operation_name.clone()));
+            // The root's keys in document order (async-graphql writes them as they complete); a
+            // document that does not parse runs nothing, so any order does.
+            let root_order = if super::limits::prescan(&request.query).is_ok()
+                && let Ok(doc) = async_graphql::parser::parse_query(&request.query)
+            {
+                super::order::RootOrder::of(&doc, request.operation_name.as_deref())
+            } else {
+                super::order::RootOrder::default()
+            };
+            *seen = Some((request.query.clone(), request.operation_name.clone(), root_order));
         }
         next.run(ctx, request).await
     }

@@ -97,7 +97,10 @@ impl<T: PlainObject> OutputType for Fast<T> {
         count(ctx, |s| &s.fallback);
         // Boxed: the usual path's state would otherwise make every `Fast` future (and every list
         // of them) as large as async-graphql's container resolution, moved and copied for nothing.
-        Box::pin(self.0.resolve(ctx, field)).await
+        let mut value = Box::pin(self.0.resolve(ctx, field)).await?;
+        // The usual path writes fields as they complete: put them back in the selection's order.
+        super::order::order_object(ctx, &mut value);
+        Ok(value)
     }
 }
 

@@ -16,6 +16,7 @@ mod group_commit;
 mod hardening;
 mod helpers;
 mod housekeeping;
+mod key_order;
 mod limits;
 mod logs;
 mod metrics;
