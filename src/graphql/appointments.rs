@@ -19,7 +19,9 @@ use crate::{
     auth::{guard::RoleGuard, viewer::Viewer},
     db::entities::{appointment, appointment_event, doctor_profile},
     domain::{
-        appointments::{self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition},
+        appointments::{
+            self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition, UpcomingLimits,
+        },
         privacy::Looker,
         profiles::parse_time_zone,
     },
@@ -368,7 +370,8 @@ impl AppointmentsMutation {
             starts_at: input.starts_at.0,
             reason_for_visit: input.reason_for_visit,
         };
-        let appt = appointments::create(ctx.state()?, &viewer, new).await?;
+        let state = ctx.state()?;
+        let appt = appointments::create(state, &viewer, new, UpcomingLimits::from(&*state.config)).await?;
         answer(ctx, &viewer, appt).await
     }
 
@@ -385,7 +388,9 @@ impl AppointmentsMutation {
         starts_at: DateTime,
     ) -> AppResult<Fast<Appointment>> {
         let viewer = ctx.viewer().await?;
-        let appt = appointments::reschedule(ctx.state()?, &viewer, id, starts_at.0).await?;
+        let state = ctx.state()?;
+        let limits = UpcomingLimits::from(&*state.config);
+        let appt = appointments::reschedule(state, &viewer, id, starts_at.0, limits).await?;
         answer(ctx, &viewer, appt).await
     }
 

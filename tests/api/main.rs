@@ -38,3 +38,4 @@ mod tokens;
 mod transport;
 mod typed_client;
 mod unverified_doctors;
+mod upcoming_limits;
