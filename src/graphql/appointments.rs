@@ -22,7 +22,7 @@ use crate::{
         appointments::{
             self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition, UpcomingLimits,
         },
-        privacy::Looker,
+        privacy::{self, Existence, Looker},
         profiles::parse_time_zone,
     },
     error::{AppError, AppResult},
@@ -180,10 +180,25 @@ impl AppointmentEvent {
     async fn starts_at(&self) -> DateTime {
         self.0.starts_at.into()
     }
-    /// Who did it; null when done by the system.
+    /// Who did it; null when done by the system, or when the viewer may not see that user.
+    //
+    // "May not see": the rule of `user(id)` (a patient never sees the admin who acted).
+    // The one resolver of the page, of `appointment(id).history` and of the subscription's
+    // events. Whether the viewer may know the actor exists is `privacy::existence`'s answer;
+    // the one lookup it may need (does a doctor share an appointment with this patient) goes
+    // through the DataLoader, which a page of appointments has already primed for its parties.
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(id) = self.0.actor_id else { return Ok(None) };
-        Ok(ctx.load_one(UserById(id)).await?.map(|r| User::from_row(&r)))
+        let Some(row) = ctx.load_one(UserById(id)).await? else { return Ok(None) };
+        let viewer = ctx.viewer().await?;
+        let known = match privacy::existence(Looker::from(&*viewer), &row.user) {
+            Existence::Visible => true,
+            Existence::IfSharingAnAppointment => {
+                ctx.load_one(SharesAppointment(viewer.id(), id)).await?.unwrap_or(false)
+            }
+            Existence::Hidden => false,
+        };
+        Ok(known.then(|| User::from_row(&row)))
     }
     async fn at(&self) -> DateTime {
         self.0.at.into()

@@ -13,6 +13,7 @@ mod fuzz;
 mod group_commit;
 mod hardening;
 mod helpers;
+mod history_privacy;
 mod housekeeping;
 mod limits;
 mod logs;
