@@ -28,6 +28,7 @@ mod plain;
 mod privacy;
 mod profiles;
 mod races;
+mod reminder_recipients;
 mod scalars;
 mod schedule;
 mod schema;
