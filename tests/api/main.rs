@@ -22,6 +22,7 @@ mod nesting;
 mod notifications;
 mod nulls;
 mod outbox;
+mod outbox_audit;
 mod password_reset;
 mod passwords;
 mod plain;
