@@ -199,7 +199,8 @@ async fn deliver_one(state: &AppState, owner: &str, mut email: outbox_email::Mod
         };
         Some(to)
     } else {
-        super::appointments::notification_address(&state.writer, &email).await?
+        // A read: the readers' pool (on SQLite, not the one writer, which bookings wait for).
+        super::appointments::notification_address(&state.db, &email).await?
     };
     if let Some(to) = current.filter(|to| *to != email.to_address) {
         outbox_email::Entity::update_many()
