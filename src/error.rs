@@ -14,6 +14,9 @@ pub enum AppError {
     Unauthenticated(&'static str),
     /// `FORBIDDEN`: signed in, but the role or ownership does not allow it.
     Forbidden,
+    /// `FORBIDDEN` with `extensions.reason`: allowed in general, refused by a rule that names its
+    /// cause.
+    Refused(Refusal),
     /// `NOT_FOUND`: does not exist, or the viewer may not know it exists.
     NotFound(&'static str),
     /// `BAD_USER_INPUT` with `extensions.field` (a schema name, or one taken from the document).
@@ -33,6 +36,29 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Why a [`AppError::Refused`] action was refused: its `extensions.reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The patient already holds the most upcoming appointments allowed, in all or with this
+    /// doctor (`MAX_UPCOMING_PER_PATIENT`, `MAX_UPCOMING_PER_DOCTOR_PAIR`).
+    TooManyUpcoming,
+}
+
+impl Refusal {
+    /// The `extensions.reason` value.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::TooManyUpcoming => "TOO_MANY_UPCOMING",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::TooManyUpcoming => "The patient already has as many upcoming appointments as allowed",
+        }
+    }
+}
 
 impl AppError {
     pub fn bad_input(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
@@ -54,6 +80,7 @@ impl AppError {
         match self {
             Self::Unauthenticated(msg) => (*msg).to_owned(),
             Self::Forbidden => "You are not allowed to do this".to_owned(),
+            Self::Refused(why) => why.message().to_owned(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::BadInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::RateLimited { .. } => "Too many attempts, try again later".to_owned(),
@@ -69,7 +96,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden => "FORBIDDEN",
+            Self::Forbidden | Self::Refused(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
@@ -173,6 +200,7 @@ impl From<AppError> for async_graphql::Error {
             match &err {
                 AppError::BadInput { field, .. } | AppError::Conflict { field, .. } => e.set("field", field.as_ref()),
                 AppError::RateLimited { retry_after } => e.set("retryAfter", *retry_after),
+                AppError::Refused(why) => e.set("reason", why.reason()),
                 _ => {}
             }
         })

@@ -9,6 +9,7 @@ mod m20261210_000001_throttle_kinds;
 mod m20261211_000001_outbox;
 mod m20261212_000001_appointment_overlap_indexes;
 mod m20261213_000001_calendar_feeds;
+mod m20261221_000001_upcoming_index;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000001_outbox::Migration),
             Box::new(m20261212_000001_appointment_overlap_indexes::Migration),
             Box::new(m20261213_000001_calendar_feeds::Migration),
+            Box::new(m20261221_000001_upcoming_index::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{
     Gender, Role, Store,
     accounts::{self, NewUser},
-    appointments::{self, AppointmentEventKind, AppointmentStatus, NewAppointment, Transition},
+    appointments::{self, AppointmentEventKind, AppointmentStatus, NewAppointment, Transition, UpcomingLimits},
     profiles::{self, DoctorProfileChanges, PatientProfileChanges},
     schedule::{self, Rule, Weekday},
 };
@@ -150,7 +150,8 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
             reason_for_visit: reason.to_owned(),
         };
         let who = Viewer { user: who.user.clone(), session_id: who.session_id };
-        async move { appointments::create(state.store, &who, input).await }
+        // A handful of bookings: the default limits never refuse them.
+        async move { appointments::create(state.store, &who, input, UpcomingLimits::default()).await }
     };
     let slot = |d: usize, i: usize| upcoming.get(d).and_then(|s| s.get(i)).map(|s| s.start);
     if let (Some(a), Some(b), Some(c), Some(d), Some(e)) = (slot(0, 0), slot(1, 2), slot(2, 4), slot(0, 8), slot(1, 6))

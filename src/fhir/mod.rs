@@ -117,7 +117,7 @@ impl IntoResponse for FhirError {
 fn outcome_of(e: AppError) -> (StatusCode, &'static str, String) {
     let (status, code) = match e {
         AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "login"),
-        AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        AppError::Forbidden | AppError::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
         AppError::BadInput { .. } => (StatusCode::BAD_REQUEST, "value"),
         AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),

@@ -93,31 +93,102 @@ impl Range {
     /// `2026-12-01T09:00:00+01:00`), which stands for its whole minute or second. Repeated values
     /// all apply (AND).
     ///
+    /// The instant a value bounds the range by (its period's start for `ge` and `lt`, its end for
+    /// `gt` and `le`, both for `eq`) must be one this server stores: in a four-digit year. So
+    /// `gt9999` (after the end of 9999) is refused, on both databases alike, rather than compared
+    /// (SQLite compares instants as text, where `10000-…` sorts before `2026-…`; PostgreSQL
+    /// would compare it as a time).
+    ///
     /// # Errors
-    /// `BAD_USER_INPUT` naming `param` for another prefix or an unreadable value.
+    /// `BAD_USER_INPUT` naming `param` for another prefix, a value that is not a FHIR date or
+    /// date-time, or a bound past the last instant of the year 9999.
     pub fn narrow(&mut self, param: &'static str, value: &str) -> AppResult<()> {
         let (prefix, rest) = match value.get(..2) {
             Some(p) if p.bytes().all(|b| b.is_ascii_lowercase()) => (p, &value[2..]),
             _ => ("eq", value),
         };
         let (lo, hi) = period(param, rest)?;
-        match prefix {
-            "eq" => {
-                self.raise_from(lo);
-                self.lower_to(hi);
-            }
-            "ge" => self.raise_from(lo),
-            "gt" => self.raise_from(hi),
-            "le" => self.lower_to(hi),
-            "lt" => self.lower_to(lo),
+        let (from, to) = match prefix {
+            "eq" => (Some(lo), Some(hi)),
+            "ge" => (Some(lo), None),
+            "gt" => (Some(hi), None),
+            "le" => (None, Some(hi)),
+            "lt" => (None, Some(lo)),
             other => {
                 return Err(AppError::bad_input(
                     param,
                     format!("{param}: prefix '{other}' is not supported (use eq, ge, gt, le or lt)"),
                 ));
             }
+        };
+        if from.into_iter().chain(to).any(|t| !(first_instant()..=last_instant()).contains(&t)) {
+            return Err(AppError::bad_input(
+                param,
+                format!("{param}: '{value}' reaches past the instants this server stores (years 0000 to 9999, UTC)"),
+            ));
+        }
+        if let Some(t) = from {
+            self.raise_from(t);
+        }
+        if let Some(t) = to {
+            self.lower_to(t);
         }
         Ok(())
+    }
+}
+
+/// The first instant stored: both databases hold and compare four-digit years alike.
+fn first_instant() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(0, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(DateTime::<Utc>::MIN_UTC, |t| t.and_utc())
+}
+
+/// The last instant stored (to the microsecond, the precision both databases keep).
+fn last_instant() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 999_999))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
+/// Whether `value` has the shape of a FHIR `date` or `dateTime` as a search takes it: `YYYY`,
+/// `YYYY-MM`, `YYYY-MM-DD`, or `YYYY-MM-DDThh:mm[:ss[.fraction]]` with `Z` or `±hh:mm`; four
+/// digits of year, not `0000` (FHIR's years start at 1), two of everything else. What the digits
+/// say (month 13, 30 February) is checked when it is read.
+fn fhir_shape(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits = |from: usize, n: usize| b.get(from..from + n).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    if !digits(0, 4) || value.starts_with("0000") {
+        return false;
+    }
+    let date = match b.len() {
+        4 => return true,
+        7 => return at(4, b'-') && digits(5, 2),
+        10 => return at(4, b'-') && digits(5, 2) && at(7, b'-') && digits(8, 2),
+        _ => at(4, b'-') && digits(5, 2) && at(7, b'-') && digits(8, 2),
+    };
+    if !date || !at(10, b'T') || !digits(11, 2) || !at(13, b':') || !digits(14, 2) {
+        return false;
+    }
+    let mut i = 16;
+    if at(i, b':') {
+        if !digits(i + 1, 2) {
+            return false;
+        }
+        i += 3;
+        if at(i, b'.') {
+            let n = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if !(1..=9).contains(&n) {
+                return false;
+            }
+            i += 1 + n;
+        }
+    }
+    match &b[i..] {
+        [b'Z'] => true,
+        [b'+' | b'-', ..] => b.len() == i + 6 && digits(i + 1, 2) && at(i + 3, b':') && digits(i + 4, 2),
+        _ => false,
     }
 }
 
@@ -131,6 +202,9 @@ fn period(param: &'static str, value: &str) -> AppResult<(DateTime<Utc>, DateTim
     };
     // A `+` of an offset arrives as a space when the client did not percent-encode it.
     let value = value.trim().replace(' ', "+");
+    if !fhir_shape(&value) {
+        return Err(bad());
+    }
     let day_start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
     let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
     let (lo, hi) = match value.len() {
@@ -312,6 +386,67 @@ mod tests {
                 other => panic!("{v}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn only_fhir_dates_and_date_times_are_read() {
+        for v in [
+            "9999",
+            "0001",
+            "2027-03",
+            "2027-03-04",
+            "2027-03-04T09:00Z",
+            "2027-03-04T09:00:00Z",
+            "2027-03-04T09:00:00.123456789-05:30",
+            "2027-03-04T09:00+14:00",
+        ] {
+            assert!(fhir_shape(v), "{v}");
+        }
+        for v in [
+            "0000",
+            "99999",
+            "+2027",
+            "-999",
+            "2027-3",
+            "2027-3-04",
+            "20261-1-01",
+            "2027-03-4",
+            "2027-03-04T09Z",
+            "2027-03-04t09:00:00Z",
+            "2027-03-04 09:00:00Z",
+            "2027-03-04T09:00:00z",
+            "2027-03-04T09:00:00",
+            "2027-03-04T09:00:00.Z",
+            "2027-03-04T09:00:00.1234567890Z",
+            "2027-03-04T09:00:00+0100",
+            "2027-03-04T09:00:00+01:00:00",
+            "２０２７",
+        ] {
+            assert!(!fhir_shape(v), "{v}");
+            assert!(narrowed(&[v]).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn a_bound_past_the_year_9999_is_refused_whatever_the_database() {
+        for v in [
+            "gt9999",
+            "le9999",
+            "9999",
+            "eq9999-12",
+            "gt9999-12-31",
+            "le9999-12-31T23:59:59Z",
+            "ge9999-12-31T23:00:00-02:00",
+        ] {
+            match narrowed(&[v]) {
+                Err(AppError::BadInput { field, .. }) => assert_eq!(field, "date", "{v}"),
+                other => panic!("{v}: {other:?}"),
+            }
+        }
+        let r = narrowed(&["ge9999", "lt9999-12-31T23:59:59Z"]).ok();
+        assert_eq!(r, Some(Range { from: Some(utc("9999-01-01T00:00:00Z")), to: Some(utc("9999-12-31T23:59:59Z")) }));
+        let r = narrowed(&["ge0001-01-01T00:00:00+01:00"]).ok();
+        assert_eq!(r.and_then(|r| r.from).map(|t| t.to_rfc3339()), Some("0000-12-31T23:00:00+00:00".to_owned()));
     }
 
     #[test]

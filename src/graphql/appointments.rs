@@ -19,8 +19,10 @@ use crate::{
     auth::{guard::RoleGuard, viewer::Viewer},
     db::entities::{appointment, appointment_event, doctor_profile},
     domain::{
-        appointments::{self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition},
-        privacy::Looker,
+        appointments::{
+            self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition, UpcomingLimits,
+        },
+        privacy::{self, Existence, Looker},
         profiles::parse_time_zone,
     },
     error::{AppError, AppResult},
@@ -178,10 +180,25 @@ impl AppointmentEvent {
     async fn starts_at(&self) -> DateTime {
         self.0.starts_at.into()
     }
-    /// Who did it; null when done by the system.
+    /// Who did it; null when done by the system, or when the viewer may not see that user.
+    //
+    // "May not see": the rule of `user(id)` (a patient never sees the admin who acted).
+    // The one resolver of the page, of `appointment(id).history` and of the subscription's
+    // events. Whether the viewer may know the actor exists is `privacy::existence`'s answer;
+    // the one lookup it may need (does a doctor share an appointment with this patient) goes
+    // through the DataLoader, which a page of appointments has already primed for its parties.
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(id) = self.0.actor_id else { return Ok(None) };
-        Ok(ctx.load_one(UserById(id)).await?.map(|r| User::from_row(&r)))
+        let Some(row) = ctx.load_one(UserById(id)).await? else { return Ok(None) };
+        let viewer = ctx.viewer().await?;
+        let known = match privacy::existence(Looker::from(&*viewer), &row.user) {
+            Existence::Visible => true,
+            Existence::IfSharingAnAppointment => {
+                ctx.load_one(SharesAppointment(viewer.id(), id)).await?.unwrap_or(false)
+            }
+            Existence::Hidden => false,
+        };
+        Ok(known.then(|| User::from_row(&row)))
     }
     async fn at(&self) -> DateTime {
         self.0.at.into()
@@ -372,7 +389,8 @@ impl AppointmentsMutation {
             starts_at: input.starts_at.0,
             reason_for_visit: input.reason_for_visit,
         };
-        let appt = appointments::create(ctx.state()?, &viewer, new).await?;
+        let state = ctx.state()?;
+        let appt = appointments::create(state, &viewer, new, UpcomingLimits::from(&*state.config)).await?;
         answer(ctx, &viewer, appt).await
     }
 
@@ -389,7 +407,9 @@ impl AppointmentsMutation {
         starts_at: DateTime,
     ) -> AppResult<Fast<Appointment>> {
         let viewer = ctx.viewer().await?;
-        let appt = appointments::reschedule(ctx.state()?, &viewer, id, starts_at.0).await?;
+        let state = ctx.state()?;
+        let limits = UpcomingLimits::from(&*state.config);
+        let appt = appointments::reschedule(state, &viewer, id, starts_at.0, limits).await?;
         answer(ctx, &viewer, appt).await
     }
 

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     auth::guard::RoleGuard,
     db::entities::outbox_email,
-    domain::Role,
+    domain::{Role, audit},
     error::AppResult,
     outbox::{self, OutboxFilter},
 };
@@ -79,6 +79,9 @@ pub struct OutboxQuery;
 #[Object]
 impl OutboxQuery {
     /// The emails the service has written, newest first (admins only).
+    //
+    // A page with at least one email is audited (`outbox.read`, one entry per `outbox` field
+    // resolved, no subject) before it is answered: it names recipients. An empty page is not.
     #[graphql(guard = "RoleGuard::new(Role::Admin)", complexity = "page_complexity(first, child_complexity)")]
     async fn outbox(
         &self,
@@ -88,12 +91,17 @@ impl OutboxQuery {
         status: Option<enums::EmailStatus>,
         appointment_id: Option<Uuid>,
     ) -> AppResult<Connection<String, OutboxEmail, OutboxListTotal>> {
+        let viewer = ctx.viewer().await?;
+        let state = ctx.state()?;
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let filter = OutboxFilter { status: status.map(Into::into), appointment_id };
-        let mut rows = outbox::list(&ctx.state()?.db, filter, after, limit + 1).await?;
+        let mut rows = outbox::list(&state.db, filter, after, limit + 1).await?;
         let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));
+        if !rows.is_empty() {
+            audit::record(&state.writer, Some(viewer.id()), "outbox.read", None, state.clock.now()).await?;
+        }
         let mut conn = Connection::with_additional_fields(after.is_some(), has_next, OutboxListTotal(filter));
         conn.edges.extend(rows.into_iter().map(|r| Edge::new(encode_cursor(r.id), OutboxEmail(r))));
         Ok(conn)

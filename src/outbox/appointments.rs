@@ -7,7 +7,7 @@
 //! reason or any other health data.
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement, sea_query::Expr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Statement, sea_query::Expr};
 use uuid::Uuid;
 
 #[cfg(doc)]
@@ -209,37 +209,75 @@ async fn drop_pending_reminders<C: ConnectionTrait>(txn: &C, of: impl Into<sea_o
     Ok(())
 }
 
-/// Whether a reminder is still to be sent, checked by the sender just before sending it: true
-/// only when its appointment is still `PENDING` or `CONFIRMED`, still starts at the reminder's
-/// `starts_at`, and its patient (the recipient) still has `email_reminders` on. One statement.
-/// A row that is not a reminder of an appointment is never wanted.
+/// Whether a reminder is still to be sent: [`reminder_address`] finds an address for it.
 ///
 /// # Errors
 /// Internal only.
 pub async fn reminder_still_wanted<C: ConnectionTrait>(db: &C, email: &outbox_email::Model) -> AppResult<bool> {
+    Ok(reminder_address(db, email).await?.is_some())
+}
+
+/// Where a reminder goes, checked by the sender just before sending it: the patient's address as
+/// it is now (not as it was at booking: an address given up since may be someone else's), and
+/// only while its appointment is still `PENDING` or `CONFIRMED` and still starts at the
+/// reminder's `starts_at`, and its patient (the recipient) is still active with
+/// `email_reminders` on. `None`: never to be sent. One statement. A row that is not a reminder of
+/// an appointment is never wanted.
+///
+/// # Errors
+/// Internal only.
+pub async fn reminder_address<C: ConnectionTrait>(db: &C, email: &outbox_email::Model) -> AppResult<Option<String>> {
     let (Some(appointment_id), Some(starts_at), Some(patient_id)) =
         (email.appointment_id, email.starts_at, email.recipient_id)
     else {
-        return Ok(false);
+        return Ok(None);
     };
     if email.kind != EmailKind::AppointmentReminder {
-        return Ok(false);
+        return Ok(None);
     }
-    let wants_reminders = sea_orm::sea_query::Query::select()
+    let still_due = sea_orm::sea_query::Query::select()
         .expr(Expr::val(1))
-        .from(user::Entity)
-        .and_where(user::Column::Id.eq(patient_id))
-        .and_where(user::Column::EmailReminders.eq(true))
+        .from(appointment::Entity)
+        .and_where(appointment::Column::Id.eq(appointment_id))
+        .and_where(appointment::Column::PatientId.eq(patient_id))
+        .and_where(appointment::Column::StartsAt.eq(starts_at))
+        .and_where(appointment::Column::Status.is_in([AppointmentStatus::Pending, AppointmentStatus::Confirmed]))
         .to_owned();
-    let n = appointment::Entity::find()
-        .filter(appointment::Column::Id.eq(appointment_id))
-        .filter(appointment::Column::PatientId.eq(patient_id))
-        .filter(appointment::Column::StartsAt.eq(starts_at))
-        .filter(appointment::Column::Status.is_in([AppointmentStatus::Pending, AppointmentStatus::Confirmed]))
-        .filter(Expr::exists(wants_reminders))
-        .count(db)
-        .await?;
-    Ok(n > 0)
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Email)
+        .filter(user::Column::Id.eq(patient_id))
+        .filter(user::Column::IsActive.eq(true))
+        .filter(user::Column::EmailReminders.eq(true))
+        .filter(Expr::exists(still_due))
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// Where an appointment notification (requested, confirmed, rescheduled, cancelled) goes, looked
+/// up by the sender just before sending it: its recipient's address as it is now, like a
+/// reminder's (one written before an email change and sent after it, say after the mail server
+/// was down, goes to the new address). `None` for any other email, or a recipient that is gone:
+/// the address it was written with stands.
+///
+/// # Errors
+/// Internal only.
+pub async fn notification_address<C: ConnectionTrait>(
+    db: &C,
+    email: &outbox_email::Model,
+) -> AppResult<Option<String>> {
+    let notification = matches!(
+        email.kind,
+        EmailKind::AppointmentRequested
+            | EmailKind::AppointmentConfirmed
+            | EmailKind::AppointmentRescheduled
+            | EmailKind::AppointmentCancelled
+    );
+    let (true, Some(_), Some(recipient)) = (notification, email.appointment_id, email.recipient_id) else {
+        return Ok(None);
+    };
+    Ok(user::Entity::find_by_id(recipient).select_only().column(user::Column::Email).into_tuple().one(db).await?)
 }
 
 fn full_name(u: &Person) -> String {

@@ -181,17 +181,35 @@ async fn claim(state: &AppState, owner: &str) -> AppResult<Vec<outbox_email::Mod
 
 /// Delivers one claimed email. A failure is recorded here (only while the claim is still ours); a
 /// success is returned (its id), for the batch to record at once.
-async fn deliver_one(state: &AppState, owner: &str, email: outbox_email::Model) -> AppResult<Option<Uuid>> {
-    if email.kind == EmailKind::AppointmentReminder
-        && !super::appointments::reminder_still_wanted(&state.writer, &email).await?
-    {
-        // Cancelled, moved or turned off after it was written: never sent.
-        outbox_email::Entity::delete_many()
+///
+/// An appointment email goes to its recipient's address as it is now (see
+/// [`super::appointments::reminder_address`] and [`super::appointments::notification_address`]);
+/// when that changed since it was written, the row is updated first, so that `outbox` shows where
+/// it went. A reminder no longer wanted (cancelled, moved, turned off, a deactivated patient) is
+/// deleted unsent.
+async fn deliver_one(state: &AppState, owner: &str, mut email: outbox_email::Model) -> AppResult<Option<Uuid>> {
+    let current = if email.kind == EmailKind::AppointmentReminder {
+        let Some(to) = super::appointments::reminder_address(&state.writer, &email).await? else {
+            outbox_email::Entity::delete_many()
+                .filter(Column::Id.eq(email.id))
+                .filter(Column::LeaseOwner.eq(owner))
+                .exec(&state.writer)
+                .await?;
+            return Ok(None);
+        };
+        Some(to)
+    } else {
+        // A read: the readers' pool (on SQLite, not the one writer, which bookings wait for).
+        super::appointments::notification_address(&state.db, &email).await?
+    };
+    if let Some(to) = current.filter(|to| *to != email.to_address) {
+        outbox_email::Entity::update_many()
+            .col_expr(Column::ToAddress, Expr::value(to.clone()))
             .filter(Column::Id.eq(email.id))
             .filter(Column::LeaseOwner.eq(owner))
             .exec(&state.writer)
             .await?;
-        return Ok(None);
+        email.to_address = to;
     }
     let why = match state.mailer.deliver(&email).await {
         Ok(()) => return Ok(Some(email.id)),

@@ -13,7 +13,7 @@ const RESCHEDULE: &str =
     "mutation($id: UUID!, $s: DateTime!) { rescheduleAppointment(id: $id, startsAt: $s) { id startsAt } }";
 
 /// A message as the receiver got it: its headers (lower-cased names) and its text.
-struct Mail {
+pub struct Mail {
     headers: HashMap<String, String>,
     text: String,
 }
@@ -29,17 +29,17 @@ impl Mail {
         Self { headers, text: raw.to_owned() }
     }
 
-    fn header(&self, name: &str) -> &str {
+    pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).map_or("", String::as_str)
     }
 }
 
-async fn next_mail(smtp: &mut SmtpReceiver, wait: Duration) -> Option<Mail> {
+pub async fn next_mail(smtp: &mut SmtpReceiver, wait: Duration) -> Option<Mail> {
     tokio::time::timeout(wait, smtp.messages.recv()).await.ok().flatten().map(|m| Mail::parse(&m))
 }
 
 /// The next `n` messages (panics if they do not come within a few seconds).
-async fn mails(smtp: &mut SmtpReceiver, n: usize) -> Vec<Mail> {
+pub async fn mails(smtp: &mut SmtpReceiver, n: usize) -> Vec<Mail> {
     let mut out = Vec::new();
     for _ in 0..n {
         out.push(next_mail(smtp, Duration::from_secs(5)).await.expect("an email"));
@@ -57,7 +57,7 @@ fn summary(mails: &[Mail]) -> Vec<(String, String, String)> {
     v
 }
 
-async fn clinic_with_smtp(leads: &str) -> (Clinic, SmtpReceiver) {
+pub async fn clinic_with_smtp(leads: &str) -> (Clinic, SmtpReceiver) {
     let smtp = SmtpReceiver::start().await;
     let url = format!("smtp://127.0.0.1:{}", smtp.port);
     let c = Clinic::open_with("Europe/Berlin", &[("SMTP_URL", &url), ("REMINDER_LEADS", leads)]).await;
@@ -107,7 +107,7 @@ async fn every_booking_event_reaches_the_patient_and_the_doctor_by_smtp() {
 }
 
 /// Moves the clock to `by` before `starts_at` and wakes the sender.
-async fn until_before(c: &mut Clinic, starts_at: &str, by: chrono::TimeDelta) {
+pub async fn until_before(c: &mut Clinic, starts_at: &str, by: chrono::TimeDelta) {
     let target = chrono::DateTime::parse_from_rfc3339(starts_at).unwrap().to_utc() - by;
     let now = c.app.state.clock.now();
     if target > now {

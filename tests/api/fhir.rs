@@ -438,6 +438,43 @@ async fn date_prefixes_bound_the_start_of_the_appointments() {
 }
 
 #[tokio::test]
+async fn a_date_that_is_not_a_fhir_date_or_reaches_past_the_year_9999_is_400_and_the_extremes_agree_on_both_databases()
+{
+    let c = Clinic::open("UTC").await;
+    let a1 = scheduled(&c, &c.patient, &at("10:00")).await;
+    let a2 = scheduled(&c, &c.patient, &at("11:00")).await;
+    let token = Some(c.patient.access.as_str());
+    // Was: every appointment on SQLite (a text comparison with `10000-01-01`), none on PostgreSQL.
+    for bad in [
+        "gt9999",
+        "le9999",
+        "9999",
+        "gt9999-12-31T23:59:59Z",
+        "ge99999",
+        "ge20261-1-01",
+        "ge2026-1",
+        "lt0000",
+        "ge-999-01-01",
+        "ge2027-03-04t10:00:00Z",
+    ] {
+        let (code, diagnostics) = refused(&c.app, token, &format!("/fhir/r4/Appointment?date={bad}"), 400).await;
+        assert_eq!(code, "value", "{bad}");
+        assert!(diagnostics.starts_with("date:"), "{bad}: {diagnostics}");
+    }
+    let search = |q: &str| {
+        let (app, token, q) = (&c.app, c.patient.access.clone(), q.to_owned());
+        async move { ids(&ok(app, &token, &format!("/fhir/r4/Appointment?{q}")).await) }
+    };
+    let both = vec![a2.clone(), a1.clone()];
+    assert_eq!(search("date=lt9999").await, both);
+    assert_eq!(search("date=ge0001").await, both);
+    assert_eq!(search("date=lt9999-12-31T23:59:59Z").await, both);
+    assert!(search("date=ge9999").await.is_empty());
+    assert!(search("date=ge9999-12-31T23:59:59Z").await.is_empty());
+    assert!(search("date=lt0001-01-01T00:00:00%2B01:00").await.is_empty());
+}
+
+#[tokio::test]
 async fn a_patient_shows_private_fields_only_to_whom_privacy_allows_and_such_reads_are_audited() {
     let c = Clinic::open("UTC").await;
     let body = c

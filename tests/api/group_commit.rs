@@ -26,7 +26,7 @@ fn is_sqlite(app: &TestApp) -> bool {
 /// Sends `requests` at once. On SQLite a first write job holds the one writer until every
 /// request waits for it, and then lets go: they are all committed in one group (asserted). On
 /// PostgreSQL they run concurrently, each in its own transaction.
-async fn all_at_once<F: Future<Output = Value>>(app: &TestApp, requests: Vec<F>) -> Vec<Value> {
+pub async fn all_at_once<F: Future<Output = Value>>(app: &TestApp, requests: Vec<F>) -> Vec<Value> {
     if !is_sqlite(app) {
         return join_all(requests).await;
     }

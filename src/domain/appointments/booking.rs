@@ -4,7 +4,7 @@
 //! committed together with the other bookings waiting for the one writer, in a savepoint of its
 //! own. Its statements: one `SELECT` for everything it checks and names in its emails (the doctor,
 //! their profile and availability, the patient and whether they have a profile, the doctor's
-//! time off from the start on), then one `INSERT` each for the appointment, its event, the audit
+//! time off from the start on, how many upcoming appointments the patient holds), then one `INSERT` each for the appointment, its event, the audit
 //! entry and the emails, nothing read back, sent to SQLite in one round trip (on PostgreSQL one
 //! after the other, then the notices).
 use chrono::{DateTime, NaiveTime, Utc};
@@ -12,8 +12,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryRes
 use uuid::Uuid;
 
 use super::{
-    AppointmentEventKind, AppointmentStatus, Failure, Grid, MAX_REASON_CHARS, away, check_start, events::record,
-    lock_parties, with_retries,
+    AppointmentEventKind, AppointmentStatus, Failure, Grid, MAX_REASON_CHARS, UpcomingLimits, away, check_start,
+    events::record, lock_parties, upcoming_counts_sql, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -52,6 +52,7 @@ struct Booking {
     actor: Uuid,
     /// A doctor booking for themself: their own unbookable account is a right they lack.
     by_the_doctor: bool,
+    limits: UpcomingLimits,
 }
 
 /// Books an appointment.
@@ -66,8 +67,16 @@ struct Booking {
 /// active (booking with such a doctor is `BAD_USER_INPUT` on `doctorId` for the others);
 /// `BAD_USER_INPUT` naming the field (`doctorId`,
 /// `patientId`, `startsAt`, `reasonForVisit`); `CONFLICT` (field `startsAt`) when the doctor or the
-/// patient already has an active appointment overlapping that time, decided by the database.
-pub async fn create(store: &Store, viewer: &Viewer, input: NewAppointment) -> AppResult<appointment::Model> {
+/// patient already has an active appointment overlapping that time, decided by the database;
+/// `FORBIDDEN` with reason `TOO_MANY_UPCOMING` when the patient already holds `limits`' most
+/// upcoming appointments, in all or with this doctor (whoever books), counted inside the
+/// booking's write transaction after its locks, so simultaneous bookings cannot pass it together.
+pub async fn create(
+    store: &Store,
+    viewer: &Viewer,
+    input: NewAppointment,
+    limits: UpcomingLimits,
+) -> AppResult<appointment::Model> {
     let (doctor_id, patient_id, on_grid, status) = match viewer.role() {
         Role::Patient => {
             if input.patient_id.is_some_and(|p| p != viewer.id()) {
@@ -99,6 +108,7 @@ pub async fn create(store: &Store, viewer: &Viewer, input: NewAppointment) -> Ap
         on_grid,
         actor: viewer.id(),
         by_the_doctor: viewer.role() == Role::Doctor,
+        limits,
     };
     let (appt, notice) = with_retries(|| {
         let (owned, booking) = (store.clone(), booking.clone());
@@ -120,7 +130,7 @@ async fn book(
 ) -> Result<(appointment::Model, EventNotice), Failure> {
     let now = store.clock.now();
     lock_parties(txn, b.doctor_id, b.patient_id).await?;
-    let facts = Facts::load(txn, b).await?;
+    let facts = Facts::load(txn, b, now).await?;
     let not_bookable = || -> Failure {
         if b.by_the_doctor {
             AppError::Forbidden.into()
@@ -147,6 +157,7 @@ async fn book(
     if facts.time_off_from.is_some_and(|from| from < ends_at) {
         return Err(away());
     }
+    b.limits.check(facts.upcoming, facts.upcoming_with_doctor)?;
 
     let appt = appointment::Model {
         id: Uuid::now_v7(),
@@ -208,6 +219,9 @@ struct Facts {
     /// The earliest start of the doctor's time off that ends after the booking starts: the booking
     /// is over time off exactly when this is before its end.
     time_off_from: Option<DateTime<Utc>>,
+    /// The patient's upcoming appointments (see [`UpcomingLimits`]), in all and with this doctor.
+    upcoming: i64,
+    upcoming_with_doctor: i64,
 }
 
 struct DoctorProfile {
@@ -224,31 +238,43 @@ struct Patient {
 }
 
 /// One row per availability rule of the doctor (one with empty rule columns when they have none;
-/// none when the doctor does not exist). Parameters: `$1` doctor, `$2` patient, `$3` start. The
-/// text is the same on both backends and for every booking (SQLite reads `$n` too), so each
-/// connection prepares it once.
-const FACTS_SQL: &str = "SELECT d.role, d.is_active, d.first_name, d.last_name, d.email, d.email_reminders, \
+/// none when the doctor does not exist). Parameters: `$1` doctor, `$2` patient, `$3` start, `$4`
+/// now. The text is the same on both backends and for every booking (SQLite reads `$n` too), so
+/// each connection prepares it once. The scalar subqueries (time off, the upcoming counts) are
+/// uncorrelated: each runs once, not once per row.
+const FACTS_SQL: &str = concat!(
+    "SELECT d.role, d.is_active, d.first_name, d.last_name, d.email, d.email_reminders, \
 dp.verified, dp.time_zone, dp.slot_minutes, \
 p.role, p.is_active, p.first_name, p.last_name, p.email, p.email_reminders, pp.user_id IS NOT NULL, \
-(SELECT MIN(t.starts_at) FROM time_off t WHERE t.doctor_id = $1 AND t.ends_at > $3), \
-r.weekday, r.start_time, r.end_time \
+(SELECT MIN(t.starts_at) FROM time_off t WHERE t.doctor_id = $1 AND t.ends_at > $3), ",
+    upcoming_counts_sql!("$1", "$2", "$4"),
+    ", r.weekday, r.start_time, r.end_time \
 FROM users d \
 LEFT JOIN doctor_profiles dp ON dp.user_id = d.id \
 LEFT JOIN users p ON p.id = $2 \
 LEFT JOIN patient_profiles pp ON pp.user_id = p.id \
 LEFT JOIN availability_rules r ON r.doctor_id = d.id \
-WHERE d.id = $1";
+WHERE d.id = $1"
+);
 
 impl Facts {
-    async fn load(txn: &DatabaseTransaction, b: &Booking) -> Result<Self, DbErr> {
+    async fn load(txn: &DatabaseTransaction, b: &Booking, now: DateTime<Utc>) -> Result<Self, DbErr> {
         let stmt = Statement::from_sql_and_values(
             txn.get_database_backend(),
             FACTS_SQL,
-            [b.doctor_id.into(), b.patient_id.into(), b.starts_at.into()],
+            [b.doctor_id.into(), b.patient_id.into(), b.starts_at.into(), now.into()],
         );
         let rows = txn.query_all_raw(stmt).await?;
         let Some(first) = rows.first() else {
-            return Ok(Self { doctor: None, profile: None, rules: Vec::new(), patient: None, time_off_from: None });
+            return Ok(Self {
+                doctor: None,
+                profile: None,
+                rules: Vec::new(),
+                patient: None,
+                time_off_from: None,
+                upcoming: 0,
+                upcoming_with_doctor: 0,
+            });
         };
         let person = |r: &QueryResult, at: usize, id: Uuid| -> Result<Person, DbErr> {
             Ok(Person {
@@ -282,13 +308,14 @@ impl Facts {
             None => None,
         };
         let time_off_from = first.try_get_by_index(16)?;
+        let (upcoming, upcoming_with_doctor) = (first.try_get_by_index(17)?, first.try_get_by_index(18)?);
         let mut rules = Vec::with_capacity(rows.len());
         for r in &rows {
-            let Some(weekday) = r.try_get_by_index::<Option<i16>>(17)? else { continue };
-            let start: NaiveTime = r.try_get_by_index(18)?;
-            let end: NaiveTime = r.try_get_by_index(19)?;
+            let Some(weekday) = r.try_get_by_index::<Option<i16>>(19)? else { continue };
+            let start: NaiveTime = r.try_get_by_index(20)?;
+            let end: NaiveTime = r.try_get_by_index(21)?;
             rules.push(Rule { weekday: Weekday::from_index(weekday).unwrap_or(Weekday::Mon), start, end });
         }
-        Ok(Self { doctor: Some(doctor), profile, rules, patient, time_off_from })
+        Ok(Self { doctor: Some(doctor), profile, rules, patient, time_off_from, upcoming, upcoming_with_doctor })
     }
 }

@@ -4,8 +4,8 @@ use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::{
-    AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, Party, away_at, check_start, events::record,
-    load_for, lock_parties, party, with_retries,
+    AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, Party, UpcomingLimits, away_at, check_start,
+    check_upcoming, events::record, load_for, lock_parties, party, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -115,14 +115,20 @@ fn status_word(s: AppointmentStatus) -> &'static str {
 /// Moves an active appointment to another start, re-running every booking check as its mover.
 /// It is `PENDING` afterwards when the patient moved it, `CONFIRMED` otherwise.
 ///
+/// A move keeps the appointment's place under the upcoming limits (it adds none), except one that
+/// had already started: moved into the future, it counts again, and is refused as a booking
+/// would be when the patient already holds as many as `limits` allow.
+///
 /// # Errors
 /// As [`create`] and [`transition`]: a doctor who is not verified or not active may not move
-/// (`FORBIDDEN`); the patient or an admin moving with such a doctor gets `BAD_USER_INPUT` on `doctorId`.
+/// (`FORBIDDEN`); the patient or an admin moving with such a doctor gets `BAD_USER_INPUT` on
+/// `doctorId`; `FORBIDDEN` with reason `TOO_MANY_UPCOMING` as above.
 pub async fn reschedule(
     store: &Store,
     viewer: &Viewer,
     id: Uuid,
     starts_at: DateTime<Utc>,
+    limits: UpcomingLimits,
 ) -> AppResult<appointment::Model> {
     let (appt, notice) = with_retries(|| async move {
         let txn = begin_write(&store.writer).await?;
@@ -149,6 +155,9 @@ pub async fn reschedule(
         }
         let ends_at = check_start(&Grid::from(&cal), starts_at, who != Party::Doctor, now)?;
         away_at(&txn, appt.doctor_id, starts_at, ends_at).await?;
+        if appt.starts_at <= now {
+            check_upcoming(&txn, limits, appt.doctor_id, appt.patient_id, now).await?;
+        }
         let status = if who == Party::Patient { AppointmentStatus::Pending } else { AppointmentStatus::Confirmed };
         let moved_from = appt.starts_at;
         let mut model: appointment::ActiveModel = appt.into();

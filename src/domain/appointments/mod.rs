@@ -36,7 +36,7 @@ use super::schedule::{DoctorCalendar, Rule, grid};
 use crate::{
     auth::viewer::Viewer,
     db::entities::{appointment, time_off},
-    error::{AppError, AppResult, db_error_code, db_error_names},
+    error::{AppError, AppResult, Refusal, db_error_code, db_error_names},
 };
 
 /// Where an appointment is in its life.
@@ -84,6 +84,80 @@ pub enum AppointmentEventKind {
 pub const MAX_DAYS_AHEAD: i64 = 365;
 /// Longest reason for visit or cancellation, characters.
 pub const MAX_REASON_CHARS: usize = 1000;
+
+/// How many active (`PENDING`, `CONFIRMED`) appointments that have not started yet a patient may
+/// hold: in all, and with one doctor (`MAX_UPCOMING_PER_PATIENT`, `MAX_UPCOMING_PER_DOCTOR_PAIR`).
+/// Cancelled, completed and started ones do not count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpcomingLimits {
+    pub per_patient: u32,
+    pub per_pair: u32,
+}
+
+impl Default for UpcomingLimits {
+    /// The defaults of the configuration: 60 in all, 30 with one doctor.
+    fn default() -> Self {
+        Self { per_patient: 60, per_pair: 30 }
+    }
+}
+
+impl From<&crate::config::Config> for UpcomingLimits {
+    fn from(c: &crate::config::Config) -> Self {
+        Self { per_patient: c.max_upcoming_per_patient, per_pair: c.max_upcoming_per_doctor_pair }
+    }
+}
+
+impl UpcomingLimits {
+    /// Refuses one more appointment to a patient who holds `in_all` upcoming ones, `with_doctor`
+    /// of them with its doctor.
+    fn check(self, in_all: i64, with_doctor: i64) -> Result<(), Failure> {
+        if in_all >= i64::from(self.per_patient) || with_doctor >= i64::from(self.per_pair) {
+            return Err(AppError::Refused(Refusal::TooManyUpcoming).into());
+        }
+        Ok(())
+    }
+}
+
+/// The two counts [`UpcomingLimits`] compares, as two scalar subqueries (a patient's upcoming
+/// appointments in all, then those with the doctor), over the SQL parameters named: the doctor,
+/// the patient, now. The status list is written out so that both databases answer from the
+/// partial index of upcoming appointments (`m20261221_000001_upcoming_index`). Run after the
+/// booking's locks (see [`lock_parties`]; SQLite's one writer), they count every committed
+/// booking of the patient and, in a group of bookings committed together, the earlier ones.
+macro_rules! upcoming_counts_sql {
+    ($doctor:literal, $patient:literal, $now:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM appointments u WHERE u.patient_id = ",
+            $patient,
+            " AND u.status IN ('PENDING', 'CONFIRMED') AND u.starts_at > ",
+            $now,
+            "), (SELECT COUNT(*) FROM appointments u WHERE u.patient_id = ",
+            $patient,
+            " AND u.status IN ('PENDING', 'CONFIRMED') AND u.starts_at > ",
+            $now,
+            " AND u.doctor_id = ",
+            $doctor,
+            ")"
+        )
+    };
+}
+use upcoming_counts_sql;
+
+/// Refuses one more upcoming appointment of `patient` (with `doctor`) over `limits`, inside `txn`
+/// after its locks: one statement.
+async fn check_upcoming(
+    txn: &DatabaseTransaction,
+    limits: UpcomingLimits,
+    doctor: Uuid,
+    patient: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    const SQL: &str = concat!("SELECT ", upcoming_counts_sql!("$1", "$2", "$3"));
+    let stmt =
+        Statement::from_sql_and_values(txn.get_database_backend(), SQL, [doctor.into(), patient.into(), now.into()]);
+    let row = txn.query_one_raw(stmt).await?.ok_or_else(|| AppError::internal("no row counted"))?;
+    limits.check(row.try_get_by_index(0)?, row.try_get_by_index(1)?)
+}
 
 /// The viewer's part in an appointment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

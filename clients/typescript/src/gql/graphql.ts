@@ -81,7 +81,7 @@ export type AppointmentEdge = {
 
 export type AppointmentEvent = {
   __typename?: 'AppointmentEvent';
-  /** Who did it; null when done by the system. */
+  /** Who did it; null when done by the system, or when the viewer may not see that user. */
   actor?: Maybe<User>;
   appointment: Appointment;
   at: Scalars['DateTime']['output'];
