@@ -171,7 +171,7 @@ pub fn router(state: AppState) -> Router {
         // Only the calendar feeds choose their own (`private, no-cache`, so that ETags work).
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let id = req.extensions().get::<RequestId>().map_or("-", |r| r.0.as_str());
             let path = crate::calendar::loggable_path(req.uri().path());
             tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
         }))
@@ -293,27 +293,35 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Gives every request an id: the client's `x-request-id` when it is a short token (letters,
-/// digits, `-`, `_`, `.`), else a new UUID. The id is echoed in the response header, named in the
-/// request's log span, and recorded with every audit entry the request writes. Writes the
+/// The server's id of the request being served, in the request's extensions (the log span reads it).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Gives every request an id of the server's own (a new UUID): echoed in the response's
+/// `x-request-id`, named in the request's log span and line, and recorded with every audit entry
+/// the request writes. A client's `x-request-id` never replaces it (an audit trail names only ids
+/// the server made); when it is a short token (letters, digits, `-`, `_`, `.`) it is logged beside
+/// as `client_request_id`, so that a client's id can still be matched to the server's. Writes the
 /// request's one log line at `info`: id, method, path, status, GraphQL operation name and outcome,
 /// duration; never the document, variables or headers.
 async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let header = HeaderName::from_static("x-request-id");
-    let id = req
+    let client_id = req
         .headers()
         .get(&header)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
-        .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
-    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-    req.headers_mut().insert(header.clone(), value.clone());
+        .map(str::to_owned);
+    let id = Uuid::new_v4().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
     let (method, path) = (req.method().clone(), crate::calendar::loggable_path(req.uri().path()).into_owned());
     let mut resp = crate::domain::audit::REQUEST_ID.scope(id.clone(), next.run(req)).await;
-    resp.headers_mut().insert(header, value);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(header, value);
+    }
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
     let elapsed = started.elapsed();
     if let Some(g) = graphql {
@@ -321,6 +329,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     }
     tracing::info!(
         request_id = %id,
+        client_request_id = client_id.as_deref(),
         method = %method,
         path = %path,
         status = resp.status().as_u16(),
