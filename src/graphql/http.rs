@@ -144,7 +144,7 @@ async fn execute(
     if let Err(e) = super::limits::prescan(&request.query) {
         return request_error(StatusCode::BAD_REQUEST, &e.message, wants_gql_json);
     }
-    let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
+    let auth = RequestAuth::from_headers(headers);
     let mut operation = request.operation_name.clone();
     let prepared = st
         .limits
