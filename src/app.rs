@@ -325,7 +325,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
     let elapsed = started.elapsed();
     if let Some(g) = graphql {
-        crate::metrics::graphql_operation(g.operation.as_deref(), g.outcome, Some(elapsed));
+        crate::metrics::graphql_operation(g.operation.as_deref(), g.validity, g.outcome, Some(elapsed));
     }
     tracing::info!(
         request_id = %id,
