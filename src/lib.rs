@@ -30,5 +30,7 @@ pub mod metrics;
 pub mod net;
 /// Durable email: the outbox table's writer, its sender, and the emails' texts.
 pub mod outbox;
+/// The HTTP server loop: head, idle and body timeouts, and open connections per client address.
+pub mod server;
 /// Logging setup.
 pub mod telemetry;

@@ -7,6 +7,7 @@ mod appointments;
 mod audit;
 mod calendar;
 mod cli;
+mod connections;
 mod email_delivery;
 mod fhir;
 mod fuzz;
