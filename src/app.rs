@@ -1,5 +1,5 @@
 //! Application assembly: shared state, the router, and a buildable, bindable server.
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{
@@ -13,7 +13,7 @@ use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     set_header::SetResponseHeaderLayer,
-    timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 use uuid::Uuid;
@@ -35,6 +35,8 @@ use crate::{
 
 /// Largest request body accepted, bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A request's whole body must arrive within this long after its head (else 408).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Services shared by every request: one allocation, cloned by reference count (a request clones
 /// it several times; a deep clone was a measurable share of a small request's CPU).
@@ -161,13 +163,13 @@ pub fn router(state: AppState) -> Router {
     let mut router = router
         .with_state(st)
         .nest("/fhir/r4", crate::fhir::router(state_for_fhir))
+        .layer(axum::middleware::from_fn(whole_body))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(10)))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         // Only the calendar feeds choose their own (`private, no-cache`, so that ETags work).
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let id = req.extensions().get::<RequestId>().map_or("-", |r| r.0.as_str());
             let path = crate::calendar::loggable_path(req.uri().path());
             tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
         }))
@@ -192,6 +194,7 @@ pub struct Application {
     metrics: Option<TcpListener>,
     router: Router,
     state: AppState,
+    timeouts: crate::server::Timeouts,
 }
 
 impl Application {
@@ -217,7 +220,13 @@ impl Application {
             Some(addr) => Some(crate::metrics::bind(addr).await?),
             None => None,
         };
-        Ok(Self { listener, metrics, router: router(state.clone()), state })
+        Ok(Self {
+            listener,
+            metrics,
+            router: router(state.clone()),
+            state,
+            timeouts: crate::server::Timeouts::default(),
+        })
     }
 
     /// The bound port.
@@ -230,16 +239,24 @@ impl Application {
         self.metrics.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
+    /// Serves with other head and idle timeouts than the contract's (tests shorten them).
+    #[must_use]
+    pub fn with_timeouts(mut self, timeouts: crate::server::Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
     /// The shared state (tests use it to move the clock).
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
     /// Serves, with the background loops ([`crate::jobs`]) running, until `shutdown` completes;
-    /// then finishes in-flight requests and stops the loops.
+    /// then finishes in-flight requests and stops the loops. Connections are served as
+    /// [`crate::server`] says (head, body and idle timeouts, a cap per client address).
     ///
     /// # Errors
-    /// An I/O failure of the listener.
+    /// None today (accept errors are retried); kept for the caller's `?`.
     ///
     /// The background work of every process runs beside it ([`crate::jobs`]): the outbox sender
     /// and housekeeping. After the server stopped, they finish what they have in hand and stop.
@@ -252,9 +269,12 @@ impl Application {
         let metrics = self
             .metrics
             .map(|listener| tokio::spawn(crate::metrics::serve(listener, self.state.clone(), shutdown.clone())));
-        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let settings = crate::server::Settings {
+            timeouts: self.timeouts,
+            max_connections_per_address: self.state.config.max_connections_per_address,
+            trusted_proxies: self.state.config.trusted_proxies.clone(),
+        };
+        crate::server::serve(self.listener, self.router, settings, shutdown).await;
         jobs.stop().await;
         let _ = upkeep.await;
         if let Some(metrics) = metrics
@@ -262,7 +282,7 @@ impl Application {
         {
             tracing::warn!(reason = %e, "the metrics listener failed");
         }
-        served.context("server failed")
+        Ok(())
     }
 }
 
@@ -289,34 +309,71 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Gives every request an id: the client's `x-request-id` when it is a short token (letters,
-/// digits, `-`, `_`, `.`), else a new UUID. The id is echoed in the response header, named in the
-/// request's log span, and recorded with every audit entry the request writes. Writes the
+/// Reads the whole request body within [`BODY_TIMEOUT`] of its head, before anything else sees
+/// it: a body that trickles in slower is answered 408 and its connection closed (a per-chunk
+/// timeout, as tower-http's, would let a body take forever one byte at a time). Bodies are small
+/// (at most [`MAX_BODY_BYTES`], checked outside this layer), so reading them first costs nothing.
+async fn whole_body(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::{http::StatusCode, response::IntoResponse};
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(Err(e)) => {
+            let too_large = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                (StatusCode::PAYLOAD_TOO_LARGE, "The request body is larger than 64 KiB").into_response()
+            } else {
+                (StatusCode::BAD_REQUEST, [(header::CONNECTION, "close")], "The request body could not be read")
+                    .into_response()
+            }
+        }
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
+            "The request body did not arrive within 10 seconds",
+        )
+            .into_response(),
+    }
+}
+
+/// The server's id of the request being served, in the request's extensions (the log span reads it).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Gives every request an id of the server's own (a new UUID): echoed in the response's
+/// `x-request-id`, named in the request's log span and line, and recorded with every audit entry
+/// the request writes. A client's `x-request-id` never replaces it (an audit trail names only ids
+/// the server made); when it is a short token (letters, digits, `-`, `_`, `.`) it is logged beside
+/// as `client_request_id`, so that a client's id can still be matched to the server's. Writes the
 /// request's one log line at `info`: id, method, path, status, GraphQL operation name and outcome,
 /// duration; never the document, variables or headers.
 async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let header = HeaderName::from_static("x-request-id");
-    let id = req
+    let client_id = req
         .headers()
         .get(&header)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
-        .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
-    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-    req.headers_mut().insert(header.clone(), value.clone());
+        .map(str::to_owned);
+    let id = Uuid::new_v4().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
     let (method, path) = (req.method().clone(), crate::calendar::loggable_path(req.uri().path()).into_owned());
     let mut resp = crate::domain::audit::REQUEST_ID.scope(id.clone(), next.run(req)).await;
-    resp.headers_mut().insert(header, value);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(header, value);
+    }
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
     let elapsed = started.elapsed();
     if let Some(g) = graphql {
-        crate::metrics::graphql_operation(g.operation.as_deref(), g.outcome, Some(elapsed));
+        crate::metrics::graphql_operation(g.operation.as_deref(), g.validity, g.outcome, Some(elapsed));
     }
     tracing::info!(
         request_id = %id,
+        client_request_id = client_id.as_deref(),
         method = %method,
         path = %path,
         status = resp.status().as_u16(),

@@ -32,5 +32,7 @@ pub mod net;
 pub mod outbox;
 /// Pages for people: the password-reset form the reset email links to.
 pub mod pages;
+/// The HTTP server loop: head, idle and body timeouts, and open connections per client address.
+pub mod server;
 /// Logging setup.
 pub mod telemetry;

@@ -9,7 +9,9 @@
 //!
 //! Labels are bounded: `operation` is the operation's name when it is a GraphQL name of at most
 //! [`MAX_NAME_LEN`] characters, among the first [`MAX_OPERATIONS`] distinct names seen; else
-//! `other`; `anonymous` when it has no name. A document or a variable never becomes a label.
+//! `other`; `anonymous` when it has no name; `invalid` when the request or its document did not
+//! parse or validate (see [`Validity`]): only a valid document's name can claim a label, so junk
+//! cannot use them up. A document or a variable never becomes a label.
 use std::{
     collections::HashMap,
     net::SocketAddr,
@@ -71,6 +73,21 @@ impl Outcome {
     }
 }
 
+/// What is known of an operation's document, which decides whether its name may be a label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    /// Its document parsed and validated and names the operation that ran: its name may claim a
+    /// label of its own.
+    Valid,
+    /// Refused before its document was validated (a bad token, a socket without a login, an
+    /// input refused before execution): counted under its name when that name already has a
+    /// label, else as `invalid`.
+    Unchecked,
+    /// The request was malformed, its document did not parse or validate, or `operationName`
+    /// names no operation of it: counted as `invalid`, whatever name it gave.
+    Invalid,
+}
+
 /// How a login attempt ended, as `cybermed_logins_total{outcome}` says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginOutcome {
@@ -118,6 +135,7 @@ struct Instruments {
     operations: RwLock<HashMap<Box<str>, OperationInstruments>>,
     anonymous: OperationInstruments,
     other: OperationInstruments,
+    invalid: OperationInstruments,
     logins: [Counter; 3],
     ws_connections: Gauge,
     outbox_pending: Gauge,
@@ -155,6 +173,7 @@ fn instruments() -> &'static Instruments {
             operations: RwLock::new(HashMap::new()),
             anonymous: OperationInstruments::new("anonymous"),
             other: OperationInstruments::new("other"),
+            invalid: OperationInstruments::new("invalid"),
             logins: [login("ok"), login("failed"), login("throttled")],
             ws_connections: metrics::gauge!("cybermed_ws_connections"),
             outbox_pending: metrics::gauge!("cybermed_outbox_pending"),
@@ -204,9 +223,14 @@ fn is_label_name(name: &str) -> bool {
 ///
 /// `operation` is the operation's name (`None`: `anonymous`); a name that is not a GraphQL name of
 /// at most [`MAX_NAME_LEN`] characters, or that comes after [`MAX_OPERATIONS`] others, is counted
-/// as `other`. Never fails.
-pub fn graphql_operation(operation: Option<&str>, outcome: Outcome, duration: Option<Duration>) {
+/// as `other`; as [`Validity`] says, an invalid request is `invalid`, and only a valid one's name
+/// may become a new label. Never fails.
+pub fn graphql_operation(operation: Option<&str>, validity: Validity, outcome: Outcome, duration: Option<Duration>) {
     let ins = instruments();
+    if validity == Validity::Invalid {
+        ins.invalid.record(outcome, duration);
+        return;
+    }
     let Some(name) = operation else {
         ins.anonymous.record(outcome, duration);
         return;
@@ -215,6 +239,10 @@ pub fn graphql_operation(operation: Option<&str>, outcome: Outcome, duration: Op
         && let Some(op) = ops.get(name)
     {
         op.record(outcome, duration);
+        return;
+    }
+    if validity == Validity::Unchecked {
+        ins.invalid.record(outcome, duration);
         return;
     }
     if !is_label_name(name) {

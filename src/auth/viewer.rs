@@ -39,8 +39,13 @@ enum Bearer {
     Malformed,
 }
 
-/// The token of an `Authorization: Bearer <token>` value; `None` for anything else.
+/// The token of an `Authorization: Bearer <token>` value; `None` for anything else, including a
+/// value that is not visible ASCII (as HTTP headers are read, and as a `connection_init` payload
+/// is read too: the same value is refused the same way whichever door it came through).
 pub fn bearer_token(value: &str) -> Option<&str> {
+    if !value.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) {
+        return None;
+    }
     match value.trim().split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Some(token.trim())
@@ -57,6 +62,16 @@ pub struct RequestAuth {
 }
 
 impl RequestAuth {
+    /// Reads the request's `Authorization` header. Anything but `Bearer <token>` in visible ASCII
+    /// (a value with other bytes included) is an invalid credential, never anonymous.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Self {
+        match headers.get(axum::http::header::AUTHORIZATION) {
+            None => Self::from_header(None),
+            // Not visible ASCII: present, so never anonymous; "" is no `Bearer <token>`.
+            Some(v) => Self::from_header(Some(v.to_str().unwrap_or(""))),
+        }
+    }
+
     /// Reads an `Authorization` header value. Anything but `Bearer <token>` is an invalid
     /// credential, never anonymous.
     pub fn from_header(value: Option<&str>) -> Self {

@@ -153,8 +153,7 @@ fn fhir_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
 /// [`FhirError::NoToken`] without a header, [`FhirError::BadToken`] for one that does not
 /// authenticate; internal when the database cannot tell.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> FhirResult<Arc<Viewer>> {
-    let header = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-    match RequestAuth::from_header(header).viewer(state).await {
+    match RequestAuth::from_headers(headers).viewer(state).await {
         Ok(Some(viewer)) => Ok(viewer),
         Ok(None) => Err(FhirError::NoToken),
         Err(AppError::Unauthenticated(_)) => Err(FhirError::BadToken),

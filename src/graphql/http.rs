@@ -15,7 +15,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::{ClientAddr, CyberSchema, audit::PrivateReads, limits::DocumentLimits, nulls::Nulls};
-use crate::{app::AppState, auth::viewer::RequestAuth};
+use crate::{app::AppState, auth::viewer::RequestAuth, metrics::Validity};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -144,11 +144,18 @@ async fn execute(
     if let Err(e) = super::limits::prescan(&request.query) {
         return request_error(StatusCode::BAD_REQUEST, &e.message, wants_gql_json);
     }
-    let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
+    let auth = RequestAuth::from_headers(headers);
     let mut operation = request.operation_name.clone();
+    // Junk must not claim metrics labels: a name counts as one only once its document validated.
+    let mut validity = Validity::Invalid;
     let prepared = st
         .limits
         .prepare(&request.query)
+        .inspect(|doc| {
+            if super::names_an_operation(doc, request.operation_name.as_deref()) {
+                validity = Validity::Unchecked;
+            }
+        })
         .and_then(|doc| super::limits::check_inputs(&doc, &request.variables).map(|()| doc))
         .inspect(|doc| {
             operation = operation.take().or_else(|| only_operation_name(doc));
@@ -159,7 +166,12 @@ async fn execute(
             // anonymous (only `refreshToken`/`logout` let a genuine but expired one pass).
             if let Err(e) = auth.check(&st.app, only_session_mutations(&doc, request.operation_name.as_deref())).await {
                 let error = crate::error::request_error(e);
-                return respond(&async_graphql::Response::from_errors(vec![error]), operation, wants_gql_json);
+                return respond(
+                    &async_graphql::Response::from_errors(vec![error]),
+                    operation,
+                    validity,
+                    wants_gql_json,
+                );
             }
             let client = crate::net::client_ip(peer.ip(), headers, &st.app.config.trusted_proxies);
             let mut request =
@@ -175,6 +187,11 @@ async fn execute(
             let reads = Arc::new(PrivateReads::default());
             let mut response = st.schema.execute(request.data(reads.clone())).await;
             root_order.apply(&mut response.data);
+            // Validation is the schema's first step: an answer without data whose errors name no
+            // field is its refusal.
+            if validity == Validity::Unchecked {
+                validity = if is_request_error(&response) { Validity::Invalid } else { Validity::Valid };
+            }
             if (introspects || !response.errors.is_empty())
                 && let Ok(doc) = st.limits.prepare(&query)
             {
@@ -192,7 +209,14 @@ async fn execute(
         }
         Err(e) => async_graphql::Response::from_errors(vec![e]),
     };
-    respond(&response, operation, wants_gql_json)
+    respond(&response, operation, validity, wants_gql_json)
+}
+
+/// Whether `response` is a request error: nothing ran (no data), and no error names a field.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// The name of the document's one operation, when it has exactly one and it is named.
@@ -222,15 +246,20 @@ pub struct GraphqlOutcome {
     pub operation: Option<String>,
     /// `ok`, `error` (some field failed) or `refused` (nothing ran).
     pub outcome: crate::metrics::Outcome,
+    /// Whether `operation` may be a metrics label.
+    pub validity: Validity,
 }
 
 /// Serializes a GraphQL response.
-fn respond(response: &async_graphql::Response, operation: Option<String>, wants_gql_json: bool) -> Response {
+fn respond(
+    response: &async_graphql::Response,
+    operation: Option<String>,
+    validity: Validity,
+    wants_gql_json: bool,
+) -> Response {
     // A request error (the document did not parse or validate) never reached execution: per
     // GraphQL over HTTP it has no `data`, and with the newer media type it is a 400.
-    let request_failed = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let request_failed = is_request_error(response);
     // Serialized straight from the response (no intermediate JSON tree: that doubled the cost of
     // a large answer).
     let body = if request_failed {
@@ -246,7 +275,7 @@ fn respond(response: &async_graphql::Response, operation: Option<String>, wants_
         (false, false) => crate::metrics::Outcome::Error,
     };
     let mut resp = json_response(status, body, wants_gql_json);
-    resp.extensions_mut().insert(GraphqlOutcome { operation, outcome });
+    resp.extensions_mut().insert(GraphqlOutcome { operation, outcome, validity });
     resp
 }
 
@@ -256,11 +285,15 @@ fn json_response(status: StatusCode, body: String, gql_json: bool) -> Response {
 }
 
 /// An HTTP-level refusal (nothing parsed or ran): `{"errors":[{"message":…}]}` with `status`,
-/// counted and logged as a `refused` operation.
+/// counted as a `refused` operation labelled `invalid`, and logged as `anonymous`.
 fn request_error(status: StatusCode, message: &str, gql_json: bool) -> Response {
     let mut resp =
         json_response(status, serde_json::json!({ "errors": [{ "message": message }] }).to_string(), gql_json);
-    resp.extensions_mut().insert(GraphqlOutcome { operation: None, outcome: crate::metrics::Outcome::Refused });
+    resp.extensions_mut().insert(GraphqlOutcome {
+        operation: None,
+        outcome: crate::metrics::Outcome::Refused,
+        validity: Validity::Invalid,
+    });
     resp
 }
 

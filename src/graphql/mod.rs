@@ -45,6 +45,15 @@ pub fn selected_operation<'a>(
     .map(|(_, op)| op)
 }
 
+/// Whether `name` picks exactly one operation of `doc`, as execution will look for it: the
+/// operation of that name, or (without a name) the document's only operation.
+pub fn names_an_operation(doc: &async_graphql::parser::types::ExecutableDocument, name: Option<&str>) -> bool {
+    match name {
+        Some(name) => doc.operations.iter().any(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None => doc.operations.iter().count() == 1,
+    }
+}
+
 /// The client's network address, as seen by this server (for login throttling).
 #[derive(Clone, Debug)]
 pub struct ClientAddr(pub String);

@@ -24,8 +24,11 @@ use std::{
 };
 
 use async_graphql::{
-    Request, Response, ServerResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextSubscribe},
+    Request, Response, ServerError, ServerResult, ValidationResult,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextSubscribe,
+        NextValidation,
+    },
     futures_util::stream::BoxStream,
     http::{WebSocketProtocols, WsMessage},
     parser::types::{ExecutableDocument, OperationType},
@@ -292,12 +295,20 @@ struct SocketOperation {
 }
 
 /// What an operation's log line and metrics say of it, learnt as it is prepared and parsed.
-#[derive(Default)]
 struct OperationInfo {
     /// Its name (the one asked for, or the document's only operation's); never its text.
     name: Option<String>,
     /// A subscription lasts as long as the client wants: it is counted but not timed.
     subscription: bool,
+    /// Whether `name` may be a metrics label: `Valid` once the document validated, `Invalid` when
+    /// it did not parse or validate or names no operation, `Unchecked` when refused before.
+    validity: crate::metrics::Validity,
+}
+
+impl Default for OperationInfo {
+    fn default() -> Self {
+        Self { name: None, subscription: false, validity: crate::metrics::Validity::Unchecked }
+    }
 }
 
 #[async_trait::async_trait]
@@ -326,8 +337,17 @@ impl Extension for SocketOperation {
         variables: &async_graphql::Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+        let doc = next.run(ctx, query, variables).await;
+        let Ok(doc) = doc else {
+            if let Ok(mut info) = self.info.lock() {
+                info.validity = crate::metrics::Validity::Invalid;
+            }
+            return doc;
+        };
         if let Ok(mut info) = self.info.lock() {
+            if !super::names_an_operation(&doc, info.name.as_deref()) {
+                info.validity = crate::metrics::Validity::Invalid;
+            }
             let op = super::selected_operation(&doc, info.name.as_deref());
             info.subscription = op.is_some_and(|op| op.node.ty == OperationType::Subscription);
             if info.name.is_none() && doc.operations.iter().count() == 1 {
@@ -335,6 +355,21 @@ impl Extension for SocketOperation {
             }
         }
         Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await;
+        if let Ok(mut info) = self.info.lock()
+            && info.validity == crate::metrics::Validity::Unchecked
+        {
+            info.validity =
+                if result.is_ok() { crate::metrics::Validity::Valid } else { crate::metrics::Validity::Invalid };
+        }
+        result
     }
 
     async fn prepare_request(
@@ -388,9 +423,13 @@ impl Stream for Operation<'_> {
 
 impl Drop for Operation<'_> {
     fn drop(&mut self) {
-        let (name, subscription) = self.info.lock().map(|i| (i.name.clone(), i.subscription)).unwrap_or((None, false));
+        let (name, subscription, validity) = self
+            .info
+            .lock()
+            .map(|i| (i.name.clone(), i.subscription, i.validity))
+            .unwrap_or((None, false, crate::metrics::Validity::Unchecked));
         let elapsed = self.started.elapsed();
-        crate::metrics::graphql_operation(name.as_deref(), self.outcome, (!subscription).then_some(elapsed));
+        crate::metrics::graphql_operation(name.as_deref(), validity, self.outcome, (!subscription).then_some(elapsed));
         tracing::info!(
             parent: &self.span,
             operation = %crate::telemetry::operation_name(name.as_deref()),

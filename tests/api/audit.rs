@@ -164,17 +164,20 @@ async fn an_entry_carries_the_request_id_of_its_response_and_filters_by_actor_an
         .client
         .post(c.app.url("/graphql"))
         .bearer_auth(&c.patient.access)
-        .header("x-request-id", "req-audit-0042")
+        .header("x-request-id", "attacker-chosen")
         .json(&json!({ "query": "mutation { updateMe(input: { bio: \"x\" }) { id } }" }))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["x-request-id"], "req-audit-0042");
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(request_id, "attacker-chosen", "the response names the server's own id");
+    assert!(uuid::Uuid::parse_str(&request_id).is_ok(), "{request_id}");
     let body = c.app.gql(Some(&c.admin.access), LOG, json!({ "actor": c.patient.id })).await;
     let entries = body["data"]["auditLog"]["edges"].as_array().unwrap();
     assert!(entries.iter().all(|e| e["node"]["actor"]["id"] == c.patient.id.as_str()));
     let update = entries.iter().find(|e| e["node"]["action"] == "account.update").expect("an account.update entry");
-    assert_eq!(update["node"]["requestId"], "req-audit-0042");
+    assert_eq!(update["node"]["requestId"], request_id.as_str(), "the server's id, not the client's");
+    assert!(entries.iter().all(|e| e["node"]["requestId"] != "attacker-chosen"));
 
     let by_subject = c.app.gql(Some(&c.admin.access), LOG, json!({ "subject": c.doctor.id })).await;
     assert!(by_subject["data"]["auditLog"]["totalCount"].as_i64().unwrap() >= 2);

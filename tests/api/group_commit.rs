@@ -2,7 +2,11 @@
 //! transaction, a savepoint each; every request still gets its own answer, and only the good
 //! bookings are kept, with their event, audit entry, emails and live notice. On PostgreSQL the
 //! same requests run concurrently, each in its own transaction, with the same answers.
-use std::{collections::BTreeSet, future::Future, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    future::Future,
+    time::Duration,
+};
 
 use cybermed::{
     db::entities::{appointment, appointment_event, audit_entry, outbox_email},
@@ -69,8 +73,16 @@ pub async fn all_at_once<F: Future<Output = Value>>(app: &TestApp, requests: Vec
     answers
 }
 
-/// As `Clinic::book`, with an `x-request-id`.
-async fn book_as_request(c: &Clinic, who: &Session, input: &Value, request_id: String) -> Value {
+/// As `Clinic::book`, with a client's `x-request-id` (which the server does not take: the id it
+/// answers with, its own, is kept in `ids` under `n`).
+async fn book_as_request(
+    c: &Clinic,
+    who: &Session,
+    input: &Value,
+    n: usize,
+    ids: &std::sync::Mutex<BTreeMap<usize, String>>,
+) -> Value {
+    let request_id = format!("req-book-{n}");
     let mut i = input.clone();
     i["reasonForVisit"] = json!("Check-up");
     let resp = c
@@ -83,7 +95,9 @@ async fn book_as_request(c: &Clinic, who: &Session, input: &Value, request_id: S
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["x-request-id"], request_id);
+    let server_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(server_id, request_id, "the server's own id");
+    ids.lock().unwrap().insert(n, server_id);
     resp.json().await.unwrap()
 }
 
@@ -218,15 +232,13 @@ async fn a_group_mixing_good_and_bad_bookings_keeps_the_good_ones_only_and_answe
     ];
 
     // Each request with its own id: a job runs in its request's context (the audit entry says which).
+    let ids = std::sync::Mutex::new(BTreeMap::new());
     let answers = all_at_once(
         &c.app,
-        cases
-            .iter()
-            .enumerate()
-            .map(|(i, (who, input, _))| book_as_request(&c, who, input, format!("req-book-{i}")))
-            .collect(),
+        cases.iter().enumerate().map(|(i, (who, input, _))| book_as_request(&c, who, input, i, &ids)).collect(),
     )
     .await;
+    let ids = ids.into_inner().unwrap();
 
     let mut kept = BTreeSet::from([earlier]);
     let mut booked = Vec::new();
@@ -259,7 +271,7 @@ async fn a_group_mixing_good_and_bad_bookings_keeps_the_good_ones_only_and_answe
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(entry.request_id, format!("req-book-{i}"), "the audit entry of request {i}");
+        assert_eq!(entry.request_id, ids[&i], "the audit entry of request {i}");
     }
     let mut heard = notices(&mut events, booked.len()).await;
     heard.sort();

@@ -170,8 +170,15 @@ async fn at_info_every_request_writes_one_line_with_its_id_operation_outcome_and
     let client = reqwest::Client::new();
     let register = "mutation SignUp($i: RegisterInput!) { register(input: $i) { user { id } } }";
     let vars = json!({ "i": { "email": "info.log@example.com", "password": "Info-Log-Secret-1", "firstName": "I", "lastName": "L", "role": "PATIENT" } });
-    let resp = client.post(&url).json(&json!({ "query": register, "variables": vars })).send().await.unwrap();
+    let resp = client
+        .post(&url)
+        .header("x-request-id", "client-trace-7")
+        .json(&json!({ "query": register, "variables": vars }))
+        .send()
+        .await
+        .unwrap();
     let signed_up = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(signed_up, "client-trace-7", "the server's own id");
     let resp = client.post(&url).json(&json!({ "query": "query Broken { nope }" })).send().await.unwrap();
     let broken = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     let lines = server.stop();
@@ -187,6 +194,7 @@ async fn at_info_every_request_writes_one_line_with_its_id_operation_outcome_and
     };
     let line = request_line(&signed_up);
     assert_eq!((&line["operation"], &line["outcome"], &line["status"]), (&json!("SignUp"), &json!("ok"), &json!(200)));
+    assert_eq!(line["client_request_id"], "client-trace-7", "the client's id is logged beside the server's");
     assert!(line["duration_ms"].is_u64(), "{line}");
     let line = request_line(&broken);
     assert_eq!((&line["operation"], &line["outcome"]), (&json!("Broken"), &json!("refused")));

@@ -8,6 +8,7 @@ mod audit;
 mod browser;
 mod calendar;
 mod cli;
+mod connections;
 mod email_delivery;
 mod fhir;
 mod fuzz;

@@ -228,7 +228,8 @@ async fn metrics_count_operations_by_name_and_outcome_on_a_listener_of_their_own
     };
     assert_eq!(delta(&ok, "ok"), 2.0);
     assert_eq!(delta(&failed, "error"), 1.0);
-    assert_eq!(delta(&refused, "refused"), 1.0);
+    assert!(!has(&after, REQUESTS, &[("operation", &refused)]), "a document that does not validate claims no label");
+    assert!(delta("invalid", "refused") >= 1.0, "it counts as `invalid`");
     assert_eq!(delta(&picked, "ok"), 1.0);
     assert!(!has(&after, REQUESTS, &[("operation", &other_op)]), "only the operation that ran is counted");
     assert_eq!(delta(&format!("SignIn_{tag}"), "ok"), 1.0);
@@ -295,6 +296,104 @@ async fn metrics_count_operations_by_name_and_outcome_on_a_listener_of_their_own
     // Not on the API's port.
     let api = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(api.status(), 404, "/metrics is not served with the API");
+}
+
+#[tokio::test]
+async fn junk_documents_and_unknown_operation_names_claim_no_labels_and_count_as_invalid() {
+    let app = TestApp::spawn_with(&[("METRICS_BIND_ADDR", "127.0.0.1:0")]).await;
+    let port = u64::from(app.metrics_port.expect("a metrics listener"));
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let user = app.register(&email("junk"), "PATIENT").await;
+    let before = scrape(port).await;
+
+    // Arrange and act: junk of every kind, each under a name of its own.
+    let mut junk = 0;
+    for i in 0..3 {
+        // Does not parse; does not validate; operationName names no operation of the document.
+        post(&app, json!({ "query": format!("query Junk_{tag}_p{i} {{") })).await;
+        post(&app, json!({ "query": format!("query Junk_{tag}_v{i} {{ nope }}") })).await;
+        let unknown = post(
+            &app,
+            json!({ "query": format!("query Real_{tag} {{ __typename }}"), "operationName": format!("Junk_{tag}_u{i}") }),
+        )
+        .await;
+        assert!(unknown["data"].is_null(), "{unknown}");
+        // Two operations and no operationName.
+        post(
+            &app,
+            json!({ "query": format!("query Junk_{tag}_m{i} {{ __typename }} query Real_{tag} {{ __typename }}") }),
+        )
+        .await;
+        // Refused for its token before the document was validated.
+        let refused: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth("not-a-token")
+            .json(&json!({ "query": format!("query Junk_{tag}_t{i} {{ nope }}") }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        // Over GET.
+        let get = app.client.get(app.url(&format!("/graphql?query=query%20Junk_{tag}_g{i}%20%7B%20nope%20%7D")));
+        get.send().await.unwrap();
+        junk += 6;
+    }
+    // Over a WebSocket: a document that does not validate, one that does not parse, and one refused
+    // on a socket without a login.
+    let url = app.address.replace("http://", "ws://") + "/graphql/ws";
+    for (token, queries) in [
+        (Some(user.access.as_str()), vec![format!("query Junk_{tag}_w {{ nope }}"), format!("query Junk_{tag}_x {{")]),
+        (None, vec![format!("query Junk_{tag}_y {{ nope }}")]),
+    ] {
+        let mut req = url.clone().into_client_request().unwrap();
+        req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+        let mut ws = tokio_tungstenite::connect_async(req).await.unwrap().0;
+        let payload = token.map_or(json!({}), |t| json!({ "Authorization": format!("Bearer {t}") }));
+        ws.send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string())).await.unwrap();
+        for (i, query) in queries.iter().enumerate() {
+            let id = i.to_string();
+            let sub = json!({ "id": id, "type": "subscribe", "payload": { "query": query } });
+            ws.send(Message::text(sub.to_string())).await.unwrap();
+            loop {
+                let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+                let Message::Text(t) = msg else { continue };
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["id"] == id.as_str() && (v["type"] == "error" || v["type"] == "complete") {
+                    break;
+                }
+            }
+            junk += 1;
+        }
+        drop(ws);
+    }
+    // A valid named operation claims its label.
+    let valid = format!("Valid_{tag}");
+    post(&app, json!({ "query": format!("query {valid} {{ __typename }}") })).await;
+    // Socket operations are counted when the server drops them, just after their last message.
+    let mut after = scrape(port).await;
+    let invalid = |samples: &[Sample]| {
+        ["ok", "error", "refused"]
+            .iter()
+            .map(|o| value(samples, REQUESTS, &[("operation", "invalid"), ("outcome", o)]))
+            .sum::<f64>()
+    };
+    for _ in 0..50 {
+        if invalid(&after) - invalid(&before) >= f64::from(junk) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = scrape(port).await;
+    }
+
+    // Assert
+    let labels: Vec<&String> = after.iter().filter_map(|s| s.labels.get("operation")).collect();
+    assert!(!labels.iter().any(|l| l.contains(tag) && *l != &valid), "junk claimed a label: {labels:?}");
+    assert!(invalid(&after) - invalid(&before) >= f64::from(junk), "each junk request counts as `invalid`");
+    assert_eq!(value(&after, REQUESTS, &[("operation", &valid), ("outcome", "ok")]), 1.0, "a valid one has its label");
 }
 
 #[tokio::test]

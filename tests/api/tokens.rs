@@ -306,3 +306,80 @@ async fn refresh_and_logout_accept_a_genuine_but_expired_access_token_and_nothin
         .await;
     assert_eq!(body["data"]["logout"], true, "{body}");
 }
+
+#[tokio::test]
+async fn an_authorization_header_that_is_not_visible_ascii_is_unauthenticated_on_every_door() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+    let app = TestApp::spawn().await;
+    let user = app.register(&email("ascii"), "PATIENT").await;
+    // A genuine token with one byte outside visible ASCII after it, before it, or in the scheme.
+    let values: Vec<Vec<u8>> = vec![
+        format!("Bearer {}\u{e9}", user.access).into_bytes(),
+        format!("Bearer \u{e9}{}", user.access).into_bytes(),
+        format!("B\u{e9}arer {}", user.access).into_bytes(),
+        [b"Bearer ".as_slice(), &[0xff, 0xfe]].concat(),
+    ];
+    for value in &values {
+        let header = reqwest::header::HeaderValue::from_bytes(value).unwrap();
+        // POST and GET /graphql, with an operation that needs no viewer.
+        let post: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .header("Authorization", header.clone())
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(code(&post), Some("UNAUTHENTICATED"), "POST {value:?}: {post}");
+        assert!(post["data"].is_null(), "{post}");
+        let get: Value = app
+            .client
+            .get(app.url("/graphql?query=%7B__typename%7D"))
+            .header("Authorization", header.clone())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(code(&get), Some("UNAUTHENTICATED"), "GET {value:?}: {get}");
+        // FHIR: 401 as for any bad token.
+        let fhir = app
+            .client
+            .get(app.url(&format!("/fhir/r4/Patient/{}", user.id)))
+            .header("Authorization", header.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fhir.status(), 401, "FHIR {value:?}");
+    }
+    // The WebSocket's `connection_init`: as a bad token, every operation is refused.
+    for payload in [format!("Bearer {}\u{e9}", user.access), format!("Bearer {}\u{0}", user.access)] {
+        let url = app.address.replace("http://", "ws://") + "/graphql/ws";
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+        let mut ws = tokio_tungstenite::connect_async(req).await.unwrap().0;
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": payload } });
+        ws.send(Message::text(init.to_string())).await.unwrap();
+        let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ __typename }" } });
+        ws.send(Message::text(sub.to_string())).await.unwrap();
+        let answer = loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["id"] == "1" {
+                    break v;
+                }
+            }
+        };
+        assert_eq!(answer["type"], "error", "{payload:?}: {answer}");
+        assert_eq!(answer["payload"][0]["extensions"]["code"], "UNAUTHENTICATED", "{answer}");
+    }
+    // The same token, in visible ASCII, works.
+    assert_eq!(app.me(&user.access).await, Ok(user.id.clone()));
+}
