@@ -7,6 +7,7 @@ mod passwords;
 mod profile;
 mod registration;
 mod sign_in;
+mod standing;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
@@ -19,6 +20,7 @@ pub use self::{
     profile::{ProfileChanges, update_me},
     registration::{NewUser, register},
     sign_in::{login, logout, refresh},
+    standing::lock_admin,
 };
 use super::{Store, audit, throttle};
 use crate::{

@@ -2,7 +2,7 @@
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
-use super::{IssuedTokens, email_conflict, sign_in::start_login};
+use super::{IssuedTokens, email_conflict, sign_in::start_login, standing::lock_admin};
 use crate::{
     auth::{jwt::TokenKeys, password::Passwords, viewer::Viewer},
     db::{begin_write, entities::user},
@@ -23,11 +23,13 @@ pub struct NewUser {
 
 /// Creates an account and signs it in.
 ///
-/// Only a signed-in admin may create an admin.
+/// Only a signed-in admin may create an admin; an admin's registration is decided against the
+/// admin's standing when it commits ([`lock_admin`]).
 ///
 /// # Errors
-/// `FORBIDDEN` for an admin account by a non-admin; `BAD_USER_INPUT` naming the field for bad
-/// input; `CONFLICT` (field `email`) when the email is taken.
+/// `FORBIDDEN` for an admin account by a non-admin, or by an admin no longer an active admin at the
+/// commit; `BAD_USER_INPUT` naming the field for bad input; `CONFLICT` (field `email`) when the
+/// email is taken.
 pub async fn register(
     store: &Store,
     passwords: &Passwords,
@@ -35,7 +37,8 @@ pub async fn register(
     viewer: Option<&Viewer>,
     input: NewUser,
 ) -> AppResult<IssuedTokens> {
-    if input.role == Role::Admin && !viewer.is_some_and(Viewer::is_admin) {
+    let admin = viewer.filter(|v| v.is_admin());
+    if input.role == Role::Admin && admin.is_none() {
         return Err(AppError::Forbidden);
     }
     let email = validation::normalize_email(&input.email, "email")?;
@@ -65,8 +68,11 @@ pub async fn register(
         email_reminders: Set(true),
     };
     let txn = begin_write(&store.writer).await?;
+    if let Some(admin) = admin {
+        lock_admin(&txn, admin.id(), None).await?;
+    }
     let user = model.insert(&txn).await.map_err(email_conflict)?;
-    audit::record(&txn, Some(viewer.map_or(user.id, Viewer::id)), "account.register", Some(user.id), now).await?;
+    audit::record(&txn, Some(admin.map_or(user.id, Viewer::id)), "account.register", Some(user.id), now).await?;
     let tokens = start_login(keys, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)

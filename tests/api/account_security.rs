@@ -1,0 +1,206 @@
+//! Issue 19, accounts: admin changes decided against the actor's standing when they commit.
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, Session, TestApp, code, email};
+
+const SET_ROLE: &str = "mutation($id: UUID!, $r: Role!) { setUserRole(id: $id, role: $r) { role } }";
+const SET_ACTIVE: &str = "mutation($id: UUID!, $on: Boolean!) { setUserActive(id: $id, isActive: $on) { isActive } }";
+const VERIFY: &str = "mutation($id: UUID!, $v: Boolean!) { verifyDoctor(id: $id, verified: $v) { id } }";
+const REGISTER: &str =
+    "mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id email } } }";
+const REFRESH: &str = "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }";
+
+fn ok(body: &Value) {
+    assert!(body["errors"].is_null(), "{body}");
+}
+
+fn new_user(email: &str, password: &str, role: &str) -> Value {
+    json!({ "email": email, "password": password, "firstName": "Test", "lastName": "User", "role": role })
+}
+
+/// A new admin, registered by `by` (an admin): signed in.
+async fn new_admin(app: &TestApp, by: &Session) -> Session {
+    let body = app.gql(Some(&by.access), REGISTER, json!({ "i": new_user(&email("adm"), PASSWORD, "ADMIN") })).await;
+    ok(&body);
+    let p = &body["data"]["register"];
+    Session {
+        id: p["user"]["id"].as_str().unwrap().to_owned(),
+        email: p["user"]["email"].as_str().unwrap().to_owned(),
+        access: p["accessToken"].as_str().unwrap().to_owned(),
+        refresh: p["refreshToken"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// `user(id)` as `admin` sees it: role and whether active.
+async fn standing(app: &TestApp, admin: &Session, id: &str) -> (String, bool) {
+    let body = app
+        .gql(Some(&admin.access), "query($id: UUID!) { user(id: $id) { role isActive } }", json!({ "id": id }))
+        .await;
+    ok(&body);
+    let u = &body["data"]["user"];
+    (u["role"].as_str().unwrap().to_owned(), u["isActive"].as_bool().unwrap())
+}
+
+/// Sends `query` as `who` again and again until it is refused (at most `max` times); the code
+/// that ended the loop. `started` hears of the first answer.
+async fn loop_until_refused(
+    app: &TestApp,
+    who: &Session,
+    query: &str,
+    variables: Value,
+    started: tokio::sync::mpsc::Sender<()>,
+) -> String {
+    for _ in 0..200 {
+        let body = app.gql(Some(&who.access), query, variables.clone()).await;
+        let _ = started.try_send(());
+        if let Some(c) = code(&body) {
+            return c.to_owned();
+        }
+    }
+    "never refused".to_owned()
+}
+
+/// What `actor` did (audit actions) after `admin`'s `action` on `actor` was committed: the audit
+/// log read newest first, down to that entry.
+async fn done_after(app: &TestApp, admin: &Session, actor: &str, action: &str) -> Vec<String> {
+    let body = app
+        .gql(
+            Some(&admin.access),
+            "{ auditLog(first: 100) { edges { node { action subjectId actor { id } } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&body);
+    let mut after = Vec::new();
+    for e in body["data"]["auditLog"]["edges"].as_array().unwrap() {
+        let node = &e["node"];
+        let by = node["actor"]["id"].as_str();
+        if node["action"] == action && by == Some(admin.id.as_str()) && node["subjectId"] == actor {
+            return after;
+        }
+        if by == Some(actor) {
+            after.push(node["action"].as_str().unwrap().to_owned());
+        }
+    }
+    panic!("no {action} by the admin in {body}");
+}
+
+/// Admin B re-sends "make me admin" (and verifies a doctor) in loops while admin A demotes B:
+/// once A's demotion committed, B is never an admin again and nothing B sent is applied after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demoted_admin_racing_to_stay_admin_never_is_one_after_the_demotion_commits() {
+    let app = TestApp::spawn().await;
+    let a = app.admin(&email("a")).await;
+    let doctor = app.doctor("General practice", "UTC", 30, None).await;
+    for trial in 0..25 {
+        let b = new_admin(&app, &a).await;
+        let (tx, mut started) = tokio::sync::mpsc::channel(8);
+        let promote = json!({ "id": b.id, "r": "ADMIN" });
+        let loops = join_all([
+            loop_until_refused(&app, &b, SET_ROLE, promote.clone(), tx.clone()),
+            loop_until_refused(&app, &b, SET_ROLE, promote.clone(), tx.clone()),
+            loop_until_refused(&app, &b, SET_ROLE, promote, tx.clone()),
+            loop_until_refused(&app, &b, VERIFY, json!({ "id": doctor.id, "v": trial % 2 == 0 }), tx),
+        ]);
+        let demote = async {
+            started.recv().await;
+            app.gql(Some(&a.access), SET_ROLE, json!({ "id": b.id, "r": "PATIENT" })).await
+        };
+        let (ends, demoted) = tokio::join!(loops, demote);
+        ok(&demoted);
+        for end in &ends {
+            assert!(["UNAUTHENTICATED", "FORBIDDEN"].contains(&end.as_str()), "trial {trial}: loops ended {ends:?}");
+        }
+        assert_eq!(standing(&app, &a, &b.id).await, ("PATIENT".to_owned(), true), "trial {trial}");
+        let after = done_after(&app, &a, &b.id, "user.set_role").await;
+        assert!(after.is_empty(), "trial {trial}: B's changes committed after its demotion: {after:?}");
+    }
+}
+
+/// The same race with deactivation: B re-activates itself and re-sends "make me admin" while A
+/// deactivates B; B stays inactive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_admin_racing_to_reactivate_itself_stays_inactive() {
+    let app = TestApp::spawn().await;
+    let a = app.admin(&email("a")).await;
+    for trial in 0..25 {
+        let b = new_admin(&app, &a).await;
+        let (tx, mut started) = tokio::sync::mpsc::channel(8);
+        let activate = json!({ "id": b.id, "on": true });
+        let promote = json!({ "id": b.id, "r": "ADMIN" });
+        let loops = join_all([
+            loop_until_refused(&app, &b, SET_ACTIVE, activate.clone(), tx.clone()),
+            loop_until_refused(&app, &b, SET_ACTIVE, activate, tx.clone()),
+            loop_until_refused(&app, &b, SET_ROLE, promote, tx),
+        ]);
+        let deactivate = async {
+            started.recv().await;
+            app.gql(Some(&a.access), SET_ACTIVE, json!({ "id": b.id, "on": false })).await
+        };
+        let (ends, deactivated) = tokio::join!(loops, deactivate);
+        ok(&deactivated);
+        for end in &ends {
+            assert!(["UNAUTHENTICATED", "FORBIDDEN"].contains(&end.as_str()), "trial {trial}: loops ended {ends:?}");
+        }
+        assert_eq!(standing(&app, &a, &b.id).await, ("ADMIN".to_owned(), false), "trial {trial}");
+        let after = done_after(&app, &a, &b.id, "user.deactivate").await;
+        assert!(after.is_empty(), "trial {trial}: B changed itself after its deactivation: {after:?}");
+    }
+}
+
+/// Two admins demoting each other at once: one demotion commits, the other admin is refused at
+/// its commit (never both demoted, never an internal error from a deadlock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_demoting_each_other_at_once_leave_exactly_one_admin() {
+    let app = TestApp::spawn().await;
+    let root = app.admin(&email("root")).await;
+    for trial in 0..20 {
+        let (a, b) = (new_admin(&app, &root).await, new_admin(&app, &root).await);
+        let (by_a, by_b) = tokio::join!(
+            app.gql(Some(&a.access), SET_ROLE, json!({ "id": b.id, "r": "DOCTOR" })),
+            app.gql(Some(&b.access), SET_ROLE, json!({ "id": a.id, "r": "DOCTOR" })),
+        );
+        let codes = [code(&by_a), code(&by_b)];
+        assert!(
+            codes == [None, Some("FORBIDDEN")]
+                || codes == [Some("FORBIDDEN"), None]
+                || codes == [None, Some("UNAUTHENTICATED")]
+                || codes == [Some("UNAUTHENTICATED"), None],
+            "trial {trial}: {by_a} {by_b}"
+        );
+        let roles = [standing(&app, &root, &a.id).await.0, standing(&app, &root, &b.id).await.0];
+        assert_eq!(roles.iter().filter(|r| *r == "ADMIN").count(), 1, "trial {trial}: {roles:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_demoted_admins_old_token_is_refused_and_its_admin_work_is_forbidden() {
+    let app = TestApp::spawn().await;
+    let a = app.admin(&email("a")).await;
+    let b = new_admin(&app, &a).await;
+    let doctor = app.doctor("General practice", "UTC", 30, None).await;
+    ok(&app.gql(Some(&a.access), SET_ROLE, json!({ "id": b.id, "r": "PATIENT" })).await);
+
+    let again = app.gql(Some(&b.access), SET_ROLE, json!({ "id": b.id, "r": "ADMIN" })).await;
+    assert_eq!(code(&again), Some("UNAUTHENTICATED"), "the demotion ended B's logins: {again}");
+    let refreshed = app.gql(None, REFRESH, json!({ "r": b.refresh })).await;
+    assert_eq!(code(&refreshed), Some("UNAUTHENTICATED"), "{refreshed}");
+
+    let b = app.login(&b.email, PASSWORD).await;
+    for (query, variables) in [
+        (SET_ROLE, json!({ "id": b.id, "r": "ADMIN" })),
+        (SET_ACTIVE, json!({ "id": doctor.id, "on": false })),
+        (VERIFY, json!({ "id": doctor.id, "v": true })),
+        (REGISTER, json!({ "i": new_user(&email("x"), PASSWORD, "ADMIN") })),
+    ] {
+        let body = app.gql(Some(&b.access), query, variables).await;
+        assert_eq!(code(&body), Some("FORBIDDEN"), "{query}: {body}");
+    }
+    assert_eq!(standing(&app, &a, &b.id).await, ("PATIENT".to_owned(), true));
+
+    // Setting the role a user already has changes nothing: the user's logins go on.
+    let same = app.gql(Some(&a.access), SET_ROLE, json!({ "id": b.id, "r": "PATIENT" })).await;
+    assert_eq!(same["data"]["setUserRole"]["role"], "PATIENT", "{same}");
+    assert!(app.me(&b.access).await.is_ok(), "no login ended");
+}
