@@ -16,6 +16,7 @@ use crate::{
         Gender, Role,
         accounts::{self, NewUser, PasswordChange, PasswordReset, ProfileChanges, UserFilter},
         privacy::SearchIn,
+        throttle,
     },
     error::AppResult,
 };
@@ -147,11 +148,13 @@ pub struct AccountsMutation;
 
 #[Object]
 impl AccountsMutation {
-    /// Creates an account and signs it in. Role `ADMIN` only for a signed-in admin.
+    /// Creates an account and signs it in. Role `ADMIN` only for a signed-in admin. Throttled per
+    /// client address (admins excepted).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
-        let state = ctx.state()?;
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
         let role = Role::from(input.role);
-        let viewer = if role == Role::Admin { ctx.maybe_viewer().await? } else { None };
+        // A signed-in admin registers as themself (and is not throttled); anyone else is not.
+        let viewer = ctx.maybe_viewer().await?;
         let new = NewUser {
             email: input.email,
             password: input.password,
@@ -161,7 +164,11 @@ impl AccountsMutation {
             gender: input.gender.map(Gender::from),
             phone: input.phone,
         };
-        Ok(accounts::register(&state.store, &state.passwords, &state.keys, viewer.as_deref(), new).await?.into())
+        let attempt = throttle::Attempt::register(&state.config, &addr);
+        let tokens =
+            accounts::register(&state.store, &state.passwords, &state.keys, viewer.as_deref(), new, Some(attempt))
+                .await?;
+        Ok(tokens.into())
     }
 
     /// Signs in. Throttled per email and per client address.

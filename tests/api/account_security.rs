@@ -1,8 +1,9 @@
-//! Issue 19, accounts: admin changes decided against the actor's standing when they commit.
+//! Issue 19, accounts: admin changes decided against the actor's standing when they commit, and
+//! the sign-up throttle per client address.
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Session, TestApp, code, email};
+use crate::helpers::{PASSWORD, Session, TestApp, code, email, field};
 
 const SET_ROLE: &str = "mutation($id: UUID!, $r: Role!) { setUserRole(id: $id, role: $r) { role } }";
 const SET_ACTIVE: &str = "mutation($id: UUID!, $on: Boolean!) { setUserActive(id: $id, isActive: $on) { isActive } }";
@@ -203,4 +204,65 @@ async fn a_demoted_admins_old_token_is_refused_and_its_admin_work_is_forbidden()
     let same = app.gql(Some(&a.access), SET_ROLE, json!({ "id": b.id, "r": "PATIENT" })).await;
     assert_eq!(same["data"]["setUserRole"]["role"], "PATIENT", "{same}");
     assert!(app.me(&b.access).await.is_ok(), "no login ended");
+}
+
+/// A registration sent through a trusted proxy for client `addr`.
+async fn register_from(app: &TestApp, addr: &str, input: Value) -> Value {
+    app.client
+        .post(app.url("/graphql"))
+        .header("x-forwarded-for", addr)
+        .json(&json!({ "query": REGISTER, "variables": { "i": input } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_client_address_failed_ones_included_and_admins_are_exempt() {
+    let app = TestApp::spawn_with(&[("REGISTER_MAX_PER_HOUR", "3"), ("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let admin = app.admin(&email("root")).await;
+    let weak = register_from(&app, "203.0.113.7", new_user(&email("w"), "password", "PATIENT")).await;
+    assert_eq!(field(&weak), Some("password"), "{weak}");
+    let forbidden = register_from(&app, "203.0.113.7", new_user(&email("a"), PASSWORD, "ADMIN")).await;
+    assert_eq!(code(&forbidden), Some("FORBIDDEN"), "{forbidden}");
+    ok(&register_from(&app, "203.0.113.7", new_user(&email("p"), PASSWORD, "PATIENT")).await);
+
+    let over = register_from(&app, "203.0.113.7", new_user(&email("p"), PASSWORD, "PATIENT")).await;
+    assert_eq!(code(&over), Some("RATE_LIMITED"), "{over}");
+    let retry = over["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
+    assert!((3000..=3600).contains(&retry), "about an hour: {retry}");
+    ok(&register_from(&app, "198.51.100.9", new_user(&email("p"), PASSWORD, "PATIENT")).await);
+
+    // An admin registering users is not counted, from the same address.
+    for role in ["PATIENT", "DOCTOR", "ADMIN"] {
+        let body = app
+            .client
+            .post(app.url("/graphql"))
+            .header("x-forwarded-for", "203.0.113.7")
+            .bearer_auth(&admin.access)
+            .json(&json!({ "query": REGISTER, "variables": { "i": new_user(&email("by"), PASSWORD, role) } }))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        ok(&body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_twelve_simultaneous_sign_ups_from_one_address_only_the_limit_get_through() {
+    let app = TestApp::spawn_with(&[("REGISTER_MAX_PER_HOUR", "3")]).await;
+    let emails: Vec<String> = (0..12).map(|i| email(&format!("b{i}"))).collect();
+    let bodies =
+        join_all(emails.iter().map(|e| app.gql(None, REGISTER, json!({ "i": new_user(e, PASSWORD, "PATIENT") }))))
+            .await;
+    let created = bodies.iter().filter(|b| b["errors"].is_null()).count();
+    let limited = bodies.iter().filter(|b| code(b) == Some("RATE_LIMITED")).count();
+    assert_eq!((created, limited), (3, 9), "{bodies:?}");
+    assert_eq!(app.count_rows("users").await, 3);
 }

@@ -279,7 +279,10 @@ export type Mutation = {
   markNoShow: Appointment;
   /** Trades a refresh token for a new pair; the old one is retired. */
   refreshToken: AuthPayload;
-  /** Creates an account and signs it in. Role `ADMIN` only for a signed-in admin. */
+  /**
+   * Creates an account and signs it in. Role `ADMIN` only for a signed-in admin. Throttled per
+   * client address (admins excepted).
+   */
   register: AuthPayload;
   /** Removes one of the viewer's periods of time off (doctors only, own only). */
   removeTimeOff: Scalars['Boolean']['output'];
