@@ -1,9 +1,10 @@
-//! Issue 19, accounts: admin changes decided against the actor's standing when they commit, and
-//! the sign-up throttle per client address.
+//! Issue 19, accounts: admin changes decided against the actor's standing when they commit,
+//! calendar feeds revoked with the password and on deactivation (and `User.calendarFeed`), and the
+//! sign-up throttle per client address.
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Session, TestApp, code, email, field};
+use crate::helpers::{PASSWORD, Session, TestApp, code, email, field, token_in};
 
 const SET_ROLE: &str = "mutation($id: UUID!, $r: Role!) { setUserRole(id: $id, role: $r) { role } }";
 const SET_ACTIVE: &str = "mutation($id: UUID!, $on: Boolean!) { setUserActive(id: $id, isActive: $on) { isActive } }";
@@ -11,6 +12,10 @@ const VERIFY: &str = "mutation($id: UUID!, $v: Boolean!) { verifyDoctor(id: $id,
 const REGISTER: &str =
     "mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id email } } }";
 const REFRESH: &str = "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }";
+const CHANGE: &str =
+    "mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) { message } }";
+const CREATE_FEED: &str = "mutation { createCalendarFeed { url createdAt } }";
+const NEW_PASSWORD: &str = "Quiet-Otter-2031";
 
 fn ok(body: &Value) {
     assert!(body["errors"].is_null(), "{body}");
@@ -204,6 +209,119 @@ async fn a_demoted_admins_old_token_is_refused_and_its_admin_work_is_forbidden()
     let same = app.gql(Some(&a.access), SET_ROLE, json!({ "id": b.id, "r": "PATIENT" })).await;
     assert_eq!(same["data"]["setUserRole"]["role"], "PATIENT", "{same}");
     assert!(app.me(&b.access).await.is_ok(), "no login ended");
+}
+
+async fn create_feed(app: &TestApp, who: &Session) -> String {
+    let body = app.gql(Some(&who.access), CREATE_FEED, json!({})).await;
+    let url = body["data"]["createCalendarFeed"]["url"].as_str().unwrap_or_else(|| panic!("{body}"));
+    app.url(url.strip_prefix("http://clinic.test").unwrap())
+}
+
+async fn feed_status(app: &TestApp, url: &str) -> u16 {
+    app.client.get(url).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn a_password_change_a_reset_and_a_deactivation_each_revoke_the_calendar_feed() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&email("root")).await;
+
+    let changer = app.register(&email("c"), "PATIENT").await;
+    let feed = create_feed(&app, &changer).await;
+    assert_eq!(feed_status(&app, &feed).await, 200);
+    ok(&app.gql(Some(&changer.access), CHANGE, json!({ "o": PASSWORD, "n": NEW_PASSWORD })).await);
+    assert_eq!(feed_status(&app, &feed).await, 404, "after a password change");
+
+    let resetter = app.register(&email("r"), "DOCTOR").await;
+    let feed = create_feed(&app, &resetter).await;
+    ok(&app
+        .gql(
+            None,
+            "mutation($e: String!) { requestPasswordReset(email: $e) { message } }",
+            json!({ "e": resetter.email }),
+        )
+        .await);
+    let token = token_in(&app.outbox_emails(1).await[0]);
+    ok(&app
+        .gql(
+            None,
+            "mutation($e: String!, $t: String!, $p: String!) { resetPassword(email: $e, token: $t, password: $p) { message } }",
+            json!({ "e": resetter.email, "t": token, "p": NEW_PASSWORD }),
+        )
+        .await);
+    assert_eq!(feed_status(&app, &feed).await, 404, "after a reset");
+
+    let deactivated = app.register(&email("d"), "PATIENT").await;
+    let feed = create_feed(&app, &deactivated).await;
+    ok(&app.gql(Some(&admin.access), SET_ACTIVE, json!({ "id": deactivated.id, "on": false })).await);
+    ok(&app.gql(Some(&admin.access), SET_ACTIVE, json!({ "id": deactivated.id, "on": true })).await);
+    assert_eq!(feed_status(&app, &feed).await, 404, "after a deactivation, also once active again");
+}
+
+const FEED_INFO: &str = "{ me { calendarFeed { createdAt } } }";
+
+#[tokio::test]
+async fn calendar_feed_shows_a_live_feed_to_its_owner_only() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&email("root")).await;
+    let doctor = app.doctor("Cardiology", "UTC", 30, Some(&admin)).await;
+    let colleague = app.doctor("Cardiology", "UTC", 30, Some(&admin)).await;
+    let patient = app.patient().await;
+
+    let none = app.gql(Some(&patient.access), FEED_INFO, json!({})).await;
+    assert!(none["data"]["me"]["calendarFeed"].is_null(), "no feed yet: {none}");
+    let created = app.gql(Some(&patient.access), CREATE_FEED, json!({})).await;
+    let created_at = created["data"]["createCalendarFeed"]["createdAt"].clone();
+    let mine = app.gql(Some(&patient.access), FEED_INFO, json!({})).await;
+    assert_eq!(mine["data"]["me"]["calendarFeed"]["createdAt"], created_at, "{mine}");
+    let by_id = app
+        .gql(
+            Some(&patient.access),
+            "query($id: UUID!) { user(id: $id) { calendarFeed { createdAt } } }",
+            json!({ "id": patient.id }),
+        )
+        .await;
+    assert_eq!(by_id["data"]["user"]["calendarFeed"]["createdAt"], created_at, "{by_id}");
+    let login = app
+        .gql(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { calendarFeed { createdAt } } } }",
+            json!({ "e": patient.email, "p": PASSWORD }),
+        )
+        .await;
+    assert_eq!(login["data"]["login"]["user"]["calendarFeed"]["createdAt"], created_at, "{login}");
+
+    // Admins see no one's.
+    let listed =
+        app.gql(Some(&admin.access), "{ users { edges { node { id calendarFeed { createdAt } } } } }", json!({})).await;
+    let nodes = listed["data"]["users"]["edges"].as_array().unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(nodes.len(), 4);
+    assert!(nodes.iter().all(|e| e["node"]["calendarFeed"].is_null()), "{listed}");
+    let seen = app
+        .gql(
+            Some(&admin.access),
+            "query($id: UUID!) { user(id: $id) { calendarFeed { createdAt } } }",
+            json!({ "id": patient.id }),
+        )
+        .await;
+    assert!(seen["errors"].is_null() && seen["data"]["user"]["calendarFeed"].is_null(), "{seen}");
+
+    // In a list, each doctor sees their own feed and not a colleague's.
+    create_feed(&app, &doctor).await;
+    create_feed(&app, &colleague).await;
+    let directory = app
+        .gql(Some(&doctor.access), "{ doctors { edges { node { id calendarFeed { createdAt } } } } }", json!({}))
+        .await;
+    let nodes = directory["data"]["doctors"]["edges"].as_array().unwrap_or_else(|| panic!("{directory}"));
+    assert_eq!(nodes.len(), 2, "{directory}");
+    for e in nodes {
+        let own = e["node"]["id"] == doctor.id.as_str();
+        assert_eq!(e["node"]["calendarFeed"].is_object(), own, "{directory}");
+    }
+
+    ok(&app.gql(Some(&patient.access), "mutation { revokeCalendarFeed }", json!({})).await);
+    let gone = app.gql(Some(&patient.access), FEED_INFO, json!({})).await;
+    assert!(gone["data"]["me"]["calendarFeed"].is_null(), "revoked: {gone}");
 }
 
 /// A registration sent through a trusted proxy for client `addr`.

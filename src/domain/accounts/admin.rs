@@ -6,12 +6,12 @@ use super::{commit_account_change, sign_in::revoke_all_sessions, standing::lock_
 use crate::{
     auth::{password::Passwords, sessions::SessionCache, viewer::Viewer},
     db::{begin_write, entities::user},
-    domain::{Role, Store, audit, validation},
+    domain::{Role, Store, audit, calendar_feeds, validation},
     error::{AppError, AppResult},
 };
 
-/// Activates or deactivates an account (admin). Deactivation revokes every login at once. Setting
-/// the state the account already has changes nothing.
+/// Activates or deactivates an account (admin). Deactivation revokes every login at once, and the
+/// user's calendar feed. Setting the state the account already has changes nothing.
 ///
 /// Decided against the admin's standing when the change commits ([`lock_admin`]): an admin
 /// demoted or deactivated meanwhile changes nothing.
@@ -42,6 +42,7 @@ pub async fn set_active(
     let user = model.update(&txn).await?;
     if !active {
         revoke_all_sessions(&txn, id, now).await?;
+        calendar_feeds::revoke_all_of(&txn, id).await?;
     }
     let action = if active { "user.activate" } else { "user.deactivate" };
     audit::record(&txn, Some(admin.id()), action, Some(id), now).await?;

@@ -189,6 +189,16 @@ export type CalendarFeed = {
   url: Scalars['String']['output'];
 };
 
+/**
+ * That the viewer has a live calendar feed (`User.calendarFeed`, shown to the user themself only);
+ * its URL is never shown again.
+ */
+export type CalendarFeedInfo = {
+  __typename?: 'CalendarFeedInfo';
+  /** When the live feed was created. */
+  createdAt: Scalars['DateTime']['output'];
+};
+
 export type CreateAppointmentInput = {
   doctorId?: InputMaybe<Scalars['UUID']['input']>;
   patientId?: InputMaybe<Scalars['UUID']['input']>;
@@ -644,6 +654,11 @@ export type User = {
   /** Private. */
   address?: Maybe<Scalars['String']['output']>;
   bio?: Maybe<Scalars['String']['output']>;
+  /**
+   * Only to the user themself (null for anyone else, admins included): that a live calendar
+   * feed exists, and since when. Null when there is none.
+   */
+  calendarFeed?: Maybe<CalendarFeedInfo>;
   dateJoined: Scalars['DateTime']['output'];
   doctorProfile?: Maybe<DoctorProfile>;
   /** Private. */
