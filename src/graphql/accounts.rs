@@ -14,7 +14,7 @@ use crate::{
     auth::guard::RoleGuard,
     domain::{
         Gender, Role,
-        accounts::{self, NewUser, PasswordChange, PasswordReset, ProfileChanges, UserFilter},
+        accounts::{self, NewUser, PasswordChange, PasswordReset, ProfileChanges, UpdateContext, UserFilter},
         privacy::SearchIn,
         throttle,
     },
@@ -45,6 +45,8 @@ pub struct UpdateMeInput {
     /// Appointment reminders by email; turning them off also drops the pending ones (turning
     /// them on again applies to appointments booked or moved from then on).
     pub email_reminders: MaybeUndefined<bool>,
+    /// The viewer's current password: required when `email` changes.
+    pub current_password: Option<String>,
 }
 
 fn change<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
@@ -193,7 +195,8 @@ impl AccountsMutation {
         Ok(true)
     }
 
-    /// Edits the viewer's own account.
+    /// Edits the viewer's own account. Changing the email needs `currentPassword`, tells the old
+    /// address, and ends every other login of the viewer.
     async fn update_me(&self, ctx: &Context<'_>, input: UpdateMeInput) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
         let changes = ProfileChanges {
@@ -205,9 +208,16 @@ impl AccountsMutation {
             bio: change(input.bio),
             gender: change(input.gender.map_value(Gender::from)),
             email_reminders: change(input.email_reminders),
+            current_password: input.current_password,
         };
-        let state = ctx.state()?;
-        Ok(accounts::update_me(&state.store, &state.sessions, &viewer, changes).await?.into())
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
+        let cx = UpdateContext {
+            passwords: &state.passwords,
+            sessions: &state.sessions,
+            config: &state.config,
+            client_addr: &addr,
+        };
+        Ok(accounts::update_me(&state.store, &cx, &viewer, changes).await?.into())
     }
 
     /// Changes the viewer's password; every login of theirs ends.

@@ -52,6 +52,9 @@ pub enum EmailKind {
     AppointmentCancelled,
     #[sea_orm(string_value = "APPOINTMENT_REMINDER")]
     AppointmentReminder,
+    /// To the old address, after an email change.
+    #[sea_orm(string_value = "EMAIL_CHANGED")]
+    EmailChanged,
 }
 
 impl EmailKind {
@@ -64,6 +67,7 @@ impl EmailKind {
             Self::AppointmentRescheduled => "appointment-rescheduled",
             Self::AppointmentCancelled => "appointment-cancelled",
             Self::AppointmentReminder => "appointment-reminder",
+            Self::EmailChanged => "email-changed",
         }
     }
 }

@@ -1,19 +1,21 @@
-//! Issue 19, accounts: admin changes decided against the actor's standing when they commit,
-//! calendar feeds revoked with the password and on deactivation (and `User.calendarFeed`), and the
-//! sign-up throttle per client address.
+//! Issue 19, accounts: admin changes decided against the actor's standing when they commit, the
+//! email change (current password, a notice to the old address, other logins ended), calendar
+//! feeds revoked with the password and on deactivation (and `User.calendarFeed`), and the sign-up
+//! throttle per client address.
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Session, TestApp, code, email, field, token_in};
+use crate::helpers::{PASSWORD, Session, TestApp, code, email, field, message, token_in};
 
 const SET_ROLE: &str = "mutation($id: UUID!, $r: Role!) { setUserRole(id: $id, role: $r) { role } }";
 const SET_ACTIVE: &str = "mutation($id: UUID!, $on: Boolean!) { setUserActive(id: $id, isActive: $on) { isActive } }";
 const VERIFY: &str = "mutation($id: UUID!, $v: Boolean!) { verifyDoctor(id: $id, verified: $v) { id } }";
 const REGISTER: &str =
     "mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id email } } }";
-const REFRESH: &str = "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }";
+const UPDATE_ME: &str = "mutation($i: UpdateMeInput!) { updateMe(input: $i) { email firstName } }";
 const CHANGE: &str =
     "mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) { message } }";
+const REFRESH: &str = "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }";
 const CREATE_FEED: &str = "mutation { createCalendarFeed { url createdAt } }";
 const NEW_PASSWORD: &str = "Quiet-Otter-2031";
 
@@ -211,6 +213,10 @@ async fn a_demoted_admins_old_token_is_refused_and_its_admin_work_is_forbidden()
     assert!(app.me(&b.access).await.is_ok(), "no login ended");
 }
 
+async fn me_email(app: &TestApp, token: &str) -> Value {
+    app.gql(Some(token), "{ me { email } }", json!({})).await
+}
+
 async fn create_feed(app: &TestApp, who: &Session) -> String {
     let body = app.gql(Some(&who.access), CREATE_FEED, json!({})).await;
     let url = body["data"]["createCalendarFeed"]["url"].as_str().unwrap_or_else(|| panic!("{body}"));
@@ -219,6 +225,97 @@ async fn create_feed(app: &TestApp, who: &Session) -> String {
 
 async fn feed_status(app: &TestApp, url: &str) -> u16 {
     app.client.get(url).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn changing_the_email_needs_the_current_password() {
+    let app = TestApp::spawn().await;
+    let user = app.register(&email("u"), "PATIENT").await;
+    let new = email("n");
+
+    let missing = app.gql(Some(&user.access), UPDATE_ME, json!({ "i": { "email": new } })).await;
+    assert_eq!((code(&missing), field(&missing)), (Some("BAD_USER_INPUT"), Some("currentPassword")), "{missing}");
+    let wrong =
+        app.gql(Some(&user.access), UPDATE_ME, json!({ "i": { "email": new, "currentPassword": "Not-It-123" } })).await;
+    assert_eq!((code(&wrong), message(&wrong)), (Some("BAD_USER_INPUT"), "Old password is incorrect"), "{wrong}");
+    assert_eq!(me_email(&app, &user.access).await["data"]["me"]["email"], user.email.as_str(), "nothing changed");
+    assert_eq!(app.count_rows("outbox").await, 0, "no email");
+
+    // The same address again (in another case), or other fields: no password needed.
+    let same = app
+        .gql(Some(&user.access), UPDATE_ME, json!({ "i": { "email": user.email.to_uppercase(), "firstName": "Zoe" } }))
+        .await;
+    assert_eq!(same["data"]["updateMe"]["email"], user.email.as_str(), "{same}");
+    assert_eq!(same["data"]["updateMe"]["firstName"], "Zoe", "{same}");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_counts_like_a_wrong_old_password() {
+    let app = TestApp::spawn_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
+    let user = app.register(&email("u"), "PATIENT").await;
+    let new = email("n");
+    for _ in 0..2 {
+        let wrong = app
+            .gql(Some(&user.access), UPDATE_ME, json!({ "i": { "email": new, "currentPassword": "Not-It-123" } }))
+            .await;
+        assert_eq!(message(&wrong), "Old password is incorrect", "{wrong}");
+    }
+    let wrong_old = app.gql(Some(&user.access), CHANGE, json!({ "o": "Not-It-123", "n": NEW_PASSWORD })).await;
+    assert_eq!(message(&wrong_old), "Old password is incorrect", "the third, at changePassword: {wrong_old}");
+    let right =
+        app.gql(Some(&user.access), UPDATE_ME, json!({ "i": { "email": new, "currentPassword": PASSWORD } })).await;
+    assert_eq!(code(&right), Some("RATE_LIMITED"), "over the limit even with the right password: {right}");
+    assert!(right["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() > 0);
+    assert_eq!(me_email(&app, &user.access).await["data"]["me"]["email"], user.email.as_str());
+}
+
+#[tokio::test]
+async fn an_email_change_tells_the_old_address_and_ends_every_other_login_but_keeps_the_feed() {
+    let app = TestApp::spawn().await;
+    let user = app.register(&email("u"), "PATIENT").await;
+    let other = app.login(&user.email, PASSWORD).await;
+    let feed = create_feed(&app, &user).await;
+    let new = format!("new.{}", email("addr"));
+
+    let body = app
+        .gql(
+            Some(&user.access),
+            UPDATE_ME,
+            json!({ "i": { "email": new.to_uppercase(), "currentPassword": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(body["data"]["updateMe"]["email"], new.as_str(), "{body}");
+
+    assert_eq!(me_email(&app, &user.access).await["data"]["me"]["email"], new.as_str(), "the caller's login stays");
+    assert_eq!(app.me(&other.access).await, Err("UNAUTHENTICATED".to_owned()), "the other login's access token");
+    let refreshed = app.gql(None, REFRESH, json!({ "r": other.refresh })).await;
+    assert_eq!(code(&refreshed), Some("UNAUTHENTICATED"), "the other login's refresh token: {refreshed}");
+    let refreshed = app.gql(None, REFRESH, json!({ "r": user.refresh })).await;
+    assert!(refreshed["errors"].is_null(), "the caller's refresh token works: {refreshed}");
+    assert_eq!(feed_status(&app, &feed).await, 200, "the feed stays");
+    app.login(&new, PASSWORD).await;
+    assert_eq!(code(&app.login_raw(&user.email, PASSWORD).await), Some("UNAUTHENTICATED"), "the old address is gone");
+
+    let emails = app.outbox_emails(1).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    let mail = &emails[0];
+    assert!(mail.contains(&format!("To: {}", user.email)), "to the old address:\n{mail}");
+    assert!(mail.contains("Subject: Your email address was changed"), "{mail}");
+    assert!(mail.contains("X-CyberMed-Kind: email-changed"), "{mail}");
+    let domain = new.rsplit_once('@').unwrap().1;
+    assert!(mail.contains(&format!("n•••@{domain}")), "names the new address masked:\n{mail}");
+    assert!(!mail.contains(&new), "never the new address whole:\n{mail}");
+
+    let outbox = app
+        .gql(
+            Some(&app.admin(&email("root")).await.access),
+            "{ outbox { edges { node { kind to subject } } } }",
+            json!({}),
+        )
+        .await;
+    let node = &outbox["data"]["outbox"]["edges"][0]["node"];
+    assert_eq!(node["kind"], "EMAIL_CHANGED", "{outbox}");
+    assert_eq!(node["to"], user.email.as_str(), "{outbox}");
 }
 
 #[tokio::test]

@@ -221,7 +221,7 @@ async fn update_me_refuses_bad_input_naming_the_field() {
         (json!({ "address": "a".repeat(101) }), "BAD_USER_INPUT", "address"),
         (json!({ "bio": "b".repeat(2001) }), "BAD_USER_INPUT", "bio"),
         (json!({ "email": "nope" }), "BAD_USER_INPUT", "email"),
-        (json!({ "email": taken.email.to_uppercase() }), "CONFLICT", "email"),
+        (json!({ "email": taken.email.to_uppercase(), "currentPassword": PASSWORD }), "CONFLICT", "email"),
     ];
     for (i, c, f) in cases {
         let body = app.gql(Some(&user.access), UPDATE_ME, json!({ "i": i })).await;

@@ -241,6 +241,7 @@ export type EmailKind =
   | 'APPOINTMENT_REMINDER'
   | 'APPOINTMENT_REQUESTED'
   | 'APPOINTMENT_RESCHEDULED'
+  | 'EMAIL_CHANGED'
   | 'PASSWORD_RESET';
 
 /** Where an email is in its life. */
@@ -310,7 +311,10 @@ export type Mutation = {
   setUserActive: User;
   /** Changes an account's role (admins only). */
   setUserRole: User;
-  /** Edits the viewer's own account. */
+  /**
+   * Edits the viewer's own account. Changing the email needs `currentPassword`, tells the old
+   * address, and ends every other login of the viewer.
+   */
   updateMe: User;
   /** Creates or updates the viewer's doctor profile (doctors only). */
   upsertDoctorProfile: DoctorProfile;
@@ -637,6 +641,8 @@ export type TimeOffInput = {
 export type UpdateMeInput = {
   address?: InputMaybe<Scalars['String']['input']>;
   bio?: InputMaybe<Scalars['String']['input']>;
+  /** The viewer's current password: required when `email` changes. */
+  currentPassword?: InputMaybe<Scalars['String']['input']>;
   email?: InputMaybe<Scalars['String']['input']>;
   /**
    * Appointment reminders by email; turning them off also drops the pending ones (turning
