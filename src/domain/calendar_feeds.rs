@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, sea_query::OnConflict};
 use uuid::Uuid;
 
 use super::{
@@ -95,6 +95,32 @@ pub async fn revoke(store: &Store, viewer: &Viewer) -> AppResult<bool> {
     }
     txn.commit().await?;
     Ok(deleted > 0)
+}
+
+/// Ends `user`'s feed, if any, inside the caller's write transaction (a password change or reset,
+/// a deactivation: whoever made the feed may have done so with a stolen login). `true` when there
+/// was one.
+///
+/// # Errors
+/// Internal only.
+pub async fn revoke_all_of<C: ConnectionTrait>(txn: &C, user: Uuid) -> AppResult<bool> {
+    let deleted = calendar_feed::Entity::delete_many().filter(calendar_feed::Column::UserId.eq(user)).exec(txn).await?;
+    Ok(deleted.rows_affected > 0)
+}
+
+/// When `user`'s live feed was made, if they have one (for `User.calendarFeed`, shown to the user
+/// themself only).
+///
+/// # Errors
+/// Internal only.
+pub async fn created_at_of<C: ConnectionTrait>(db: &C, user: Uuid) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(calendar_feed::Entity::find()
+        .select_only()
+        .column(calendar_feed::Column::CreatedAt)
+        .filter(calendar_feed::Column::UserId.eq(user))
+        .into_tuple()
+        .one(db)
+        .await?)
 }
 
 /// The other party of an appointment, as a feed may name them.

@@ -65,7 +65,7 @@ async fn person(
             gender: Some(gender),
             phone: Some("+1 555 0100".to_owned()),
         };
-        accounts::register(state.store, state.passwords, state.keys, None, new).await?.user
+        accounts::register(state.store, state.passwords, state.keys, None, new, None).await?.user
     };
     logins.push(DemoLogin { role, email: email.to_owned(), password });
     Ok(as_viewer(user))

@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
 use uuid::Uuid;
 
-use super::{Role, Store, audit, validation};
+use super::{Role, Store, accounts, audit, validation};
 use crate::{
     auth::viewer::Viewer,
     db::{
@@ -160,14 +160,19 @@ pub async fn upsert_patient_profile(
     Ok(saved)
 }
 
-/// Marks a doctor verified or not (admin).
+/// Marks a doctor verified or not (admin). Decided against the admin's standing when the change
+/// commits ([`accounts::lock_admin`]).
 ///
 /// # Errors
-/// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) when the user is not a doctor
-/// with a profile.
+/// `FORBIDDEN` when `admin` is no longer an active admin; `NOT_FOUND` for an unknown id;
+/// `BAD_USER_INPUT` (field `id`) when the user is not a doctor with a profile.
 pub async fn verify_doctor(store: &Store, admin: Option<Uuid>, id: Uuid, verified: bool) -> AppResult<user::Model> {
     let txn = begin_write(&store.writer).await?;
-    let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
+    let user = match admin {
+        Some(admin) => accounts::lock_admin(&txn, admin, Some(id)).await?,
+        None => user::Entity::find_by_id(id).one(&txn).await?,
+    };
+    let user = user.ok_or(AppError::NotFound("User"))?;
     if user.role != Role::Doctor {
         return Err(AppError::bad_input("id", "This user is not a doctor"));
     }

@@ -33,14 +33,18 @@ pub enum Kind {
     ResetEmail,
     /// Fetching a calendar feed with a token that matches none (counted per client address).
     CalendarFeed,
+    /// Signing up, successful or not (counted per client address).
+    Register,
 }
 
 /// How long a sent password-reset email counts against its recipient's hourly limit.
 const RESET_EMAIL_WINDOW: Duration = Duration::from_secs(3600);
+/// How long a sign-up counts against its client address's hourly limit.
+const REGISTER_WINDOW: Duration = Duration::from_secs(3600);
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Self; 4] = [Self::Login, Self::Reset, Self::ResetEmail, Self::CalendarFeed];
+    pub const ALL: [Self; 5] = [Self::Login, Self::Reset, Self::ResetEmail, Self::CalendarFeed, Self::Register];
 
     /// The name stored in `login_failures.kind`.
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Kind {
             Self::Reset => "reset",
             Self::ResetEmail => "reset_email",
             Self::CalendarFeed => "calendar_feed",
+            Self::Register => "register",
         }
     }
 
@@ -58,6 +63,7 @@ impl Kind {
         match self {
             Self::Login | Self::Reset | Self::CalendarFeed => config.login_window,
             Self::ResetEmail => RESET_EMAIL_WINDOW,
+            Self::Register => REGISTER_WINDOW,
         }
     }
 }
@@ -118,6 +124,19 @@ impl<'a> Attempt<'a> {
             client_addr,
             max_per_address: None,
             window: Kind::CalendarFeed.window(config),
+        }
+    }
+
+    /// A sign-up from `client_addr`, failed or not: at most `REGISTER_MAX_PER_HOUR` an hour per
+    /// address. Counted by address alone, as [`Attempt::calendar_feed`].
+    pub fn register(config: &Config, client_addr: &'a str) -> Self {
+        Self {
+            kind: Kind::Register,
+            email: client_addr,
+            max_per_email: config.register_max_per_hour,
+            client_addr,
+            max_per_address: None,
+            window: Kind::Register.window(config),
         }
     }
 }

@@ -14,8 +14,9 @@ use crate::{
     auth::guard::RoleGuard,
     domain::{
         Gender, Role,
-        accounts::{self, NewUser, PasswordChange, PasswordReset, ProfileChanges, UserFilter},
+        accounts::{self, NewUser, PasswordChange, PasswordReset, ProfileChanges, UpdateContext, UserFilter},
         privacy::SearchIn,
+        throttle,
     },
     error::AppResult,
 };
@@ -44,6 +45,8 @@ pub struct UpdateMeInput {
     /// Appointment reminders by email; turning them off also drops the pending ones (turning
     /// them on again applies to appointments booked or moved from then on).
     pub email_reminders: MaybeUndefined<bool>,
+    /// The viewer's current password: required when `email` changes.
+    pub current_password: Option<String>,
 }
 
 fn change<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
@@ -147,11 +150,13 @@ pub struct AccountsMutation;
 
 #[Object]
 impl AccountsMutation {
-    /// Creates an account and signs it in. Role `ADMIN` only for a signed-in admin.
+    /// Creates an account and signs it in. Role `ADMIN` only for a signed-in admin. Throttled per
+    /// client address (admins excepted).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
-        let state = ctx.state()?;
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
         let role = Role::from(input.role);
-        let viewer = if role == Role::Admin { ctx.maybe_viewer().await? } else { None };
+        // A signed-in admin registers as themself (and is not throttled); anyone else is not.
+        let viewer = ctx.maybe_viewer().await?;
         let new = NewUser {
             email: input.email,
             password: input.password,
@@ -161,7 +166,11 @@ impl AccountsMutation {
             gender: input.gender.map(Gender::from),
             phone: input.phone,
         };
-        Ok(accounts::register(&state.store, &state.passwords, &state.keys, viewer.as_deref(), new).await?.into())
+        let attempt = throttle::Attempt::register(&state.config, &addr);
+        let tokens =
+            accounts::register(&state.store, &state.passwords, &state.keys, viewer.as_deref(), new, Some(attempt))
+                .await?;
+        Ok(tokens.into())
     }
 
     /// Signs in. Throttled per email and per client address.
@@ -186,7 +195,8 @@ impl AccountsMutation {
         Ok(true)
     }
 
-    /// Edits the viewer's own account.
+    /// Edits the viewer's own account. Changing the email needs `currentPassword`, tells the old
+    /// address, and ends every other login of the viewer.
     async fn update_me(&self, ctx: &Context<'_>, input: UpdateMeInput) -> AppResult<User> {
         let viewer = ctx.viewer().await?;
         let changes = ProfileChanges {
@@ -198,9 +208,16 @@ impl AccountsMutation {
             bio: change(input.bio),
             gender: change(input.gender.map_value(Gender::from)),
             email_reminders: change(input.email_reminders),
+            current_password: input.current_password,
         };
-        let state = ctx.state()?;
-        Ok(accounts::update_me(&state.store, &state.sessions, &viewer, changes).await?.into())
+        let (state, addr) = (ctx.state()?, ctx.client_addr());
+        let cx = UpdateContext {
+            passwords: &state.passwords,
+            sessions: &state.sessions,
+            config: &state.config,
+            client_addr: &addr,
+        };
+        Ok(accounts::update_me(&state.store, &cx, &viewer, changes).await?.into())
     }
 
     /// Changes the viewer's password; every login of theirs ends.

@@ -14,6 +14,14 @@ pub struct CalendarFeed {
     pub created_at: DateTime,
 }
 
+/// That the viewer has a live calendar feed (`User.calendarFeed`, shown to the user themself only);
+/// its URL is never shown again.
+#[derive(SimpleObject)]
+pub struct CalendarFeedInfo {
+    /// When the live feed was created.
+    pub created_at: DateTime,
+}
+
 /// `createCalendarFeed` and `revokeCalendarFeed`, merged into the `Mutation` root.
 #[derive(Default)]
 pub struct CalendarMutation;

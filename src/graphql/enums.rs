@@ -68,6 +68,7 @@ pub enum EmailKind {
     AppointmentRescheduled,
     AppointmentCancelled,
     AppointmentReminder,
+    EmailChanged,
 }
 
 /// Where an email is in its life.

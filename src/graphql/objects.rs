@@ -5,16 +5,18 @@ use async_graphql::{Context, Object, SimpleObject};
 use uuid::Uuid;
 
 use super::{
-    ContextExt, enums,
+    ContextExt,
+    calendar::CalendarFeedInfo,
+    enums,
     loaders::{DoctorProfileOf, PatientProfileOf, SharesAppointment, UserRow},
-    plain::Fast,
+    plain::{Fast, not_probing},
     profiles::{DoctorProfile, PatientProfile},
     scalars::{DateTime, Id},
 };
 use crate::{
     db::entities::{doctor_profile, user},
     domain::{
-        Role, accounts,
+        Role, accounts, calendar_feeds,
         privacy::{self, Access, Decision, Looker},
     },
     error::AppResult,
@@ -185,6 +187,21 @@ impl User {
     async fn email_reminders(&self, ctx: &Context<'_>) -> AppResult<Option<bool>> {
         self.private(ctx, |u| u.email_reminders).await
     }
+    /// Only to the user themself (null for anyone else, admins included): that a live calendar
+    /// feed exists, and since when. Null when there is none.
+    async fn calendar_feed(&self, ctx: &Context<'_>) -> AppResult<Option<CalendarFeedInfo>> {
+        let viewer = match self.seen {
+            Seen::By { viewer, .. } => Some(viewer),
+            Seen::Ask => ctx.maybe_viewer().await?.map(|v| v.id()),
+        };
+        if viewer != Some(self.model.id) {
+            return Ok(None);
+        }
+        // One lookup, for the viewer's own account only: a list of others never waits for it.
+        not_probing()?;
+        let created = calendar_feeds::created_at_of(&ctx.state()?.db, self.model.id).await?;
+        Ok(created.map(|at| CalendarFeedInfo { created_at: at.into() }))
+    }
 }
 
 crate::plain_object!(User {
@@ -204,6 +221,8 @@ crate::plain_object!(User {
         "dateJoined",
         "doctorProfile",
         "emailReminders",
+        // Answered at once for anyone but the viewer (null); the viewer's own waits.
+        "calendarFeed",
     ],
     waits: ["patientProfile"],
 });

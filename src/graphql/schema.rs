@@ -117,6 +117,7 @@ pub const ASYNC_OBJECTS: &[&str] = &[
     "AuditEntryConnection",
     "AuditEntryEdge",
     "CalendarFeed",
+    "CalendarFeedInfo",
     "OutboxEmail",
     "OutboxEmailConnection",
     "OutboxEmailEdge",

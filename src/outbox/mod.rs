@@ -61,6 +61,9 @@ pub enum EmailKind {
     AppointmentCancelled,
     #[sea_orm(string_value = "APPOINTMENT_REMINDER")]
     AppointmentReminder,
+    /// To the old address, after an email change.
+    #[sea_orm(string_value = "EMAIL_CHANGED")]
+    EmailChanged,
 }
 
 impl EmailKind {
@@ -73,6 +76,7 @@ impl EmailKind {
             Self::AppointmentRescheduled => "appointment-rescheduled",
             Self::AppointmentCancelled => "appointment-cancelled",
             Self::AppointmentReminder => "appointment-reminder",
+            Self::EmailChanged => "email-changed",
         }
     }
 }

@@ -221,7 +221,7 @@ async fn update_me_refuses_bad_input_naming_the_field() {
         (json!({ "address": "a".repeat(101) }), "BAD_USER_INPUT", "address"),
         (json!({ "bio": "b".repeat(2001) }), "BAD_USER_INPUT", "bio"),
         (json!({ "email": "nope" }), "BAD_USER_INPUT", "email"),
-        (json!({ "email": taken.email.to_uppercase() }), "CONFLICT", "email"),
+        (json!({ "email": taken.email.to_uppercase(), "currentPassword": PASSWORD }), "CONFLICT", "email"),
     ];
     for (i, c, f) in cases {
         let body = app.gql(Some(&user.access), UPDATE_ME, json!({ "i": i })).await;
@@ -255,7 +255,7 @@ async fn set_user_role_and_active_are_for_admins_only() {
 }
 
 #[tokio::test]
-async fn a_role_change_takes_effect_on_the_next_request() {
+async fn a_role_change_ends_the_users_logins_and_the_next_login_has_the_new_role() {
     let app = TestApp::spawn().await;
     let admin = app.admin(&email("root")).await;
     let user = app.register(&email("r"), "PATIENT").await;
@@ -267,6 +267,8 @@ async fn a_role_change_takes_effect_on_the_next_request() {
         json!({ "id": user.id }),
     )
     .await;
-    let body = app.gql(Some(&user.access), users, json!({})).await;
+    assert_eq!(code(&app.gql(Some(&user.access), users, json!({})).await), Some("UNAUTHENTICATED"));
+    let again = app.login(&user.email, PASSWORD).await;
+    let body = app.gql(Some(&again.access), users, json!({})).await;
     assert_eq!(body["data"]["users"]["totalCount"], 2, "{body}");
 }

@@ -272,7 +272,7 @@ async fn an_inactive_owner_or_one_made_admin_has_no_feed() {
     c.app.gql(Some(&c.admin.access), set_active, json!({ "id": c.patient.id, "on": false })).await;
     assert_eq!(get(&c.app, &patient_url, None).await.status(), 404, "a deactivated owner's feed");
     c.app.gql(Some(&c.admin.access), set_active, json!({ "id": c.patient.id, "on": true })).await;
-    assert_eq!(get(&c.app, &patient_url, None).await.status(), 200, "back when the account is");
+    assert_eq!(get(&c.app, &patient_url, None).await.status(), 404, "deactivation revoked it for good");
 
     let body = c
         .app

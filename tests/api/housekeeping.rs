@@ -67,8 +67,8 @@ struct Made {
 /// (logging one out), fails a password and asks for a reset; one email is sent. Twenty minutes
 /// later the third fails a password and asks for a reset. By then the day-0 logins, refresh tokens
 /// and sent email are past their expiry and retention, both earlier reset tokens past their ten
-/// minutes, the two earlier failed passwords past their 15-minute window; the second user's reset
-/// email still counts (an hour).
+/// minutes, the two earlier failed passwords past their 15-minute window, the sign-ups past their
+/// hour; the second user's reset email still counts (an hour).
 async fn make_rows(app: &TestApp) -> Made {
     let a = app.register(&email("a"), "PATIENT").await;
     let b = app.register(&email("b"), "PATIENT").await;
@@ -95,7 +95,7 @@ async fn make_rows(app: &TestApp) -> Made {
     app.gql(None, REQUEST_RESET, json!({ "e": c.email })).await;
 
     assert_eq!(app.count_rows("password_reset_tokens").await, 3);
-    assert_eq!(app.count_rows("login_failures").await, 6, "3 passwords, 3 reset emails");
+    assert_eq!(app.count_rows("login_failures").await, 9, "3 sign-ups, 3 passwords, 3 reset emails");
     let retention = chrono::Duration::from_std(app.state.config.outbox_retention).unwrap();
     // Counted apart from the rows made here: emails the service itself wrote may be sent by now
     // (any sent from now on are sent after the cut-off).
@@ -110,7 +110,7 @@ async fn make_rows(app: &TestApp) -> Made {
             refresh_tokens: day0_refresh_tokens.try_into().unwrap(),
             sessions: day0_sessions.try_into().unwrap(),
             password_reset_tokens: 2,
-            login_failures: 3,
+            login_failures: 6,
             sent_emails,
         },
         old_sent,
@@ -137,6 +137,7 @@ async fn housekeeping_deletes_exactly_what_has_expired_and_never_the_audit_log()
     assert_eq!(app.count_rows("password_reset_tokens").await, 1, "the third user's, ten minutes to live");
     assert_eq!(attempts_of(&app, "reset_email").await, 2, "the last hour's");
     assert_eq!(attempts_of(&app, "login").await, 1, "the last 15 minutes'");
+    assert_eq!(attempts_of(&app, "register").await, 0, "the day-0 sign-ups, past their hour");
     assert!(!exists(&app, made.old_sent).await, "a sent email past the retention is deleted");
     for id in made.kept_emails {
         assert!(exists(&app, id).await, "pending, failed and recently sent emails stay");

@@ -2,6 +2,7 @@
 //! (SQLite by default; PostgreSQL when `TEST_DATABASE_URL` is set).
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected shapes")]
 
+mod account_security;
 mod accounts;
 mod appointments;
 mod audit;

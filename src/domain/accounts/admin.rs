@@ -2,18 +2,23 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::{commit_account_change, sign_in::revoke_all_sessions};
+use super::{commit_account_change, sign_in::revoke_all_sessions, standing::lock_admin};
 use crate::{
     auth::{password::Passwords, sessions::SessionCache, viewer::Viewer},
     db::{begin_write, entities::user},
-    domain::{Role, Store, audit, validation},
+    domain::{Role, Store, audit, calendar_feeds, validation},
     error::{AppError, AppResult},
 };
 
-/// Activates or deactivates an account (admin). Deactivation revokes every login at once.
+/// Activates or deactivates an account (admin). Deactivation revokes every login at once, and the
+/// user's calendar feed. Setting the state the account already has changes nothing.
+///
+/// Decided against the admin's standing when the change commits ([`lock_admin`]): an admin
+/// demoted or deactivated meanwhile changes nothing.
 ///
 /// # Errors
-/// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) for an admin deactivating themself.
+/// `FORBIDDEN` when `admin` is no longer an active admin; `NOT_FOUND` for an unknown id;
+/// `BAD_USER_INPUT` (field `id`) for an admin deactivating themself.
 pub async fn set_active(
     store: &Store,
     sessions: &SessionCache,
@@ -26,13 +31,18 @@ pub async fn set_active(
     }
     let now = store.clock.now();
     let txn = begin_write(&store.writer).await?;
-    let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
+    let user = lock_admin(&txn, admin.id(), Some(id)).await?.ok_or(AppError::NotFound("User"))?;
+    if user.is_active == active {
+        txn.commit().await?;
+        return Ok(user);
+    }
     let mut model: user::ActiveModel = user.into();
     model.is_active = Set(active);
     model.updated_at = Set(now);
     let user = model.update(&txn).await?;
     if !active {
         revoke_all_sessions(&txn, id, now).await?;
+        calendar_feeds::revoke_all_of(&txn, id).await?;
     }
     let action = if active { "user.activate" } else { "user.deactivate" };
     audit::record(&txn, Some(admin.id()), action, Some(id), now).await?;
@@ -40,10 +50,16 @@ pub async fn set_active(
     Ok(user)
 }
 
-/// Changes an account's role (admin). `is_staff` follows the admin role.
+/// Changes an account's role (admin). `is_staff` follows the admin role. Every login of the user
+/// ends, as the role was part of it; setting the role the account already has changes nothing.
+///
+/// Decided against the admin's standing when the change commits ([`lock_admin`]): an admin
+/// demoted or deactivated meanwhile changes nothing (so "make me admin again" cannot outrun a
+/// demotion).
 ///
 /// # Errors
-/// `NOT_FOUND` for an unknown id; `BAD_USER_INPUT` (field `id`) for an admin demoting themself.
+/// `FORBIDDEN` when `admin` is no longer an active admin; `NOT_FOUND` for an unknown id;
+/// `BAD_USER_INPUT` (field `id`) for an admin demoting themself.
 pub async fn set_role(
     store: &Store,
     sessions: &SessionCache,
@@ -54,17 +70,23 @@ pub async fn set_role(
     if id == admin.id() && role != Role::Admin {
         return Err(AppError::bad_input("id", "You cannot change your own role"));
     }
+    let now = store.clock.now();
     let txn = begin_write(&store.writer).await?;
-    let user = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("User"))?;
+    let user = lock_admin(&txn, admin.id(), Some(id)).await?.ok_or(AppError::NotFound("User"))?;
+    if user.role == role {
+        txn.commit().await?;
+        return Ok(user);
+    }
     let mut model: user::ActiveModel = user.into();
     model.role = Set(role);
     model.is_staff = Set(role == Role::Admin);
     if role != Role::Admin {
         model.is_superuser = Set(false);
     }
-    model.updated_at = Set(store.clock.now());
+    model.updated_at = Set(now);
     let user = model.update(&txn).await?;
-    audit::record(&txn, Some(admin.id()), "user.set_role", Some(id), user.updated_at).await?;
+    revoke_all_sessions(&txn, id, now).await?;
+    audit::record(&txn, Some(admin.id()), "user.set_role", Some(id), now).await?;
     commit_account_change(store, sessions, txn, id).await?;
     Ok(user)
 }

@@ -7,6 +7,7 @@ mod passwords;
 mod profile;
 mod registration;
 mod sign_in;
+mod standing;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
@@ -16,9 +17,10 @@ pub use self::{
     admin::{create_admin, set_active, set_role},
     directory::{UserFilter, access_of, count_users, find_visible_user, list_users, users_by_ids},
     passwords::{PasswordChange, PasswordReset, change_password, request_password_reset, reset_password},
-    profile::{ProfileChanges, update_me},
+    profile::{ProfileChanges, UpdateContext, update_me},
     registration::{NewUser, register},
     sign_in::{login, logout, refresh},
+    standing::lock_admin,
 };
 use super::{Store, audit, throttle};
 use crate::{

@@ -13,7 +13,7 @@ use crate::{
         begin_write,
         entities::{password_reset_token, user},
     },
-    domain::{Store, audit, throttle, validation},
+    domain::{Store, audit, calendar_feeds, throttle, validation},
     error::{AppError, AppResult},
     outbox::{self, EmailKind, NewEmail},
 };
@@ -34,7 +34,8 @@ pub struct PasswordReset {
     pub password: String,
 }
 
-/// Changes the viewer's password and signs out every login of theirs (this one too).
+/// Changes the viewer's password, signs out every login of theirs (this one too) and revokes their
+/// calendar feed.
 ///
 /// The old password is a password attempt like a login's: counted first, against the same
 /// per-email (and per-address) limits, before it is checked; over the limit nothing is hashed.
@@ -66,6 +67,7 @@ pub async fn change_password(
     throttle::clear(&txn, throttle::Kind::Login, email).await?;
     store_hash(&txn, user_id, hash, now).await?;
     revoke_all_sessions(&txn, user_id, now).await?;
+    calendar_feeds::revoke_all_of(&txn, user_id).await?;
     audit::record(&txn, Some(user_id), "account.password_change", Some(user_id), now).await?;
     commit_account_change(store, sessions, txn, user_id).await?;
     Ok(())
@@ -136,7 +138,7 @@ pub async fn request_password_reset(store: &Store, config: &Config, email: &str,
 
 /// Completes a reset: the token must be the user's newest, unexpired and unused. It is consumed by
 /// one conditional delete, so of two simultaneous uses exactly one succeeds. Every login of the
-/// user is revoked, and the email's login and reset failures are cleared.
+/// user is revoked, and their calendar feed, and the email's login and reset failures are cleared.
 ///
 /// Tries are counted per email (and per client address) with the login limits, before the token
 /// is looked at (see [`throttle`]). Until the token is found right, the work is the same whether
@@ -193,6 +195,7 @@ pub async fn reset_password(
     throttle::clear(&txn, throttle::Kind::Reset, &email).await?;
     throttle::clear(&txn, throttle::Kind::Login, &email).await?;
     revoke_all_sessions(&txn, user_id, now).await?;
+    calendar_feeds::revoke_all_of(&txn, user_id).await?;
     audit::record(&txn, Some(user_id), "account.password_reset", Some(user_id), now).await?;
     commit_account_change(store, sessions, txn, user_id).await?;
     Ok(())

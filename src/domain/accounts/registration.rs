@@ -2,11 +2,11 @@
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
-use super::{IssuedTokens, email_conflict, sign_in::start_login};
+use super::{IssuedTokens, email_conflict, sign_in::start_login, standing::lock_admin};
 use crate::{
     auth::{jwt::TokenKeys, password::Passwords, viewer::Viewer},
     db::{begin_write, entities::user},
-    domain::{Gender, Role, Store, audit, validation},
+    domain::{Gender, Role, Store, audit, throttle, validation},
     error::{AppError, AppResult},
 };
 
@@ -23,19 +23,32 @@ pub struct NewUser {
 
 /// Creates an account and signs it in.
 ///
-/// Only a signed-in admin may create an admin.
+/// Only a signed-in admin may create an admin; an admin's registration is decided against the
+/// admin's standing when it commits ([`lock_admin`]). Anyone else's `attempt` (a client's:
+/// [`throttle::Attempt::register`]; `None` from the command line) is counted atomically before
+/// any other work, failed ones included (see [`throttle`]), so of any number of simultaneous
+/// attempts from one address at most `REGISTER_MAX_PER_HOUR` an hour get through.
 ///
 /// # Errors
-/// `FORBIDDEN` for an admin account by a non-admin; `BAD_USER_INPUT` naming the field for bad
-/// input; `CONFLICT` (field `email`) when the email is taken.
+/// `RATE_LIMITED` (with `retryAfter`) over the limit; `FORBIDDEN` for an admin account by a
+/// non-admin, or by an admin no longer an active admin at the commit; `BAD_USER_INPUT` naming the
+/// field for bad input; `CONFLICT` (field `email`) when the email is taken.
 pub async fn register(
     store: &Store,
     passwords: &Passwords,
     keys: &TokenKeys,
     viewer: Option<&Viewer>,
     input: NewUser,
+    attempt: Option<throttle::Attempt<'_>>,
 ) -> AppResult<IssuedTokens> {
-    if input.role == Role::Admin && !viewer.is_some_and(Viewer::is_admin) {
+    let admin = viewer.filter(|v| v.is_admin());
+    if let (None, Some(attempt)) = (admin, attempt) {
+        let txn = begin_write(&store.writer).await?;
+        let counted = throttle::count(&txn, &attempt, store.clock.now()).await?;
+        txn.commit().await?;
+        counted?;
+    }
+    if input.role == Role::Admin && admin.is_none() {
         return Err(AppError::Forbidden);
     }
     let email = validation::normalize_email(&input.email, "email")?;
@@ -65,8 +78,11 @@ pub async fn register(
         email_reminders: Set(true),
     };
     let txn = begin_write(&store.writer).await?;
+    if let Some(admin) = admin {
+        lock_admin(&txn, admin.id(), None).await?;
+    }
     let user = model.insert(&txn).await.map_err(email_conflict)?;
-    audit::record(&txn, Some(viewer.map_or(user.id, Viewer::id)), "account.register", Some(user.id), now).await?;
+    audit::record(&txn, Some(admin.map_or(user.id, Viewer::id)), "account.register", Some(user.id), now).await?;
     let tokens = start_login(keys, &txn, user, now).await?;
     txn.commit().await?;
     Ok(tokens)

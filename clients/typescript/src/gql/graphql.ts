@@ -189,6 +189,16 @@ export type CalendarFeed = {
   url: Scalars['String']['output'];
 };
 
+/**
+ * That the viewer has a live calendar feed (`User.calendarFeed`, shown to the user themself only);
+ * its URL is never shown again.
+ */
+export type CalendarFeedInfo = {
+  __typename?: 'CalendarFeedInfo';
+  /** When the live feed was created. */
+  createdAt: Scalars['DateTime']['output'];
+};
+
 export type CreateAppointmentInput = {
   doctorId?: InputMaybe<Scalars['UUID']['input']>;
   patientId?: InputMaybe<Scalars['UUID']['input']>;
@@ -231,6 +241,7 @@ export type EmailKind =
   | 'APPOINTMENT_REMINDER'
   | 'APPOINTMENT_REQUESTED'
   | 'APPOINTMENT_RESCHEDULED'
+  | 'EMAIL_CHANGED'
   | 'PASSWORD_RESET';
 
 /** Where an email is in its life. */
@@ -279,7 +290,10 @@ export type Mutation = {
   markNoShow: Appointment;
   /** Trades a refresh token for a new pair; the old one is retired. */
   refreshToken: AuthPayload;
-  /** Creates an account and signs it in. Role `ADMIN` only for a signed-in admin. */
+  /**
+   * Creates an account and signs it in. Role `ADMIN` only for a signed-in admin. Throttled per
+   * client address (admins excepted).
+   */
   register: AuthPayload;
   /** Removes one of the viewer's periods of time off (doctors only, own only). */
   removeTimeOff: Scalars['Boolean']['output'];
@@ -297,7 +311,10 @@ export type Mutation = {
   setUserActive: User;
   /** Changes an account's role (admins only). */
   setUserRole: User;
-  /** Edits the viewer's own account. */
+  /**
+   * Edits the viewer's own account. Changing the email needs `currentPassword`, tells the old
+   * address, and ends every other login of the viewer.
+   */
   updateMe: User;
   /** Creates or updates the viewer's doctor profile (doctors only). */
   upsertDoctorProfile: DoctorProfile;
@@ -624,6 +641,8 @@ export type TimeOffInput = {
 export type UpdateMeInput = {
   address?: InputMaybe<Scalars['String']['input']>;
   bio?: InputMaybe<Scalars['String']['input']>;
+  /** The viewer's current password: required when `email` changes. */
+  currentPassword?: InputMaybe<Scalars['String']['input']>;
   email?: InputMaybe<Scalars['String']['input']>;
   /**
    * Appointment reminders by email; turning them off also drops the pending ones (turning
@@ -641,6 +660,11 @@ export type User = {
   /** Private. */
   address?: Maybe<Scalars['String']['output']>;
   bio?: Maybe<Scalars['String']['output']>;
+  /**
+   * Only to the user themself (null for anyone else, admins included): that a live calendar
+   * feed exists, and since when. Null when there is none.
+   */
+  calendarFeed?: Maybe<CalendarFeedInfo>;
   dateJoined: Scalars['DateTime']['output'];
   doctorProfile?: Maybe<DoctorProfile>;
   /** Private. */
