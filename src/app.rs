@@ -362,15 +362,24 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
     let (method, path) = (req.method().clone(), crate::calendar::loggable_path(req.uri().path()).into_owned());
+    // The route's pattern (`/fhir/r4/Appointment/{id}`), never the path: a bounded label.
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
     let mut resp = crate::domain::audit::REQUEST_ID.scope(id.clone(), next.run(req)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(header, value);
     }
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
     let elapsed = started.elapsed();
-    if let Some(g) = graphql {
-        crate::metrics::graphql_operation(g.operation.as_deref(), g.validity, g.outcome, Some(elapsed));
+    match (graphql, route.as_deref()) {
+        (Some(g), _) => crate::metrics::graphql_operation(g.operation.as_deref(), g.validity, g.outcome, Some(elapsed)),
+        // The GraphQL routes are counted by operation, above (a refused one carries its outcome too).
+        (None, Some("/graphql" | "/graphql/ws")) => {}
+        (None, route) => crate::metrics::http_request(route.unwrap_or("unmatched"), resp.status().as_u16(), elapsed),
     }
+    // A WebSocket upgrade (101) is a success like any 2xx.
+    let fine = resp.status().is_success()
+        || resp.status().is_redirection()
+        || resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS;
     tracing::info!(
         request_id = %id,
         client_request_id = client_id.as_deref(),
@@ -378,7 +387,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
         path = %path,
         status = resp.status().as_u16(),
         operation = %graphql.map_or(std::borrow::Cow::Borrowed("-"), |g| crate::telemetry::operation_name(g.operation.as_deref())),
-        outcome = graphql.map_or_else(|| if resp.status().is_success() || resp.status().is_redirection() { "ok" } else { "refused" }, |g| g.outcome.as_str()),
+        outcome = graphql.map_or_else(|| if fine { "ok" } else { "refused" }, |g| g.outcome.as_str()),
         duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
     );

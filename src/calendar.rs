@@ -40,7 +40,7 @@ const CACHE_CONTROL: &str = "private, no-cache";
 
 /// The routes of the feeds, with their own state (they need no GraphQL schema).
 pub fn routes<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
-    Router::new().route("/calendar/{file}", get(feed)).with_state(state)
+    Router::new().route("/calendar/{token}", get(feed)).with_state(state)
 }
 
 /// The subscription URL of a feed token: `<PUBLIC_URL>/calendar/<token>.ics` (a trailing slash of

@@ -43,13 +43,17 @@ use crate::{
 pub const MAX_OPERATIONS: usize = 100;
 /// Longest operation name given a label of its own.
 pub const MAX_NAME_LEN: usize = 64;
-/// Upper bounds of the request-duration histogram's buckets, in seconds (1 ms … 10 s).
-pub const DURATION_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Upper bounds of the request-duration histograms' buckets, in seconds (100 µs … 10 s): most
+/// operations take well under a millisecond, so the first buckets are below one.
+pub const DURATION_BUCKETS: [f64; 16] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 /// How often histogram samples are folded into their buckets when nobody scrapes.
 const UPKEEP: Duration = Duration::from_secs(5);
 
 const REQUESTS: &str = "cybermed_graphql_requests_total";
 const DURATION: &str = "cybermed_graphql_request_duration_seconds";
+const HTTP_REQUESTS: &str = "cybermed_http_requests_total";
+const HTTP_DURATION: &str = "cybermed_http_request_duration_seconds";
 
 /// How a GraphQL operation ended, as its `outcome` label says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +147,7 @@ struct Instruments {
     outbox_failed: Counter,
     pool_idle: Gauge,
     pool_in_use: Gauge,
+    process: metrics_process::Collector,
 }
 
 static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
@@ -155,6 +160,7 @@ fn instruments() -> &'static Instruments {
         // which replicas cannot aggregate.
         let builder = builder
             .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), &DURATION_BUCKETS)
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &DURATION_BUCKETS))
             .unwrap_or_else(|_| {
                 tracing::warn!("histogram buckets refused; durations are reported as summaries");
                 PrometheusBuilder::new()
@@ -165,6 +171,9 @@ fn instruments() -> &'static Instruments {
             tracing::warn!("another metrics recorder is installed; /metrics will be empty");
         }
         describe();
+        // The standard `process_*` series (CPU, memory, descriptors, start time), read at scrape.
+        let process = metrics_process::Collector::default();
+        process.describe();
         metrics::gauge!("cybermed_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         let login = |outcome: &'static str| metrics::counter!("cybermed_logins_total", "outcome" => outcome);
         let pool = |state: &'static str| metrics::gauge!("cybermed_db_pool_connections", "state" => state);
@@ -181,6 +190,7 @@ fn instruments() -> &'static Instruments {
             outbox_failed: metrics::counter!("cybermed_outbox_failed_total"),
             pool_idle: pool("idle"),
             pool_in_use: pool("in_use"),
+            process,
         }
     })
 }
@@ -203,6 +213,15 @@ fn describe() {
     metrics::describe_counter!("cybermed_outbox_failed_total", "Emails given up on after their last attempt");
     metrics::describe_gauge!("cybermed_db_pool_connections", "Database pool connections by state (idle, in_use)");
     metrics::describe_gauge!("cybermed_build_info", "Always 1; the version is a label");
+    metrics::describe_counter!(
+        HTTP_REQUESTS,
+        "Requests to the routes that are not GraphQL (FHIR, calendar feeds, health, pages) by route pattern and status"
+    );
+    metrics::describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "Time to answer a request to a route that is not GraphQL, by route pattern"
+    );
 }
 
 /// Installs the process's recorder (once; later calls do nothing). Recording installs it too;
@@ -217,6 +236,15 @@ fn is_label_name(name: &str) -> bool {
     name.len() <= MAX_NAME_LEN
         && bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Counts and times one request to a route that is not GraphQL: `route` is its pattern
+/// (`/fhir/r4/Appointment/{id}`, `/calendar/{token}`; `unmatched` when none matched), never a path
+/// that could hold a token or an id. Never fails.
+pub fn http_request(route: &str, status: u16, duration: Duration) {
+    let _ = instruments();
+    metrics::counter!(HTTP_REQUESTS, "route" => route.to_owned(), "status" => status.to_string()).increment(1);
+    metrics::histogram!(HTTP_DURATION, "route" => route.to_owned()).record(duration);
 }
 
 /// Counts one GraphQL operation (over HTTP or a WebSocket) and, when given, times it.
@@ -361,7 +389,9 @@ fn pool_stats(db: &DatabaseConnection) -> (u32, u32) {
 /// `GET /metrics`: the Prometheus text format (version 0.0.4).
 async fn scrape(State(state): State<AppState>) -> Response {
     refresh_gauges(&state).await;
-    let body = instruments().handle.render();
+    let ins = instruments();
+    ins.process.collect();
+    let body = ins.handle.render();
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 

@@ -2,7 +2,7 @@
 //! to people (the reset page, GraphiQL).
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; `.ci/run` installs them and sets
-//! `CYBERMED_BROWSER_TESTS=1`, under which a missing browser fails a test instead of skipping it.
+//! `CYBERMED_REQUIRE_TOOLS=1`, under which a missing browser fails a test instead of skipping it.
 use std::{
     process::{Child, Command, Stdio},
     time::Duration,
@@ -27,8 +27,8 @@ impl Browser {
         let installed = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
         if !installed {
             assert!(
-                std::env::var_os("CYBERMED_BROWSER_TESTS").is_none(),
-                "CYBERMED_BROWSER_TESTS is set but {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+                std::env::var_os("CYBERMED_REQUIRE_TOOLS").is_none(),
+                "CYBERMED_REQUIRE_TOOLS is set but {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
             );
             eprintln!("skipping the browser test: install chromium and chromium-driver to run it");
             return None;

@@ -490,3 +490,81 @@ async fn logins_websocket_connections_and_failed_emails_are_counted_in_a_process
     let lines = server.stop();
     assert!(lines.iter().all(|l| serde_json::from_str::<Value>(l).is_ok()), "JSON log lines");
 }
+
+#[tokio::test]
+async fn routes_that_are_not_graphql_are_counted_by_pattern_beside_the_standard_process_series() {
+    let app = TestApp::spawn_with(&[("METRICS_BIND_ADDR", "127.0.0.1:0")]).await;
+    let port = u64::from(app.metrics_port.expect("a metrics listener"));
+    let before = scrape(port).await;
+    let fhir = ("route", "/fhir/r4/Appointment/{id}");
+    let feed = ("route", "/calendar/{token}");
+    let get = |path: String| app.client.get(app.url(&path)).send();
+    assert_eq!(get("/fhir/r4/metadata".into()).await.unwrap().status(), 200);
+    assert_eq!(get(format!("/fhir/r4/Appointment/{}", uuid::Uuid::new_v4())).await.unwrap().status(), 401);
+    assert_eq!(get("/calendar/not-a-real-token-at-all.ics".into()).await.unwrap().status(), 404);
+    assert_eq!(get("/health".into()).await.unwrap().status(), 200);
+    assert_eq!(get("/no/such/route".into()).await.unwrap().status(), 404);
+
+    let after = scrape(port).await;
+    let delta = |labels: &[(&str, &str)]| {
+        value(&after, "cybermed_http_requests_total", labels) - value(&before, "cybermed_http_requests_total", labels)
+    };
+    assert!(delta(&[("route", "/fhir/r4/metadata"), ("status", "200")]) >= 1.0);
+    assert!(delta(&[fhir, ("status", "401")]) >= 1.0, "the pattern, never the id");
+    assert!(delta(&[feed, ("status", "404")]) >= 1.0, "the pattern, never the token");
+    assert!(delta(&[("route", "/health"), ("status", "200")]) >= 1.0);
+    assert!(delta(&[("route", "unmatched"), ("status", "404")]) >= 1.0);
+    let text = scrape_text(port).await;
+    assert!(!text.contains("not-a-real-token") && !text.contains("/no/such/route"), "no path becomes a label");
+    assert!(text.contains("cybermed_http_request_duration_seconds_bucket{route=\"/fhir/r4/metadata\",le=\"0.0001\"}"));
+    for bucket in ["0.0001", "0.00025", "0.0005"] {
+        assert!(
+            text.contains(&format!(
+                "cybermed_graphql_request_duration_seconds_bucket{{operation=\"anonymous\",le=\"{bucket}\"}}"
+            )) || !text.contains("cybermed_graphql_request_duration_seconds_bucket{operation=\"anonymous\""),
+            "sub-millisecond bucket {bucket}"
+        );
+    }
+    for series in
+        ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"]
+    {
+        assert!(has(&after, series, &[]), "{series}");
+    }
+    assert!(value(&after, "process_resident_memory_bytes", &[]) > 1_000_000.0);
+    assert!(value(&after, "process_open_fds", &[]) > 3.0);
+}
+
+#[tokio::test]
+async fn promtool_finds_the_exposition_clean() {
+    // Debian's `prometheus` package; `.ci/run` installs it and sets CYBERMED_REQUIRE_TOOLS=1.
+    let promtool = std::path::Path::new("/usr/bin/promtool");
+    if !promtool.exists() {
+        assert!(
+            std::env::var_os("CYBERMED_REQUIRE_TOOLS").is_none(),
+            "CYBERMED_REQUIRE_TOOLS is set but promtool is missing"
+        );
+        eprintln!("skipping: install Debian's prometheus package for promtool");
+        return;
+    }
+    let app = TestApp::spawn_with(&[("METRICS_BIND_ADDR", "127.0.0.1:0")]).await;
+    let port = u64::from(app.metrics_port.expect("a metrics listener"));
+    // Something in every family: an operation, a route, a login.
+    app.gql(None, "query Probe { __typename }", serde_json::json!({})).await;
+    app.client.get(app.url("/fhir/r4/metadata")).send().await.unwrap();
+    app.login_raw("nobody@example.com", "wrong-password-1").await;
+    let text = scrape_text(port).await;
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics:\n{said}");
+}
