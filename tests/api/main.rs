@@ -30,6 +30,7 @@ mod races;
 mod scalars;
 mod schedule;
 mod schema;
+mod socket_limits;
 mod sockets;
 mod subscriptions;
 mod text_inputs;
