@@ -192,6 +192,9 @@ pub async fn logins_now(
 pub struct SocketLogin {
     token: String,
     claims: Claims,
+    /// One check at a time per socket: when the login cache does not hold the login, the first
+    /// operation asks the database and the others find it cached, instead of all asking at once.
+    checking: tokio::sync::Mutex<()>,
 }
 
 impl SocketLogin {
@@ -202,7 +205,7 @@ impl SocketLogin {
     pub async fn open(state: &AppState, token: String) -> AppResult<(Self, Viewer)> {
         let viewer = authenticate(state, &token).await?;
         let claims = state.keys.verify(&token, TokenType::Access, state.clock.now())?;
-        let login = Self { token, claims };
+        let login = Self { token, claims, checking: tokio::sync::Mutex::new(()) };
         login.check_role(&viewer)?;
         Ok((login, viewer))
     }
@@ -212,6 +215,7 @@ impl SocketLogin {
     /// # Errors
     /// `UNAUTHENTICATED` when the login has ended.
     pub async fn current(&self, state: &AppState) -> AppResult<Viewer> {
+        let _turn = self.checking.lock().await;
         let viewer = authenticate(state, &self.token).await?;
         self.check_role(&viewer)?;
         Ok(viewer)

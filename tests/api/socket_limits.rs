@@ -269,6 +269,24 @@ async fn an_event_reaching_twenty_subscribers_costs_one_read_and_one_audit_inser
     // The booking's own audit entry, and one patient.read per subscription (operation).
     let entries = c.app.count_rows("audit_log").await - reads_before;
     assert_eq!(entries, 1 + 20, "{entries} entries");
+    // Each under its own operation's request id.
+    let log = c
+        .app
+        .gql(
+            Some(&admins[0].access),
+            "query($s: UUID) { auditLog(first: 50, subjectId: $s) { edges { node { action requestId } } } }",
+            json!({ "s": patient.id }),
+        )
+        .await;
+    let ids: std::collections::HashSet<&str> = log["data"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["action"] == "patient.read")
+        .map(|e| e["node"]["requestId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 20, "{log}");
+    assert!(ids.iter().all(|id| uuid::Uuid::parse_str(id).is_ok()), "{ids:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
