@@ -79,20 +79,22 @@ impl DbLoader {
         self.live.as_ref()
     }
 
-    /// The values of `keys` found in the event being resolved, and the keys left to load.
+    /// The values of `keys` the event being resolved answers, and the keys left to load. `find`
+    /// says what the rows know of a key: nothing (`None`), or its value (`Some(None)`: it has none).
     fn preloaded<K: Copy + Eq + std::hash::Hash, V>(
         &self,
         keys: &[K],
-        find: impl Fn(&EventRows, K) -> Option<V>,
+        find: impl Fn(&EventRows, K) -> Option<Option<V>>,
     ) -> (HashMap<K, V>, Vec<K>) {
         let Some(rows) = self.live.as_ref().and_then(|l| l.event()) else { return (HashMap::new(), keys.to_vec()) };
         let mut found = HashMap::new();
         let mut rest = Vec::new();
         for k in keys {
             match find(&rows, *k) {
-                Some(v) => {
+                Some(Some(v)) => {
                     found.insert(*k, v);
                 }
+                Some(None) => {}
                 None => rest.push(*k),
             }
         }
@@ -133,9 +135,8 @@ impl Loader<DoctorProfileOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[DoctorProfileOf]) -> Result<HashMap<DoctorProfileOf, Self::Value>, AppError> {
-        let (mut out, rest) = self.preloaded(keys, |rows, k| {
-            (rows.doctor.user.id == k.0).then(|| rows.doctor.doctor_profile.clone()).flatten()
-        });
+        let (mut out, rest) =
+            self.preloaded(keys, |rows, k| (rows.doctor.user.id == k.0).then(|| rows.doctor.doctor_profile.clone()));
         if rest.is_empty() {
             return Ok(out);
         }
@@ -208,7 +209,7 @@ impl Loader<UserById> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[UserById]) -> Result<HashMap<UserById, Self::Value>, AppError> {
-        let (mut out, rest) = self.preloaded(keys, |rows, k| rows.user(k.0).cloned());
+        let (mut out, rest) = self.preloaded(keys, |rows, k| rows.user(k.0).map(|u| Some(u.clone())));
         if rest.is_empty() {
             return Ok(out);
         }
@@ -227,7 +228,7 @@ impl Loader<AppointmentById> for DbLoader {
 
     async fn load(&self, keys: &[AppointmentById]) -> Result<HashMap<AppointmentById, Self::Value>, AppError> {
         let (mut out, rest) =
-            self.preloaded(keys, |rows, k| (rows.appointment.id == k.0).then(|| rows.appointment.clone()));
+            self.preloaded(keys, |rows, k| (rows.appointment.id == k.0).then(|| Some(rows.appointment.clone())));
         if rest.is_empty() {
             return Ok(out);
         }
@@ -254,7 +255,7 @@ impl Loader<SharesAppointment> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[SharesAppointment]) -> Result<HashMap<SharesAppointment, bool>, AppError> {
-        let (mut out, rest) = self.preloaded(keys, |rows, k| rows.shares(k.0, k.1).then_some(true));
+        let (mut out, rest) = self.preloaded(keys, |rows, k| rows.shares(k.0, k.1).then_some(Some(true)));
         if rest.is_empty() {
             return Ok(out);
         }

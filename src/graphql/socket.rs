@@ -123,7 +123,6 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
     let (refusals_tx, mut refusals) = tokio::sync::mpsc::channel::<Message>(16);
     let limit = Arc::new(SubscriptionLimit {
         login: login.clone(),
-        limits: st.limits.clone(),
         max: usize::try_from(st.app.config.ws_max_subscriptions).unwrap_or(usize::MAX),
         running: Mutex::default(),
         refusals: refusals_tx,
@@ -325,7 +324,6 @@ struct Refusal(&'static str);
 /// `complete` (from either side; an `error` ends nothing that was admitted).
 struct SubscriptionLimit {
     login: Arc<OnceLock<Opened>>,
-    limits: super::limits::DocumentLimits,
     max: usize,
     /// The ids of the running subscriptions.
     running: Mutex<HashSet<String>>,
@@ -370,10 +368,13 @@ impl SubscriptionLimit {
             "subscribe" | "start" => {
                 let Some(SubscribePayload { query: Some(query), operation_name }) = payload else { return Some(msg) };
                 // A document that does not parse or keep the bounds is refused by the executor.
-                let subscription = self.limits.prepare(&query).is_ok_and(|doc| {
-                    super::selected_operation(&doc, operation_name.as_deref())
-                        .is_some_and(|op| op.node.ty == OperationType::Subscription)
-                });
+                // Parsed here without the executor's document cache: a document found there skips
+                // the extensions' own parse step (and with it the operation's name).
+                let subscription = super::limits::prescan(&query).is_ok()
+                    && async_graphql::parser::parse_query(&query).is_ok_and(|doc| {
+                        super::selected_operation(&doc, operation_name.as_deref())
+                            .is_some_and(|op| op.node.ty == OperationType::Subscription)
+                    });
                 if !subscription {
                     return Some(msg);
                 }
