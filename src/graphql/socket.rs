@@ -125,6 +125,7 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
         login: login.clone(),
         max: usize::try_from(st.app.config.ws_max_subscriptions).unwrap_or(usize::MAX),
         running: Mutex::default(),
+        last: Mutex::default(),
         refusals: refusals_tx,
     });
     let input = {
@@ -327,6 +328,8 @@ struct SubscriptionLimit {
     max: usize,
     /// The ids of the running subscriptions.
     running: Mutex<HashSet<String>>,
+    /// The last document classified, its operation name, and whether that is a subscription.
+    last: Mutex<Option<(String, Option<String>, bool)>>,
     refusals: tokio::sync::mpsc::Sender<Message>,
 }
 
@@ -367,14 +370,7 @@ impl SubscriptionLimit {
             }
             "subscribe" | "start" => {
                 let Some(SubscribePayload { query: Some(query), operation_name }) = payload else { return Some(msg) };
-                // A document that does not parse or keep the bounds is refused by the executor.
-                // Parsed here without the executor's document cache: a document found there skips
-                // the extensions' own parse step (and with it the operation's name).
-                let subscription = super::limits::prescan(&query).is_ok()
-                    && async_graphql::parser::parse_query(&query).is_ok_and(|doc| {
-                        super::selected_operation(&doc, operation_name.as_deref())
-                            .is_some_and(|op| op.node.ty == OperationType::Subscription)
-                    });
+                let subscription = self.is_subscription(query, operation_name.as_deref());
                 if !subscription {
                     return Some(msg);
                 }
@@ -401,6 +397,28 @@ impl SubscriptionLimit {
             }
             _ => Some(msg),
         }
+    }
+
+    /// Whether the operation a `subscribe` asks for is a subscription. The socket's last answer is
+    /// kept: a client sending one document again and again costs one parse.
+    fn is_subscription(&self, query: String, operation_name: Option<&str>) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((q, name, answer)) = &*last
+            && *q == query
+            && name.as_deref() == operation_name
+        {
+            return *answer;
+        }
+        // A document that does not parse or keep the bounds is refused by the executor. Parsed
+        // here without the executor's document cache: a document found there skips the
+        // extensions' own parse step (and with it the operation's name).
+        let answer = super::limits::prescan(&query).is_ok()
+            && async_graphql::parser::parse_query(&query).is_ok_and(|doc| {
+                super::selected_operation(&doc, operation_name)
+                    .is_some_and(|op| op.node.ty == OperationType::Subscription)
+            });
+        *last = Some((query, operation_name.map(str::to_owned), answer));
+        answer
     }
 
     /// Notes what the executor sends: a `complete` frees its subscription's place.
