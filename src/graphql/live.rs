@@ -155,10 +155,8 @@ impl Registration {
         locked(&self.audited).insert(patient);
     }
 
-    /// A share of the fan-out's database work, for a read this subscription makes itself.
-    ///
-    /// # Errors
-    /// Never in practice: the semaphore is never closed.
+    /// A share of the fan-out's database work, for a read this subscription makes itself (`None`
+    /// only if the semaphore were closed, which it never is).
     pub async fn permit(&self) -> Option<OwnedSemaphorePermit> {
         self.gate.clone().acquire_owned().await.ok()
     }

@@ -5,7 +5,10 @@
 //! with 4401 once the login ends — woken by every account change (here, or on another replica
 //! through PostgreSQL notices), at the token's expiry, and by a fallback timer. Frames are bounded
 //! (1009 above [`MAX_MESSAGE_BYTES`]) and `connection_init` must come within [`INIT_TIMEOUT`]
-//! (else 4408).
+//! (else 4408). A user holds at most `WS_MAX_SOCKETS_PER_USER` sockets in this process (one more
+//! is closed with 4429 at `connection_init`), a socket at most `WS_MAX_SUBSCRIPTIONS` running
+//! subscriptions (`SubscriptionLimit`), and a `subscribe` before `connection_ack` closes the
+//! socket with 4401. Live events reach subscriptions through [`super::live`].
 //!
 //! A `connection_init` without a token, or with a bad one, is acknowledged all the same, as over
 //! HTTP: every operation on that socket is then refused with `UNAUTHENTICATED` ("Authentication
