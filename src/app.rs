@@ -65,6 +65,8 @@ pub struct Services {
     pub sessions: Arc<SessionCache>,
     /// Objects answered in place or the usual way (tests and the benchmark read it).
     pub plain_stats: graphql::plain::PlainStats,
+    /// Live events for subscribers (read once per event), and the open WebSockets per user.
+    pub live: graphql::live::Live,
 }
 
 /// `state.db`, `state.clock`, `state.events`… read the [`Store`]: the front doors and the
@@ -111,6 +113,7 @@ impl AppState {
         let sessions = Arc::new(SessionCache::default());
         let events = EventHub::start(&db, sessions.clone());
         let writes = db::group_commit::WriteQueue::start(&writer);
+        let live = graphql::live::Live::new(graphql::live::fan_out_permits(&db));
         let store = Store {
             db,
             writer,
@@ -128,6 +131,7 @@ impl AppState {
             mailer,
             sessions,
             plain_stats: graphql::plain::PlainStats::default(),
+            live,
         })))
     }
 }

@@ -173,13 +173,31 @@ async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
     }
 }
 
-/// Whether a viewer's login and account still hold, role included (for long-lived
-/// subscriptions: a demoted admin's stream must not keep receiving every patient's events).
-pub async fn still_valid(state: &AppState, viewer: &Viewer) -> bool {
-    let found = session_with_user(state, viewer.session_id).await;
-    let now = state.clock.now();
-    matches!(found, Ok(Some((s, Some(u))))
-        if s.revoked_at.is_none() && s.expires_at > now && u.is_active && u.role == viewer.user.role)
+/// Logins and their users as they are now, in one statement however many (for the live events'
+/// fan-out, when the login cache does not hold them): each one found is put in the login cache.
+/// A login missing from the answer does not exist.
+///
+/// # Errors
+/// Internal only.
+pub async fn logins_now(
+    state: &AppState,
+    sids: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, (session::Model, user::Model)>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let generation = state.sessions.generation();
+    let rows = session::Entity::find()
+        .filter(session::Column::Id.is_in(sids.iter().copied()))
+        .find_also_related(user::Entity)
+        .all(&state.db)
+        .await?;
+    let mut found = std::collections::HashMap::with_capacity(rows.len());
+    for (s, u) in rows {
+        if let Some(u) = u {
+            state.sessions.put(generation, s.clone(), u.clone());
+            found.insert(s.id, (s, u));
+        }
+    }
+    Ok(found)
 }
 
 /// A WebSocket's login: the access token of its `connection_init`. Every operation on the socket
@@ -189,6 +207,9 @@ pub async fn still_valid(state: &AppState, viewer: &Viewer) -> bool {
 pub struct SocketLogin {
     token: String,
     claims: Claims,
+    /// One check at a time per socket: when the login cache does not hold the login, the first
+    /// operation asks the database and the others find it cached, instead of all asking at once.
+    checking: tokio::sync::Mutex<()>,
 }
 
 impl SocketLogin {
@@ -199,7 +220,7 @@ impl SocketLogin {
     pub async fn open(state: &AppState, token: String) -> AppResult<(Self, Viewer)> {
         let viewer = authenticate(state, &token).await?;
         let claims = state.keys.verify(&token, TokenType::Access, state.clock.now())?;
-        let login = Self { token, claims };
+        let login = Self { token, claims, checking: tokio::sync::Mutex::new(()) };
         login.check_role(&viewer)?;
         Ok((login, viewer))
     }
@@ -209,6 +230,7 @@ impl SocketLogin {
     /// # Errors
     /// `UNAUTHENTICATED` when the login has ended.
     pub async fn current(&self, state: &AppState) -> AppResult<Viewer> {
+        let _turn = self.checking.lock().await;
         let viewer = authenticate(state, &self.token).await?;
         self.check_role(&viewer)?;
         Ok(viewer)

@@ -7,7 +7,7 @@
 //! checks the list against the entity.
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
 
-use super::entities::{appointment, doctor_profile, user};
+use super::entities::{appointment, appointment_event, doctor_profile, user};
 
 /// A model read from `WIDTH` consecutive columns.
 pub trait FromPosition: Sized {
@@ -59,6 +59,22 @@ impl FromPosition for appointment::Model {
             cancellation_reason: r.try_get_by_index(at + 7)?,
             created_at: r.try_get_by_index(at + 8)?,
             updated_at: r.try_get_by_index(at + 9)?,
+        })
+    }
+}
+
+impl FromPosition for appointment_event::Model {
+    const COLUMNS: &'static [&'static str] = &["id", "appointment_id", "kind", "status", "starts_at", "actor_id", "at"];
+
+    fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: r.try_get_by_index(at)?,
+            appointment_id: r.try_get_by_index(at + 1)?,
+            kind: r.try_get_by_index(at + 2)?,
+            status: r.try_get_by_index(at + 3)?,
+            starts_at: r.try_get_by_index(at + 4)?,
+            actor_id: r.try_get_by_index(at + 5)?,
+            at: r.try_get_by_index(at + 6)?,
         })
     }
 }
@@ -159,6 +175,7 @@ mod tests {
     #[test]
     fn the_listed_columns_are_the_entities_own_in_their_order() {
         assert_eq!(appointment::Model::COLUMNS, columns::<appointment::Entity>());
+        assert_eq!(appointment_event::Model::COLUMNS, columns::<appointment_event::Entity>());
         assert_eq!(user::Model::COLUMNS, columns::<user::Entity>());
         assert_eq!(doctor_profile::Model::COLUMNS, columns::<doctor_profile::Entity>());
     }

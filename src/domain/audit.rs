@@ -82,6 +82,32 @@ pub fn insert_statement(
     Some(audit_entry::Entity::insert_many(rows).build(backend))
 }
 
+/// Appends one `patient.read` entry per `(reader, patient, request id)` in a single statement:
+/// the reads of many live subscribers of one event, each under its own operation's request id.
+///
+/// # Errors
+/// Internal only.
+pub async fn record_reads<C: ConnectionTrait>(
+    db: &C,
+    reads: &[(Uuid, Uuid, String)],
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let rows = reads.iter().map(|(reader, patient, request_id)| audit_entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        at: Set(at),
+        actor_id: Set(Some(*reader)),
+        action: Set("patient.read".to_owned()),
+        subject_id: Set(Some(*patient)),
+        request_id: Set(request_id.clone()),
+    });
+    let insert = audit_entry::Entity::insert_many(rows).build(db.get_database_backend());
+    db.execute_raw(insert).await.map_err(AppError::from)?;
+    Ok(())
+}
+
 /// Filter for reading the log.
 #[derive(Clone, Default)]
 pub struct AuditFilter {

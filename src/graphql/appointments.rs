@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     ContextExt, enums,
+    live::{EventRows, Next, PrivateSelection},
     loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, prefetch_users},
     objects::User,
     pagination::{Page, decode_cursor, page_complexity, page_size},
@@ -26,7 +27,6 @@ use crate::{
         profiles::parse_time_zone,
     },
     error::{AppError, AppResult},
-    events::{EventNotice, Heard},
 };
 
 /// A booked time between a doctor and a patient.
@@ -158,12 +158,13 @@ crate::plain_object!(Appointment {
     waits: ["history"],
 });
 
-/// One change of an appointment.
-pub struct AppointmentEvent(appointment_event::Model);
+/// One change of an appointment; a live one comes with its appointment and people, read once for
+/// all its subscribers.
+pub struct AppointmentEvent(appointment_event::Model, Option<Arc<EventRows>>);
 
 impl From<appointment_event::Model> for AppointmentEvent {
     fn from(m: appointment_event::Model) -> Self {
-        Self(m)
+        Self(m, None)
     }
 }
 
@@ -204,6 +205,12 @@ impl AppointmentEvent {
         self.0.at.into()
     }
     async fn appointment(&self, ctx: &Context<'_>) -> AppResult<Appointment> {
+        if let Some(rows) = &self.1 {
+            // A subscriber sees only appointments they are a party of (admins: all).
+            let looker = Looker::from(&*ctx.viewer().await?);
+            let parties = Parties { doctor: rows.doctor.clone(), patient: rows.patient.clone(), looker };
+            return Ok(Appointment { model: rows.appointment.clone(), parties: Some(parties) });
+        }
         let appt = ctx
             .loaders()?
             .load_one(AppointmentById(self.0.appointment_id))
@@ -463,7 +470,9 @@ impl AppointmentsSubscription {
     /// subscribe again.
     //
     // Missed: this subscriber fell more than `events::EVENT_BUFFER` behind, the PostgreSQL
-    // listener reconnected (`Heard::Gap`), or an event could not be read.
+    // listener reconnected (`Heard::Gap`), or an event could not be read. Each event is read once
+    // for all subscribers of this process, with its appointment and people (`graphql::live`):
+    // the usual selections resolve from those rows, and the login is checked by the feed.
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn appointment_events(
         &self,
@@ -471,38 +480,39 @@ impl AppointmentsSubscription {
     ) -> Result<impl Stream<Item = Result<AppointmentEvent, AppError>> + use<>, AppError> {
         let viewer = ctx.viewer().await?;
         let state = ctx.state()?.clone();
-        let rx = state.events.subscribe();
+        let op = ctx.data_opt::<super::loaders::Loaders>().and_then(|l| {
+            // A subscription lives long: it loads fresh for every event.
+            l.enable_all_cache(false);
+            l.loader().live_operation().cloned()
+        });
+        let selection = ctx.look_ahead();
+        let reads = PrivateSelection {
+            patient: PrivateSelection::reads(&selection.field("appointment").field("patient")),
+            actor: PrivateSelection::reads(&selection.field("actor")),
+        };
+        let valid_until = ctx
+            .data_opt::<Arc<crate::auth::viewer::SocketLogin>>()
+            .map_or(chrono::DateTime::<chrono::Utc>::MAX_UTC, |l| l.valid_until());
+        let request_id = crate::domain::audit::current_request_id();
+        let sub = state.live.subscribe(&state, &viewer, request_id, reads, valid_until);
+        if let Some(op) = &op {
+            op.set_registration(sub.registration().clone());
+        }
         // The state is `None` once the stream has reported missed events: it then ends.
-        let stream = stream::unfold(Some((rx, state, viewer)), |following| async move {
-            let (mut rx, state, viewer) = following?;
-            let missed = Some((Err(AppError::EventsMissed), None));
-            loop {
-                let notice: EventNotice = match rx.recv().await {
-                    Ok(Heard::Notice(n)) => n,
-                    Ok(Heard::Gap) => return missed,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(dropped)) => {
-                        tracing::warn!(dropped, "a subscriber fell behind; its subscription ends with EVENTS_MISSED");
-                        return missed;
+        let stream = stream::unfold(Some((sub, op)), |following| async move {
+            let (mut sub, op) = following?;
+            match sub.next().await {
+                Next::Event(rows) => {
+                    if let Some(op) = &op {
+                        op.set_event(rows.clone());
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                };
-                let mine = viewer.is_admin() || notice.doctor_id == viewer.id() || notice.patient_id == viewer.id();
-                if !mine {
-                    continue;
+                    let event = AppointmentEvent(rows.event.clone(), Some(rows));
+                    Some((Ok(event), Some((sub, op))))
                 }
-                // A login revoked (or a user deactivated) since the subscription began ends it.
-                if !crate::auth::viewer::still_valid(&state, &viewer).await {
-                    return None;
-                }
-                match appointments::event_by_id(&state, notice.event_id).await {
-                    Ok(Some(ev)) => return Some((Ok(AppointmentEvent(ev)), Some((rx, state, viewer)))),
-                    Ok(None) => continue,
-                    Err(e) => {
-                        // Internal errors carry a database error's kind and code only.
-                        tracing::warn!(error = ?e, "could not read an event for a subscriber");
-                        return missed;
-                    }
-                }
+                // A login revoked (or a user deactivated, or demoted) since the subscription
+                // began ends it.
+                Next::Ended => None,
+                Next::Missed => Some((Err(AppError::EventsMissed), None)),
             }
         });
         Ok(stream)

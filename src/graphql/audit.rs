@@ -58,7 +58,9 @@ impl PrivateReads {
 
 /// Records a read of a patient's private fields (`(viewer, patient)`, as
 /// [`crate::domain::privacy::Access::audited_read`] names it): noted for the request's single
-/// write, or written at once where there is no request (a subscription's event).
+/// write; on a subscription, recorded once per patient for the operation (usually by the live
+/// feed, for all subscribers of an event in one statement: see [`super::live`]); else written at
+/// once (an operation on a WebSocket).
 ///
 /// # Errors
 /// Internal only: the field is then not served.
@@ -69,6 +71,19 @@ pub async fn note_private_read(ctx: &Context<'_>, (viewer, patient): (Uuid, Uuid
     }
     super::plain::not_probing()?;
     let state = ctx.state()?;
+    let subscription = ctx
+        .data_opt::<super::loaders::Loaders>()
+        .and_then(|l| l.loader().live_operation())
+        .and_then(|op| op.registration());
+    if let Some(reg) = subscription {
+        if reg.has_audited(patient) {
+            return Ok(());
+        }
+        let _permit = reg.permit().await;
+        audit::record(&state.writer, Some(viewer), "patient.read", Some(patient), state.clock.now()).await?;
+        reg.audited(patient);
+        return Ok(());
+    }
     audit::record(&state.writer, Some(viewer), "patient.read", Some(patient), state.clock.now()).await
 }
 

@@ -10,6 +10,7 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
+use super::live::{EventRows, LiveOperation};
 use crate::{
     app::AppState,
     db::entities::{appointment, appointment_event, doctor_profile, patient_profile, time_off, user},
@@ -22,7 +23,15 @@ pub type Loaders = DataLoader<DbLoader, HashMapCache>;
 
 /// Builds the loader of one request.
 pub fn for_request(state: &AppState) -> Loaders {
-    DataLoader::with_cache(DbLoader { state: state.clone() }, tokio::spawn, HashMapCache::default())
+    DataLoader::with_cache(DbLoader { state: state.clone(), live: None }, tokio::spawn, HashMapCache::default())
+}
+
+/// Builds the loader of one WebSocket operation. A subscription turns its cache off (it lives
+/// long: it loads fresh for every event) and answers from the rows of the event it resolves
+/// ([`LiveOperation`]); what it still loads shares the fan-out's bound on database work.
+pub fn for_socket_operation(state: &AppState) -> Loaders {
+    let loader = DbLoader { state: state.clone(), live: Some(Arc::new(LiveOperation::default())) };
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
 /// Loads, in one batch per kind, what the selection under `node` will ask of these users.
@@ -60,6 +69,45 @@ pub async fn prefetch_users(
 /// Loads rows by key in batches.
 pub struct DbLoader {
     state: AppState,
+    /// On a WebSocket operation: what it knows of live events.
+    live: Option<Arc<LiveOperation>>,
+}
+
+impl DbLoader {
+    /// On a WebSocket operation: what it knows of live events.
+    pub fn live_operation(&self) -> Option<&Arc<LiveOperation>> {
+        self.live.as_ref()
+    }
+
+    /// The values of `keys` the event being resolved answers, and the keys left to load. `find`
+    /// says what the rows know of a key: nothing (`None`), or its value (`Some(None)`: it has none).
+    fn preloaded<K: Copy + Eq + std::hash::Hash, V>(
+        &self,
+        keys: &[K],
+        find: impl Fn(&EventRows, K) -> Option<Option<V>>,
+    ) -> (HashMap<K, V>, Vec<K>) {
+        let Some(rows) = self.live.as_ref().and_then(|l| l.event()) else { return (HashMap::new(), keys.to_vec()) };
+        let mut found = HashMap::new();
+        let mut rest = Vec::new();
+        for k in keys {
+            match find(&rows, *k) {
+                Some(Some(v)) => {
+                    found.insert(*k, v);
+                }
+                Some(None) => {}
+                None => rest.push(*k),
+            }
+        }
+        (found, rest)
+    }
+
+    /// A share of the fan-out's database work, when this loader serves a subscription.
+    async fn permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        match &self.live {
+            Some(live) => live.permit().await,
+            None => None,
+        }
+    }
 }
 
 /// A doctor's profile, by user id.
@@ -87,8 +135,15 @@ impl Loader<DoctorProfileOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[DoctorProfileOf]) -> Result<HashMap<DoctorProfileOf, Self::Value>, AppError> {
-        let rows = profiles::doctor_profiles_of(&self.state.db, &ids(keys, |k| k.0)).await?;
-        Ok(rows.into_iter().map(|(id, p)| (DoctorProfileOf(id), Arc::new(p))).collect())
+        let (mut out, rest) =
+            self.preloaded(keys, |rows, k| (rows.doctor.user.id == k.0).then(|| rows.doctor.doctor_profile.clone()));
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        let _permit = self.permit().await;
+        let rows = profiles::doctor_profiles_of(&self.state.db, &ids(&rest, |k| k.0)).await?;
+        out.extend(rows.into_iter().map(|(id, p)| (DoctorProfileOf(id), Arc::new(p))));
+        Ok(out)
     }
 }
 
@@ -97,6 +152,7 @@ impl Loader<PatientProfileOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[PatientProfileOf]) -> Result<HashMap<PatientProfileOf, Self::Value>, AppError> {
+        let _permit = self.permit().await;
         let rows = profiles::patient_profiles_of(&self.state.db, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|(id, p)| (PatientProfileOf(id), Arc::new(p))).collect())
     }
@@ -107,6 +163,7 @@ impl Loader<AvailabilityOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[AvailabilityOf]) -> Result<HashMap<AvailabilityOf, Self::Value>, AppError> {
+        let _permit = self.permit().await;
         let mut rows = schedule::rules_of(&self.state.db, &ids(keys, |k| k.0)).await?;
         // Every key gets an answer, so doctors without rules are not asked for again.
         Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
@@ -119,6 +176,7 @@ impl Loader<UpcomingTimeOffOf> for DbLoader {
 
     async fn load(&self, keys: &[UpcomingTimeOffOf]) -> Result<HashMap<UpcomingTimeOffOf, Self::Value>, AppError> {
         let now = self.state.clock.now();
+        let _permit = self.permit().await;
         let mut rows = schedule::time_off_of(&self.state.db, &ids(keys, |k| k.0), now).await?;
         Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
     }
@@ -151,13 +209,16 @@ impl Loader<UserById> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[UserById]) -> Result<HashMap<UserById, Self::Value>, AppError> {
-        let rows = accounts::users_by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, (u, p))| {
-                (UserById(id), Arc::new(UserRow { user: Arc::new(u), doctor_profile: p.map(Arc::new) }))
-            })
-            .collect())
+        let (mut out, rest) = self.preloaded(keys, |rows, k| rows.user(k.0).map(|u| Some(u.clone())));
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        let _permit = self.permit().await;
+        let rows = accounts::users_by_ids(&self.state.db, &ids(&rest, |k| k.0)).await?;
+        out.extend(rows.into_iter().map(|(id, (u, p))| {
+            (UserById(id), Arc::new(UserRow { user: Arc::new(u), doctor_profile: p.map(Arc::new) }))
+        }));
+        Ok(out)
     }
 }
 
@@ -166,8 +227,15 @@ impl Loader<AppointmentById> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[AppointmentById]) -> Result<HashMap<AppointmentById, Self::Value>, AppError> {
-        let rows = appointments::by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
-        Ok(rows.into_iter().map(|(id, a)| (AppointmentById(id), Arc::new(a))).collect())
+        let (mut out, rest) =
+            self.preloaded(keys, |rows, k| (rows.appointment.id == k.0).then(|| Some(rows.appointment.clone())));
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        let _permit = self.permit().await;
+        let rows = appointments::by_ids(&self.state.db, &ids(&rest, |k| k.0)).await?;
+        out.extend(rows.into_iter().map(|(id, a)| (AppointmentById(id), Arc::new(a))));
+        Ok(out)
     }
 }
 
@@ -176,6 +244,7 @@ impl Loader<HistoryOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, AppError> {
+        let _permit = self.permit().await;
         let mut rows = appointments::history_of(&self.state.db, &ids(keys, |k| k.0)).await?;
         Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
     }
@@ -186,11 +255,16 @@ impl Loader<SharesAppointment> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[SharesAppointment]) -> Result<HashMap<SharesAppointment, bool>, AppError> {
+        let (mut out, rest) = self.preloaded(keys, |rows, k| rows.shares(k.0, k.1).then_some(Some(true)));
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        let _permit = self.permit().await;
         let mut by_viewer: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for k in keys {
+        for k in &rest {
             by_viewer.entry(k.0).or_default().push(k.1);
         }
-        let mut out: HashMap<SharesAppointment, bool> = keys.iter().map(|k| (*k, false)).collect();
+        out.extend(rest.iter().map(|k| (*k, false)));
         for (viewer, others) in by_viewer {
             for other in appointments::sharing_with(&self.state.db, viewer, &others).await? {
                 out.insert(SharesAppointment(viewer, other), true);

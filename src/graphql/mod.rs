@@ -7,6 +7,7 @@ pub mod enums;
 pub mod http;
 pub mod introspection;
 pub mod limits;
+pub mod live;
 pub mod loaders;
 pub mod nulls;
 pub mod objects;

@@ -5,7 +5,10 @@
 //! with 4401 once the login ends — woken by every account change (here, or on another replica
 //! through PostgreSQL notices), at the token's expiry, and by a fallback timer. Frames are bounded
 //! (1009 above [`MAX_MESSAGE_BYTES`]) and `connection_init` must come within [`INIT_TIMEOUT`]
-//! (else 4408).
+//! (else 4408). A user holds at most `WS_MAX_SOCKETS_PER_USER` sockets in this process (one more
+//! is closed with 4429 at `connection_init`), a socket at most `WS_MAX_SUBSCRIPTIONS` running
+//! subscriptions (`SubscriptionLimit`), and a `subscribe` before `connection_ack` closes the
+//! socket with 4401. Live events reach subscriptions through [`super::live`].
 //!
 //! A `connection_init` without a token, or with a bad one, is acknowledged all the same, as over
 //! HTTP: every operation on that socket is then refused with `UNAUTHENTICATED` ("Authentication
@@ -45,6 +48,7 @@ use axum::{
 use futures_util::{SinkExt, Stream, StreamExt, future::ready};
 use tokio::sync::broadcast::error::RecvError;
 
+use super::live::SocketSlot;
 use super::{ClientAddr, http::GraphqlState};
 use crate::{
     app::AppState,
@@ -62,18 +66,21 @@ const FALLBACK_CHECK: Duration = Duration::from_secs(30);
 
 /// What a socket's `connection_init` said, once it came: a login, or why there is none.
 enum Opened {
-    Login(Arc<SocketLogin>),
+    /// With the socket's place among its user's open sockets, given back when the socket ends.
+    Login(Arc<SocketLogin>, #[expect(dead_code, reason = "held for its drop: the place is given back")] SocketSlot),
     /// No `Authorization` in the payload.
     Anonymous,
     /// An `Authorization` that is not a valid access token of a current login.
     InvalidToken,
+    /// The user holds `WS_MAX_SOCKETS_PER_USER` open sockets already: closed with 4429.
+    TooMany,
 }
 
 impl Opened {
     fn login(&self) -> Option<&Arc<SocketLogin>> {
         match self {
-            Self::Login(l) => Some(l),
-            Self::Anonymous | Self::InvalidToken => None,
+            Self::Login(l, _) => Some(l),
+            Self::Anonymous | Self::InvalidToken | Self::TooMany => None,
         }
     }
 }
@@ -117,8 +124,18 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
     let _open = crate::metrics::WsConnection::open();
     let (mut sink, stream) = socket.split();
     let too_big = Arc::new(AtomicBool::new(false));
+    let login: Arc<OnceLock<Opened>> = Arc::default();
+    // Answers to subscriptions refused before they reach the executor.
+    let (refusals_tx, mut refusals) = tokio::sync::mpsc::channel::<Message>(16);
+    let limit = Arc::new(SubscriptionLimit {
+        login: login.clone(),
+        max: usize::try_from(st.app.config.ws_max_subscriptions).unwrap_or(usize::MAX),
+        running: Mutex::default(),
+        last: Mutex::default(),
+        refusals: refusals_tx,
+    });
     let input = {
-        let too_big = too_big.clone();
+        let (too_big, limit) = (too_big.clone(), limit.clone());
         stream
             .scan((), move |(), r| {
                 ready(match r {
@@ -132,21 +149,42 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
                 })
             })
             .filter_map(ready)
+            .filter_map(move |msg| {
+                let limit = limit.clone();
+                async move { limit.admit(msg).await }
+            })
     };
-    let login: Arc<OnceLock<Opened>> = Arc::default();
     let output = {
         let (app, slot) = (st.app.clone(), login.clone());
         let loginless = {
             let login = login.clone();
             move || protocol == WebSocketProtocols::GraphQLWS && login.get().is_some_and(|o| o.login().is_none())
         };
+        let too_many = {
+            let login = login.clone();
+            move || login.get().is_some_and(|o| matches!(o, Opened::TooMany))
+        };
         let mut refused = HashSet::new();
         async_graphql::http::WebSocket::new(st.ws_schema.clone(), input, protocol)
             .on_connection_init(move |payload| init(app, payload, peer, slot))
             .filter_map(move |msg| {
                 ready(match msg {
-                    WsMessage::Text(text) if loginless() => loginless_reply(text, &mut refused).map(Message::from),
-                    WsMessage::Text(text) => Some(Message::Text(text.into())),
+                    // The user holds as many sockets as they may: this one is closed instead of
+                    // acknowledged.
+                    WsMessage::Text(text) if text.starts_with(r#"{"type":"connection_ack""#) && too_many() => {
+                        Some(close(4429, "Too many open sockets"))
+                    }
+                    WsMessage::Text(text) => {
+                        limit.sent(&text);
+                        if loginless() {
+                            loginless_reply(text, &mut refused).map(Message::from)
+                        } else {
+                            Some(Message::Text(text.into()))
+                        }
+                    }
+                    // The executor's answer to a `subscribe` before `connection_ack`:
+                    // graphql-transport-ws closes with 4401 then.
+                    WsMessage::Close(1011, _) => Some(close(4401, "Unauthorized")),
                     WsMessage::Close(code, reason) => Some(close(code, &reason)),
                 })
             })
@@ -168,6 +206,7 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
         }
         let check_now = tokio::select! {
             msg = output.next() => match msg {
+                Some(msg @ Message::Close(_)) => break Some(msg),
                 Some(msg) => {
                     if sink.send(msg).await.is_err() {
                         return;
@@ -190,6 +229,12 @@ async fn serve(st: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols
                 }
             },
             () = &mut recheck, if watching => true,
+            Some(msg) = refusals.recv() => {
+                if sink.send(msg).await.is_err() {
+                    return;
+                }
+                false
+            }
         };
         if let (true, Some(l)) = (check_now, login.get().and_then(Opened::login)) {
             match l.holds(&st.app).await {
@@ -253,23 +298,25 @@ async fn init(
         Some(header) => match bearer_token(header) {
             None => Opened::InvalidToken,
             Some(token) => match SocketLogin::open(&app, token.to_owned()).await {
-                Ok((login, _)) => Opened::Login(Arc::new(login)),
+                // The socket takes its place among its user's open sockets here, once the user is
+                // known; it gives it back when it ends, however it ends.
+                Ok((login, _)) => match app.live.open_socket(login.user_id(), app.config.ws_max_sockets_per_user) {
+                    Some(slot) => Opened::Login(Arc::new(login), slot),
+                    None => Opened::TooMany,
+                },
                 Err(_) => Opened::InvalidToken,
             },
         },
     };
     let mut data = async_graphql::Data::default();
     match &opened {
-        Opened::Login(login) => {
-            let loaders = super::loaders::for_request(&app);
-            // A connection lives long: load fresh for every event rather than cache for its lifetime.
-            loaders.enable_all_cache(false);
+        // Each operation gets loaders of its own (`SocketOperation::prepare_request`).
+        Opened::Login(login, _) => {
             data.insert(login.clone());
             data.insert(ClientAddr(peer.ip().to_string()));
-            data.insert(loaders);
         }
         Opened::Anonymous => data.insert(Refusal("Authentication required")),
-        Opened::InvalidToken => data.insert(Refusal("Invalid or expired token")),
+        Opened::InvalidToken | Opened::TooMany => data.insert(Refusal("Invalid or expired token")),
     }
     let _ = slot.set(opened);
     Ok(data)
@@ -277,6 +324,118 @@ async fn init(
 
 /// Why every operation of a socket without a login is refused (`UNAUTHENTICATED`).
 struct Refusal(&'static str);
+
+/// At most `WS_MAX_SUBSCRIPTIONS` running subscriptions on a signed-in socket: one more is
+/// answered with an `error` message (`RATE_LIMITED`, `retryAfter` 0) before it reaches the
+/// executor, and the others keep running. A subscription runs from its `subscribe` until its
+/// `complete` (from either side; an `error` ends nothing that was admitted).
+struct SubscriptionLimit {
+    login: Arc<OnceLock<Opened>>,
+    max: usize,
+    /// The ids of the running subscriptions.
+    running: Mutex<HashSet<String>>,
+    /// The last document classified, its operation name, and whether that is a subscription.
+    last: Mutex<Option<(String, Option<String>, bool)>>,
+    refusals: tokio::sync::mpsc::Sender<Message>,
+}
+
+/// The fields of a client's message that the limit reads.
+#[derive(serde::Deserialize)]
+struct ClientMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+    payload: Option<SubscribePayload>,
+}
+
+#[derive(serde::Deserialize)]
+struct SubscribePayload {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+}
+
+impl SubscriptionLimit {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The client's message to pass on to the executor, or `None` when it is a subscription over
+    /// the limit (then answered here). Waits while the answers of earlier refusals are not sent.
+    async fn admit(&self, msg: Bytes) -> Option<Bytes> {
+        if self.login.get().is_none_or(|o| o.login().is_none()) {
+            return Some(msg);
+        }
+        let Ok(ClientMessage { kind, id: Some(id), payload }) = serde_json::from_slice::<ClientMessage>(&msg) else {
+            return Some(msg);
+        };
+        match kind.as_str() {
+            "complete" | "stop" => {
+                self.running().remove(&id);
+                Some(msg)
+            }
+            "subscribe" | "start" => {
+                let Some(SubscribePayload { query: Some(query), operation_name }) = payload else { return Some(msg) };
+                let subscription = self.is_subscription(query, operation_name.as_deref());
+                if !subscription {
+                    return Some(msg);
+                }
+                {
+                    let mut running = self.running();
+                    // The same id again replaces its subscription.
+                    if running.contains(&id) || running.len() < self.max {
+                        running.insert(id);
+                        return Some(msg);
+                    }
+                }
+                tracing::info!(
+                    request_id = %uuid::Uuid::new_v4(),
+                    operation = %crate::telemetry::operation_name(operation_name.as_deref()),
+                    outcome = crate::metrics::Outcome::Refused.as_str(),
+                    duration_ms = 0,
+                    "websocket operation: too many subscriptions on this socket"
+                );
+                let error = crate::error::request_error(crate::error::AppError::RateLimited { retry_after: 0 });
+                let reply = serde_json::json!({ "id": id, "type": "error", "payload": [error] });
+                // Only when the socket is ending.
+                let _ = self.refusals.send(Message::Text(reply.to_string().into())).await;
+                None
+            }
+            _ => Some(msg),
+        }
+    }
+
+    /// Whether the operation a `subscribe` asks for is a subscription. The socket's last answer is
+    /// kept: a client sending one document again and again costs one parse.
+    fn is_subscription(&self, query: String, operation_name: Option<&str>) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((q, name, answer)) = &*last
+            && *q == query
+            && name.as_deref() == operation_name
+        {
+            return *answer;
+        }
+        // A document that does not parse or keep the bounds is refused by the executor. Parsed
+        // here without the executor's document cache: a document found there skips the
+        // extensions' own parse step (and with it the operation's name).
+        let answer = super::limits::prescan(&query).is_ok()
+            && async_graphql::parser::parse_query(&query).is_ok_and(|doc| {
+                super::selected_operation(&doc, operation_name)
+                    .is_some_and(|op| op.node.ty == OperationType::Subscription)
+            });
+        *last = Some((query, operation_name.map(str::to_owned), answer));
+        answer
+    }
+
+    /// Notes what the executor sends: a `complete` frees its subscription's place.
+    fn sent(&self, text: &str) {
+        if text.starts_with(r#"{"type":"complete""#)
+            && let Ok(ClientMessage { id: Some(id), .. }) = serde_json::from_str::<ClientMessage>(text)
+        {
+            self.running().remove(&id);
+        }
+    }
+}
 
 /// Per operation on a socket: the login checked again (an operation started after the login
 /// ended does not run), a request id of its own (in its audit entries and its log line), and one
@@ -386,7 +545,8 @@ impl Extension for SocketOperation {
             return Err(refused(ctx.data::<Refusal>().map_or("Invalid or expired token", |r| r.0)));
         };
         let viewer = login.current(state).await.map_err(crate::error::request_error)?;
-        next.run(ctx, request.data(RequestAuth::resolved(Arc::new(viewer)))).await
+        let request = request.data(RequestAuth::resolved(Arc::new(viewer)));
+        next.run(ctx, request.data(super::loaders::for_socket_operation(state))).await
     }
 }
 

@@ -39,6 +39,7 @@ mod reset_page;
 mod scalars;
 mod schedule;
 mod schema;
+mod socket_limits;
 mod sockets;
 mod subscriptions;
 mod text_inputs;

@@ -8,7 +8,8 @@ use super::{AppointmentEventKind, Failure};
 use crate::{
     db::{
         batch,
-        entities::{appointment, appointment_event},
+        by_position::FromPosition,
+        entities::{appointment, appointment_event, doctor_profile, user},
     },
     domain::{Store, audit},
     error::AppResult,
@@ -90,4 +91,90 @@ pub(super) async fn record<C: ConnectionTrait>(
 /// Internal only.
 pub async fn event_by_id(store: &Store, id: Uuid) -> AppResult<Option<appointment_event::Model>> {
     Ok(appointment_event::Entity::find_by_id(id).one(&store.db).await?)
+}
+
+/// An event with everything a live subscriber's usual selection reads: its appointment, the two
+/// people (the doctor with their profile) and the actor when that is someone else.
+#[derive(Clone, Debug)]
+pub struct EventWithParties {
+    pub event: appointment_event::Model,
+    pub appointment: appointment::Model,
+    pub doctor: (user::Model, Option<doctor_profile::Model>),
+    pub patient: user::Model,
+    /// The actor's row, when there is an actor (also when it is one of the two people).
+    pub actor: Option<user::Model>,
+}
+
+/// One event with its appointment and people, in one statement (the fan-out to live subscribers
+/// reads each event once, whatever the number of subscribers). `None`: no such event.
+///
+/// # Errors
+/// Internal only.
+pub async fn event_with_parties<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Option<EventWithParties>> {
+    use sea_orm::{
+        Iterable,
+        sea_query::{Expr, ExprTrait, JoinType, Query},
+    };
+    let mut q = Query::select();
+    q.columns(appointment_event::Column::iter().map(|c| ("e", c)))
+        .columns(appointment::Column::iter().map(|c| ("a", c)))
+        .columns(user::Column::iter().map(|c| ("d", c)))
+        .columns(doctor_profile::Column::iter().map(|c| ("dp", c)))
+        .columns(user::Column::iter().map(|c| ("p", c)))
+        .columns(user::Column::iter().map(|c| ("x", c)))
+        .from_as(appointment_event::Entity, "e")
+        .join_as(
+            JoinType::InnerJoin,
+            appointment::Entity,
+            "a",
+            Expr::col(("a", appointment::Column::Id)).equals(("e", appointment_event::Column::AppointmentId)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "d",
+            Expr::col(("d", user::Column::Id)).equals(("a", appointment::Column::DoctorId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            doctor_profile::Entity,
+            "dp",
+            Expr::col(("dp", doctor_profile::Column::UserId)).equals(("d", user::Column::Id)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "p",
+            Expr::col(("p", user::Column::Id)).equals(("a", appointment::Column::PatientId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            user::Entity,
+            "x",
+            Expr::col(("x", user::Column::Id)).equals(("e", appointment_event::Column::ActorId)),
+        )
+        .and_where(Expr::col(("e", appointment_event::Column::Id)).eq(id));
+    let stmt = db.get_database_backend().build(&q);
+    let Some(row) = db.query_one_raw(stmt).await? else { return Ok(None) };
+    let mut at = 0;
+    let mut next = |width: usize| {
+        let here = at;
+        at += width;
+        here
+    };
+    let event = appointment_event::Model::from_position(&row, next(appointment_event::Model::COLUMNS.len()))?;
+    let appointment = appointment::Model::from_position(&row, next(appointment::Model::COLUMNS.len()))?;
+    let doctor = user::Model::from_position(&row, next(user::Model::COLUMNS.len()))?;
+    let profile_at = next(doctor_profile::Model::COLUMNS.len());
+    let profile = match row.try_get_by_index::<Option<Uuid>>(profile_at)? {
+        Some(_) => Some(doctor_profile::Model::from_position(&row, profile_at)?),
+        None => None,
+    };
+    let patient = user::Model::from_position(&row, next(user::Model::COLUMNS.len()))?;
+    let actor_at = next(user::Model::COLUMNS.len());
+    let actor = match row.try_get_by_index::<Option<Uuid>>(actor_at)? {
+        Some(_) => Some(user::Model::from_position(&row, actor_at)?),
+        None => None,
+    };
+    Ok(Some(EventWithParties { event, appointment, doctor: (doctor, profile), patient, actor }))
 }

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 pub use self::{
     booking::{NewAppointment, create},
-    events::event_by_id,
+    events::{EventWithParties, event_by_id, event_with_parties},
     lifecycle::{Transition, reschedule, transition},
     listing::{
         AppointmentCursor, AppointmentFilter, by_ids, count, get, history_of, list_counted, sharing_with,
