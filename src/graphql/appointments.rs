@@ -477,7 +477,7 @@ impl AppointmentsSubscription {
     async fn appointment_events(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = Result<AppointmentEvent, AppError>> + use<>, AppError> {
+    ) -> Result<impl Stream<Item = Result<Fast<AppointmentEvent>, AppError>> + use<>, AppError> {
         let viewer = ctx.viewer().await?;
         let state = ctx.state()?.clone();
         let op = ctx.data_opt::<super::loaders::Loaders>().and_then(|l| {
@@ -507,7 +507,7 @@ impl AppointmentsSubscription {
                         op.set_event(rows.clone());
                     }
                     let event = AppointmentEvent(rows.event.clone(), Some(rows));
-                    Some((Ok(event), Some((sub, op))))
+                    Some((Ok(Fast(event)), Some((sub, op))))
                 }
                 // A login revoked (or a user deactivated, or demoted) since the subscription
                 // began ends it.

@@ -1,6 +1,7 @@
 //! Response keys follow the selection set at every level ("Serialized Map Ordering"), also where
 //! fields wait for the database, and `__schema { description }` is null.
 use serde_json::json;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
 use crate::{
     appointments::{Clinic, at},
@@ -69,4 +70,48 @@ async fn the_schema_has_no_description() {
     let app = TestApp::spawn().await;
     let body = app.gql(None, "{ __schema { description queryType { name } } }", json!({})).await;
     assert_eq!(body["data"]["__schema"], json!({ "description": null, "queryType": { "name": "Query" } }), "{body}");
+}
+
+/// The raw text of the next `next` message on a socket.
+async fn next_text(ws: &mut WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>) -> String {
+    use futures_util::StreamExt;
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("a message in time");
+        if let Some(Ok(Message::Text(t))) = msg
+            && t.contains(r#""type":"next""#)
+        {
+            return t.to_string();
+        }
+    }
+}
+
+#[tokio::test]
+async fn over_a_websocket_root_and_event_keys_follow_the_selection() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let c = Clinic::open("Europe/Berlin").await;
+    let mut req = format!("{}/graphql/ws", c.app.address.replace("http://", "ws://")).into_client_request().unwrap();
+    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let send = |v: serde_json::Value| Message::text(v.to_string());
+    ws.send(send(
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", c.patient.access) } }),
+    ))
+    .await
+    .unwrap();
+    ws.send(send(json!({ "id": "q", "type": "subscribe", "payload": { "query": "{ doctors(first: 1) { totalCount } me { id } }" } })))
+        .await
+        .unwrap();
+    let text = next_text(&mut ws).await;
+    assert!(in_order(&text, &["doctors", "me"]), "{text}");
+
+    let live = "subscription { appointmentEvents { actor { id } appointment { doctor { doctorProfile { timeZone } id } id } kind } }";
+    ws.send(send(json!({ "id": "s", "type": "subscribe", "payload": { "query": live } }))).await.unwrap();
+    // The subscription is registered once the server has answered something after it.
+    ws.send(send(json!({ "id": "p", "type": "subscribe", "payload": { "query": "{ me { id } }" } }))).await.unwrap();
+    next_text(&mut ws).await;
+    c.booked(&c.patient, &at("11:00")).await;
+    let text = next_text(&mut ws).await;
+    assert!(in_order(&text, &["actor", "appointment", "doctor", "doctorProfile", "id", "id", "kind"]), "{text}");
 }
