@@ -51,7 +51,10 @@ pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>, nul
         builder = builder.disable_suggestions();
     }
     if let Some(limits) = limits {
-        builder = builder.extension(limits).extension(super::socket::SocketOperations);
+        // The operation's own extension first: it is then outermost and sees every document,
+        // also one the limits answer from their cache without parsing it again (its name is
+        // the log line's and the metric's).
+        builder = builder.extension(super::socket::SocketOperations).extension(limits);
     }
     if let Some(nulls) = nulls {
         builder = builder.extension(nulls);

@@ -592,6 +592,8 @@ impl Drop for Operation<'_> {
         crate::metrics::graphql_operation(name.as_deref(), validity, self.outcome, (!subscription).then_some(elapsed));
         tracing::info!(
             parent: &self.span,
+            // A field of the line itself, as in the HTTP request line (in JSON: under `fields`).
+            request_id = %self.request_id,
             operation = %crate::telemetry::operation_name(name.as_deref()),
             outcome = self.outcome.as_str(),
             duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),

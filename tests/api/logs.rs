@@ -230,3 +230,67 @@ fn text_logs_are_the_default_even_in_production_and_go_to_stderr_without_colours
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("LOG_FORMAT"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_websocket_operation_is_logged_with_its_name_and_its_request_id_as_a_field() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&dir, &[("RUST_LOG", "info")]);
+    let mut req = format!("ws://127.0.0.1:{}/graphql/ws", server.port).into_client_request().unwrap();
+    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let register = "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }";
+    let vars = json!({ "i": { "email": "ws.log@example.com", "password": "Ws-Log-Secret-1", "firstName": "W", "lastName": "L", "role": "PATIENT" } });
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/graphql", server.port))
+        .json(&json!({ "query": register, "variables": vars }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["data"]["register"]["accessToken"].as_str().unwrap().to_owned();
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    ws.send(Message::text(init.to_string())).await.unwrap();
+    // The same named document twice (the second comes from the document cache), then an unnamed
+    // one: each answered before the next.
+    for (id, query) in
+        [("1", "query Twice { __typename }"), ("2", "query Twice { __typename }"), ("3", "{ __typename }")]
+    {
+        let msg = json!({ "id": id, "type": "subscribe", "payload": { "query": query } });
+        ws.send(Message::text(msg.to_string())).await.unwrap();
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+            if let Message::Text(t) = m
+                && t.contains(&format!(r#""id":"{id}""#))
+                && (t.contains(r#""type":"complete""#) || t.contains(r#""type":"error""#))
+            {
+                break;
+            }
+        }
+    }
+    ws.close(None).await.unwrap();
+    let lines = server.stop();
+    let operations: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "websocket operation")
+        .map(|v| v["fields"].clone())
+        .collect();
+    let names: Vec<&str> = operations.iter().map(|f| f["operation"].as_str().unwrap_or("?")).collect();
+    assert_eq!(names, ["Twice", "Twice", "anonymous"], "{operations:#?}");
+    for f in &operations {
+        assert!(f["request_id"].as_str().is_some_and(|id| id.len() == 36), "the request id is a field: {f}");
+    }
+    assert_ne!(operations[0]["request_id"], operations[1]["request_id"], "each operation has its own");
+    // The upgrade itself is a success, not a refusal.
+    let upgrade = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "request" && v["fields"]["status"] == 101)
+        .expect("the upgrade's request line");
+    assert_eq!(upgrade["fields"]["outcome"], "ok");
+}
