@@ -257,8 +257,11 @@ async fn search_appointments(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> FhirResult<Response> {
     let viewer = authenticate(&state, &headers).await?;
-    let pairs = pairs(query)?;
-    search::only_known(&pairs, &["patient", "practitioner", "date", "status", "_count", search::CURSOR])?;
+    let mut pairs = pairs(query)?;
+    let known = ["patient", "practitioner", "date", "status", "_count", "_total", "_sort", search::CURSOR];
+    let ignored = search::check_known(&mut pairs, &known, search::lenient(&headers))?;
+    let with_total = search::wants_total(&pairs)?;
+    let oldest_first = search::oldest_first(&pairs)?;
     let patient_id =
         search::single(&pairs, "patient")?.map(|v| search::reference("patient", "Patient", v)).transpose()?;
     let doctor_id = search::single(&pairs, "practitioner")?
@@ -278,7 +281,8 @@ async fn search_appointments(
     };
     let now = state.clock.now();
     if range.is_empty() || statuses.as_ref().is_some_and(Vec::is_empty) {
-        let bundle: Bundle<resources::Appointment> = Bundle::searchset(now, 0, vec![self_link], Vec::new());
+        let bundle: Bundle<resources::Appointment> =
+            Bundle::searchset(now, with_total.then_some(0), vec![self_link], Vec::new()).ignoring(&ignored);
         return Ok(fhir_json(StatusCode::OK, &bundle));
     }
     let filter = AppointmentFilter {
@@ -288,10 +292,10 @@ async fn search_appointments(
         doctor_id,
         patient_id,
     };
-    let (mut rows, total) = if count == 0 {
-        (Vec::new(), Some(appointments::count(&state, &viewer, &filter).await?))
-    } else {
-        appointments::list_counted(&state, &viewer, &filter, after, count + 1, true).await?
+    let (mut rows, total) = match (count, with_total) {
+        (0, true) => (Vec::new(), Some(appointments::count(&state, &viewer, &filter).await?)),
+        (0, false) => (Vec::new(), None),
+        _ => appointments::list_counted(&state, &viewer, &filter, after, count + 1, with_total, oldest_first).await?,
     };
     let more = u64::try_from(rows.len()).unwrap_or(u64::MAX) > count;
     rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
@@ -305,7 +309,8 @@ async fn search_appointments(
         .iter()
         .map(|a| BundleEntry::matched(Some(format!("{here}/{}", a.id)), resources::Appointment::from(a)))
         .collect();
-    Ok(fhir_json(StatusCode::OK, &Bundle::searchset(now, total.unwrap_or(0), link, entry)))
+    let total = if with_total { Some(total.unwrap_or(0)) } else { None };
+    Ok(fhir_json(StatusCode::OK, &Bundle::searchset(now, total, link, entry).ignoring(&ignored)))
 }
 
 /// `GET /fhir/r4/Patient/<id>`: a patient the viewer may know exists (as GraphQL `user(id)`),
@@ -375,8 +380,8 @@ async fn search_slots(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> FhirResult<Response> {
     authenticate(&state, &headers).await?;
-    let pairs = pairs(query)?;
-    search::only_known(&pairs, &["schedule", "start", "status"])?;
+    let mut pairs = pairs(query)?;
+    let ignored = search::check_known(&mut pairs, &["schedule", "start", "status"], search::lenient(&headers))?;
     let doctor = search::single(&pairs, "schedule")?
         .ok_or_else(|| AppError::bad_input("schedule", "schedule: required (Schedule/<doctor id>)"))
         .and_then(|v| search::reference("schedule", "Schedule", v))?;
@@ -410,7 +415,7 @@ async fn search_slots(
     let link = vec![BundleLink { relation: "self", url: search::link(&here, &pairs, None, None) }];
     let total = u64::try_from(slots.len()).unwrap_or(u64::MAX);
     let entry = slots.into_iter().map(|s| BundleEntry::matched(None, resources::Slot::free(doctor, s))).collect();
-    Ok(fhir_json(StatusCode::OK, &Bundle::searchset(now, total, link, entry)))
+    Ok(fhir_json(StatusCode::OK, &Bundle::searchset(now, Some(total), link, entry).ignoring(&ignored)))
 }
 
 /// Whether a Slot search's `status` admits free slots (the only ones listed).

@@ -334,22 +334,61 @@ impl<R> BundleEntry<R> {
     }
 }
 
+/// An entry of a search Bundle: a match, or the `OperationOutcome` that says what the search
+/// ignored (`search.mode` `outcome`).
+#[derive(Serialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum SearchEntry<R> {
+    Match(BundleEntry<R>),
+    Outcome(BundleEntry<OperationOutcome>),
+}
+
 #[derive(Serialize, Debug, Clone)]
 #[serde(tag = "resourceType", rename = "Bundle", rename_all = "camelCase")]
 pub struct Bundle<R> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub timestamp: String,
-    pub total: u64,
+    /// Every match; left out when the search asked for none (`_total=none`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
     pub link: Vec<BundleLink>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub entry: Vec<BundleEntry<R>>,
+    pub entry: Vec<SearchEntry<R>>,
 }
 
 impl<R> Bundle<R> {
     /// A `searchset` Bundle: `total` counts every match, `entry` holds this page's.
-    pub fn searchset(now: DateTime<Utc>, total: u64, link: Vec<BundleLink>, entry: Vec<BundleEntry<R>>) -> Self {
+    pub fn searchset(
+        now: DateTime<Utc>,
+        total: Option<u64>,
+        link: Vec<BundleLink>,
+        entry: Vec<BundleEntry<R>>,
+    ) -> Self {
+        let entry = entry.into_iter().map(SearchEntry::Match).collect();
         Self { kind: "searchset", timestamp: instant(now), total, link, entry }
+    }
+
+    /// Says, in an `OperationOutcome` entry, which parameters the search ignored (lenient
+    /// handling); nothing when none were.
+    #[must_use]
+    pub fn ignoring(mut self, ignored: &[String]) -> Self {
+        if !ignored.is_empty() {
+            let issue = ignored
+                .iter()
+                .map(|name| Issue {
+                    severity: "warning",
+                    code: "not-supported",
+                    diagnostics: format!("Ignored unknown or unsupported search parameter '{name}'"),
+                })
+                .collect();
+            self.entry.push(SearchEntry::Outcome(BundleEntry {
+                full_url: None,
+                resource: OperationOutcome { issue },
+                search: EntrySearch { mode: "outcome" },
+            }));
+        }
+        self
     }
 }
 

@@ -19,12 +19,66 @@ pub const CURSOR: &str = "_cursor";
 /// The query string's `(name, value)` pairs, in order, decoded.
 pub type Pairs = [(String, String)];
 
+/// Whether the request asks for lenient handling of search parameters (`Prefer: handling=lenient`,
+/// FHIR R4 search 3.1.1.3.1): unknown parameters are then ignored, and said so, instead of refused.
+pub fn lenient(headers: &axum::http::HeaderMap) -> bool {
+    headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split([',', ';'])).any(|p| {
+        let p = p.trim();
+        p.eq_ignore_ascii_case("handling=lenient") || p.eq_ignore_ascii_case("handling=\"lenient\"")
+    })
+}
+
 /// Refuses a parameter this search does not know (FHIR lets a server ignore them; this one says
-/// so, rather than answer a different question than the one asked).
+/// so, rather than answer a different question than the one asked), unless `lenient`: then the
+/// unknown ones are taken out of `pairs` (so that the links do not carry them) and their names
+/// returned, for an `OperationOutcome` entry that says they were ignored.
 ///
 /// # Errors
-/// `BAD_USER_INPUT` naming the first unknown parameter.
-pub fn only_known(pairs: &Pairs, known: &[&str]) -> AppResult<()> {
+/// `BAD_USER_INPUT` naming the first unknown parameter (strict), or a `_format` that is not JSON.
+pub fn check_known(pairs: &mut Vec<(String, String)>, known: &[&str], lenient: bool) -> AppResult<Vec<String>> {
+    let unknown = |name: &str| !known.contains(&name) && name != "_format";
+    let mut ignored = Vec::new();
+    if lenient {
+        for (name, _) in pairs.iter().filter(|(name, _)| unknown(name)) {
+            if !ignored.contains(name) {
+                ignored.push(name.clone());
+            }
+        }
+        pairs.retain(|(name, _)| !unknown(name));
+    }
+    only_known(pairs, known)?;
+    Ok(ignored)
+}
+
+/// `_total`: whether the Bundle counts every match (`accurate`, `estimate` or absent: yes; `none`:
+/// no, and the count is not made).
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `_total` for another value.
+pub fn wants_total(pairs: &Pairs) -> AppResult<bool> {
+    match single(pairs, "_total")? {
+        None | Some("accurate" | "estimate") => Ok(true),
+        Some("none") => Ok(false),
+        Some(v) => {
+            Err(AppError::bad_input("_total", format!("_total: expected none, estimate or accurate, got '{v}'")))
+        }
+    }
+}
+
+/// `_sort` of appointments: `date` (oldest first) or `-date` (newest first, also when absent).
+/// Returns whether the oldest come first.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `_sort` for any other sort.
+pub fn oldest_first(pairs: &Pairs) -> AppResult<bool> {
+    match single(pairs, "_sort")? {
+        None | Some("-date") => Ok(false),
+        Some("date") => Ok(true),
+        Some(v) => Err(AppError::bad_input("_sort", format!("_sort: only date and -date are supported, got '{v}'"))),
+    }
+}
+
+fn only_known(pairs: &Pairs, known: &[&str]) -> AppResult<()> {
     match pairs.iter().find(|(name, _)| !known.contains(&name.as_str()) && name != "_format") {
         Some((name, _)) => {
             Err(AppError::bad_input(name.clone(), format!("Unknown or unsupported search parameter '{name}'")))

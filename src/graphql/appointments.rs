@@ -298,7 +298,8 @@ impl AppointmentsQuery {
             patient_id: f.patient_id,
         };
         let with_total = ctx.look_ahead().field("totalCount").exists();
-        let (rows, total) = appointments::list_counted(state, &viewer, &filter, cursor, limit + 1, with_total).await?;
+        let (rows, total) =
+            appointments::list_counted(state, &viewer, &filter, cursor, limit + 1, with_total, false).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         let nodes = ctx.look_ahead().field("nodes");
         let users = prefetch_appointments(ctx, &[node, nodes], &rows).await?;

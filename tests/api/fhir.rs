@@ -617,7 +617,8 @@ async fn bad_parameters_are_400_naming_the_parameter_and_writes_are_refused() {
     let t = Some(patient.access.as_str());
     for (query, param) in [
         ("colour=blue", "colour"),
-        ("_sort=date", "_sort"),
+        ("_sort=status", "_sort"),
+        ("_total=exact", "_total"),
         ("date=ne2030-01-01", "date"),
         ("date=2030-01-01T10:00", "date"),
         ("date=soon", "date"),
@@ -646,4 +647,93 @@ async fn bad_parameters_are_400_naming_the_parameter_and_writes_are_refused() {
 
     // The login still works after all that (none of it was a failed sign-in).
     assert!(app.login(&patient.email, PASSWORD).await.access.len() > 10);
+}
+
+/// GETs `path` with `Prefer: handling=lenient`; the status and the (valid) body.
+async fn get_lenient(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    let resp =
+        app.client.get(app.url(path)).bearer_auth(token).header("Prefer", "handling=lenient").send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    assert_valid(&body);
+    (status, body)
+}
+
+#[tokio::test]
+async fn lenient_handling_ignores_unknown_parameters_and_says_so_in_an_outcome_entry() {
+    let c = Clinic::open("UTC").await;
+    scheduled(&c, &c.patient, &utc_of_local(upcoming(2, 7), "09:00", "UTC")).await;
+    let path = "/fhir/r4/Appointment?_totalMethod=count&_elements=id&_count=5";
+    // Strict by default: the first unknown parameter is named.
+    let (code, diagnostics) = refused(&c.app, Some(&c.patient.access), path, 400).await;
+    assert_eq!(code, "value");
+    assert!(diagnostics.contains("_totalMethod"), "{diagnostics}");
+
+    let (status, bundle) = get_lenient(&c.app, &c.patient.access, path).await;
+    assert_eq!(status, 200, "{bundle}");
+    assert_eq!(bundle["total"], 1);
+    let entries = bundle["entry"].as_array().unwrap();
+    let matches = entries.iter().filter(|e| e["search"]["mode"] == "match").count();
+    assert_eq!(matches, 1);
+    let outcome = entries.iter().find(|e| e["search"]["mode"] == "outcome").expect("an outcome entry");
+    assert_eq!(outcome["resource"]["resourceType"], "OperationOutcome");
+    let said: Vec<&str> =
+        outcome["resource"]["issue"].as_array().unwrap().iter().map(|i| i["diagnostics"].as_str().unwrap()).collect();
+    assert!(
+        said.iter().any(|d| d.contains("'_totalMethod'")) && said.iter().any(|d| d.contains("'_elements'")),
+        "{said:?}"
+    );
+    assert!(!link(&bundle, "self").unwrap().contains("_totalMethod"), "the self link holds what was used");
+    // A known parameter with a bad value is still refused.
+    let (status, body) = get_lenient(&c.app, &c.patient.access, "/fhir/r4/Appointment?_count=ten&foo=1").await;
+    assert_eq!((status, body["resourceType"].as_str()), (400, Some("OperationOutcome")));
+    // Slots too.
+    let slots = format!(
+        "/fhir/r4/Slot?schedule=Schedule/{}&start=ge{}T00:00:00Z&start=lt{}T00:00:00Z&_totalMethod=count",
+        c.doctor.id,
+        upcoming(2, 7),
+        upcoming(2, 7).succ_opt().unwrap()
+    );
+    let (status, bundle) = get_lenient(&c.app, &c.patient.access, &slots).await;
+    assert_eq!(status, 200, "{bundle}");
+    assert!(bundle["entry"].as_array().unwrap().iter().any(|e| e["search"]["mode"] == "outcome"));
+}
+
+#[tokio::test]
+async fn total_none_leaves_the_count_out_and_sort_by_date_orders_and_pages_both_ways() {
+    let c = Clinic::open("UTC").await;
+    let day = upcoming(2, 7);
+    let mut booked = Vec::new();
+    for hhmm in ["08:00", "09:00", "10:00", "11:00", "12:00"] {
+        booked.push(scheduled(&c, &c.patient, &utc_of_local(day, hhmm, "UTC")).await);
+    }
+    let token = &c.patient.access;
+    let none = ok(&c.app, token, "/fhir/r4/Appointment?_total=none&_count=2").await;
+    assert!(none.get("total").is_none(), "{none}");
+    assert_eq!(ids(&none).len(), 2);
+    for accurate in ["_total=accurate", "_total=estimate", ""] {
+        assert_eq!(ok(&c.app, token, &format!("/fhir/r4/Appointment?{accurate}")).await["total"], 5);
+    }
+    let (code, diagnostics) = refused(&c.app, Some(token), "/fhir/r4/Appointment?_total=some", 400).await;
+    assert_eq!(code, "value");
+    assert!(diagnostics.contains("_total"), "{diagnostics}");
+
+    // Oldest first with _sort=date, across pages; newest first with -date (and by default).
+    let mut seen = Vec::new();
+    let mut next = Some("/fhir/r4/Appointment?_sort=date&_count=2".to_owned());
+    while let Some(url) = next {
+        let page = ok(&c.app, token, &url).await;
+        seen.extend(ids(&page));
+        next = link(&page, "next").map(str::to_owned);
+        if let Some(n) = &next {
+            assert!(n.contains("_sort=date"), "the sort is kept in the next link: {n}");
+        }
+    }
+    assert_eq!(seen, booked);
+    let mut newest_first = booked.clone();
+    newest_first.reverse();
+    assert_eq!(ids(&ok(&c.app, token, "/fhir/r4/Appointment?_sort=-date").await), newest_first);
+    assert_eq!(ids(&ok(&c.app, token, "/fhir/r4/Appointment").await), newest_first);
+    let (_, diagnostics) = refused(&c.app, Some(token), "/fhir/r4/Appointment?_sort=status", 400).await;
+    assert!(diagnostics.contains("_sort"), "{diagnostics}");
 }

@@ -78,9 +78,10 @@ fn visible_condition(looker: Looker, filter: &AppointmentFilter) -> Condition {
     cond
 }
 
-/// One page of the viewer's appointments (all for admins), newest `starts_at` first; with
-/// `with_total`, also how many match the filter on all pages, counted by the same statement (a
-/// scalar subquery, run once, over the same indexes as [`count`]).
+/// One page of the viewer's appointments (all for admins), newest `starts_at` first (oldest first
+/// with `oldest_first`; `after` is then a position in that order); with `with_total`, also how
+/// many match the filter on all pages, counted by the same statement (a scalar subquery, run once,
+/// over the same indexes as [`count`]).
 ///
 /// # Errors
 /// Internal only.
@@ -91,16 +92,26 @@ pub async fn list_counted(
     after: Option<AppointmentCursor>,
     limit: u64,
     with_total: bool,
+    oldest_first: bool,
 ) -> AppResult<(Vec<appointment::Model>, Option<u64>)> {
+    use sea_orm::{Order, sea_query::IntoCondition};
     let visible = visible_condition(viewer.into(), filter);
     let mut query = appointment::Entity::find().filter(visible.clone());
     if let Some(c) = after {
-        query = query.filter(Condition::any().add(appointment::Column::StartsAt.lt(c.starts_at)).add(
-            Condition::all().add(appointment::Column::StartsAt.eq(c.starts_at)).add(appointment::Column::Id.lt(c.id)),
-        ));
+        let (starts, id) = (appointment::Column::StartsAt, appointment::Column::Id);
+        let (past_start, past_id) = if oldest_first {
+            (starts.gt(c.starts_at).into_condition(), id.gt(c.id).into_condition())
+        } else {
+            (starts.lt(c.starts_at).into_condition(), id.lt(c.id).into_condition())
+        };
+        query = query
+            .filter(Condition::any().add(past_start).add(Condition::all().add(starts.eq(c.starts_at)).add(past_id)));
     }
-    let mut query =
-        query.order_by_desc(appointment::Column::StartsAt).order_by_desc(appointment::Column::Id).limit(limit);
+    let order = if oldest_first { Order::Asc } else { Order::Desc };
+    let mut query = query
+        .order_by(appointment::Column::StartsAt, order.clone())
+        .order_by(appointment::Column::Id, order)
+        .limit(limit);
     if with_total {
         let count = Query::select()
             .expr(Expr::col(appointment::Column::Id).count())
