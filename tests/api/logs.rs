@@ -294,3 +294,25 @@ async fn every_websocket_operation_is_logged_with_its_name_and_its_request_id_as
         .expect("the upgrade's request line");
     assert_eq!(upgrade["fields"]["outcome"], "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_operation_name_is_cut_at_100_characters_in_the_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&dir, &[("RUST_LOG", "info")]);
+    let name = format!("Q{}", "x".repeat(50_000));
+    let resp = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/graphql", server.port))
+        .json(&json!({ "query": format!("query {name} {{ __typename }}") }))
+        .send()
+        .await
+        .unwrap();
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let lines = server.stop();
+    let line =
+        lines.iter().find(|l| l.contains(&id) && l.contains(r#""message":"request""#)).expect("its request line");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let logged = v["fields"]["operation"].as_str().unwrap();
+    assert_eq!(logged.chars().count(), 101, "100 characters and an ellipsis");
+    assert!(logged.starts_with("Qxxx") && logged.ends_with('…'), "{logged}");
+    assert!(line.len() < 2_000, "a short line: {} bytes", line.len());
+}
