@@ -57,24 +57,26 @@ impl PrivateReads {
 }
 
 /// Records a read of a patient's private fields (`(viewer, patient)`, as
-/// [`crate::domain::privacy::Access::audited_read`] names it): noted for the request's single
-/// write; on a subscription, recorded once per patient for the operation (usually by the live
-/// feed, for all subscribers of an event in one statement: see [`super::live`]); else written at
-/// once (an operation on a WebSocket).
+/// [`crate::domain::privacy::Access::audited_read`] names it): on a subscription, recorded once
+/// per patient for the operation (usually by the live feed, for all subscribers of an event in one
+/// statement: see [`super::live`]); else noted for the single write of the request (HTTP) or of
+/// the WebSocket operation, made before its answer leaves; else (no such set) written at once.
 ///
 /// # Errors
 /// Internal only: the field is then not served.
 pub async fn note_private_read(ctx: &Context<'_>, (viewer, patient): (Uuid, Uuid)) -> AppResult<()> {
-    if let Some(reads) = ctx.data_opt::<Arc<PrivateReads>>() {
+    let subscription = ctx
+        .data_opt::<super::loaders::Loaders>()
+        .and_then(|l| l.loader().live_operation())
+        .and_then(|op| op.registration());
+    if subscription.is_none()
+        && let Some(reads) = ctx.data_opt::<Arc<PrivateReads>>()
+    {
         reads.note(viewer, patient);
         return Ok(());
     }
     super::plain::not_probing()?;
     let state = ctx.state()?;
-    let subscription = ctx
-        .data_opt::<super::loaders::Loaders>()
-        .and_then(|l| l.loader().live_operation())
-        .and_then(|op| op.registration());
     if let Some(reg) = subscription {
         if reg.has_audited(patient) {
             return Ok(());

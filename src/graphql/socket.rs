@@ -29,7 +29,7 @@ use std::{
 use async_graphql::{
     Request, Response, ServerError, ServerResult, ValidationResult,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextSubscribe,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextSubscribe,
         NextValidation,
     },
     futures_util::stream::BoxStream,
@@ -546,7 +546,28 @@ impl Extension for SocketOperation {
         };
         let viewer = login.current(state).await.map_err(crate::error::request_error)?;
         let request = request.data(RequestAuth::resolved(Arc::new(viewer)));
+        // A query or mutation notes its reads of patients' private fields here, written in one
+        // statement before its answer leaves (`execute`); a subscription audits per event.
+        let request = request.data(Arc::new(super::audit::PrivateReads::default()));
         next.run(ctx, request.data(super::loaders::for_socket_operation(state))).await
+    }
+
+    /// A query or mutation (subscriptions do not come here): one `patient.read` per patient it
+    /// read, written before the answer leaves; if that fails, the data is withheld, as over HTTP.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        let (Ok(state), Ok(reads)) = (ctx.data::<AppState>(), ctx.data::<Arc<super::audit::PrivateReads>>()) else {
+            return response;
+        };
+        match reads.flush(state).await {
+            Ok(()) => response,
+            Err(e) => Response::from_errors(vec![crate::error::request_error(e)]),
+        }
     }
 }
 

@@ -279,3 +279,39 @@ async fn a_logout_on_another_replica_closes_the_socket_too() {
     assert_eq!(body["data"]["logout"], true, "{body}");
     assert_eq!(closed_within(&mut ws, Duration::from_secs(5)).await, Some(json!(4401)));
 }
+
+#[tokio::test]
+async fn a_query_over_a_socket_writes_one_patient_read_per_patient_however_many_fields_it_reads() {
+    let c = Clinic::open("UTC").await;
+    let second = c.app.patient().await;
+    for (who, hhmm) in [(&c.patient, "09:00"), (&second, "10:00")] {
+        c.booked(who, &at(hhmm)).await;
+    }
+    let mut ws = open(&c.app, &c.doctor.access).await;
+    // Two patients, each read several private fields, some twice (aliases).
+    let query = "{ appointments(first: 10) { edges { node { patient { id email phone address gender }
+        again: patient { email patientProfile { dateOfBirth } } } } } }";
+    let answer = run(&mut ws, "reads", query, json!({})).await;
+    assert!(answer["payload"]["errors"].is_null(), "{answer}");
+    let log = c
+        .app
+        .gql(
+            Some(&c.admin.access),
+            "query($a: UUID) { auditLog(first: 50, actorId: $a) { edges { node { action subjectId requestId } } } }",
+            json!({ "a": c.doctor.id }),
+        )
+        .await;
+    let reads: Vec<&Value> = log["data"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .filter(|n| n["action"] == "patient.read")
+        .collect();
+    let mut subjects: Vec<&str> = reads.iter().map(|n| n["subjectId"].as_str().unwrap()).collect();
+    subjects.sort_unstable();
+    let mut expected = vec![c.patient.id.as_str(), second.id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(subjects, expected, "one entry per patient for the operation: {reads:?}");
+    assert_eq!(reads[0]["requestId"], reads[1]["requestId"], "both carry the operation's request id");
+}
