@@ -221,6 +221,31 @@ pub fn email(prefix: &str) -> String {
     format!("{prefix}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
+/// Whether the suite runs on PostgreSQL (`TEST_DATABASE_URL` set), else on SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// Whether a test that applies to PostgreSQL only should run; on SQLite it says so on stderr,
+/// `skipping: <test>: <reason>`. The test harness has no skip decided at run time: the test then
+/// counts as passed, and this line (seen with `--nocapture`) says that it checked nothing.
+#[must_use]
+pub fn postgres_only(reason: &str) -> bool {
+    on_postgres() || skipped(reason)
+}
+
+/// As [`postgres_only`], for a test that applies to SQLite only.
+#[must_use]
+pub fn sqlite_only(reason: &str) -> bool {
+    !on_postgres() || skipped(reason)
+}
+
+fn skipped(reason: &str) -> bool {
+    let thread = std::thread::current();
+    eprintln!("skipping: {}: {reason}", thread.name().unwrap_or("this test"));
+    false
+}
+
 /// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database next to
 /// `TEST_DATABASE_URL` when that is set.
 pub async fn fresh_database(dir: &tempfile::TempDir) -> String {

@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Duration};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, SmtpReceiver, TestApp, code, email, token_in};
+use crate::helpers::{Session, SmtpReceiver, TestApp, code, email, postgres_only, token_in};
 
 const OUTBOX: &str = "query($s: EmailStatus) { outbox(first: 50, status: $s) { totalCount edges { node {
     id kind to subject appointmentId status attempts lastError createdAt dueAt sentAt } } } }";
@@ -130,8 +130,7 @@ async fn only_admins_read_the_outbox() {
 
 #[tokio::test]
 async fn two_processes_on_one_database_send_each_email_once() {
-    // Several processes share one database on PostgreSQL; on SQLite, one process serves it.
-    if std::env::var("TEST_DATABASE_URL").unwrap_or_default().is_empty() {
+    if !postgres_only("several processes share one database on PostgreSQL; on SQLite, one process serves it") {
         return;
     }
     let mut smtp = SmtpReceiver::start().await;
