@@ -84,7 +84,8 @@ async fn an_email_written_before_a_restart_is_sent_by_the_next_process() {
     let body = first.gql(None, RESET, json!({ "e": user.email })).await;
     assert!(body["errors"].is_null(), "{body}");
     let database_url = first.database_url.clone();
-    let _dir = first.stop().await;
+    // Its folder and database, kept until the end (dropped after `second`).
+    let _stopped = first.stop().await;
 
     let mut smtp = SmtpReceiver::start_on(port).await;
     // The retry is due in MAIL_RETRY_SECS (30 s by default): the next process's clock is moved.
