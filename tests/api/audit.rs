@@ -73,7 +73,14 @@ async fn every_audited_action_leaves_an_entry_without_health_data() {
     )
     .await;
     // Schedules.
-    let off = gql(&c.doctor.access, "mutation { addTimeOff(input: { startsAt: \"2030-01-01T00:00:00Z\", endsAt: \"2030-01-02T00:00:00Z\" }) { id } }", json!({})).await;
+    let day = crate::helpers::upcoming(0, 30);
+    let off = gql(
+        &c.doctor.access,
+        "mutation($i: TimeOffInput!) { addTimeOff(input: $i) { id } }",
+        json!({ "i": { "startsAt": format!("{day}T00:00:00Z"), "endsAt": format!("{}T00:00:00Z", day + chrono::Days::new(1)) } }),
+    )
+    .await;
+    assert!(off["data"]["addTimeOff"]["id"].is_string(), "{off}");
     gql(
         &c.doctor.access,
         "mutation($id: UUID!) { removeTimeOff(id: $id) }",

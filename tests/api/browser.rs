@@ -4,6 +4,7 @@
 //! Needs Debian's `chromium` and `chromium-driver`; `.ci/run` installs them and sets
 //! `CYBERMED_REQUIRE_TOOLS=1`, under which a missing browser fails a test instead of skipping it.
 use std::{
+    os::unix::process::CommandExt,
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -34,7 +35,9 @@ impl Browser {
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // Its own process group, which the browsers it starts join: killed as one when dropped.
         let driver = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -152,7 +155,9 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The session ends with its driver.
+        // The driver and the Chromium processes it started (killing the driver alone left the
+        // browsers running, adopted by init, after every test).
+        let _ = Command::new("kill").arg("-KILL").arg("--").arg(format!("-{}", self.driver.id())).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

@@ -181,7 +181,8 @@ fn seed_demo_prints_only_logins_on_stdout_and_its_logs_on_stderr() {
 #[tokio::test]
 async fn four_migrations_started_at_once_on_an_empty_database_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
-    let url = crate::helpers::fresh_database(&dir).await;
+    let database = crate::helpers::fresh_database(&dir).await;
+    let url = database.url.clone();
     let children: Vec<_> = (0..4)
         .map(|_| {
             cybermed()

@@ -23,7 +23,7 @@ use tokio_tungstenite::{
     tungstenite::{Message, client::IntoClientRequest},
 };
 
-use crate::helpers::{TestApp, fresh_database};
+use crate::helpers::{TestApp, TestDatabase, fresh_database};
 
 const HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: clinic.test\r\n\r\n";
 
@@ -226,11 +226,13 @@ async fn a_head_or_body_that_does_not_arrive_within_10_seconds_is_cut_off_but_an
     assert_eq!(second, 200, "a keep-alive connection idle longer than the head timeout still serves");
 }
 
-/// A server like `TestApp`'s with other head and idle timeouts: its port, and what stops it.
-async fn spawn_with_timeouts(timeouts: Timeouts) -> (u16, oneshot::Sender<()>, tempfile::TempDir) {
+/// A server like `TestApp`'s with other head and idle timeouts: its port, what stops it, and its
+/// data (dropped with the last).
+async fn spawn_with_timeouts(timeouts: Timeouts) -> (u16, oneshot::Sender<()>, (tempfile::TempDir, TestDatabase)) {
     let dir = tempfile::tempdir().unwrap();
+    let database = fresh_database(&dir).await;
     let env: HashMap<&str, String> = HashMap::from([
-        ("DATABASE_URL", fresh_database(&dir).await),
+        ("DATABASE_URL", database.url.clone()),
         ("BIND_ADDR", "127.0.0.1:0".to_owned()),
         ("JWT_SECRET", "test-secret-test-secret-test-secret-0123".to_owned()),
         ("MAIL_OUTBOX_DIR", dir.path().join("outbox").display().to_string()),
@@ -242,7 +244,7 @@ async fn spawn_with_timeouts(timeouts: Timeouts) -> (u16, oneshot::Sender<()>, t
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    (port, stop, dir)
+    (port, stop, (dir, database))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -175,8 +175,9 @@ async fn a_patient_who_turned_reminders_off_gets_none() {
 
 #[tokio::test]
 async fn two_processes_on_one_database_deliver_every_booking_email_once() {
-    // Several processes share one database on PostgreSQL; on SQLite, one process serves it.
-    if std::env::var("TEST_DATABASE_URL").unwrap_or_default().is_empty() {
+    if !crate::helpers::postgres_only(
+        "several processes share one database on PostgreSQL; on SQLite, one process serves it",
+    ) {
         return;
     }
     let (c, mut smtp) = clinic_with_smtp("").await;

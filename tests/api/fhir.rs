@@ -152,7 +152,7 @@ async fn scheduled(c: &Clinic, patient: &Session, starts_at: &str) -> String {
 fn the_validator_rejects_what_fhir_forbids_so_a_valid_answer_means_something() {
     let good = json!({
         "resourceType": "Appointment", "id": "a1", "status": "booked",
-        "start": "2027-01-01T09:00:00Z", "end": "2027-01-01T09:30:00Z",
+        "start": "2021-01-01T09:00:00Z", "end": "2021-01-01T09:30:00Z",
         "participant": [{ "actor": { "reference": "Patient/p1" }, "status": "accepted" }]
     });
     assert_valid(&good);
@@ -167,7 +167,7 @@ fn the_validator_rejects_what_fhir_forbids_so_a_valid_answer_means_something() {
     broken("/status", json!("confirmed")); // not an AppointmentStatus code
     broken("/status", Value::Null);
     broken("/participant/0/status", json!("needs_action"));
-    broken("/start", json!("2027-01-01T09:00")); // an instant needs seconds and a zone
+    broken("/start", json!("2021-01-01T09:00")); // an instant needs seconds and a zone
     broken("/minutesDuration", json!("30"));
     broken("/colour", json!("blue")); // no such element
     broken("/reasonCode", json!([]));
@@ -619,8 +619,8 @@ async fn bad_parameters_are_400_naming_the_parameter_and_writes_are_refused() {
         ("colour=blue", "colour"),
         ("_sort=status", "_sort"),
         ("_total=exact", "_total"),
-        ("date=ne2030-01-01", "date"),
-        ("date=2030-01-01T10:00", "date"),
+        ("date=ne2021-01-01", "date"),
+        ("date=2021-01-01T10:00", "date"),
         ("date=soon", "date"),
         ("status=done", "status"),
         ("_count=-1", "_count"),

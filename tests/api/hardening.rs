@@ -34,6 +34,11 @@ async fn check_directive_overloading_is_refused() {
     let app = TestApp::spawn().await;
     let (_, body) = post_raw(&app, json!({ "query": format!("{{ __typename {} }}", "@aa".repeat(100)) })).await;
     assert!(body["data"].is_null() && body["errors"].is_array(), "{body}");
+    // Refused by the directive limit itself (before the unknown `@aa` is even looked up).
+    assert_eq!(
+        body["errors"][0]["message"], "The number of directives on the field `__typename` cannot be greater than `5`",
+        "{body}"
+    );
 }
 
 // 4. Circular introspection.

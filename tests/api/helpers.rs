@@ -24,6 +24,16 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The database this server made (none when it was given one): dropped with the server, last.
+    _database: TestDatabase,
+}
+
+/// What a stopped server hands over so that another one can be started on its data: the folder
+/// (its SQLite database) and its PostgreSQL database, both removed when this is dropped. Keep it
+/// alive while the next server runs.
+pub struct Stopped {
+    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 /// A signed-in user.
@@ -42,7 +52,12 @@ impl TestApp {
     /// Spawns with extra environment settings (`KEY`, value).
     pub async fn spawn_with(settings: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = fresh_database(&dir).await;
+        // A server given another's database (a replica, a restart) makes none of its own.
+        let database = match settings.iter().find(|(k, _)| *k == "DATABASE_URL") {
+            Some((_, url)) => TestDatabase::borrowed(url),
+            None => fresh_database(&dir).await,
+        };
+        let database_url = database.url.clone();
         let outbox = dir.path().join("outbox");
         let mut env: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), database_url.clone()),
@@ -80,17 +95,18 @@ impl TestApp {
             _dir: dir,
             _stop: stop,
             server,
+            _database: database,
         }
     }
 
-    /// Stops the server (its background work finishes as on SIGTERM) and hands over the folder
-    /// that holds its SQLite database, so that another server can be started on it.
-    pub async fn stop(self) -> tempfile::TempDir {
-        let Self { _dir, _stop, server, .. } = self;
+    /// Stops the server (its background work finishes as on SIGTERM) and hands over its folder
+    /// and database, so that another server can be started on them (`DATABASE_URL`).
+    pub async fn stop(self) -> Stopped {
+        let Self { _dir, _stop, server, _database, .. } = self;
         drop(_stop);
         // Served until the end: the sender finished what it had in hand.
         server.await.unwrap().unwrap();
-        _dir
+        Stopped { _dir, _database }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -221,12 +237,40 @@ pub fn email(prefix: &str) -> String {
     format!("{prefix}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
+/// Whether the suite runs on PostgreSQL (`TEST_DATABASE_URL` set), else on SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// Whether a test that applies to PostgreSQL only should run; on SQLite it says so on stderr,
+/// `skipping: <test>: <reason>`. The test harness has no skip decided at run time: the test then
+/// counts as passed, and this line (seen with `--nocapture`) says that it checked nothing.
+#[must_use]
+pub fn postgres_only(reason: &str) -> bool {
+    on_postgres() || skipped(reason)
+}
+
+/// As [`postgres_only`], for a test that applies to SQLite only.
+#[must_use]
+pub fn sqlite_only(reason: &str) -> bool {
+    !on_postgres() || skipped(reason)
+}
+
+fn skipped(reason: &str) -> bool {
+    let thread = std::thread::current();
+    eprintln!("skipping: {}: {reason}", thread.name().unwrap_or("this test"));
+    false
+}
+
 /// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database next to
-/// `TEST_DATABASE_URL` when that is set.
-pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
+/// `TEST_DATABASE_URL` when that is set, dropped when the returned guard is (keep it alive as long
+/// as anything uses the database).
+pub async fn fresh_database(dir: &tempfile::TempDir) -> TestDatabase {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("cybermed_test_{}", uuid::Uuid::new_v4().simple());
+            // The process id in the name tells one run's databases from another's (and finds
+            // what a killed run left).
+            let name = format!("{TEST_DATABASE_PREFIX}{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
             let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
             admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
             admin.close().await.unwrap();
@@ -236,12 +280,57 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
                 Some(i) => &base[..scheme_end + i],
                 None => base,
             };
-            match query {
+            let url = match query {
                 Some(q) => format!("{base}/{name}?{q}"),
                 None => format!("{base}/{name}"),
-            }
+            };
+            TestDatabase { url, owned: Some((admin_url, name)) }
         }
-        _ => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+        _ => TestDatabase::borrowed(&format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())),
+    }
+}
+
+/// How the suite's PostgreSQL databases are named: `cybermed_test_<process id>_<uuid>`.
+pub const TEST_DATABASE_PREFIX: &str = "cybermed_test_";
+
+/// A test's database: its URL and, for a PostgreSQL database the test made, what drops it.
+pub struct TestDatabase {
+    pub url: String,
+    /// The admin URL and the database's name.
+    owned: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A database this guard does not drop (a SQLite file goes with its folder; a URL given to
+    /// a replica belongs to the server that made it).
+    pub fn borrowed(url: &str) -> Self {
+        Self { url: url.to_owned(), owned: None }
+    }
+}
+
+impl Drop for TestDatabase {
+    /// `DROP DATABASE … WITH (FORCE)` (PostgreSQL 13+), which also ends the connections a server
+    /// that is not stopped yet still holds. Runs on a thread of its own with its own runtime: a
+    /// drop cannot wait on the test's runtime (which may be the one calling it). A failure is
+    /// reported, not raised (a panic here while a failed test unwinds would abort the run).
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.owned.take() else { return };
+        let dropped = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = sea_orm::Database::connect(admin_url.as_str()).await.map_err(|e| e.to_string())?;
+                let done = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                admin.close().await.ok();
+                done.map(drop).map_err(|e| format!("DROP DATABASE {name}: {e}"))
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: test database left behind: {e}"),
+            Err(_) => eprintln!("warning: test database left behind: the thread dropping it panicked"),
+        }
     }
 }
 

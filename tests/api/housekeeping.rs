@@ -171,8 +171,9 @@ async fn two_housekeeping_runs_at_once_both_succeed_and_delete_each_row_once() {
 #[tokio::test]
 async fn the_server_stops_its_background_loops_when_it_shuts_down() {
     let dir = tempfile::tempdir().unwrap();
+    let database = crate::helpers::fresh_database(&dir).await;
     let env: std::collections::HashMap<&str, String> = std::collections::HashMap::from([
-        ("DATABASE_URL", crate::helpers::fresh_database(&dir).await),
+        ("DATABASE_URL", database.url.clone()),
         ("BIND_ADDR", "127.0.0.1:0".into()),
         ("JWT_SECRET", "test-secret-test-secret-test-secret-0123".into()),
         ("MAIL_OUTBOX_DIR", dir.path().join("outbox").display().to_string()),

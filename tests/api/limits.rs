@@ -100,6 +100,15 @@ async fn more_than_5_directives_on_a_field_are_rejected() {
     let six = "{ __typename @include(if: true) @include(if: true) @include(if: true) @include(if: true) @include(if: true) @include(if: true) }";
     let body = app.gql(None, six, json!({})).await;
     assert!(rejected(&body), "{body}");
+    // The limit's own error, not any other refusal of the document.
+    assert_eq!(
+        body["errors"][0]["message"], "The number of directives on the field `__typename` cannot be greater than `5`",
+        "{body}"
+    );
+    // Five are allowed: the limit, not the repetition, refused six.
+    let five = six.replacen(" @include(if: true)", "", 1);
+    let body = app.gql(None, &five, json!({})).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Duration};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, SmtpReceiver, TestApp, code, email, token_in};
+use crate::helpers::{Session, SmtpReceiver, TestApp, code, email, postgres_only, token_in};
 
 const OUTBOX: &str = "query($s: EmailStatus) { outbox(first: 50, status: $s) { totalCount edges { node {
     id kind to subject appointmentId status attempts lastError createdAt dueAt sentAt } } } }";
@@ -84,7 +84,8 @@ async fn an_email_written_before_a_restart_is_sent_by_the_next_process() {
     let body = first.gql(None, RESET, json!({ "e": user.email })).await;
     assert!(body["errors"].is_null(), "{body}");
     let database_url = first.database_url.clone();
-    let _dir = first.stop().await;
+    // Its folder and database, kept until the end (dropped after `second`).
+    let _stopped = first.stop().await;
 
     let mut smtp = SmtpReceiver::start_on(port).await;
     // The retry is due in MAIL_RETRY_SECS (30 s by default): the next process's clock is moved.
@@ -130,8 +131,7 @@ async fn only_admins_read_the_outbox() {
 
 #[tokio::test]
 async fn two_processes_on_one_database_send_each_email_once() {
-    // Several processes share one database on PostgreSQL; on SQLite, one process serves it.
-    if std::env::var("TEST_DATABASE_URL").unwrap_or_default().is_empty() {
+    if !postgres_only("several processes share one database on PostgreSQL; on SQLite, one process serves it") {
         return;
     }
     let mut smtp = SmtpReceiver::start().await;

@@ -6,8 +6,25 @@ use serde_json::{Value, json};
 
 use crate::{
     appointments::{Clinic, at},
-    helpers::{Session, upcoming, utc_of_local},
+    helpers::{Session, TestApp, upcoming, utc_of_local},
 };
+
+/// The in-place path's counters: (objects answered in place, objects left to the usual path).
+/// Only the outermost object of a request counts (one answered inside another is not counted),
+/// and nothing else uses a test's server while it reads them.
+fn plain_stats(app: &TestApp) -> (u64, u64) {
+    let s = &app.state.plain_stats;
+    (s.plain.load(std::sync::atomic::Ordering::Relaxed), s.fallback.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// One GraphQL call, with how many objects it answered in place and how many it left to the
+/// usual path.
+async fn counted(app: &TestApp, token: &str, query: &str, variables: Value) -> (Value, (u64, u64)) {
+    let before = plain_stats(app);
+    let body = app.gql(Some(token), query, variables).await;
+    let after = plain_stats(app);
+    (body, (after.0 - before.0, after.1 - before.1))
+}
 
 const FRAGMENTS: &str = "
 fragment Person on User { __typename id firstName lastName email bio role isActive isStaff isSuperuser dateJoined EXTRA_USER }
@@ -90,10 +107,16 @@ async fn plain_and_usual_resolution_give_the_same_answers_and_audit_the_same_rea
     c.booked(&c.patient, &at("15:30")).await;
     let vars = json!({ "id": first["id"] });
     for viewer in [&c.patient, &c.doctor, &c.admin] {
-        let plain = c.app.gql(Some(&viewer.access), &query(false), vars.clone()).await;
-        let usual = c.app.gql(Some(&viewer.access), &query(true), vars.clone()).await;
+        let (plain, plain_ran) = counted(&c.app, &viewer.access, &query(false), vars.clone()).await;
+        let (usual, usual_ran) = counted(&c.app, &viewer.access, &query(true), vars.clone()).await;
         assert!(plain["errors"].is_null(), "{plain}");
         assert!(usual["errors"].is_null(), "{usual}");
+        // The in-place path answered both root objects (`appointments` and `appointment`) with
+        // every shape of NODE in them (fragments, inline fragments, aliases, repeated keys,
+        // `@skip`/`@include`): nothing fell back, so the comparison below compares two paths.
+        assert_eq!(plain_ran, (2, 0), "(in place, fallback) for the plain variant as {}", viewer.email);
+        // And the variant with fields that wait was left to the usual path, both roots.
+        assert!(usual_ran.1 >= 2, "(in place, fallback) for the usual variant: {usual_ran:?}");
         // The fallback really ran: the added fields are there.
         let node = &usual["data"]["appointment"];
         assert!(node["history"].is_array() && node["patient"]["patientProfile"].is_object(), "{usual}");
@@ -133,6 +156,38 @@ async fn plain_and_usual_resolution_give_the_same_answers_and_audit_the_same_rea
     assert_eq!(reads_of(&c, &c.patient).await, 0);
 }
 
+/// Each shape on its own: (selection on an appointment, fragments it uses). Each is answered in
+/// place, and gives what the usual path gives for it.
+const SHAPES: &[(&str, &str)] = &[
+    ("__typename id status", ""),
+    ("...A", "fragment A on Appointment { id startsAt doctor { ...P } } fragment P on User { id lastName }"),
+    ("... on Appointment { id patient { ... on User { email } } }", ""),
+    ("... { reasonForVisit }", ""),
+    ("when: startsAt theDoctor: doctor { who: lastName } id", ""),
+    ("doctor { id } doctor { firstName } doctor { doctorProfile { specialty } } id id", ""),
+    ("doctor { id } ...D", "fragment D on Appointment { doctor { email } patient { id } }"),
+    ("skipped: id @skip(if: true) included: id @include(if: true) gone: status @include(if: false)", ""),
+];
+
+#[tokio::test]
+async fn each_shape_is_answered_in_place_and_as_the_usual_path_answers_it() {
+    let c = Clinic::open("Europe/Berlin").await;
+    let booked = c.booked(&c.patient, &at("10:00")).await;
+    let vars = json!({ "id": booked["id"] });
+    for (selection, fragments) in SHAPES {
+        let plain_q = format!("query($id: UUID!) {{ appointment(id: $id) {{ {selection} }} }} {fragments}");
+        let usual_q =
+            format!("query($id: UUID!) {{ appointment(id: $id) {{ {selection} history {{ kind }} }} }} {fragments}");
+        let (plain, plain_ran) = counted(&c.app, &c.doctor.access, &plain_q, vars.clone()).await;
+        let (usual, usual_ran) = counted(&c.app, &c.doctor.access, &usual_q, vars.clone()).await;
+        assert!(plain["errors"].is_null() && usual["errors"].is_null(), "{selection}: {plain} {usual}");
+        assert!(plain["data"]["appointment"].is_object(), "{selection}: {plain}");
+        assert_eq!(plain_ran, (1, 0), "{selection}: answered in place, (in place, fallback)");
+        assert_eq!(usual_ran.1, 1, "{selection}: `history` sends it down the usual path, {usual_ran:?}");
+        assert_eq!(plain, without_extras(usual), "{selection}");
+    }
+}
+
 fn directory(extra: bool) -> String {
     let (conn, profile, user) =
         if extra { ("totalCount", "availability { weekday }", "patientProfile { dateOfBirth }") } else { ("", "", "") };
@@ -149,9 +204,13 @@ async fn the_doctor_directory_answers_the_same_both_ways() {
     let c = Clinic::open("Europe/Berlin").await;
     c.app.doctor("Dermatology", "Asia/Tokyo", 20, Some(&c.admin)).await;
     for viewer in [&c.patient, &c.admin] {
-        let plain = c.app.gql(Some(&viewer.access), &directory(false), json!({})).await;
-        let usual = c.app.gql(Some(&viewer.access), &directory(true), json!({})).await;
+        let (plain, plain_ran) = counted(&c.app, &viewer.access, &directory(false), json!({})).await;
+        let (usual, usual_ran) = counted(&c.app, &viewer.access, &directory(true), json!({})).await;
         assert!(plain["errors"].is_null() && usual["errors"].is_null(), "{plain} {usual}");
+        // The page (through the `Doc` fragment) was answered in place, the variant with
+        // `totalCount` and the waiting fields the usual way.
+        assert_eq!(plain_ran, (1, 0), "(in place, fallback) for the plain directory as {}", viewer.email);
+        assert!(usual_ran.1 >= 1, "(in place, fallback) for the usual directory: {usual_ran:?}");
         assert_eq!(usual["data"]["doctors"]["totalCount"], 2, "{usual}");
         assert_eq!(plain, without_extras(usual), "as {}", viewer.email);
         let edges = plain["data"]["doctors"]["edges"].as_array().unwrap();
@@ -170,7 +229,7 @@ async fn the_doctor_directory_answers_the_same_both_ways() {
 #[tokio::test]
 async fn every_object_type_and_field_is_declared_plain_or_async() {
     use cybermed::graphql::schema::{ASYNC_OBJECTS, plain_objects};
-    let app = crate::helpers::TestApp::spawn().await;
+    let app = TestApp::spawn().await;
     let body = app.gql(None, "{ __schema { types { name kind fields { name } } } }", json!({})).await;
     assert!(body["errors"].is_null(), "{body}");
     let plain = plain_objects();
@@ -222,11 +281,6 @@ const SCREEN: &str = "query($first: Int) { appointments(first: $first) { totalCo
     doctor { id firstName lastName email doctorProfile { specialty } }
     patient { id firstName lastName email } } } } }";
 
-fn plain_stats(c: &Clinic) -> (u64, u64) {
-    let s = &c.app.state.plain_stats;
-    (s.plain.load(std::sync::atomic::Ordering::Relaxed), s.fallback.load(std::sync::atomic::Ordering::Relaxed))
-}
-
 #[tokio::test]
 async fn the_screens_page_is_answered_on_the_plain_path_in_at_most_three_statements() {
     let c = Clinic::open("Europe/Paris").await;
@@ -235,9 +289,9 @@ async fn the_screens_page_is_answered_on_the_plain_path_in_at_most_three_stateme
     }
     let mut counts = Vec::new();
     for first in [2, 20] {
-        let before = plain_stats(&c);
+        let before = plain_stats(&c.app);
         let (statements, body) = c.app.statements_for(Some(&c.patient.access), SCREEN, json!({ "first": first })).await;
-        let after = plain_stats(&c);
+        let after = plain_stats(&c.app);
         assert!(body["errors"].is_null(), "{body}");
         let list = &body["data"]["appointments"];
         assert_eq!(list["totalCount"], 4, "{body}");
@@ -256,7 +310,7 @@ async fn the_screens_page_is_answered_on_the_plain_path_in_at_most_three_stateme
     assert_eq!(counts[0], counts[1], "the statement count does not grow with the page");
 
     // The counter does see a fallback: `history` waits for the database.
-    let before = plain_stats(&c);
+    let before = plain_stats(&c.app);
     let body = c
         .app
         .gql(
@@ -266,5 +320,5 @@ async fn the_screens_page_is_answered_on_the_plain_path_in_at_most_three_stateme
         )
         .await;
     assert!(body["errors"].is_null(), "{body}");
-    assert!(plain_stats(&c).1 > before.1, "a page with `history` is left to the usual path");
+    assert!(plain_stats(&c.app).1 > before.1, "a page with `history` is left to the usual path");
 }

@@ -78,7 +78,8 @@ async fn only_doctors_manage_availability_and_time_off() {
     let app = TestApp::spawn().await;
     let pat = app.register(&email("p"), "PATIENT").await;
     assert_eq!(code(&app.gql(Some(&pat.access), SET, json!({ "r": [] })).await), Some("FORBIDDEN"));
-    let off = json!({ "i": { "startsAt": "2030-01-01T00:00:00Z", "endsAt": "2030-01-02T00:00:00Z" } });
+    let day = upcoming(0, 30);
+    let off = json!({ "i": { "startsAt": format!("{day}T00:00:00Z"), "endsAt": format!("{}T00:00:00Z", day + chrono::Days::new(1)) } });
     assert_eq!(code(&app.gql(Some(&pat.access), ADD_OFF, off.clone()).await), Some("FORBIDDEN"));
     assert_eq!(code(&app.gql(None, ADD_OFF, off).await), Some("UNAUTHENTICATED"));
 }
@@ -89,11 +90,13 @@ async fn time_off_is_added_shown_to_its_doctor_and_removed_by_its_doctor_only() 
     let admin = app.admin(&email("root")).await;
     let doc = app.doctor("GP", "UTC", 30, Some(&admin)).await;
     let other = app.doctor("GP", "UTC", 30, Some(&admin)).await;
+    // A month ahead, whatever today is.
+    let (day, next) = (upcoming(0, 30), upcoming(0, 30) + chrono::Days::new(1));
     let body = app
-        .gql(Some(&doc.access), ADD_OFF, json!({ "i": { "startsAt": "2030-01-01T10:00:00+02:00", "endsAt": "2030-01-02T00:00:00Z", "reason": "Congress" } }))
+        .gql(Some(&doc.access), ADD_OFF, json!({ "i": { "startsAt": format!("{day}T10:00:00+02:00"), "endsAt": format!("{next}T00:00:00Z"), "reason": "Congress" } }))
         .await;
     let off = &body["data"]["addTimeOff"];
-    assert_eq!(off["startsAt"], "2030-01-01T08:00:00Z", "inputs take any offset, outputs are UTC");
+    assert_eq!(off["startsAt"], format!("{day}T08:00:00Z"), "inputs take any offset, outputs are UTC: {body}");
     let id = off["id"].as_str().unwrap();
 
     let q = "query($id: UUID!) { user(id: $id) { doctorProfile { timeOff { id reason } } } }";
@@ -113,11 +116,11 @@ async fn time_off_is_added_shown_to_its_doctor_and_removed_by_its_doctor_only() 
 async fn time_off_must_end_after_it_starts_and_in_the_future() {
     let app = TestApp::spawn().await;
     let doc = app.doctor("GP", "UTC", 30, None).await;
-    for (s, e) in [
-        ("2030-01-02T00:00:00Z", "2030-01-01T00:00:00Z"),
-        ("2030-01-01T00:00:00Z", "2030-01-01T00:00:00Z"),
-        ("2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z"),
-    ] {
+    let (day, next) = (upcoming(0, 30), upcoming(0, 30) + chrono::Days::new(1));
+    let (day, next) = (format!("{day}T00:00:00Z"), format!("{next}T00:00:00Z"));
+    for (s, e) in
+        [(next.as_str(), day.as_str()), (day.as_str(), day.as_str()), ("2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z")]
+    {
         let body = app.gql(Some(&doc.access), ADD_OFF, json!({ "i": { "startsAt": s, "endsAt": e } })).await;
         assert_eq!((code(&body), field(&body)), (Some("BAD_USER_INPUT"), Some("endsAt")), "{s} {e}");
     }
@@ -197,7 +200,7 @@ async fn slots_of_unverified_doctors_are_empty_and_ranges_are_bounded() {
         .gql(
             Some(&pat.access),
             SLOTS,
-            json!({ "d": doc.id, "from": "2030-01-01T00:00:00Z", "to": "2030-02-01T00:00:01Z" }),
+            json!({ "d": doc.id, "from": format!("{day}T00:00:00Z"), "to": format!("{}T00:00:01Z", day + chrono::Days::new(31)) }),
         )
         .await;
     assert_eq!((code(&too_long), field(&too_long)), (Some("BAD_USER_INPUT"), Some("to")));
@@ -205,7 +208,7 @@ async fn slots_of_unverified_doctors_are_empty_and_ranges_are_bounded() {
         .gql(
             Some(&pat.access),
             SLOTS,
-            json!({ "d": doc.id, "from": "2030-01-02T00:00:00Z", "to": "2030-01-01T00:00:00Z" }),
+            json!({ "d": doc.id, "from": format!("{}T00:00:00Z", day + chrono::Days::new(1)), "to": format!("{day}T00:00:00Z") }),
         )
         .await;
     assert_eq!((code(&backwards), field(&backwards)), (Some("BAD_USER_INPUT"), Some("to")));
@@ -213,12 +216,12 @@ async fn slots_of_unverified_doctors_are_empty_and_ranges_are_bounded() {
         .gql(
             Some(&pat.access),
             SLOTS,
-            json!({ "d": uuid::Uuid::new_v4(), "from": "2030-01-01T00:00:00Z", "to": "2030-01-02T00:00:00Z" }),
+            json!({ "d": uuid::Uuid::new_v4(), "from": format!("{day}T00:00:00Z"), "to": format!("{day}T23:00:00Z") }),
         )
         .await;
     assert_eq!(code(&unknown), Some("NOT_FOUND"));
     let anonymous = app
-        .gql(None, SLOTS, json!({ "d": doc.id, "from": "2030-01-01T00:00:00Z", "to": "2030-01-02T00:00:00Z" }))
+        .gql(None, SLOTS, json!({ "d": doc.id, "from": format!("{day}T00:00:00Z"), "to": format!("{day}T23:00:00Z") }))
         .await;
     assert_eq!(code(&anonymous), Some("UNAUTHENTICATED"));
 }

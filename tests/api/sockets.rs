@@ -267,8 +267,7 @@ async fn a_socket_acts_as_the_login_as_it_is_now() {
 
 #[tokio::test]
 async fn a_logout_on_another_replica_closes_the_socket_too() {
-    // Replicas share PostgreSQL; on SQLite there is one process.
-    if std::env::var("TEST_DATABASE_URL").unwrap_or_default().is_empty() {
+    if !crate::helpers::postgres_only("replicas share PostgreSQL; on SQLite there is one process") {
         return;
     }
     let a = TestApp::spawn().await;

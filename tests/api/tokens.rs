@@ -236,11 +236,10 @@ async fn tokens_with_a_wrong_issuer_audience_algorithm_or_login_are_refused() {
 
 #[tokio::test]
 async fn a_revocation_on_one_replica_stops_the_token_on_another_at_once() {
-    let a = TestApp::spawn().await;
-    if a.state.db.get_database_backend() != sea_orm::DbBackend::Postgres {
-        // Replicas share PostgreSQL; the embedded SQLite server is one process.
+    if !crate::helpers::postgres_only("replicas share PostgreSQL; the embedded SQLite server is one process") {
         return;
     }
+    let a = TestApp::spawn().await;
     let b = TestApp::spawn_with(&[("DATABASE_URL", a.database_url.as_str())]).await;
     let s = a.register(&email("r"), "PATIENT").await;
     assert_eq!(b.me(&s.access).await.as_deref(), Ok(s.id.as_str()), "replica B knows the login (and caches it)");
