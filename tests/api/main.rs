@@ -49,3 +49,4 @@ mod transport;
 mod typed_client;
 mod unverified_doctors;
 mod upcoming_limits;
+mod ws;

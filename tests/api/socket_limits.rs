@@ -5,67 +5,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, client::IntoClientRequest},
-};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     appointments::Clinic,
     helpers::{PASSWORD, Session, TestApp, email, upcoming},
+    ws::{Socket, connect, init, next, open, subscribe},
 };
-
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(app: &TestApp) -> Socket {
-    let url = app.address.replace("http://", "ws://") + "/graphql/ws";
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-/// What arrives next: a JSON message, or `{"closed": code}` (`null` when the socket just ended);
-/// `None` when nothing came within `wait`.
-async fn next(ws: &mut Socket, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                if v["type"] != "ping" {
-                    return Some(v);
-                }
-            }
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                return Some(json!({ "closed": frame.map(|f| u16::from(f.code)) }));
-            }
-            Ok(Some(Ok(_))) => {}
-            Ok(Some(Err(_)) | None) => return Some(json!({ "closed": null })),
-            Err(_) => return None,
-        }
-    }
-}
-
-/// Sends `connection_init` with `token`; returns the answer (`connection_ack`, or how it closed).
-async fn init(app: &TestApp, token: &str) -> (Socket, Value) {
-    let mut ws = connect(app).await;
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    ws.send(Message::text(init.to_string())).await.unwrap();
-    let answer = next(&mut ws, Duration::from_secs(10)).await.expect("an answer to connection_init");
-    (ws, answer)
-}
-
-/// A socket past `connection_ack`.
-async fn open(app: &TestApp, token: &str) -> Socket {
-    let (ws, answer) = init(app, token).await;
-    assert_eq!(answer["type"], "connection_ack", "{answer}");
-    ws
-}
-
-async fn subscribe(ws: &mut Socket, id: &str, query: &str) {
-    let msg = json!({ "id": id, "type": "subscribe", "payload": { "query": query } });
-    ws.send(Message::text(msg.to_string())).await.unwrap();
-}
 
 const EVENTS: &str = "subscription { appointmentEvents { kind status startsAt actor { id firstName } \
      appointment { id status startsAt doctor { id firstName email } patient { id firstName email } } } }";

@@ -3,81 +3,15 @@
 //! bounds (4408 without `connection_init`, 1009 for an oversized message).
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, client::IntoClientRequest},
-};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     appointments::{Clinic, at},
     helpers::{PASSWORD, Session, TestApp, code, email},
+    ws::{closed_within, connect, next, open, run},
 };
-
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(app: &TestApp) -> Socket {
-    let url = app.address.replace("http://", "ws://") + "/graphql/ws";
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-/// A socket past `connection_ack`, signed in with `token`.
-async fn open(app: &TestApp, token: &str) -> Socket {
-    let mut ws = connect(app).await;
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    ws.send(Message::text(init.to_string())).await.unwrap();
-    let ack = next(&mut ws, Duration::from_secs(10)).await;
-    assert_eq!(ack.as_ref().map(|m| &m["type"]), Some(&json!("connection_ack")), "{ack:?}");
-    ws
-}
-
-/// What arrives next: a JSON message, or `{"closed": code}` (`null` when the socket just ended).
-async fn next(ws: &mut Socket, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                if v["type"] != "ping" {
-                    return Some(v);
-                }
-            }
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                return Some(json!({ "closed": frame.map(|f| u16::from(f.code)) }));
-            }
-            Ok(Some(Ok(_))) => {}
-            Ok(Some(Err(_)) | None) => return Some(json!({ "closed": null })),
-            Err(_) => return None,
-        }
-    }
-}
-
-/// The close code the socket ends with, waiting at most `wait` (skipping other messages).
-async fn closed_within(ws: &mut Socket, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let msg = next(ws, left).await?;
-        if msg.get("closed").is_some() {
-            return Some(msg["closed"].clone());
-        }
-    }
-}
-
-/// Runs one operation on the socket; its `next`/`error` message (or how the socket closed).
-async fn run(ws: &mut Socket, id: &str, query: &str, variables: Value) -> Value {
-    let msg = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
-    ws.send(Message::text(msg.to_string())).await.unwrap();
-    loop {
-        let m = next(ws, Duration::from_secs(10)).await.expect("an answer");
-        if m.get("closed").is_some() || m["id"] == id && m["type"] != "complete" {
-            return m;
-        }
-    }
-}
 
 const ME: &str = "{ me { id role } }";
 
