@@ -18,7 +18,9 @@ use std::{
 
 use async_graphql::{
     Name, PathSegment, Request, Response, ServerResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextSubscribe},
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextSubscribe,
+    },
     futures_util::{StreamExt, stream::BoxStream},
     parser::Positioned,
     parser::types::{
@@ -357,18 +359,29 @@ impl Extension for NullsExtension {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         if let Ok(mut seen) = self.seen.lock() {
-            // The root's keys in document order (async-graphql writes them as they complete); a
+            // The root's order is read from the document once it is parsed (`parse_query`); a
             // document that does not parse runs nothing, so any order does.
-            let root_order = if super::limits::prescan(&request.query).is_ok()
-                && let Ok(doc) = async_graphql::parser::parse_query(&request.query)
-            {
-                super::order::RootOrder::of(&doc, request.operation_name.as_deref())
-            } else {
-                super::order::RootOrder::default()
-            };
-            *seen = Some((request.query.clone(), request.operation_name.clone(), root_order));
+            *seen = Some((request.query.clone(), request.operation_name.clone(), super::order::RootOrder::default()));
         }
         next.run(ctx, request).await
+    }
+
+    /// Reads the root's keys in document order from the document the executor parsed (or took
+    /// from the limits' cache): async-graphql writes them as they complete.
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if let Ok(mut seen) = self.seen.lock()
+            && let Some((_, operation_name, root_order)) = seen.as_mut()
+        {
+            *root_order = super::order::RootOrder::of(&doc, operation_name.as_deref());
+        }
+        Ok(doc)
     }
 
     async fn execute(

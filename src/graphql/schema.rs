@@ -50,14 +50,17 @@ pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>, nul
     if !suggestions {
         builder = builder.disable_suggestions();
     }
-    if let Some(limits) = limits {
-        // The operation's own extension first: it is then outermost and sees every document,
-        // also one the limits answer from their cache without parsing it again (its name is
-        // the log line's and the metric's).
-        builder = builder.extension(super::socket::SocketOperations).extension(limits);
+    // The limits last: they answer a document from their cache without calling the extensions
+    // after them, so the operation's own extension (its name is the log line's and the metric's)
+    // and the nulls (the root's key order) come first and see every document.
+    if limits.is_some() {
+        builder = builder.extension(super::socket::SocketOperations);
     }
     if let Some(nulls) = nulls {
         builder = builder.extension(nulls);
+    }
+    if let Some(limits) = limits {
+        builder = builder.extension(limits);
     }
     if let Some(state) = state {
         builder = builder.data(state);
