@@ -367,14 +367,15 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     let started = std::time::Instant::now();
     let (method, path) = (req.method().clone(), crate::calendar::loggable_path(req.uri().path()).into_owned());
     // The route's pattern (`/fhir/r4/Appointment/{id}`), never the path: a bounded label.
-    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
+    // (A shared string: cloning it copies nothing.)
+    let route = req.extensions().get::<axum::extract::MatchedPath>().cloned();
     let mut resp = crate::domain::audit::REQUEST_ID.scope(id.clone(), next.run(req)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(header, value);
     }
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
     let elapsed = started.elapsed();
-    match (graphql, route.as_deref()) {
+    match (graphql, route.as_ref().map(axum::extract::MatchedPath::as_str)) {
         (Some(g), _) => crate::metrics::graphql_operation(g.operation.as_deref(), g.validity, g.outcome, Some(elapsed)),
         // The GraphQL routes are counted by operation, above (a refused one carries its outcome too).
         (None, Some("/graphql" | "/graphql/ws")) => {}
