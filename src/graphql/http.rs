@@ -213,7 +213,7 @@ async fn execute(
 }
 
 /// Whether `response` is a request error: nothing ran (no data), and no error names a field.
-fn is_request_error(response: &async_graphql::Response) -> bool {
+pub(super) fn is_request_error(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())

@@ -593,9 +593,8 @@ impl Stream for Operation<'_> {
             && response.is_err()
             && this.outcome == crate::metrics::Outcome::Ok
         {
-            // As over HTTP: an answer without data whose errors name no field is a refusal.
-            let refused =
-                response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
+            // As over HTTP: a request error is a refusal.
+            let refused = super::http::is_request_error(response);
             this.outcome = if refused { crate::metrics::Outcome::Refused } else { crate::metrics::Outcome::Error };
         }
         polled
