@@ -333,18 +333,7 @@ async fn the_request_log_never_holds_a_feed_token() {
     let server = crate::logs::serve(&dir, &[("RUST_LOG", "debug"), ("PUBLIC_URL", "http://clinic.test/")]);
     let base = format!("http://127.0.0.1:{}", server.port);
     let client = reqwest::Client::new();
-    let register = "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }";
-    let vars = json!({ "i": { "email": email("feedlog"), "password": crate::helpers::PASSWORD, "firstName": "F", "lastName": "L", "role": "PATIENT" } });
-    let body: Value = client
-        .post(format!("{base}/graphql"))
-        .json(&json!({ "query": register, "variables": vars }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let access = body["data"]["register"]["accessToken"].as_str().unwrap();
+    let access = &server.patient_token(&email("feedlog"), crate::helpers::PASSWORD).await;
     let body: Value = client
         .post(format!("{base}/graphql"))
         .bearer_auth(access)

@@ -65,6 +65,22 @@ pub fn serve(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Server {
 }
 
 impl Server {
+    /// Registers a patient with `email` and `password` on this server; their access token.
+    pub async fn patient_token(&self, email: &str, password: &str) -> String {
+        let register = "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }";
+        let vars = json!({ "i": { "email": email, "password": password, "firstName": "T", "lastName": "U", "role": "PATIENT" } });
+        let body: serde_json::Value = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/graphql", self.port))
+            .json(&json!({ "query": register, "variables": vars }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["data"]["register"]["accessToken"].as_str().unwrap_or_else(|| panic!("register: {body}")).to_owned()
+    }
+
     /// Stops it with SIGTERM (it must stop gracefully) and returns every line it wrote.
     pub fn stop(mut self) -> Vec<String> {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
@@ -240,18 +256,7 @@ async fn every_websocket_operation_is_logged_with_its_name_and_its_request_id_as
     let server = serve(&dir, &[("RUST_LOG", "info")]);
     let mut req = format!("ws://127.0.0.1:{}/graphql/ws", server.port).into_client_request().unwrap();
     req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-    let register = "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }";
-    let vars = json!({ "i": { "email": "ws.log@example.com", "password": "Ws-Log-Secret-1", "firstName": "W", "lastName": "L", "role": "PATIENT" } });
-    let body: serde_json::Value = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{}/graphql", server.port))
-        .json(&json!({ "query": register, "variables": vars }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = body["data"]["register"]["accessToken"].as_str().unwrap().to_owned();
+    let token = server.patient_token("ws.log@example.com", "Ws-Log-Secret-1").await;
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
     ws.send(Message::text(init.to_string())).await.unwrap();
