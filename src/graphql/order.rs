@@ -80,6 +80,13 @@ impl RootOrder {
     /// The root keys of `operation_name` (or the only operation) of `doc`.
     pub fn of(doc: &ExecutableDocument, operation_name: Option<&str>) -> Self {
         let Some(operation) = super::selected_operation(doc, operation_name) else { return Self::default() };
+        let items = &operation.node.selection_set.node.items;
+        if let [only] = items.as_slice()
+            && matches!(only.node, Selection::Field(_))
+        {
+            // One root field, the usual request: nothing to order, nothing to allocate.
+            return Self::default();
+        }
         let mut order = Vec::new();
         keys(&operation.node.selection_set.node, &doc.fragments, 0, &mut order);
         Self(order.into_iter().map(Name::new).collect())
