@@ -1,5 +1,5 @@
 //! Application assembly: shared state, the router, and a buildable, bindable server.
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use axum::{
@@ -19,11 +19,8 @@ use tower_http::{
 use uuid::Uuid;
 
 use crate::{
-    auth::{jwt::TokenKeys, password::Passwords, sessions::SessionCache},
     config::Config,
     db,
-    domain::{Clock, Store},
-    events::EventHub,
     graphql::{
         self,
         http::GraphqlState,
@@ -38,102 +35,26 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A request's whole body must arrive within this long after its head (else 408).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Services shared by every request: one allocation, cloned by reference count (a request clones
-/// it several times; a deep clone was a measurable share of a small request's CPU).
-#[derive(Clone)]
-pub struct AppState(Arc<Services>);
+pub use cybermed_graphql::AppState;
 
-impl std::ops::Deref for AppState {
-    type Target = Services;
-
-    fn deref(&self) -> &Services {
-        &self.0
-    }
+/// Connects to the database (migrating it up) and builds the state every front door shares, and
+/// the mailer the outbox's sender delivers through.
+///
+/// # Errors
+/// Database unreachable, a migration failing, or bad mail settings.
+pub async fn build(config: Config) -> anyhow::Result<(AppState, Mailer)> {
+    let pools = db::open(config.database_url.expose(), config.database_max_connections).await?;
+    with_db(config, pools).await
 }
 
-/// What [`AppState`] holds.
-pub struct Services {
-    /// What domain functions work with: database, clock, events (see [`Store`]).
-    pub store: Store,
-    /// SQL statements run so far (tests and the benchmark read it).
-    pub statements: db::StatementCounter,
-    pub config: Arc<Config>,
-    pub keys: TokenKeys,
-    pub passwords: Passwords,
-    pub mailer: Mailer,
-    /// Logins recently checked against the database; account changes forget them.
-    pub sessions: Arc<SessionCache>,
-    /// Objects answered in place or the usual way (tests and the benchmark read it).
-    pub plain_stats: graphql::plain::PlainStats,
-    /// Live events for subscribers (read once per event), and the open WebSockets per user.
-    pub live: graphql::live::Live,
-}
-
-/// `state.db`, `state.clock`, `state.events`… read the [`Store`]: the front doors and the
-/// background jobs, which hold the whole state, read them so, and `&AppState` coerces to the
-/// `&Store` a domain function takes.
-impl std::ops::Deref for Services {
-    type Target = Store;
-
-    fn deref(&self) -> &Store {
-        &self.store
-    }
-}
-
-impl AppState {
-    /// What `seed-demo` works with.
-    pub fn seeder(&self) -> crate::domain::demo::Seeder<'_> {
-        crate::domain::demo::Seeder {
-            store: &self.store,
-            passwords: &self.passwords,
-            keys: &self.keys,
-            sessions: &self.sessions,
-        }
-    }
-
-    /// Connects to the database (migrating it up) and builds every service.
-    ///
-    /// # Errors
-    /// Database unreachable, a migration failing, or bad mail settings.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pools = db::open(config.database_url.expose(), config.database_max_connections).await?;
-        Self::with_db(config, pools).await
-    }
-
-    /// Builds every service around an open, migrated database.
-    ///
-    /// # Errors
-    /// Bad mail settings.
-    pub async fn with_db(config: Config, pools: db::Pools) -> anyhow::Result<Self> {
-        let db::Pools { db, writer, statements } = pools;
-        let keys =
-            TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.access_token_ttl, config.refresh_token_ttl);
-        let mailer = Mailer::from_config(&config)?;
-        let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
-        let sessions = Arc::new(SessionCache::default());
-        let events = EventHub::start(&db, sessions.clone());
-        let writes = db::group_commit::WriteQueue::start(&writer);
-        let live = graphql::live::Live::new(graphql::live::fan_out_permits(&db));
-        let store = Store {
-            db,
-            writer,
-            writes,
-            clock: Clock::default(),
-            events,
-            outbox: crate::outbox::Settings::from_config(&config),
-        };
-        Ok(Self(Arc::new(Services {
-            store,
-            statements,
-            config: Arc::new(config),
-            keys,
-            passwords,
-            mailer,
-            sessions,
-            plain_stats: graphql::plain::PlainStats::default(),
-            live,
-        })))
-    }
+/// Builds the state and the mailer around an open, migrated database.
+///
+/// # Errors
+/// Bad mail settings.
+pub async fn with_db(config: Config, pools: db::Pools) -> anyhow::Result<(AppState, Mailer)> {
+    let mailer = Mailer::from_config(&config)?;
+    let core = cybermed_core::Core::new(config, pools).await?;
+    Ok((AppState::new(core), mailer))
 }
 
 /// The HTTP router with every route and layer.
@@ -147,8 +68,8 @@ pub fn router(state: AppState) -> Router {
     let graphiql_on = state.config.graphiql;
     let request_timeout = state.config.request_timeout;
     let cors_origins = state.config.cors_allowed_origins.clone();
-    let feeds = crate::calendar::routes(state.clone());
-    let state_for_fhir = state.clone();
+    let feeds = crate::calendar::routes(state.core.clone());
+    let state_for_fhir = state.core.clone();
     let st = GraphqlState { schema, ws_schema, limits, nulls, unused_scalars, app: state };
 
     let mut router = Router::new()
@@ -174,7 +95,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.extensions().get::<RequestId>().map_or("-", |r| r.0.as_str());
-            let path = crate::calendar::loggable_path(req.uri().path());
+            let path = crate::domain::calendar_feeds::loggable_path(req.uri().path());
             tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
         }))
         .layer(axum::middleware::from_fn(request_id));
@@ -198,6 +119,8 @@ pub struct Application {
     metrics: Option<TcpListener>,
     router: Router,
     state: AppState,
+    /// What the outbox's sender delivers through.
+    mailer: Mailer,
     timeouts: crate::server::Timeouts,
 }
 
@@ -206,18 +129,18 @@ impl Application {
     /// `config.metrics_bind_addr` when set.
     ///
     /// # Errors
-    /// As [`AppState::build`], or an address cannot be bound.
+    /// As [`build`], or an address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let addr = config.bind_addr.clone();
-        let state = AppState::build(config).await?;
-        Self::with_state(state, &addr).await
+        let (state, mailer) = build(config).await?;
+        Self::with_state(state, mailer, &addr).await
     }
 
     /// Binds `addr` (and the state's `metrics_bind_addr`, when set) for an already built state.
     ///
     /// # Errors
     /// An address cannot be bound.
-    pub async fn with_state(state: AppState, addr: &str) -> anyhow::Result<Self> {
+    pub async fn with_state(state: AppState, mailer: Mailer, addr: &str) -> anyhow::Result<Self> {
         crate::metrics::install();
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let metrics = match &state.config.metrics_bind_addr {
@@ -229,6 +152,7 @@ impl Application {
             metrics,
             router: router(state.clone()),
             state,
+            mailer,
             timeouts: crate::server::Timeouts::default(),
         })
     }
@@ -268,11 +192,11 @@ impl Application {
     /// `/metrics` (when `METRICS_BIND_ADDR` is set) is served beside it and stops with it.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let shutdown = futures_util::FutureExt::shared(Box::pin(shutdown));
-        let jobs = crate::jobs::start(&self.state);
+        let jobs = crate::jobs::start(&self.state.store, &self.state.config, self.mailer);
         let upkeep = tokio::spawn(crate::metrics::upkeep(shutdown.clone()));
         let metrics = self
             .metrics
-            .map(|listener| tokio::spawn(crate::metrics::serve(listener, self.state.clone(), shutdown.clone())));
+            .map(|listener| tokio::spawn(crate::metrics::serve(listener, self.state.store.clone(), shutdown.clone())));
         let settings = crate::server::Settings {
             timeouts: self.timeouts,
             max_connections_per_address: self.state.config.max_connections_per_address,
@@ -365,18 +289,19 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     let id = Uuid::new_v4().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
-    let (method, path) = (req.method().clone(), crate::calendar::loggable_path(req.uri().path()).into_owned());
+    let (method, path) =
+        (req.method().clone(), crate::domain::calendar_feeds::loggable_path(req.uri().path()).into_owned());
     // The route's pattern (`/fhir/r4/Appointment/{id}`), never the path: a bounded label.
     // (A shared string: cloning it copies nothing.)
     let route = req.extensions().get::<axum::extract::MatchedPath>().cloned();
-    let mut resp = crate::domain::audit::REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let mut resp = db::REQUEST_ID.scope(id.clone(), next.run(req)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(header, value);
     }
     let graphql = resp.extensions().get::<graphql::http::GraphqlOutcome>();
     let elapsed = started.elapsed();
     match (graphql, route.as_ref().map(axum::extract::MatchedPath::as_str)) {
-        (Some(g), _) => crate::metrics::graphql_operation(g.operation.as_deref(), g.validity, g.outcome, Some(elapsed)),
+        (Some(g), _) => graphql::metrics::operation(g.operation.as_deref(), g.validity, g.outcome, Some(elapsed)),
         // The GraphQL routes are counted by operation, above (a refused one carries its outcome too).
         (None, Some("/graphql" | "/graphql/ws")) => {}
         (None, route) => crate::metrics::http_request(route.unwrap_or("unmatched"), resp.status().as_u16(), elapsed),
@@ -391,7 +316,7 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
         method = %method,
         path = %path,
         status = resp.status().as_u16(),
-        operation = %graphql.map_or(std::borrow::Cow::Borrowed("-"), |g| crate::telemetry::operation_name(g.operation.as_deref())),
+        operation = %graphql.map_or(std::borrow::Cow::Borrowed("-"), |g| graphql::metrics::operation_name(g.operation.as_deref())),
         outcome = graphql.map_or_else(|| if fine { "ok" } else { "refused" }, |g| g.outcome.as_str()),
         duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"

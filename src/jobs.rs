@@ -1,6 +1,7 @@
 //! Background loops, started by [`crate::app::Application::run_until`] in every process and stopped
-//! when the server shuts down: the outbox sender ([`crate::outbox::sender`]), and housekeeping,
-//! which deletes what has expired. Their statements are left out of the request statement counter.
+//! when the server shuts down: the outbox sender ([`crate::sender`]), and housekeeping, which
+//! deletes what has expired. Their statements are left out of the request statement counter. Each
+//! takes what it uses (the store, the settings it reads, the mailer), not the application's state.
 //!
 //! Every process runs them, so each is safe when several run at once against one database: a
 //! housekeeping run is a handful of idempotent `DELETE`s (on PostgreSQL each under a
@@ -12,13 +13,15 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, DeleteMany, EntityTrait, QueryFilter, Statement};
 use tokio::{sync::watch, task::JoinHandle};
 
+use std::sync::Arc;
+
 use crate::{
-    app::AppState,
+    config::Config,
     db::{
         begin_write,
         entities::{login_failure, outbox_email, password_reset_token, refresh_token, session},
     },
-    domain::throttle,
+    domain::{Store, throttle},
     error::{AppError, AppResult},
     outbox::EmailStatus,
 };
@@ -35,13 +38,14 @@ pub struct Jobs {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Starts every background loop for `state`. They run until [`Jobs::stop`] (or until the returned
-/// value is dropped).
-pub fn start(state: &AppState) -> Jobs {
+/// Starts every background loop over `store`: the outbox's sender (delivering through `mailer`)
+/// and housekeeping. They run until [`Jobs::stop`] (or until the returned value is dropped).
+pub fn start(store: &Store, config: &Arc<Config>, mailer: crate::mail::Mailer) -> Jobs {
     let (stop, stopped) = watch::channel(false);
+    let sender = crate::sender::Sender::new(store.clone(), mailer, config);
     let tasks = vec![
-        crate::outbox::sender::spawn(state.clone(), stopped.clone()),
-        tokio::spawn(crate::db::uncounted(housekeeping_loop(state.clone(), stopped))),
+        crate::sender::spawn(sender, stopped.clone()),
+        tokio::spawn(crate::db::uncounted(housekeeping_loop(store.clone(), config.clone(), stopped))),
     ];
     Jobs { stop, tasks }
 }
@@ -79,7 +83,7 @@ pub struct HousekeepingReport {
     pub sent_emails: u64,
 }
 
-/// Deletes, as of `state.clock`, what has expired: refresh tokens, logins and password-reset
+/// Deletes, as of `store.clock`, what has expired: refresh tokens, logins and password-reset
 /// tokens past their expiry, throttled attempts out of their window, and `SENT` emails older than
 /// the retention. Never the audit log, and never a `PENDING` or `FAILED` email. Each table is one
 /// short write transaction, so the single SQLite writer is never held for long; any number of
@@ -87,19 +91,18 @@ pub struct HousekeepingReport {
 ///
 /// # Errors
 /// Internal only (the database failed); the tables done before the failure stay done.
-pub async fn housekeeping_once(state: &AppState) -> AppResult<HousekeepingReport> {
-    let now = state.clock.now();
-    let config = &state.config;
+pub async fn housekeeping_once(store: &Store, config: &Config) -> AppResult<HousekeepingReport> {
+    let now = store.clock.now();
     let refresh_tokens = purge(
-        state,
+        store,
         "refresh_tokens",
         refresh_token::Entity::delete_many().filter(refresh_token::Column::ExpiresAt.lte(now)),
     )
     .await?;
     let sessions =
-        purge(state, "sessions", session::Entity::delete_many().filter(session::Column::ExpiresAt.lte(now))).await?;
+        purge(store, "sessions", session::Entity::delete_many().filter(session::Column::ExpiresAt.lte(now))).await?;
     let password_reset_tokens = purge(
-        state,
+        store,
         "password_reset_tokens",
         password_reset_token::Entity::delete_many().filter(password_reset_token::Column::ExpiresAt.lte(now)),
     )
@@ -124,10 +127,10 @@ pub async fn housekeeping_once(state: &AppState) -> AppResult<HousekeepingReport
             .add(login_failure::Column::At.lte(before(now, longest)?)),
     );
     let login_failures =
-        purge(state, "login_failures", login_failure::Entity::delete_many().filter(out_of_window)).await?;
+        purge(store, "login_failures", login_failure::Entity::delete_many().filter(out_of_window)).await?;
 
     let sent_emails = purge(
-        state,
+        store,
         "outbox",
         outbox_email::Entity::delete_many()
             .filter(outbox_email::Column::Status.eq(EmailStatus::Sent))
@@ -148,8 +151,8 @@ fn before(now: DateTime<Utc>, ago: Duration) -> AppResult<DateTime<Utc>> {
 
 /// Runs one `DELETE` in a write transaction of its own; on PostgreSQL first takes a lock named
 /// after `table`, so concurrent runs delete one after the other. Returns the rows deleted.
-async fn purge<E: EntityTrait>(state: &AppState, table: &str, delete: DeleteMany<E>) -> AppResult<u64> {
-    let txn = begin_write(&state.writer).await?;
+async fn purge<E: EntityTrait>(store: &Store, table: &str, delete: DeleteMany<E>) -> AppResult<u64> {
+    let txn = begin_write(&store.writer).await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -166,7 +169,7 @@ async fn purge<E: EntityTrait>(state: &AppState, table: &str, delete: DeleteMany
 /// Runs housekeeping [`HOUSEKEEPING_FIRST_RUN`] after start, then every [`HOUSEKEEPING_EVERY`],
 /// until `stop` turns true (or its sender is gone). One `info` line per run with the counts; a
 /// failed run is logged at `warn` and the next one tries again.
-async fn housekeeping_loop(state: AppState, mut stop: watch::Receiver<bool>) {
+async fn housekeeping_loop(store: Store, config: Arc<Config>, mut stop: watch::Receiver<bool>) {
     let mut wait = HOUSEKEEPING_FIRST_RUN;
     loop {
         tokio::select! {
@@ -174,7 +177,7 @@ async fn housekeeping_loop(state: AppState, mut stop: watch::Receiver<bool>) {
             () = tokio::time::sleep(wait) => {}
         }
         wait = HOUSEKEEPING_EVERY;
-        match housekeeping_once(&state).await {
+        match housekeeping_once(&store, &config).await {
             Ok(r) => tracing::info!(
                 refresh_tokens = r.refresh_tokens,
                 sessions = r.sessions,

@@ -1,37 +1,30 @@
 //! CyberMed: an appointment backend for clinics, served as one GraphQL API.
+//!
+//! This crate is the top layer: it assembles the core and the front doors into a server and runs
+//! what every process runs beside it. The layers below are crates of their own (see
+//! `docs/README.md`): [`cybermed_core`] (storage, rules, privacy, the outbox and event writers),
+//! [`cybermed_graphql`] and [`cybermed_interop`] (FHIR R4, iCalendar feeds) over it. Their
+//! modules are re-exported here under the names they had, for the binary and the tests.
+//!
+//! Modules in layer order, each importing only those above it: `telemetry`, `mail`, `metrics`,
+//! `pages`, `sender`, `jobs`, `server`, `app`.
 
-/// Shared state, the HTTP router and a bindable `Application`.
+pub use cybermed_core::{auth, config, db, domain, error, events, login, net, outbox, page};
+pub use cybermed_graphql as graphql;
+pub use cybermed_interop::{calendar, fhir};
+
+/// Application assembly: the state, the router and a bindable `Application`.
 pub mod app;
-/// Authentication: argon2id passwords, JWT access/refresh tokens, the request's viewer, guards.
-pub mod auth;
-/// iCalendar feeds: `GET /calendar/<token>.ics` over the domain layer.
-pub mod calendar;
-/// Configuration from the environment; the only place variables are read.
-pub mod config;
-/// Database pool, migrations, write transactions, and the SeaORM entities.
-pub mod db;
-/// Business rules per area, independent of GraphQL.
-pub mod domain;
-/// The one boundary that turns failures into `extensions.code`.
-pub mod error;
-/// Appointment events fanned out to subscribers (LISTEN/NOTIFY across replicas on PostgreSQL).
-pub mod events;
-/// A read-only FHIR R4 view (`/fhir/r4`) over the same domain functions and privacy rules.
-pub mod fhir;
-/// The GraphQL schema, its resolvers and the HTTP handlers that serve it.
-pub mod graphql;
-/// Background loops of every process (housekeeping), started and stopped with the server.
+/// Background loops of every process (the sender, housekeeping), started and stopped with the server.
 pub mod jobs;
 /// Outgoing email over SMTP or into an outbox folder.
 pub mod mail;
-/// Prometheus metrics: the process's recorder, what records into it, and the `/metrics` listener.
+/// Prometheus metrics: the process's recorder, what it describes, and the `/metrics` listener.
 pub mod metrics;
-/// Client addresses: CIDR blocks and who the client is behind trusted proxies.
-pub mod net;
-/// Durable email: the outbox table's writer, its sender, and the emails' texts.
-pub mod outbox;
 /// Pages for people: the password-reset form the reset email links to.
 pub mod pages;
+/// The outbox's sender: claims due emails with a lease and delivers them through the mailer.
+pub mod sender;
 /// The HTTP server loop: head, idle and body timeouts, and open connections per client address.
 pub mod server;
 /// Logging setup.

@@ -95,7 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(p) if !p.is_empty() => p,
                 _ => read_password(&email)?,
             };
-            let state = app::AppState::build(config).await?;
+            let state = core(config).await?;
             match accounts::create_admin(
                 &state.store,
                 &state.passwords,
@@ -118,7 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::SeedDemo => {
-            let state = app::AppState::build(config).await?;
+            let state = core(config).await?;
             match cybermed::domain::demo::seed(state.seeder()).await {
                 Ok(logins) => {
                     let mut out = std::io::stdout().lock();
@@ -164,4 +164,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // `metrics_port` is left out of the line when there is no metrics listener.
     tracing::info!(port = application.port(), metrics_port = application.metrics_port(), "cybermed listening");
     application.run_until(app::shutdown_signal()).await
+}
+
+/// The core's services, for a command that works on the database without serving (no GraphQL
+/// schema, no mailer).
+async fn core(config: Config) -> anyhow::Result<cybermed_core::Core> {
+    let pools = db::open(config.database_url.expose(), config.database_max_connections).await?;
+    cybermed_core::Core::new(config, pools).await
 }

@@ -126,7 +126,7 @@ async fn housekeeping_deletes_exactly_what_has_expired_and_never_the_audit_log()
     assert!(made.expected.sent_emails >= 1);
     let audit_before = app.count_rows("audit_log").await;
 
-    let report = housekeeping_once(&app.state).await.unwrap();
+    let report = housekeeping_once(&app.state, &app.state.config).await.unwrap();
 
     assert_eq!(report, made.expected);
     // The second user's two logins of day 31 stay, the logged-out one too until its expiry.
@@ -145,7 +145,7 @@ async fn housekeeping_deletes_exactly_what_has_expired_and_never_the_audit_log()
     assert_eq!(app.count_rows("audit_log").await, audit_before, "the audit log is never deleted");
 
     // A second run finds nothing left to do.
-    assert_eq!(housekeeping_once(&app.state).await.unwrap(), HousekeepingReport::default());
+    assert_eq!(housekeeping_once(&app.state, &app.state.config).await.unwrap(), HousekeepingReport::default());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +153,10 @@ async fn two_housekeeping_runs_at_once_both_succeed_and_delete_each_row_once() {
     let app = TestApp::spawn().await;
     let made = make_rows(&app).await;
 
-    let (first, second) = tokio::join!(housekeeping_once(&app.state), housekeeping_once(&app.state));
+    let (first, second) = tokio::join!(
+        housekeeping_once(&app.state, &app.state.config),
+        housekeeping_once(&app.state, &app.state.config)
+    );
 
     let (first, second) = (first.unwrap(), second.unwrap());
     let together = HousekeepingReport {

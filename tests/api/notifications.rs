@@ -4,10 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use cybermed::{
-    db::entities::outbox_email,
-    outbox::{EmailKind, appointments::reminder_still_wanted},
-};
+use cybermed::{db::entities::outbox_email, domain::appointments::notices::reminder_still_wanted, outbox::EmailKind};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 

@@ -1,0 +1,88 @@
+use sea_orm::entity::prelude::*;
+
+/// One email of the outbox: written in the transaction of the change that causes it, sent later by
+/// the outbox sender. The body may hold a reset token: it never leaves the
+/// service except in the email itself.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: EmailKind,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
+    pub appointment_id: Option<Uuid>,
+    /// The user the email is for (reminders check their preference again before sending).
+    pub recipient_id: Option<Uuid>,
+    /// For a reminder: the appointment's start it reminds of (a moved appointment's old reminders
+    /// no longer match and are not sent).
+    pub starts_at: Option<DateTimeUtc>,
+    /// `<uuid@host>`, fixed when written: a retry after a crash mid-send is the same message.
+    #[sea_orm(unique)]
+    pub message_id: String,
+    pub status: EmailStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTimeUtc,
+    /// When it may be sent (reminders: the appointment's start minus the lead; retries: later).
+    pub due_at: DateTimeUtc,
+    pub sent_at: Option<DateTimeUtc>,
+    /// A sender's claim: until then no other sender takes it.
+    pub lease_until: Option<DateTimeUtc>,
+    pub lease_owner: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// What an email is about. Stored as its name; sent as the `X-CyberMed-Kind` header in lower case
+/// with dashes (`appointment-confirmed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum EmailKind {
+    #[sea_orm(string_value = "PASSWORD_RESET")]
+    PasswordReset,
+    #[sea_orm(string_value = "APPOINTMENT_REQUESTED")]
+    AppointmentRequested,
+    #[sea_orm(string_value = "APPOINTMENT_CONFIRMED")]
+    AppointmentConfirmed,
+    #[sea_orm(string_value = "APPOINTMENT_RESCHEDULED")]
+    AppointmentRescheduled,
+    #[sea_orm(string_value = "APPOINTMENT_CANCELLED")]
+    AppointmentCancelled,
+    #[sea_orm(string_value = "APPOINTMENT_REMINDER")]
+    AppointmentReminder,
+    /// To the old address, after an email change.
+    #[sea_orm(string_value = "EMAIL_CHANGED")]
+    EmailChanged,
+}
+
+impl EmailKind {
+    /// The `X-CyberMed-Kind` header value.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password-reset",
+            Self::AppointmentRequested => "appointment-requested",
+            Self::AppointmentConfirmed => "appointment-confirmed",
+            Self::AppointmentRescheduled => "appointment-rescheduled",
+            Self::AppointmentCancelled => "appointment-cancelled",
+            Self::AppointmentReminder => "appointment-reminder",
+            Self::EmailChanged => "email-changed",
+        }
+    }
+}
+
+/// Where an email is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum EmailStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}

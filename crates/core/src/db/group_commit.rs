@@ -1,0 +1,497 @@
+//! Write jobs, committed in groups on SQLite.
+//!
+//! SQLite has one writer at a time, and a commit costs more than a short transaction's statements
+//! (the WAL frames of every page touched, the lock taken and given back, a round trip to the
+//! connection's thread for `BEGIN` and for `COMMIT`). So on SQLite one task owns the write path
+//! for [`WriteQueue::run`]: it takes every job waiting (up to [`MAX_GROUP`]) and runs them in one
+//! `BEGIN IMMEDIATE … COMMIT`, each inside a `SAVEPOINT` of its own. A job that fails (a rule, a
+//! constraint such as the overlap triggers) is rolled back to its savepoint and the others go on;
+//! every job is answered only after the group's commit, with its own result. If the group itself
+//! fails (a savepoint that cannot be taken or released, or the commit), nothing of it is kept and
+//! every job is run again alone, in a transaction of its own, and answered from that run: a job is
+//! never told it succeeded by a commit that did not happen, and never told of a conflict found
+//! against writes that were not committed. A single waiting job runs alone from the start (no
+//! savepoint).
+//!
+//! On PostgreSQL, which takes concurrent writers, a job runs in the caller's task in a transaction
+//! of its own, as before: there is nothing to gain from queueing behind one connection.
+//!
+//! A job runs in its caller's context: its log span, its request id (for the audit log) and its
+//! place in the statement counter. A job whose caller went away before it started is not run; one
+//! that started is finished and committed (its caller only misses the answer).
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+};
+
+use futures_util::FutureExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+use super::REQUEST_ID;
+use super::{BACKGROUND, begin_write};
+
+/// The future of one run of a job, borrowing its transaction.
+pub type JobFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Most jobs committed together: bounds how long the group holds the one writer connection
+/// (other writers, such as the outbox sender, wait for it).
+pub const MAX_GROUP: usize = 64;
+
+/// What a caller learns when its job could not be answered: the queue's task is gone, or the job
+/// panicked.
+const LOST: &str = "write job lost";
+
+/// Runs write jobs: grouped on SQLite, one transaction each on PostgreSQL. Cheap to clone.
+#[derive(Clone)]
+pub struct WriteQueue {
+    inner: Inner,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    in_flight: AtomicUsize,
+    groups: AtomicU64,
+    grouped_jobs: AtomicU64,
+}
+
+/// What the queue has done so far (for operators, tests and the benchmark).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Jobs submitted and not answered yet.
+    pub in_flight: usize,
+    /// Groups of two jobs or more committed together.
+    pub groups: u64,
+    /// Jobs answered from those groups.
+    pub grouped_jobs: u64,
+}
+
+/// Counts a job in flight for as long as its caller waits (also when the caller goes away).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Self(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Clone)]
+enum Inner {
+    Direct(DatabaseConnection),
+    Grouped(mpsc::UnboundedSender<Box<dyn Job>>),
+}
+
+impl WriteQueue {
+    /// Starts the queue for `writer` (on SQLite the one-connection writer pool, whose task it
+    /// spawns: call it inside the runtime).
+    pub fn start(writer: &DatabaseConnection) -> Self {
+        let counts = Arc::new(Counts::default());
+        if writer.get_database_backend() != DbBackend::Sqlite {
+            return Self { inner: Inner::Direct(writer.clone()), counts };
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(serve(writer.clone(), rx, counts.clone()));
+        Self { inner: Inner::Grouped(tx), counts }
+    }
+
+    /// What the queue has done so far.
+    pub fn stats(&self) -> WriteStats {
+        WriteStats {
+            in_flight: self.counts.in_flight.load(Ordering::Relaxed),
+            groups: self.counts.groups.load(Ordering::Relaxed),
+            grouped_jobs: self.counts.grouped_jobs.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `job` in a write transaction and returns its result once that is committed (or its
+    /// error, its writes rolled back). `job` may be run more than once (each run's writes are
+    /// rolled back but the last one's): it must do the same thing each time, from what it reads
+    /// in the transaction it is given.
+    ///
+    /// # Errors
+    /// The job's own error; a database error beginning or committing (`E::from`); an internal
+    /// error when the job panicked.
+    pub async fn run<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        F: for<'a> FnMut(&'a DatabaseTransaction) -> JobFuture<'a, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbErr> + Send + 'static,
+    {
+        match &self.inner {
+            Inner::Direct(writer) => {
+                let _in_flight = InFlight::new(&self.counts.in_flight);
+                let mut job = job;
+                let txn = begin_write(writer).await?;
+                match job(&txn).await {
+                    Ok(v) => {
+                        txn.commit().await?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        txn.rollback().await?;
+                        Err(e)
+                    }
+                }
+            }
+            Inner::Grouped(queue) => {
+                let (tx, rx) = oneshot::channel();
+                let job = Box::new(Typed {
+                    job,
+                    outcome: None,
+                    answer: tx,
+                    span: tracing::Span::current(),
+                    request_id: REQUEST_ID.try_with(Clone::clone).ok(),
+                    background: BACKGROUND.try_with(|()| ()).is_ok(),
+                });
+                queue.send(job).map_err(|_| DbErr::Custom(LOST.to_owned()))?;
+                // Counted once queued: a job counted in flight is one the writer can take.
+                let _in_flight = InFlight::new(&self.counts.in_flight);
+                rx.await.map_err(|_| DbErr::Custom(LOST.to_owned()))?
+            }
+        }
+    }
+}
+
+/// A job with its types erased, for the queue.
+trait Job: Send {
+    /// Runs once inside `txn`; true when it succeeded (its writes are to be kept).
+    fn run<'a>(&'a mut self, txn: &'a DatabaseTransaction) -> JobFuture<'a, bool>;
+    /// Answers the caller with the last run's result, or with `failed` (its transaction failed).
+    fn answer(self: Box<Self>, failed: Option<DbErr>);
+    /// Whether the caller still waits for the answer.
+    fn wanted(&self) -> bool;
+}
+
+struct Typed<F, T, E> {
+    job: F,
+    outcome: Option<Result<T, E>>,
+    answer: oneshot::Sender<Result<T, E>>,
+    span: tracing::Span,
+    request_id: Option<String>,
+    background: bool,
+}
+
+impl<F, T, E> Job for Typed<F, T, E>
+where
+    F: for<'a> FnMut(&'a DatabaseTransaction) -> JobFuture<'a, Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbErr> + Send + 'static,
+{
+    fn run<'a>(&'a mut self, txn: &'a DatabaseTransaction) -> JobFuture<'a, bool> {
+        let fut = (self.job)(txn).instrument(self.span.clone());
+        let fut: JobFuture<'a, Result<T, E>> = match self.request_id.clone() {
+            Some(id) => Box::pin(REQUEST_ID.scope(id, fut)),
+            None => Box::pin(fut),
+        };
+        let fut = if self.background { Box::pin(BACKGROUND.scope((), fut)) } else { fut };
+        let outcome = &mut self.outcome;
+        Box::pin(async move {
+            let result = fut.await;
+            let ok = result.is_ok();
+            *outcome = Some(result);
+            ok
+        })
+    }
+
+    fn answer(self: Box<Self>, failed: Option<DbErr>) {
+        let result = match failed {
+            Some(e) => Some(Err(E::from(e))),
+            None => self.outcome,
+        };
+        if let Some(result) = result {
+            // The caller may have gone: nobody to tell.
+            let _ = self.answer.send(result);
+        }
+    }
+
+    fn wanted(&self) -> bool {
+        !self.answer.is_closed()
+    }
+}
+
+/// The SQLite writer's loop: a group per wake-up, until every [`WriteQueue`] is dropped.
+async fn serve(writer: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>, counts: Arc<Counts>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        group.retain(|job| job.wanted());
+        if group.len() == 1 {
+            if let Some(job) = group.pop() {
+                alone(&writer, job).await;
+            }
+        } else if !group.is_empty() {
+            together(&writer, std::mem::take(&mut group), &counts).await;
+        }
+        group.clear();
+    }
+}
+
+/// Runs a job to completion, catching a panic (false: the job is lost, it is not answered).
+async fn run_caught(job: &mut Box<dyn Job>, txn: &DatabaseTransaction) -> Option<bool> {
+    AssertUnwindSafe(job.run(txn)).catch_unwind().await.ok()
+}
+
+/// One job in a transaction of its own.
+async fn alone(writer: &DatabaseConnection, mut job: Box<dyn Job>) {
+    let txn = match begin_write(writer).await {
+        Ok(txn) => txn,
+        Err(e) => return job.answer(Some(e)),
+    };
+    match run_caught(&mut job, &txn).await {
+        Some(true) => match txn.commit().await {
+            Ok(()) => job.answer(None),
+            Err(e) => job.answer(Some(e)),
+        },
+        Some(false) => {
+            // Its writes go; its answer is its own error.
+            let _ = txn.rollback().await;
+            job.answer(None);
+        }
+        None => {
+            let _ = txn.rollback().await;
+            tracing::error!("a write job panicked");
+        }
+    }
+}
+
+/// Jobs in one transaction, a savepoint each; on a failure of the group, each again alone.
+async fn together(writer: &DatabaseConnection, jobs: Vec<Box<dyn Job>>, counts: &Counts) {
+    let txn = match begin_write(writer).await {
+        Ok(txn) => txn,
+        Err(e) => {
+            for job in jobs {
+                job.answer(Some(e.clone()));
+            }
+            return;
+        }
+    };
+    // One round trip between two jobs (the end of one savepoint and the start of the next); the
+    // last job's savepoint ends with the commit.
+    let mut kept = Vec::with_capacity(jobs.len());
+    let mut broken = txn.execute_unprepared("SAVEPOINT job").await.is_err();
+    let last = jobs.len().saturating_sub(1);
+    let mut rest = jobs.into_iter().enumerate();
+    while !broken {
+        let Some((i, mut job)) = rest.next() else { break };
+        let ran = run_caught(&mut job, &txn).await;
+        let next = match (ran == Some(true), i == last) {
+            (true, false) => Some("RELEASE job; SAVEPOINT job"),
+            (false, false) => Some("ROLLBACK TO job; RELEASE job; SAVEPOINT job"),
+            (true, true) => None,
+            (false, true) => Some("ROLLBACK TO job"),
+        };
+        if let Some(sql) = next {
+            broken = txn.execute_unprepared(sql).await.is_err();
+        }
+        match ran {
+            Some(_) => kept.push(job),
+            None => tracing::error!("a write job panicked"),
+        }
+    }
+    let rest = rest.map(|(_, job)| job);
+    kept.extend(rest);
+    if !broken {
+        match txn.commit().await {
+            Ok(()) => {
+                counts.groups.fetch_add(1, Ordering::Relaxed);
+                counts.grouped_jobs.fetch_add(kept.len() as u64, Ordering::Relaxed);
+                for job in kept {
+                    job.answer(None);
+                }
+                return;
+            }
+            Err(e) => {
+                let reason = crate::error::describe_db_err(&e);
+                tracing::warn!(%reason, "a group of writes failed to commit; running each alone");
+            }
+        }
+    } else {
+        tracing::warn!("a group of writes failed; running each alone");
+        let _ = txn.rollback().await;
+    }
+    for job in kept {
+        alone(writer, job).await;
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use std::{collections::BTreeSet, sync::atomic::AtomicU32, time::Duration};
+
+    use futures_util::future::join_all;
+    use sea_orm::{ConnectionTrait, DbErr, Statement};
+
+    use super::*;
+
+    async fn queue() -> (tempfile::TempDir, DatabaseConnection, WriteQueue) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pools = crate::db::connect(&url, None).await.unwrap();
+        pools
+            .writer
+            .execute_unprepared("CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p (id))")
+            .await
+            .unwrap();
+        let q = WriteQueue::start(&pools.writer);
+        (dir, pools.writer, q)
+    }
+
+    /// What a test job does: insert row `id` into `t`, then fail, panic, or succeed.
+    #[derive(Clone, Copy)]
+    enum Then {
+        Succeed,
+        Fail,
+        Panic,
+        /// Insert with a parent that does not exist, checked only at the commit.
+        FailAtCommit,
+    }
+
+    fn job(
+        id: i64,
+        then: Then,
+        runs: &Arc<AtomicU32>,
+    ) -> impl for<'a> FnMut(&'a DatabaseTransaction) -> JobFuture<'a, Result<i64, DbErr>> + Send + 'static {
+        let runs = runs.clone();
+        move |txn| {
+            runs.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async move {
+                let parent: Option<i64> = match then {
+                    Then::FailAtCommit => {
+                        txn.execute_unprepared("PRAGMA defer_foreign_keys = ON").await?;
+                        Some(999)
+                    }
+                    _ => None,
+                };
+                let insert = "INSERT INTO t (id, p) VALUES ($1, $2)";
+                txn.execute_raw(Statement::from_sql_and_values(
+                    txn.get_database_backend(),
+                    insert,
+                    [id.into(), parent.into()],
+                ))
+                .await?;
+                match then {
+                    Then::Fail => Err(DbErr::Custom(format!("job {id} refused"))),
+                    Then::Panic => panic!("job {id} panics"),
+                    Then::Succeed | Then::FailAtCommit => Ok(id),
+                }
+            })
+        }
+    }
+
+    /// Runs `runs` as one group: a first job holds the writer until all of them wait for it.
+    async fn in_one_group<F: Future>(q: &WriteQueue, runs: Vec<F>) -> Vec<F::Output> {
+        let n = runs.len();
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let (go_tx, go_rx) = oneshot::channel::<()>();
+        let mut signals = Some((started_tx, go_rx));
+        let blocker = q.run(move |_txn| {
+            let signals = signals.take();
+            Box::pin(async move {
+                if let Some((started, go)) = signals {
+                    let _ = started.send(());
+                    let _ = go.await;
+                }
+                Ok::<(), DbErr>(())
+            })
+        });
+        let rest = async move {
+            started_rx.await.unwrap();
+            let release = async move {
+                while q.stats().in_flight < n + 1 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                go_tx.send(()).unwrap();
+            };
+            tokio::join!(join_all(runs), release).0
+        };
+        let (blocked, out) = tokio::join!(blocker, rest);
+        blocked.unwrap();
+        out
+    }
+
+    async fn stored(writer: &DatabaseConnection) -> BTreeSet<i64> {
+        let rows = writer
+            .query_all_raw(Statement::from_string(writer.get_database_backend(), "SELECT id FROM t"))
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.try_get_by_index::<i64>(0).unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn jobs_committed_together_get_their_own_results_and_a_failed_one_leaves_nothing() {
+        let (_dir, writer, q) = queue().await;
+        let runs = Arc::new(AtomicU32::new(0));
+        let out = in_one_group(
+            &q,
+            vec![
+                q.run(job(1, Then::Succeed, &runs)),
+                q.run(job(2, Then::Fail, &runs)),
+                q.run(job(3, Then::Succeed, &runs)),
+            ],
+        )
+        .await;
+        assert!(matches!(out[0], Ok(1)), "{out:?}");
+        assert!(matches!(&out[1], Err(DbErr::Custom(m)) if m == "job 2 refused"), "{out:?}");
+        assert!(matches!(out[2], Ok(3)), "{out:?}");
+        assert_eq!(stored(&writer).await, BTreeSet::from([1, 3]));
+        assert_eq!(runs.load(Ordering::Relaxed), 3, "each ran once");
+        assert_eq!(q.stats(), WriteStats { in_flight: 0, groups: 1, grouped_jobs: 3 });
+    }
+
+    #[tokio::test]
+    async fn when_the_group_cannot_commit_each_job_runs_again_alone_and_gets_that_answer() {
+        let (_dir, writer, q) = queue().await;
+        let (a, b, c) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let out = in_one_group(
+            &q,
+            vec![
+                q.run(job(10, Then::Succeed, &a)),
+                q.run(job(11, Then::FailAtCommit, &b)),
+                q.run(job(12, Then::Fail, &c)),
+            ],
+        )
+        .await;
+        assert!(matches!(out[0], Ok(10)), "{out:?}");
+        let fk = crate::error::db_error_code(out[1].as_ref().unwrap_err());
+        assert_eq!(fk.as_deref(), Some("787"), "its own commit fails on the foreign key: {out:?}");
+        assert!(matches!(&out[2], Err(DbErr::Custom(m)) if m == "job 12 refused"), "{out:?}");
+        assert_eq!(stored(&writer).await, BTreeSet::from([10]));
+        let runs = [a.load(Ordering::Relaxed), b.load(Ordering::Relaxed), c.load(Ordering::Relaxed)];
+        assert_eq!(runs, [2, 2, 2], "in the group, then alone");
+        assert_eq!(q.stats(), WriteStats { in_flight: 0, groups: 0, grouped_jobs: 0 });
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_is_answered_with_an_error_and_the_others_commit() {
+        let (_dir, writer, q) = queue().await;
+        let runs = Arc::new(AtomicU32::new(0));
+        let out = in_one_group(
+            &q,
+            vec![
+                q.run(job(20, Then::Succeed, &runs)),
+                q.run(job(21, Then::Panic, &runs)),
+                q.run(job(22, Then::Succeed, &runs)),
+            ],
+        )
+        .await;
+        assert!(matches!(out[0], Ok(20)), "{out:?}");
+        assert!(matches!(&out[1], Err(DbErr::Custom(m)) if m == LOST), "{out:?}");
+        assert!(matches!(out[2], Ok(22)), "{out:?}");
+        assert_eq!(stored(&writer).await, BTreeSet::from([20, 22]));
+        assert_eq!(q.stats().groups, 1);
+    }
+}

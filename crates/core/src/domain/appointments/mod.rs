@@ -1,0 +1,296 @@
+//! Appointments: booking that never double-books, the status lifecycle, history, and who sees what.
+//!
+//! Overlap of active appointments (one doctor, or one patient) is refused by the database itself:
+//! exclusion constraints on PostgreSQL, triggers inside `BEGIN IMMEDIATE` transactions on SQLite.
+//! The code never checks-then-inserts for overlap; it inserts and maps the refusal to `CONFLICT`.
+//!
+//! By sub-feature: [`booking`] (`create`), [`lifecycle`] (confirm, cancel, complete, no-show,
+//! reschedule), [`listing`] (what a viewer may read), [`events`] (the history, its emails and
+//! notices). This file holds what they share: the statuses, the viewer's part, the retry loop and
+//! the time checks.
+mod booking;
+mod events;
+mod lifecycle;
+mod listing;
+pub mod notices;
+
+use std::future::Future;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    Statement,
+};
+use uuid::Uuid;
+
+pub use self::{
+    booking::{NewAppointment, create},
+    events::{EventWithParties, event_by_id, event_with_parties},
+    lifecycle::{Transition, reschedule, transition},
+    listing::{
+        AppointmentCursor, AppointmentFilter, by_ids, count, get, history_of, list_counted,
+        visible_in_range_with_event_counts,
+    },
+};
+use super::schedule::{DoctorCalendar, Rule, grid};
+pub use crate::db::entities::{appointment::AppointmentStatus, appointment_event::AppointmentEventKind};
+use crate::{
+    auth::viewer::Viewer,
+    db::entities::{appointment, time_off},
+    error::{AppError, AppResult, Refusal, db_error_code, db_error_names},
+};
+
+/// How far ahead an appointment may be booked.
+pub const MAX_DAYS_AHEAD: i64 = 365;
+/// Longest reason for visit or cancellation, characters.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// How many active (`PENDING`, `CONFIRMED`) appointments that have not started yet a patient may
+/// hold: in all, and with one doctor (`MAX_UPCOMING_PER_PATIENT`, `MAX_UPCOMING_PER_DOCTOR_PAIR`).
+/// Cancelled, completed and started ones do not count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpcomingLimits {
+    pub per_patient: u32,
+    pub per_pair: u32,
+}
+
+impl Default for UpcomingLimits {
+    /// The defaults of the configuration: 60 in all, 30 with one doctor.
+    fn default() -> Self {
+        Self { per_patient: 60, per_pair: 30 }
+    }
+}
+
+impl From<&crate::config::Config> for UpcomingLimits {
+    fn from(c: &crate::config::Config) -> Self {
+        Self { per_patient: c.max_upcoming_per_patient, per_pair: c.max_upcoming_per_doctor_pair }
+    }
+}
+
+impl UpcomingLimits {
+    /// Refuses one more appointment to a patient who holds `in_all` upcoming ones, `with_doctor`
+    /// of them with its doctor.
+    fn check(self, in_all: i64, with_doctor: i64) -> Result<(), Failure> {
+        if in_all >= i64::from(self.per_patient) || with_doctor >= i64::from(self.per_pair) {
+            return Err(AppError::Refused(Refusal::TooManyUpcoming).into());
+        }
+        Ok(())
+    }
+}
+
+/// The two counts [`UpcomingLimits`] compares, as two scalar subqueries (a patient's upcoming
+/// appointments in all, then those with the doctor), over the SQL parameters named: the doctor,
+/// the patient, now. The status list is written out so that both databases answer from the
+/// partial index of upcoming appointments (`m20261221_000001_upcoming_index`). Run after the
+/// booking's locks (see [`lock_parties`]; SQLite's one writer), they count every committed
+/// booking of the patient and, in a group of bookings committed together, the earlier ones.
+macro_rules! upcoming_counts_sql {
+    ($doctor:literal, $patient:literal, $now:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM appointments u WHERE u.patient_id = ",
+            $patient,
+            " AND u.status IN ('PENDING', 'CONFIRMED') AND u.starts_at > ",
+            $now,
+            "), (SELECT COUNT(*) FROM appointments u WHERE u.patient_id = ",
+            $patient,
+            " AND u.status IN ('PENDING', 'CONFIRMED') AND u.starts_at > ",
+            $now,
+            " AND u.doctor_id = ",
+            $doctor,
+            ")"
+        )
+    };
+}
+use upcoming_counts_sql;
+
+/// Refuses one more upcoming appointment of `patient` (with `doctor`) over `limits`, inside `txn`
+/// after its locks: one statement.
+async fn check_upcoming(
+    txn: &DatabaseTransaction,
+    limits: UpcomingLimits,
+    doctor: Uuid,
+    patient: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    const SQL: &str = concat!("SELECT ", upcoming_counts_sql!("$1", "$2", "$3"));
+    let stmt =
+        Statement::from_sql_and_values(txn.get_database_backend(), SQL, [doctor.into(), patient.into(), now.into()]);
+    let row = txn.query_one_raw(stmt).await?.ok_or_else(|| AppError::internal("no row counted"))?;
+    limits.check(row.try_get_by_index(0)?, row.try_get_by_index(1)?)
+}
+
+/// The viewer's part in an appointment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Doctor,
+    Patient,
+    Admin,
+}
+
+/// The viewer's part, or `None` when they may not know the appointment exists.
+pub fn party(viewer: &Viewer, appt: &appointment::Model) -> Option<Party> {
+    if viewer.is_admin() {
+        Some(Party::Admin)
+    } else if appt.doctor_id == viewer.id() {
+        Some(Party::Doctor)
+    } else if appt.patient_id == viewer.id() {
+        Some(Party::Patient)
+    } else {
+        None
+    }
+}
+
+/// A transaction attempt's failure: a rule (final) or a database error (maybe worth a retry).
+enum Failure {
+    App(AppError),
+    Db(DbErr),
+}
+
+impl From<DbErr> for Failure {
+    fn from(e: DbErr) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+/// On PostgreSQL, takes the transaction's advisory locks of an appointment's doctor and patient,
+/// in one order everywhere, before its row is written or moved. Two writes that could clash then
+/// run one after the other, and the later one meets the earlier one's committed row (`CONFLICT`
+/// at once). Without them, two concurrent inserts that overlap each wait on the other's
+/// uncommitted row while checking the exclusion constraints: a deadlock PostgreSQL breaks only
+/// after `deadlock_timeout` (1 s), and under load a round of five bookings of one patient ran out
+/// of retries (CI saw `INTERNAL_SERVER_ERROR`). SQLite has one writer: nothing to do.
+async fn lock_parties(txn: &DatabaseTransaction, doctor: Uuid, patient: Uuid) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let key = |id: Uuid| {
+        let (hi, lo) = id.as_u64_pair();
+        i64::from_ne_bytes((hi ^ lo).to_ne_bytes())
+    };
+    let (a, b) = (key(doctor), key(patient));
+    // The inner lock is taken first: the outer row needs the inner one.
+    let sql = "SELECT pg_advisory_xact_lock($2) FROM (SELECT pg_advisory_xact_lock($1)) AS first_lock";
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [a.min(b).into(), a.max(b).into()]))
+        .await?;
+    Ok(())
+}
+
+/// Runs `attempt` until it succeeds, fails by a rule, or fails by something other than a
+/// serialization failure or deadlock (retried up to 5 times): those are the database asking to
+/// try again, never the client's fault.
+async fn with_retries<T, F, Fut>(mut attempt: F) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(Failure::App(e)) => return Err(e),
+            Err(Failure::Db(e)) => {
+                if let Some(conflict) = overlap_conflict(&e) {
+                    return Err(conflict);
+                }
+                let retryable = matches!(db_error_code(&e).as_deref(), Some("40001" | "40P01" | "5" | "517" | "261"));
+                if !retryable || tries >= 5 {
+                    return Err(e.into());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5 * tries)).await;
+            }
+        }
+    }
+}
+
+/// The refusal of an overlapping active appointment, as the client should see it.
+fn overlap_conflict(e: &DbErr) -> Option<AppError> {
+    let names = db_error_names(e);
+    let has = |name: &str| names.iter().any(|n| n.contains(name));
+    if has("appointments_doctor_no_overlap") {
+        Some(AppError::conflict("startsAt", "The doctor already has an appointment at that time"))
+    } else if has("appointments_patient_no_overlap") {
+        Some(AppError::conflict("startsAt", "The patient already has an appointment at that time"))
+    } else if db_error_code(e).as_deref() == Some("23P01") {
+        Some(AppError::conflict("startsAt", "That time is already booked"))
+    } else {
+        None
+    }
+}
+
+/// The rules a start is checked against: the doctor's slot grid.
+struct Grid<'a> {
+    tz: Tz,
+    rules: &'a [Rule],
+    slot_minutes: i64,
+}
+
+impl<'a> From<&'a DoctorCalendar> for Grid<'a> {
+    fn from(cal: &'a DoctorCalendar) -> Self {
+        Self { tz: cal.tz, rules: &cal.rules, slot_minutes: cal.slot_minutes() }
+    }
+}
+
+/// Checks the start of a booking or a move and returns its end (time off apart: see
+/// [`away_at`]).
+///
+/// Always: in the future, at most a year ahead. When `on_grid` (patients, and admins acting for
+/// them): exactly a slot of the doctor's availability.
+fn check_start(
+    grid_of: &Grid<'_>,
+    starts_at: DateTime<Utc>,
+    on_grid: bool,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Failure> {
+    if starts_at <= now {
+        return Err(AppError::bad_input("startsAt", "startsAt must be in the future").into());
+    }
+    if starts_at > now + TimeDelta::days(MAX_DAYS_AHEAD) {
+        return Err(AppError::bad_input("startsAt", "startsAt can be at most 365 days ahead").into());
+    }
+    let ends_at = starts_at + TimeDelta::minutes(grid_of.slot_minutes);
+    if on_grid {
+        let day = TimeDelta::days(1);
+        let slots = grid(grid_of.tz, grid_of.rules, grid_of.slot_minutes, starts_at - day, starts_at + day);
+        if !slots.iter().any(|s| s.start == starts_at) {
+            return Err(AppError::bad_input("startsAt", "startsAt is not one of the doctor's available slots").into());
+        }
+    }
+    Ok(ends_at)
+}
+
+/// The refusal of a time over the doctor's time off.
+fn away() -> Failure {
+    AppError::bad_input("startsAt", "The doctor is away at that time").into()
+}
+
+/// Refuses `[starts_at, ends_at)` when it overlaps the doctor's time off.
+async fn away_at<C: ConnectionTrait>(
+    txn: &C,
+    doctor_id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let blocked = time_off::Entity::find()
+        .filter(time_off::Column::DoctorId.eq(doctor_id))
+        .filter(time_off::Column::StartsAt.lt(ends_at))
+        .filter(time_off::Column::EndsAt.gt(starts_at))
+        .count(txn)
+        .await?;
+    if blocked > 0 { Err(away()) } else { Ok(()) }
+}
+
+async fn load_for<C: ConnectionTrait>(txn: &C, viewer: &Viewer, id: Uuid) -> Result<appointment::Model, Failure> {
+    let appt = appointment::Entity::find_by_id(id).one(txn).await?.ok_or(AppError::NotFound("Appointment"))?;
+    if party(viewer, &appt).is_none() {
+        return Err(AppError::NotFound("Appointment").into());
+    }
+    Ok(appt)
+}

@@ -1,0 +1,446 @@
+//! Scheduling: weekly availability, time off, and the free-slot grid.
+//!
+//! A doctor's availability rules are local wall-clock windows in the doctor's IANA time zone. Each
+//! window is turned into a UTC interval for each date (the start at its earliest meaning, the end at
+//! its latest when the clock repeats an hour; a time the clock skips means the instant of the jump),
+//! and cut into slots of `slot_minutes` from the window's start, the last one ending by its end.
+//! So a 09:00 Europe/Berlin rule starts at 08:00Z in winter and 07:00Z in summer, and the days the
+//! clocks change neither lose nor repeat a slot: the real time covered is cut without gaps.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+
+use super::{Role, Store, audit, profiles::parse_time_zone, validation};
+use crate::{
+    auth::viewer::Viewer,
+    db::{
+        begin_write,
+        entities::{availability_rule, doctor_profile, time_off, user},
+    },
+    error::{AppError, AppResult},
+};
+
+/// Day of the week, Monday first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    const ALL: [Self; 7] = [Self::Mon, Self::Tue, Self::Wed, Self::Thu, Self::Fri, Self::Sat, Self::Sun];
+
+    /// 0 = Monday … 6 = Sunday, as stored.
+    pub fn index(self) -> i16 {
+        match self {
+            Self::Mon => 0,
+            Self::Tue => 1,
+            Self::Wed => 2,
+            Self::Thu => 3,
+            Self::Fri => 4,
+            Self::Sat => 5,
+            Self::Sun => 6,
+        }
+    }
+
+    pub fn from_index(i: i16) -> Option<Self> {
+        usize::try_from(i).ok().and_then(|i| Self::ALL.get(i).copied())
+    }
+
+    pub fn of(date: NaiveDate) -> Self {
+        Self::ALL[date.weekday().num_days_from_monday() as usize]
+    }
+}
+
+/// One weekly window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub weekday: Weekday,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl From<&availability_rule::Model> for Rule {
+    fn from(m: &availability_rule::Model) -> Self {
+        Self { weekday: Weekday::from_index(m.weekday).unwrap_or(Weekday::Mon), start: m.start_time, end: m.end_time }
+    }
+}
+
+/// A bookable interval `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// The longest range `availableSlots` answers for.
+pub const MAX_SLOT_RANGE_DAYS: i64 = 31;
+
+/// The local wall-clock time `local` in `tz` as an instant. When the clock repeats it, `earliest`
+/// picks which; when the clock skips it, the instant of the jump.
+fn resolve(tz: Tz, local: NaiveDateTime, earliest: bool) -> Option<DateTime<Utc>> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, b) => Some(if earliest { a } else { b }.with_timezone(&Utc)),
+        LocalResult::None => (1..=24 * 60).find_map(|m| {
+            let later = local + TimeDelta::minutes(m);
+            match tz.from_local_datetime(&later) {
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+                LocalResult::None => None,
+            }
+        }),
+    }
+}
+
+/// Every grid slot of `rules` in `tz` whose start lies in `[from, to)`, in order.
+pub fn grid(tz: Tz, rules: &[Rule], slot_minutes: i64, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Slot> {
+    let mut out = Vec::new();
+    if slot_minutes <= 0 || from >= to || rules.is_empty() {
+        return out;
+    }
+    let step = TimeDelta::minutes(slot_minutes);
+    let first_day = from.with_timezone(&tz).date_naive() - Days::new(1);
+    let last_day = to.with_timezone(&tz).date_naive() + Days::new(1);
+    let mut day = first_day;
+    while day <= last_day {
+        let weekday = Weekday::of(day);
+        for rule in rules.iter().filter(|r| r.weekday == weekday) {
+            let (Some(start), Some(end)) =
+                (resolve(tz, day.and_time(rule.start), true), resolve(tz, day.and_time(rule.end), false))
+            else {
+                continue;
+            };
+            let mut t = start;
+            while t + step <= end {
+                if t >= from && t < to {
+                    out.push(Slot { start: t, end: t + step });
+                }
+                t += step;
+            }
+        }
+        day = day + Days::new(1);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Checks and stores a whole week of rules, replacing the old ones in one transaction.
+///
+/// # Errors
+/// `FORBIDDEN` for non-doctors; `BAD_USER_INPUT` on `rules` for a window that does not start before
+/// it ends or overlaps another window of the same day.
+pub async fn set_availability(store: &Store, viewer: &Viewer, rules: Vec<Rule>) -> AppResult<Vec<Rule>> {
+    if viewer.role() != Role::Doctor {
+        return Err(AppError::Forbidden);
+    }
+    if rules.len() > 7 * 48 {
+        return Err(AppError::bad_input("rules", "Too many availability rules"));
+    }
+    for (i, r) in rules.iter().enumerate() {
+        if r.start >= r.end {
+            return Err(AppError::bad_input("rules", format!("rules[{i}]: startTime must be before endTime")));
+        }
+    }
+    let mut sorted = rules.clone();
+    sorted.sort_by_key(|r| (r.weekday, r.start));
+    for pair in sorted.windows(2) {
+        if pair[0].weekday == pair[1].weekday && pair[1].start < pair[0].end {
+            return Err(AppError::bad_input(
+                "rules",
+                format!(
+                    "Availability rules overlap on {:?} ({}–{} and {}–{})",
+                    pair[0].weekday, pair[0].start, pair[0].end, pair[1].start, pair[1].end
+                ),
+            ));
+        }
+    }
+    let txn = begin_write(&store.writer).await?;
+    availability_rule::Entity::delete_many()
+        .filter(availability_rule::Column::DoctorId.eq(viewer.id()))
+        .exec(&txn)
+        .await?;
+    if !sorted.is_empty() {
+        availability_rule::Entity::insert_many(sorted.iter().map(|r| availability_rule::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            doctor_id: Set(viewer.id()),
+            weekday: Set(r.weekday.index()),
+            start_time: Set(r.start),
+            end_time: Set(r.end),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    audit::record(&txn, Some(viewer.id()), "availability.set", Some(viewer.id()), store.clock.now()).await?;
+    txn.commit().await?;
+    Ok(sorted)
+}
+
+/// Availability rules of several doctors at once, each list ordered by weekday and start.
+///
+/// # Errors
+/// Internal only.
+pub async fn rules_of<C: ConnectionTrait>(db: &C, doctor_ids: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<Rule>>> {
+    let rows = availability_rule::Entity::find()
+        .filter(availability_rule::Column::DoctorId.is_in(doctor_ids.iter().copied()))
+        .order_by_asc(availability_rule::Column::Weekday)
+        .order_by_asc(availability_rule::Column::StartTime)
+        .all(db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<Rule>> = HashMap::new();
+    for r in &rows {
+        out.entry(r.doctor_id).or_default().push(r.into());
+    }
+    Ok(out)
+}
+
+/// What `addTimeOff` receives.
+pub struct NewTimeOff {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// Adds a period of time off for the viewer (a doctor).
+///
+/// # Errors
+/// `FORBIDDEN` for non-doctors; `BAD_USER_INPUT` on `endsAt` (not after `startsAt`, in the past,
+/// or longer than a year) or `reason` (over 500 characters).
+pub async fn add_time_off(store: &Store, viewer: &Viewer, input: NewTimeOff) -> AppResult<time_off::Model> {
+    if viewer.role() != Role::Doctor {
+        return Err(AppError::Forbidden);
+    }
+    let now = store.clock.now();
+    if input.ends_at <= input.starts_at {
+        return Err(AppError::bad_input("endsAt", "endsAt must be after startsAt"));
+    }
+    if input.ends_at <= now {
+        return Err(AppError::bad_input("endsAt", "endsAt must be in the future"));
+    }
+    if input.ends_at - input.starts_at > TimeDelta::days(366) {
+        return Err(AppError::bad_input("endsAt", "Time off can last at most 366 days"));
+    }
+    let reason = validation::optional_text(input.reason.as_deref(), "reason", 500)?;
+    let txn = begin_write(&store.writer).await?;
+    let row = time_off::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        doctor_id: Set(viewer.id()),
+        starts_at: Set(input.starts_at),
+        ends_at: Set(input.ends_at),
+        reason: Set(reason),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(&txn, Some(viewer.id()), "time_off.add", Some(viewer.id()), now).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Removes one of the viewer's periods of time off.
+///
+/// # Errors
+/// `FORBIDDEN` for non-doctors; `NOT_FOUND` when it does not exist or is another doctor's.
+pub async fn remove_time_off(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+    if viewer.role() != Role::Doctor {
+        return Err(AppError::Forbidden);
+    }
+    let txn = begin_write(&store.writer).await?;
+    let deleted = time_off::Entity::delete_many()
+        .filter(time_off::Column::Id.eq(id))
+        .filter(time_off::Column::DoctorId.eq(viewer.id()))
+        .exec(&txn)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(AppError::NotFound("Time off"));
+    }
+    audit::record(&txn, Some(viewer.id()), "time_off.remove", Some(viewer.id()), store.clock.now()).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Time off of several doctors that has not ended by `after`, each ordered by start.
+///
+/// # Errors
+/// Internal only.
+pub async fn time_off_of<C: ConnectionTrait>(
+    db: &C,
+    doctor_ids: &[Uuid],
+    after: DateTime<Utc>,
+) -> AppResult<HashMap<Uuid, Vec<time_off::Model>>> {
+    let rows = time_off::Entity::find()
+        .filter(time_off::Column::DoctorId.is_in(doctor_ids.iter().copied()))
+        .filter(time_off::Column::EndsAt.gt(after))
+        .order_by_asc(time_off::Column::StartsAt)
+        .all(db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<time_off::Model>> = HashMap::new();
+    for r in rows {
+        out.entry(r.doctor_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// Time off of one doctor overlapping `[from, to)`.
+async fn time_off_overlapping<C: ConnectionTrait>(
+    db: &C,
+    doctor_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    let rows = time_off::Entity::find()
+        .filter(time_off::Column::DoctorId.eq(doctor_id))
+        .filter(time_off::Column::StartsAt.lt(to))
+        .filter(time_off::Column::EndsAt.gt(from))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.starts_at, r.ends_at)).collect())
+}
+
+/// Active appointments of one doctor overlapping `[from, to)`.
+async fn booked_overlapping<C: ConnectionTrait>(
+    db: &C,
+    doctor_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    use crate::db::entities::appointment::{self, AppointmentStatus};
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = appointment::Entity::find()
+        .select_only()
+        .column(appointment::Column::StartsAt)
+        .column(appointment::Column::EndsAt)
+        .filter(appointment::Column::DoctorId.eq(doctor_id))
+        .filter(appointment::Column::Status.is_in([AppointmentStatus::Pending, AppointmentStatus::Confirmed]))
+        .filter(appointment::Column::StartsAt.lt(to))
+        .filter(appointment::Column::EndsAt.gt(from))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// Everything slot computations need about one doctor.
+pub struct DoctorCalendar {
+    pub doctor: user::Model,
+    pub profile: Option<doctor_profile::Model>,
+    pub tz: Tz,
+    pub rules: Vec<Rule>,
+}
+
+impl DoctorCalendar {
+    /// Loads a doctor's calendar.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` when `id` is not a doctor.
+    pub async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Self> {
+        let doctor = user::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .filter(|u| u.role == Role::Doctor)
+            .ok_or(AppError::NotFound("Doctor"))?;
+        let profile = doctor_profile::Entity::find_by_id(id).one(db).await?;
+        let tz = profile.as_ref().map_or(Ok(Tz::UTC), |p| parse_time_zone(&p.time_zone))?;
+        let rules = rules_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+        Ok(Self { doctor, profile, tz, rules })
+    }
+
+    /// Active, with a verified profile: may be listed to patients and booked.
+    pub fn bookable(&self) -> bool {
+        self.doctor.is_active && self.profile.as_ref().is_some_and(|p| p.verified)
+    }
+
+    pub fn slot_minutes(&self) -> i64 {
+        self.profile.as_ref().map_or(i64::from(super::profiles::DEFAULT_SLOT_MINUTES), |p| i64::from(p.slot_minutes))
+    }
+}
+
+/// Free slots of a doctor with a start in `[from, to)`: on the grid, in the future, outside time
+/// off. Empty for a doctor who is not bookable.
+///
+/// # Errors
+/// `BAD_USER_INPUT` on `to` when the range is empty or longer than 31 days; `NOT_FOUND` when
+/// `doctor_id` is not a doctor.
+pub async fn available_slots(
+    store: &Store,
+    doctor_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<Slot>> {
+    if to <= from {
+        return Err(AppError::bad_input("to", "to must be after from"));
+    }
+    if to - from > TimeDelta::days(MAX_SLOT_RANGE_DAYS) {
+        return Err(AppError::bad_input("to", format!("The range can span at most {MAX_SLOT_RANGE_DAYS} days")));
+    }
+    let cal = DoctorCalendar::load(&store.db, doctor_id).await?;
+    if !cal.bookable() {
+        return Ok(Vec::new());
+    }
+    let now = store.clock.now();
+    let from = from.max(now);
+    if from >= to {
+        return Ok(Vec::new());
+    }
+    let slots = grid(cal.tz, &cal.rules, cal.slot_minutes(), from, to);
+    let Some(last) = slots.last() else {
+        return Ok(slots);
+    };
+    let mut busy = time_off_overlapping(&store.db, doctor_id, from, last.end).await?;
+    busy.extend(booked_overlapping(&store.db, doctor_id, from, last.end).await?);
+    Ok(slots
+        .into_iter()
+        .filter(|s| s.start > now && !busy.iter().any(|(b_start, b_end)| s.start < *b_end && *b_start < s.end))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    fn t(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_berlin_morning_rule_moves_in_utc_with_daylight_saving() {
+        let rules = [Rule { weekday: Weekday::Mon, start: t(9, 0), end: t(10, 0) }];
+        let winter =
+            grid(chrono_tz::Europe::Berlin, &rules, 30, utc("2027-01-04T00:00:00Z"), utc("2027-01-05T00:00:00Z"));
+        assert_eq!(winter.first().map(|s| s.start), Some(utc("2027-01-04T08:00:00Z")));
+        let summer =
+            grid(chrono_tz::Europe::Berlin, &rules, 30, utc("2027-07-05T00:00:00Z"), utc("2027-07-06T00:00:00Z"));
+        assert_eq!(summer.first().map(|s| s.start), Some(utc("2027-07-05T07:00:00Z")));
+        assert_eq!(summer.len(), 2);
+    }
+
+    #[test]
+    fn the_skipped_and_repeated_hours_cut_real_time_without_gaps_or_repeats() {
+        // 2027-03-28: Berlin skips 02:00–03:00. 2027-10-31: it repeats 02:00–03:00. Both Sundays.
+        let rules = [Rule { weekday: Weekday::Sun, start: t(1, 0), end: t(4, 0) }];
+        for (day, next, hours) in [("2027-03-28", "2027-03-29", 2), ("2027-10-31", "2027-11-01", 4)] {
+            let slots = grid(
+                chrono_tz::Europe::Berlin,
+                &rules,
+                30,
+                utc(&format!("{day}T00:00:00Z")).checked_sub_signed(TimeDelta::hours(3)).unwrap_or_default(),
+                utc(&format!("{next}T00:00:00Z")),
+            );
+            assert_eq!(slots.len(), hours * 2, "{day}: {slots:?}");
+            for pair in slots.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start, "{day}: contiguous, no gap, no repeat");
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Durable email: every email is first a row of the `outbox` table, written in the transaction of
+//! the change that causes it (`Store::enqueue_emails`), then delivered by the sender that runs in every
+//! process. A request never waits for a mail server, and nothing is lost to a mail server that is
+//! down, a restart or a crash: a row stays `PENDING` until it is sent, and is retried with
+//! exponential backoff until `MAIL_MAX_ATTEMPTS`, then `FAILED`.
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Set, Statement};
+use uuid::Uuid;
+
+use crate::{config::Config, db::entities::outbox_email, error::AppResult};
+pub use outbox_email::{EmailKind, EmailStatus};
+
+/// What writing to the outbox needs of the configuration, read once. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The host of every `Message-ID`: the domain of `MAIL_FROM`.
+    message_id_host: Arc<str>,
+    /// How long before an appointment each reminder is due (`REMINDER_LEADS`); empty: none.
+    pub reminder_leads: Arc<[Duration]>,
+    /// Write no emails at all (`seed-demo`: its people are fictional).
+    muted: bool,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            message_id_host: message_id_host(&config.mail_from).into(),
+            reminder_leads: config.reminder_leads.as_slice().into(),
+            muted: false,
+        }
+    }
+
+    /// The same settings, writing no emails.
+    #[must_use]
+    pub fn muted(&self) -> Self {
+        Self { muted: true, ..self.clone() }
+    }
+}
+
+/// An email to write to the outbox.
+#[derive(Clone, Debug)]
+pub struct NewEmail {
+    pub kind: EmailKind,
+    pub to: String,
+    pub subject: String,
+    /// Plain text.
+    pub body: String,
+    pub appointment_id: Option<Uuid>,
+    /// The user it is for, when it is for a user.
+    pub recipient_id: Option<Uuid>,
+    /// For a reminder: the appointment start it reminds of.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Not before (now for notifications; start minus lead for reminders).
+    pub due_at: DateTime<Utc>,
+}
+
+/// The one `INSERT` of `emails` (none when there are none, or when `settings` are muted), written
+/// at `now`, for a caller that runs it with its other writes (see [`crate::db::batch`]) and then
+/// wakes the senders with [`crate::events::EventHub::outbox_written`], as
+/// `Store::enqueue_emails` does.
+pub fn insert_statement(
+    settings: &Settings,
+    now: DateTime<Utc>,
+    backend: DbBackend,
+    emails: Vec<NewEmail>,
+) -> Option<Statement> {
+    if emails.is_empty() || settings.muted {
+        return None;
+    }
+    let host = &settings.message_id_host;
+    let rows = emails.into_iter().map(|e| {
+        let id = Uuid::now_v7();
+        outbox_email::ActiveModel {
+            id: Set(id),
+            kind: Set(e.kind),
+            to_address: Set(e.to),
+            subject: Set(e.subject),
+            body: Set(e.body),
+            appointment_id: Set(e.appointment_id),
+            recipient_id: Set(e.recipient_id),
+            starts_at: Set(e.starts_at),
+            message_id: Set(format!("<{id}@{host}>")),
+            status: Set(EmailStatus::Pending),
+            attempts: Set(0),
+            last_error: Set(None),
+            created_at: Set(now),
+            due_at: Set(e.due_at),
+            sent_at: Set(None),
+            lease_until: Set(None),
+            lease_owner: Set(None),
+        }
+    });
+    // One statement for all of them: they are extra writes in a booking's transaction.
+    Some(outbox_email::Entity::insert_many(rows).build(backend))
+}
+
+/// Replaces each `{{key}}` of `template` by its value, in one pass (a value is never read as a
+/// template); an unknown key stays as it is.
+pub fn render(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        match after.find("}}").and_then(|close| {
+            let key = &after[..close];
+            values.iter().find(|(k, _)| *k == key).map(|(_, v)| (close, *v))
+        }) {
+            Some((close, value)) => {
+                out.push_str(value);
+                rest = &after[close + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The domain of the sender's address (`MAIL_FROM`), for `Message-ID`s; `cybermed.invalid` when
+/// it has none.
+fn message_id_host(mail_from: &str) -> String {
+    let address = mail_from.rsplit_once('<').map_or(mail_from, |(_, a)| a.trim_end_matches('>'));
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim())
+        .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .map_or_else(|| "cybermed.invalid".to_owned(), str::to_owned)
+}
+
+/// Which emails `outbox` lists.
+#[derive(Clone, Copy, Default)]
+pub struct OutboxFilter {
+    pub status: Option<EmailStatus>,
+    pub appointment_id: Option<Uuid>,
+}
+
+impl OutboxFilter {
+    fn condition(self) -> sea_orm::Condition {
+        use sea_orm::ColumnTrait;
+        let mut cond = sea_orm::Condition::all();
+        if let Some(s) = self.status {
+            cond = cond.add(outbox_email::Column::Status.eq(s));
+        }
+        if let Some(a) = self.appointment_id {
+            cond = cond.add(outbox_email::Column::AppointmentId.eq(a));
+        }
+        cond
+    }
+}
+
+/// One page of emails, newest first (ids are time-ordered), before the email `before`.
+///
+/// # Errors
+/// Internal only.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: OutboxFilter,
+    before: Option<Uuid>,
+    limit: u64,
+) -> AppResult<Vec<outbox_email::Model>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut q = outbox_email::Entity::find().filter(filter.condition());
+    if let Some(b) = before {
+        q = q.filter(outbox_email::Column::Id.lt(b));
+    }
+    Ok(q.order_by_desc(outbox_email::Column::Id).limit(limit).all(db).await?)
+}
+
+/// How many emails match.
+///
+/// # Errors
+/// Internal only.
+pub async fn count<C: ConnectionTrait>(db: &C, filter: OutboxFilter) -> AppResult<u64> {
+    use sea_orm::{EntityTrait, PaginatorTrait, QueryFilter};
+    Ok(outbox_email::Entity::find().filter(filter.condition()).count(db).await?)
+}
+
+/// Deletes the pending reminders of a patient who turned `emailReminders` off, inside `txn` (the
+/// transaction of that change). Turning them on again does not write them back: appointments
+/// booked or moved from then on get reminders, those already booked do not.
+///
+/// # Errors
+/// Internal only.
+pub async fn drop_reminders_of<C: ConnectionTrait>(txn: &C, patient_id: Uuid) -> AppResult<()> {
+    drop_pending_reminders(txn, outbox_email::Column::RecipientId.eq(patient_id)).await
+}
+
+pub async fn drop_pending_reminders<C: ConnectionTrait>(txn: &C, of: impl Into<sea_orm::Condition>) -> AppResult<()> {
+    outbox_email::Entity::delete_many()
+        .filter(outbox_email::Column::Kind.eq(EmailKind::AppointmentReminder))
+        .filter(outbox_email::Column::Status.eq(EmailStatus::Pending))
+        .filter(of.into())
+        .exec(txn)
+        .await?;
+    Ok(())
+}

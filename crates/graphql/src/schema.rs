@@ -1,0 +1,134 @@
+//! Schema assembly: the merged root types, document limits, and per-deployment switches.
+use async_graphql::{MergedObject, SDLExportOptions, Schema};
+
+use super::{
+    accounts::{AccountsMutation, AccountsQuery},
+    appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
+    audit::AuditQuery,
+    calendar::CalendarMutation,
+    limits::DocumentLimits,
+    nulls::Nulls,
+    outbox::OutboxQuery,
+    profiles::{ProfilesMutation, ProfilesQuery},
+    scalars::Described,
+};
+use crate::AppState;
+
+#[derive(MergedObject, Default)]
+pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation, CalendarMutation);
+
+/// The query root is [`Described`], so that the scalars carry their descriptions and URLs.
+pub type CyberSchema = Schema<Described<Query>, Mutation, AppointmentsSubscription>;
+
+/// Directives allowed on one field.
+pub const MAX_DIRECTIVES: usize = 5;
+/// Complexity budget; list fields cost `first × child`.
+pub const MAX_COMPLEXITY: usize = 1000;
+/// async-graphql's own parse-time recursion bound: only a backstop against pathological documents
+/// (the contract's depth and recursion bounds are [`DocumentLimits`], which spare introspection).
+const PARSER_RECURSION_BACKSTOP: usize = 64;
+
+/// Builds the schema. `state` is `None` only for printing the SDL.
+/// With `limits`, the schema is the one for operations that arrive over WebSocket: the document
+/// bounds run inside it as an extension, and so does each operation's login check, request id and
+/// log line ([`super::socket_operation::SocketOperations`]); without, the caller must apply
+/// [`DocumentLimits::prepare`] first. Likewise with `nulls`, field errors are placed as the spec
+/// says inside the schema; without, the caller applies [`Nulls::fix`] to each response.
+pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>, nulls: Option<Nulls>) -> CyberSchema {
+    let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
+    let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
+    let mut builder = Schema::build(Described(Query::default()), Mutation::default(), AppointmentsSubscription)
+        .limit_recursive_depth(PARSER_RECURSION_BACKSTOP)
+        .limit_directives(MAX_DIRECTIVES)
+        .limit_complexity(MAX_COMPLEXITY);
+    if !introspection {
+        builder = builder.disable_introspection();
+    }
+    if !suggestions {
+        builder = builder.disable_suggestions();
+    }
+    // The limits last: they answer a document from their cache without calling the extensions
+    // after them, so the operation's own extension (its name is the log line's and the metric's)
+    // and the nulls (the root's key order) come first and see every document.
+    if limits.is_some() {
+        builder = builder.extension(super::socket_operation::SocketOperations);
+    }
+    if let Some(nulls) = nulls {
+        builder = builder.extension(nulls);
+    }
+    if let Some(limits) = limits {
+        builder = builder.extension(limits);
+    }
+    if let Some(state) = state {
+        builder = builder.data(state.plain_stats.clone()).data(state);
+    }
+    builder.finish()
+}
+
+/// The SDL, as committed in `schema.graphql`: with each scalar's `@specifiedBy` URL.
+pub fn sdl() -> String {
+    build_schema(None, None, None).sdl_with_options(SDLExportOptions::new().include_specified_by())
+}
+
+/// An object type answered on the plain path ([`super::plain`]): its name, the fields tried in
+/// place, and the fields that always wait.
+pub struct PlainDeclaration {
+    pub type_name: String,
+    pub plain: Vec<&'static str>,
+    pub waits: Vec<&'static str>,
+}
+
+/// Every object type that is answered on the plain path where it appears.
+pub fn plain_objects() -> Vec<PlainDeclaration> {
+    use super::{
+        accounts::UserConnection,
+        appointments::{Appointment, AppointmentConnection},
+        objects::DoctorProfile,
+        objects::User,
+        pagination::PageEdge,
+        plain::PlainObject,
+    };
+    use cybermed_core::domain::appointments::AppointmentCursor;
+
+    fn of<T: PlainObject>() -> PlainDeclaration {
+        let (plain, waits) = T::declared();
+        PlainDeclaration { type_name: T::type_name().into_owned(), plain, waits }
+    }
+    vec![
+        of::<User>(),
+        of::<DoctorProfile>(),
+        of::<Appointment>(),
+        of::<AppointmentConnection>(),
+        of::<PageEdge<AppointmentCursor, Appointment>>(),
+        of::<UserConnection>(),
+        of::<PageEdge<uuid::Uuid, User>>(),
+        of::<async_graphql::connection::PageInfo>(),
+    ]
+}
+
+/// Object types resolved the usual way only: the roots, one-off payloads, and types read rarely
+/// or behind the database (each field a future). A new object type goes here or into
+/// [`plain_objects`]; the registry test (`tests/api/plain.rs`) fails until it does.
+pub const ASYNC_OBJECTS: &[&str] = &[
+    "Query",
+    "Mutation",
+    "Subscription",
+    "AuthPayload",
+    "MessagePayload",
+    "AppointmentEvent",
+    "AuditEntry",
+    "AuditEntryConnection",
+    "AuditEntryEdge",
+    "CalendarFeed",
+    "CalendarFeedInfo",
+    "OutboxEmail",
+    "OutboxEmailConnection",
+    "OutboxEmailEdge",
+    "PatientProfile",
+    "AvailabilityRule",
+    "TimeOff",
+    "Slot",
+];
