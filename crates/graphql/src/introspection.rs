@@ -6,6 +6,10 @@
 //! different type sets. async-graphql's registry is private, so the answer is corrected instead:
 //! only for documents that ask for `__schema` or `__type`, and only the entries of unused
 //! built-in scalars are taken out.
+//!
+//! Works around async-graphql 7.2.1 registering every built-in scalar (no upstream issue found) and
+//! its fixed `__schema` description (<https://github.com/async-graphql/async-graphql/pull/1489>);
+//! 8.0.0-rc.5 keeps both. See docs/async-graphql.md.
 use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{

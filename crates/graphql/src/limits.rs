@@ -8,6 +8,12 @@
 //! depth ≤ 12 and recursion ≤ 16 outside introspection, and ≤ 30 aliases in all, counting each
 //! fragment as often as it is spread. Introspection subtrees (`__schema`, `__type`) get a larger
 //! depth of their own, enough for GraphiQL and small enough to stop circular introspection.
+//!
+//! Works around async-graphql 7.2.1: values parsed by unbounded recursion (no upstream issue
+//! found), depth limits that count introspection
+//! (<https://github.com/async-graphql/async-graphql/issues/1696>), no alias limit (8.0.0-rc.5 adds
+//! `limit_aliases`, <https://github.com/async-graphql/async-graphql/pull/1822>). See
+//! docs/async-graphql.md.
 use std::{
     collections::{HashMap, HashSet},
     num::NonZeroUsize,

@@ -1,7 +1,7 @@
 //! Field errors placed as the GraphQL spec places them, in one place for every resolver.
 //!
 //! async-graphql drops the key of any field that failed, whatever its type, and answers an object
-//! all of whose fields failed as `null` (its issues #798 and #1532). The spec (and every generated
+//! all of whose fields failed as `null` (since 7.1.0). The spec (and every generated
 //! client and normalised cache) expects instead: a failed nullable field is `null`, its key
 //! present; a failed non-null field makes its nearest nullable ancestor `null` (list items
 //! included), or the whole `data` when there is none. [`Nulls::fix`] rewrites an executed
@@ -11,6 +11,12 @@
 //!
 //! HTTP requests are fixed where they are executed (`graphql::http`); WebSocket operations by
 //! this type installed as an extension of the WebSocket schema.
+//!
+//! Works around <https://github.com/async-graphql/async-graphql/pull/1746>. 8.0.0-rc.5 reverts it,
+//! but a failed `Result<Option<T>>` field then nulls its parent instead
+//! (<https://github.com/async-graphql/async-graphql/issues/1549>; for guards
+//! <https://github.com/async-graphql/async-graphql/issues/798>,
+//! <https://github.com/async-graphql/async-graphql/issues/1532>). See docs/async-graphql.md.
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex},

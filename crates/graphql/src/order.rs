@@ -7,6 +7,10 @@
 //! ([`super::plain`]) keep the order; what async-graphql resolved is put back in order here: an
 //! object of the plain path's fallback where it is resolved ([`order_object`]), and the root where
 //! the response is made ([`RootOrder`]).
+//!
+//! Works around the unordered keys of <https://github.com/async-graphql/async-graphql/pull/1746>
+//! (7.1.0); 8.0.0-rc.5 reverts it in <https://github.com/async-graphql/async-graphql/pull/1806>, so
+//! this module could go. See docs/async-graphql.md.
 use async_graphql::{
     ContextSelectionSet, Name, Value,
     indexmap::IndexMap,

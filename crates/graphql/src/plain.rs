@@ -19,6 +19,10 @@
 //! [`probing`] is true and the request's DataLoaders refuse to start a load (see
 //! `ContextExt::loaders`), and a nested [`Fast`] object that cannot be answered at once stays
 //! pending instead of starting its async path, so the outer object is retried as a whole.
+//!
+//! Works around async-graphql 7.2.1's boxed future per field, which 8.0.0-rc.5 keeps; nearest
+//! upstream report: <https://github.com/async-graphql/async-graphql/issues/747>. See
+//! docs/async-graphql.md.
 use std::{borrow::Cow, cell::Cell, future::Future, sync::atomic::Ordering, task::Poll};
 
 use async_graphql::{

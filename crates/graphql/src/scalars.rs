@@ -7,6 +7,9 @@
 //! Rust type a field uses for `UUID`, `NaiveDate` or `NaiveTime`, the SDL and introspection
 //! describe the wire format here. Inputs are parsed by the field's own Rust type: `NaiveTime`
 //! inputs use [`Time`] (which takes `HH:MM` too), `NaiveDate` inputs [`Date`].
+//!
+//! Works around the first-registration rule of async-graphql 7.2.1's registry, unchanged in
+//! 8.0.0-rc.5; no upstream issue found. See docs/async-graphql.md.
 use std::borrow::Cow;
 
 use async_graphql::{

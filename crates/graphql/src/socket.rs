@@ -14,6 +14,11 @@
 //! HTTP: every operation on that socket is then refused with `UNAUTHENTICATED` ("Authentication
 //! required", or "Invalid or expired token"), which graphql-transport-ws says with an `error`
 //! message (GraphiQL shows it) instead of a closed socket that leaves a client guessing.
+//!
+//! Works around async-graphql 7.2.1's `http::WebSocket` (1011 where graphql-transport-ws says 4401,
+//! no `error` message, no init deadline), driven directly because async-graphql-axum's
+//! `GraphQLWebSocket` has no hook on what it sends; no upstream issue found, 8.0.0-rc.5 unchanged.
+//! See docs/async-graphql.md.
 use std::{
     collections::HashSet,
     net::SocketAddr,
