@@ -123,8 +123,13 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Registration {
+    fn looker(&self) -> Looker {
+        Looker { id: self.user_id, role: self.role }
+    }
+
+    /// Whether this subscriber may see the event's appointment ([`privacy::appointment_part`]).
     fn wants(&self, n: &EventNotice) -> bool {
-        self.role == Role::Admin || n.doctor_id == self.user_id || n.patient_id == self.user_id
+        privacy::appointment_part(self.looker(), n).is_some()
     }
 
     /// Whether the login still holds, role included (a demoted admin's stream must not keep
@@ -146,8 +151,7 @@ impl Registration {
         if !reads {
             return None;
         }
-        let looker = Looker { id: self.user_id, role: self.role };
-        privacy::access_given(Some(looker), patient, true).audited_read(self.user_id, patient).map(|(_, p)| p)
+        privacy::access_given(Some(self.looker()), patient, true).audited_read(self.user_id, patient).map(|(_, p)| p)
     }
 
     /// Whether this operation recorded a read of `patient` already.
