@@ -294,7 +294,7 @@ impl DoctorProfile {
     /// Time off that has not ended yet; only for the doctor themself and admins (null otherwise).
     async fn time_off(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<TimeOff>>> {
         let viewer = ctx.maybe_viewer().await?;
-        if !viewer.is_some_and(|v| v.id() == self.0.user_id || v.is_admin()) {
+        if !privacy::sees_time_off(viewer.as_deref().map(Looker::from), self.0.user_id) {
             return Ok(None);
         }
         let rows = ctx.loaders().await?.load_one(UpcomingTimeOffOf(self.0.user_id)).await?.unwrap_or_default();
