@@ -90,15 +90,11 @@ pub struct PrivateSelection {
     pub actor: bool,
 }
 
-/// The fields of a user that are private (see `domain::privacy`): reading one of a patient's is
-/// audited.
-const PRIVATE_FIELDS: &[&str] =
-    &["email", "phone", "address", "gender", "patientProfile", "emailReminders", "smsReminders"];
-
 impl PrivateSelection {
-    /// Whether the selection under `user` reads a private field.
+    /// Whether the selection under `user` reads a private field ([`privacy::PRIVATE_FIELDS`]):
+    /// reading one of a patient's is audited.
     pub fn reads(user: &async_graphql::Lookahead<'_>) -> bool {
-        PRIVATE_FIELDS.iter().any(|f| user.field(f).exists())
+        privacy::PRIVATE_FIELDS.iter().any(|f| user.field(f.graphql()).exists())
     }
 }
 
