@@ -86,8 +86,10 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
     use super::{
         accounts::UserConnection,
         appointments::{Appointment, AppointmentConnection},
+        audit::{AuditEntry, AuditEntryConnection},
         objects::DoctorProfile,
         objects::User,
+        outbox::{OutboxEmail, OutboxEmailConnection},
         pagination::PageEdge,
         plain::PlainObject,
     };
@@ -105,6 +107,12 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         of::<PageEdge<AppointmentCursor, Appointment>>(),
         of::<UserConnection>(),
         of::<PageEdge<uuid::Uuid, User>>(),
+        of::<AuditEntry>(),
+        of::<AuditEntryConnection>(),
+        of::<PageEdge<uuid::Uuid, AuditEntry>>(),
+        of::<OutboxEmail>(),
+        of::<OutboxEmailConnection>(),
+        of::<PageEdge<uuid::Uuid, OutboxEmail>>(),
         of::<async_graphql::connection::PageInfo>(),
     ]
 }
@@ -119,14 +127,8 @@ pub const ASYNC_OBJECTS: &[&str] = &[
     "AuthPayload",
     "MessagePayload",
     "AppointmentEvent",
-    "AuditEntry",
-    "AuditEntryConnection",
-    "AuditEntryEdge",
     "CalendarFeed",
     "CalendarFeedInfo",
-    "OutboxEmail",
-    "OutboxEmailConnection",
-    "OutboxEmailEdge",
     "PatientProfile",
     "AvailabilityRule",
     "TimeOff",
