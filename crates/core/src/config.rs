@@ -101,6 +101,8 @@ pub struct Config {
     pub max_upcoming_per_patient: u32,
     /// … and with one doctor (`MAX_UPCOMING_PER_DOCTOR_PAIR`).
     pub max_upcoming_per_doctor_pair: u32,
+    /// A cancellation closer than this to the start is a late one (`LATE_CANCEL_HOURS`).
+    pub late_cancel_hours: u32,
     /// Open connections one client address may hold (`MAX_CONNECTIONS_PER_ADDRESS`).
     pub max_connections_per_address: u32,
     /// Open WebSockets one user may hold over all their logins (`WS_MAX_SOCKETS_PER_USER`).
@@ -233,6 +235,7 @@ impl Config {
             register_max_per_hour: count("REGISTER_MAX_PER_HOUR", 20)?,
             max_upcoming_per_patient: count("MAX_UPCOMING_PER_PATIENT", 60)?,
             max_upcoming_per_doctor_pair: count("MAX_UPCOMING_PER_DOCTOR_PAIR", 30)?,
+            late_cancel_hours: count("LATE_CANCEL_HOURS", 24)?,
             max_connections_per_address: at_least_one(
                 "MAX_CONNECTIONS_PER_ADDRESS",
                 count("MAX_CONNECTIONS_PER_ADDRESS", 256)?,

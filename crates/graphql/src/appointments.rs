@@ -10,11 +10,15 @@ use uuid::Uuid;
 use super::{
     ContextExt, enums,
     live::{EventRows, Next, PrivateSelection},
-    loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, prefetch_users},
+    loaders::{
+        AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, VisitTypeById,
+        prefetch_users,
+    },
     objects::User,
     pagination::{Page, decode_cursor, page_complexity, page_size},
     plain::{self, Fast, FastList},
     scalars::{Date, DateTime, Id, Time},
+    visit_types::VisitType,
 };
 use crate::guard::RoleGuard;
 use cybermed_core::{
@@ -135,6 +139,17 @@ impl Appointment {
     async fn updated_at(&self) -> DateTime {
         self.model.updated_at.into()
     }
+    /// The visit type it was booked with (null when booked without one); it kept that type's
+    /// length, buffers and policy as they were then.
+    async fn visit_type(&self, ctx: &Context<'_>) -> AppResult<Option<Fast<VisitType>>> {
+        let Some(id) = self.model.visit_type_id else { return Ok(None) };
+        Ok(ctx.load_one(VisitTypeById(id)).await?.map(|t| Fast(VisitType(t))))
+    }
+    /// Cancelled (by anyone) less than `LATE_CANCEL_HOURS` before `startsAt`.
+    async fn late_cancellation(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        let hours = ctx.state()?.config.late_cancel_hours;
+        Ok(appointments::is_late_cancellation(&self.model, hours))
+    }
     /// Every change, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> AppResult<FastList<AppointmentEvent>> {
         let events = ctx.load_one(HistoryOf(self.model.id)).await?.unwrap_or_default();
@@ -156,8 +171,9 @@ crate::plain_object!(Appointment {
         "cancellationReason",
         "createdAt",
         "updatedAt",
+        "lateCancellation",
     ],
-    waits: ["history"],
+    waits: ["history", "visitType"],
 });
 
 /// One change of an appointment; a live one comes with its appointment and people, read once for
@@ -233,6 +249,9 @@ pub struct CreateAppointmentInput {
     pub patient_id: Option<Uuid>,
     pub starts_at: DateTime,
     pub reason_for_visit: String,
+    /// Length, buffers and policy of that type; absent: the doctor's `slotMinutes`, no buffers, no
+    /// policy.
+    pub visit_type_id: Option<Uuid>,
 }
 
 #[derive(InputObject, Default)]
@@ -399,6 +418,7 @@ impl AppointmentsMutation {
             patient_id: input.patient_id,
             starts_at: input.starts_at.0,
             reason_for_visit: input.reason_for_visit,
+            visit_type_id: input.visit_type_id,
         };
         let state = ctx.state()?;
         let appt = appointments::create(state, &viewer, new, UpcomingLimits::from(&*state.config)).await?;

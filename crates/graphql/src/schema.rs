@@ -11,14 +11,15 @@ use super::{
     outbox::OutboxQuery,
     profiles::{ProfilesMutation, ProfilesQuery},
     scalars::Described,
+    visit_types::{VisitTypesMutation, VisitTypesQuery},
 };
 use crate::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, VisitTypesQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation, CalendarMutation);
+pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation, VisitTypesMutation, CalendarMutation);
 
 /// The query root is [`Described`], so that the scalars carry their descriptions and URLs.
 pub type CyberSchema = Schema<Described<Query>, Mutation, AppointmentsSubscription>;

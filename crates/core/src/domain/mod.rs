@@ -11,6 +11,7 @@ pub mod profiles;
 pub mod schedule;
 pub mod throttle;
 pub mod validation;
+pub mod visit_types;
 
 use std::sync::{
     Arc,

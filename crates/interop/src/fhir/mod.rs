@@ -119,9 +119,9 @@ fn outcome_of(e: &AppError) -> (StatusCode, &'static str, String) {
     let (status, code) = match e {
         AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "login"),
         AppError::Forbidden | AppError::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
-        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+        AppError::NotFound(_) | AppError::NotFoundAt { .. } => (StatusCode::NOT_FOUND, "not-found"),
         AppError::BadInput { .. } => (StatusCode::BAD_REQUEST, "value"),
-        AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+        AppError::Conflict { .. } | AppError::ConflictFor { .. } => (StatusCode::CONFLICT, "conflict"),
         AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "exception"),
     };
@@ -366,7 +366,7 @@ async fn search_slots(
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> FhirResult<Response> {
-    authenticate(&state, &headers).await?;
+    let viewer = authenticate(&state, &headers).await?;
     let mut pairs = pairs(query)?;
     let ignored = search::check_known(&mut pairs, &["schedule", "start", "status"], search::lenient(&headers))?;
     let doctor = search::single(&pairs, "schedule")?
@@ -388,7 +388,7 @@ async fn search_slots(
     let slots = if !free_wanted || from >= to {
         Vec::new()
     } else {
-        match schedule::available_slots(&state.store, doctor, from, to).await {
+        match schedule::available_slots(&state.store, &viewer, doctor, from, to, None).await {
             Ok(slots) => slots,
             // A search that names no doctor finds nothing (a read of it would be 404).
             Err(AppError::NotFound(_)) => Vec::new(),

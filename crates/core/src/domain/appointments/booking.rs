@@ -25,6 +25,7 @@ use crate::{
         profiles::parse_time_zone,
         schedule::{Rule, Weekday},
         validation,
+        visit_types::{Policy, Terms},
     },
     error::{AppError, AppResult},
     events::EventNotice,
@@ -36,6 +37,9 @@ pub struct NewAppointment {
     pub patient_id: Option<Uuid>,
     pub starts_at: DateTime<Utc>,
     pub reason_for_visit: String,
+    /// Length, buffers and (for patients) policy of this type; `None`: the doctor's `slotMinutes`,
+    /// no buffers, no policy.
+    pub visit_type_id: Option<Uuid>,
 }
 
 /// A booking request once the viewer's side is settled: what the job needs, owned (it may run
@@ -52,6 +56,10 @@ struct Booking {
     actor: Uuid,
     /// A doctor booking for themself: their own unbookable account is a right they lack.
     by_the_doctor: bool,
+    /// A patient booking for themself: the visit type's policy applies, and a type they may not
+    /// book is one they may not know.
+    by_the_patient: bool,
+    visit_type_id: Option<Uuid>,
     limits: UpcomingLimits,
 }
 
@@ -108,6 +116,8 @@ pub async fn create(
         on_grid,
         actor: viewer.id(),
         by_the_doctor: viewer.role() == Role::Doctor,
+        by_the_patient: viewer.role() == Role::Patient,
+        visit_type_id: input.visit_type_id,
         limits,
     };
     let (appt, notice) = with_retries(|| {
@@ -152,12 +162,32 @@ async fn book(
         )
         .into());
     };
-    let grid = Grid { tz, rules: &facts.rules, slot_minutes: i64::from(profile.slot_minutes) };
+    let terms = match (b.visit_type_id, &facts.visit_type) {
+        (None, _) => Terms::plain(profile.slot_minutes),
+        (Some(_), None) => return Err(AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" }.into()),
+        (Some(_), Some(vt)) => {
+            if b.by_the_patient && !(vt.active && vt.patient_bookable) {
+                return Err(AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" }.into());
+            }
+            if !vt.active {
+                return Err(AppError::bad_input("visitTypeId", "This visit type is not active").into());
+            }
+            vt.terms
+        }
+    };
+    let grid = Grid { tz, rules: &facts.rules, slot_minutes: i64::from(terms.duration_minutes) };
     let ends_at = check_start(&grid, b.starts_at, b.on_grid, now)?;
     if facts.time_off_from.is_some_and(|from| from < ends_at) {
         return Err(away());
     }
+    if b.by_the_patient
+        && let Some(policy) = terms.policy
+    {
+        policy.check_start(b.starts_at, now)?;
+    }
     b.limits.check(facts.upcoming, facts.upcoming_with_doctor)?;
+    let (_, blocked_from, blocked_until) = terms.blocks(b.starts_at);
+    let policy = terms.policy;
 
     let appt = appointment::Model {
         id: Uuid::now_v7(),
@@ -170,6 +200,14 @@ async fn book(
         cancellation_reason: None,
         created_at: now,
         updated_at: now,
+        visit_type_id: b.visit_type_id,
+        blocked_from,
+        blocked_until,
+        min_notice_minutes: policy.map(|p| p.min_notice_minutes),
+        horizon_days: policy.map(|p| p.horizon_days),
+        patient_cancel_cutoff_minutes: policy.map(|p| p.cancel_cutoff_minutes),
+        patient_reschedule_cutoff_minutes: policy.map(|p| p.reschedule_cutoff_minutes),
+        cancelled_at: None,
     };
     let insert = appointment::Entity::insert(appointment::ActiveModel {
         id: Set(appt.id),
@@ -182,6 +220,14 @@ async fn book(
         cancellation_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        visit_type_id: Set(appt.visit_type_id),
+        blocked_from: Set(appt.blocked_from),
+        blocked_until: Set(appt.blocked_until),
+        min_notice_minutes: Set(appt.min_notice_minutes),
+        horizon_days: Set(appt.horizon_days),
+        patient_cancel_cutoff_minutes: Set(appt.patient_cancel_cutoff_minutes),
+        patient_reschedule_cutoff_minutes: Set(appt.patient_reschedule_cutoff_minutes),
+        cancelled_at: Set(None),
     })
     .build(txn.get_database_backend());
     let parties = Parties { doctor: doctor.person, patient: patient.person, tz };
@@ -222,6 +268,14 @@ struct Facts {
     /// The patient's upcoming appointments (see [`UpcomingLimits`]), in all and with this doctor.
     upcoming: i64,
     upcoming_with_doctor: i64,
+    /// The visit type asked for, when it is this doctor's.
+    visit_type: Option<VisitTypeFacts>,
+}
+
+struct VisitTypeFacts {
+    active: bool,
+    patient_bookable: bool,
+    terms: Terms,
 }
 
 struct DoctorProfile {
@@ -239,7 +293,7 @@ struct Patient {
 
 /// One row per availability rule of the doctor (one with empty rule columns when they have none;
 /// none when the doctor does not exist). Parameters: `$1` doctor, `$2` patient, `$3` start, `$4`
-/// now. The text is the same on both backends and for every booking (SQLite reads `$n` too), so
+/// now, `$5` the visit type (null: none; a type of another doctor joins nothing). The text is the same on both backends and for every booking (SQLite reads `$n` too), so
 /// each connection prepares it once. The scalar subqueries (time off, the upcoming counts) are
 /// uncorrelated: each runs once, not once per row.
 const FACTS_SQL: &str = concat!(
@@ -248,12 +302,15 @@ dp.verified, dp.time_zone, dp.slot_minutes, \
 p.role, p.is_active, p.first_name, p.last_name, p.email, p.email_reminders, pp.user_id IS NOT NULL, \
 (SELECT MIN(t.starts_at) FROM time_off t WHERE t.doctor_id = $1 AND t.ends_at > $3), ",
     upcoming_counts_sql!("$1", "$2", "$4"),
-    ", r.weekday, r.start_time, r.end_time \
+    ", r.weekday, r.start_time, r.end_time, \
+vt.active, vt.patient_bookable, vt.duration_minutes, vt.buffer_before_minutes, vt.buffer_after_minutes, \
+vt.min_notice_minutes, vt.horizon_days, vt.patient_cancel_cutoff_minutes, vt.patient_reschedule_cutoff_minutes \
 FROM users d \
 LEFT JOIN doctor_profiles dp ON dp.user_id = d.id \
 LEFT JOIN users p ON p.id = $2 \
 LEFT JOIN patient_profiles pp ON pp.user_id = p.id \
 LEFT JOIN availability_rules r ON r.doctor_id = d.id \
+LEFT JOIN visit_types vt ON vt.id = $5 AND vt.doctor_id = d.id \
 WHERE d.id = $1"
 );
 
@@ -262,7 +319,7 @@ impl Facts {
         let stmt = Statement::from_sql_and_values(
             txn.get_database_backend(),
             FACTS_SQL,
-            [b.doctor_id.into(), b.patient_id.into(), b.starts_at.into(), now.into()],
+            [b.doctor_id.into(), b.patient_id.into(), b.starts_at.into(), now.into(), b.visit_type_id.into()],
         );
         let rows = txn.query_all_raw(stmt).await?;
         let Some(first) = rows.first() else {
@@ -274,6 +331,7 @@ impl Facts {
                 time_off_from: None,
                 upcoming: 0,
                 upcoming_with_doctor: 0,
+                visit_type: None,
             });
         };
         let person = |r: &QueryResult, at: usize, id: Uuid| -> Result<Person, DbErr> {
@@ -316,6 +374,33 @@ impl Facts {
             let end: NaiveTime = r.try_get_by_index(21)?;
             rules.push(Rule { weekday: Weekday::from_index(weekday).unwrap_or(Weekday::Mon), start, end });
         }
-        Ok(Self { doctor: Some(doctor), profile, rules, patient, time_off_from, upcoming, upcoming_with_doctor })
+        let visit_type = match first.try_get_by_index::<Option<bool>>(22)? {
+            Some(active) => Some(VisitTypeFacts {
+                active,
+                patient_bookable: first.try_get_by_index(23)?,
+                terms: Terms {
+                    duration_minutes: first.try_get_by_index(24)?,
+                    buffer_before_minutes: first.try_get_by_index(25)?,
+                    buffer_after_minutes: first.try_get_by_index(26)?,
+                    policy: Some(Policy {
+                        min_notice_minutes: first.try_get_by_index(27)?,
+                        horizon_days: first.try_get_by_index(28)?,
+                        cancel_cutoff_minutes: first.try_get_by_index(29)?,
+                        reschedule_cutoff_minutes: first.try_get_by_index(30)?,
+                    }),
+                },
+            }),
+            None => None,
+        };
+        Ok(Self {
+            doctor: Some(doctor),
+            profile,
+            rules,
+            patient,
+            time_off_from,
+            upcoming,
+            upcoming_with_doctor,
+            visit_type,
+        })
     }
 }

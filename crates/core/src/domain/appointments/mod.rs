@@ -41,6 +41,12 @@ use crate::{
     error::{AppError, AppResult, Refusal, db_error_code, db_error_names},
 };
 
+/// Whether `appt` was cancelled (by anyone) less than `late_cancel_hours` before its start.
+pub fn is_late_cancellation(appt: &appointment::Model, late_cancel_hours: u32) -> bool {
+    appt.status == AppointmentStatus::Cancelled
+        && appt.cancelled_at.is_some_and(|at| at > appt.starts_at - TimeDelta::hours(i64::from(late_cancel_hours)))
+}
+
 /// How far ahead an appointment may be booked.
 pub const MAX_DAYS_AHEAD: i64 = 365;
 /// Longest reason for visit or cancellation, characters.
@@ -210,13 +216,14 @@ where
     }
 }
 
-/// The refusal of an overlapping active appointment, as the client should see it.
-fn overlap_conflict(e: &DbErr) -> Option<AppError> {
+/// The refusal of a time another active appointment or live hold blocks (the constraints of
+/// `calendar_blocks`), as the client should see it.
+pub(crate) fn overlap_conflict(e: &DbErr) -> Option<AppError> {
     let names = db_error_names(e);
     let has = |name: &str| names.iter().any(|n| n.contains(name));
-    if has("appointments_doctor_no_overlap") {
+    if has("calendar_blocks_doctor_no_overlap") {
         Some(AppError::conflict("startsAt", "The doctor already has an appointment at that time"))
-    } else if has("appointments_patient_no_overlap") {
+    } else if has("calendar_blocks_patient_no_overlap") {
         Some(AppError::conflict("startsAt", "The patient already has an appointment at that time"))
     } else if db_error_code(e).as_deref() == Some("23P01") {
         Some(AppError::conflict("startsAt", "That time is already booked"))
