@@ -101,14 +101,14 @@ async fn get(app: &TestApp, token: Option<&str>, path: &str) -> Answer {
 }
 
 /// A 200 answer's body.
-async fn ok(app: &TestApp, token: &str, path: &str) -> Value {
+pub async fn ok(app: &TestApp, token: &str, path: &str) -> Value {
     let a = get(app, Some(token), path).await;
     assert_eq!(a.status, 200, "{path}: {}", a.body);
     a.body
 }
 
 /// The issue code and diagnostics of an `OperationOutcome` with `status`.
-async fn refused(app: &TestApp, token: Option<&str>, path: &str, status: u16) -> (String, String) {
+pub async fn refused(app: &TestApp, token: Option<&str>, path: &str, status: u16) -> (String, String) {
     let a = get(app, token, path).await;
     assert_eq!(a.status, status, "{path}: {}", a.body);
     assert_eq!(a.body["resourceType"], "OperationOutcome", "{path}");

@@ -150,30 +150,47 @@ async fn a_message_over_64_kib_closes_the_socket_with_1009() {
 async fn each_operation_on_a_socket_has_a_request_id_of_its_own_in_the_audit_log() {
     let c = Clinic::open("UTC").await;
     c.booked(&c.patient, &at("10:00")).await;
-    let mut ws = open(&c.app, &c.doctor.access).await;
-    let read = "query($id: UUID!) { user(id: $id) { email } }";
-    for id in ["a", "b"] {
-        let answer = run(&mut ws, id, read, json!({ "id": c.patient.id })).await;
-        assert_eq!(answer["payload"]["data"]["user"]["email"], c.patient.email.as_str(), "{answer}");
-    }
-    let log = c
+    let body = c
         .app
-        .gql(
-            Some(&c.admin.access),
-            "query($a: UUID) { auditLog(first: 100, actorId: $a) { edges { node { action requestId } } } }",
-            json!({ "a": c.doctor.id }),
-        )
+        .gql(Some(&c.patient.access), "mutation { updateMe(input: { phone: \"+1 555 0177\" }) { id } }", json!({}))
         .await;
-    let ids: Vec<&str> = log["data"]["auditLog"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["node"]["action"] == "patient.read")
-        .map(|e| e["node"]["requestId"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids.len(), 2, "{log}");
+    assert!(body["errors"].is_null(), "{body}");
+    let mut ws = open(&c.app, &c.doctor.access).await;
+    // Two private fields of one patient in each operation: one entry per operation.
+    let read = "query($id: UUID!) { user(id: $id) { email phone } }";
+    let reads = || async {
+        let log = c
+            .app
+            .gql(
+                Some(&c.admin.access),
+                "query($a: UUID) { auditLog(first: 100, actorId: $a) { edges { node { action subjectId requestId } } } }",
+                json!({ "a": c.doctor.id }),
+            )
+            .await;
+        let reads: Vec<(String, String)> = log["data"]["auditLog"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{log}"))
+            .iter()
+            .map(|e| &e["node"])
+            .filter(|n| n["action"] == "patient.read")
+            .map(|n| (n["subjectId"].as_str().unwrap().to_owned(), n["requestId"].as_str().unwrap().to_owned()))
+            .collect();
+        reads
+    };
+    for (n, id) in [(1, "a"), (2, "b")] {
+        let answer = run(&mut ws, id, read, json!({ "id": c.patient.id })).await;
+        let user = &answer["payload"]["data"]["user"];
+        assert_eq!(
+            (user["email"].as_str(), user["phone"].as_str()),
+            (Some(c.patient.email.as_str()), Some("+1 555 0177"))
+        );
+        let reads = reads().await;
+        assert_eq!(reads.len(), n, "one patient.read per operation, however many fields: {reads:?}");
+        assert!(reads.iter().all(|(subject, _)| *subject == c.patient.id), "{reads:?}");
+    }
+    let ids: Vec<String> = reads().await.into_iter().map(|(_, request)| request).collect();
     assert_ne!(ids[0], ids[1]);
-    assert!(ids.iter().all(|id| *id != "system" && uuid::Uuid::parse_str(id).is_ok()), "{ids:?}");
+    assert!(ids.iter().all(|id| id != "system" && uuid::Uuid::parse_str(id).is_ok()), "{ids:?}");
 }
 
 #[tokio::test]

@@ -90,15 +90,11 @@ pub struct PrivateSelection {
     pub actor: bool,
 }
 
-/// The fields of a user that are private (see `domain::privacy`): reading one of a patient's is
-/// audited.
-const PRIVATE_FIELDS: &[&str] =
-    &["email", "phone", "address", "gender", "patientProfile", "emailReminders", "smsReminders"];
-
 impl PrivateSelection {
-    /// Whether the selection under `user` reads a private field.
+    /// Whether the selection under `user` reads a private field ([`privacy::PRIVATE_FIELDS`]):
+    /// reading one of a patient's is audited.
     pub fn reads(user: &async_graphql::Lookahead<'_>) -> bool {
-        PRIVATE_FIELDS.iter().any(|f| user.field(f).exists())
+        privacy::PRIVATE_FIELDS.iter().any(|f| user.field(f.graphql()).exists())
     }
 }
 
@@ -123,8 +119,13 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Registration {
+    fn looker(&self) -> Looker {
+        Looker { id: self.user_id, role: self.role }
+    }
+
+    /// Whether this subscriber may see the event's appointment ([`privacy::appointment_part`]).
     fn wants(&self, n: &EventNotice) -> bool {
-        self.role == Role::Admin || n.doctor_id == self.user_id || n.patient_id == self.user_id
+        privacy::appointment_part(self.looker(), n).is_some()
     }
 
     /// Whether the login still holds, role included (a demoted admin's stream must not keep
@@ -146,8 +147,7 @@ impl Registration {
         if !reads {
             return None;
         }
-        let looker = Looker { id: self.user_id, role: self.role };
-        privacy::access_given(Some(looker), patient, true).audited_read(self.user_id, patient).map(|(_, p)| p)
+        privacy::access_given(Some(self.looker()), patient, true).audited_read(self.user_id, patient).map(|(_, p)| p)
     }
 
     /// Whether this operation recorded a read of `patient` already.

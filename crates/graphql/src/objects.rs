@@ -16,14 +16,15 @@ use cybermed_core::{
     db::entities::{doctor_profile, patient_profile, time_off, user},
     domain::{
         Role, accounts, calendar_feeds,
-        privacy::{self, Access, Decision, Looker},
+        privacy::{self, Access, Decision, Looker, PrivateField},
         schedule::Rule,
     },
     error::AppResult,
 };
 
-/// A person with an account. Private fields are null unless [`privacy::access`] allows them, and
-/// every read of a patient's private fields by someone else is audited.
+/// A person with an account. Private fields ([`privacy::PRIVATE_FIELDS`]) are null unless
+/// [`privacy::access`] allows them, and every read of a patient's private fields by someone else is
+/// audited.
 pub struct User {
     model: Arc<user::Model>,
     doctor_profile: Preloaded<Arc<doctor_profile::Model>>,
@@ -103,20 +104,20 @@ impl User {
         Ok((Some(viewer.id()), access))
     }
 
-    /// A private field: `pick`ed if the viewer may read it (the read noted for the audit log).
+    /// The private `field`: `pick`ed if the viewer may read it ([`Access::show`]; the read noted
+    /// for the audit log).
     async fn private<'a, T>(
         &'a self,
         ctx: &Context<'_>,
+        field: PrivateField,
         pick: impl FnOnce(&'a user::Model) -> T,
     ) -> AppResult<Option<T>> {
         let (viewer, access) = self.access(ctx).await?;
-        if !access.private() {
-            return Ok(None);
-        }
+        let Some(value) = access.show(field, || pick(&self.model)) else { return Ok(None) };
         if let Some(read) = viewer.and_then(|v| access.audited_read(v, &self.model)) {
             super::reads::note_private_read(ctx, read).await?;
         }
-        Ok(Some(pick(&self.model)))
+        Ok(Some(value))
     }
 }
 
@@ -127,7 +128,7 @@ impl User {
     }
     /// Private.
     async fn email(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
-        self.private(ctx, |u| u.email.as_str()).await
+        self.private(ctx, PrivateField::Email, |u| u.email.as_str()).await
     }
     async fn first_name(&self) -> &str {
         &self.model.first_name
@@ -137,18 +138,18 @@ impl User {
     }
     /// Private.
     async fn phone(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
-        Ok(self.private(ctx, |u| u.phone.as_deref()).await?.flatten())
+        Ok(self.private(ctx, PrivateField::Phone, |u| u.phone.as_deref()).await?.flatten())
     }
     /// Private.
     async fn address(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
-        Ok(self.private(ctx, |u| u.address.as_deref()).await?.flatten())
+        Ok(self.private(ctx, PrivateField::Address, |u| u.address.as_deref()).await?.flatten())
     }
     async fn bio(&self) -> Option<&str> {
         self.model.bio.as_deref()
     }
     /// Private.
     async fn gender(&self, ctx: &Context<'_>) -> AppResult<Option<enums::Gender>> {
-        Ok(self.private(ctx, |u| u.gender).await?.flatten().map(Into::into))
+        Ok(self.private(ctx, PrivateField::Gender, |u| u.gender).await?.flatten().map(Into::into))
     }
     async fn role(&self) -> enums::Role {
         self.model.role.into()
@@ -177,7 +178,8 @@ impl User {
     }
     /// Private.
     async fn patient_profile(&self, ctx: &Context<'_>) -> AppResult<Option<PatientProfile>> {
-        if self.model.role != Role::Patient || self.private(ctx, |_| ()).await?.is_none() {
+        if self.model.role != Role::Patient || self.private(ctx, PrivateField::PatientProfile, |_| ()).await?.is_none()
+        {
             return Ok(None);
         }
         let profile = ctx.load_one(PatientProfileOf(self.model.id)).await?;
@@ -185,7 +187,7 @@ impl User {
     }
     /// Private: appointment reminders by email (default on).
     async fn email_reminders(&self, ctx: &Context<'_>) -> AppResult<Option<bool>> {
-        self.private(ctx, |u| u.email_reminders).await
+        self.private(ctx, PrivateField::EmailReminders, |u| u.email_reminders).await
     }
     /// Only to the user themself (null for anyone else, admins included): that a live calendar
     /// feed exists, and since when. Null when there is none.
@@ -294,7 +296,7 @@ impl DoctorProfile {
     /// Time off that has not ended yet; only for the doctor themself and admins (null otherwise).
     async fn time_off(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<TimeOff>>> {
         let viewer = ctx.maybe_viewer().await?;
-        if !viewer.is_some_and(|v| v.id() == self.0.user_id || v.is_admin()) {
+        if !privacy::sees_time_off(viewer.as_deref().map(Looker::from), self.0.user_id) {
             return Ok(None);
         }
         let rows = ctx.loaders().await?.load_one(UpcomingTimeOffOf(self.0.user_id)).await?.unwrap_or_default();

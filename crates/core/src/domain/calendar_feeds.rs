@@ -4,8 +4,9 @@
 //! SHA-256 (like refresh and reset tokens). A user has at most one live feed: `user_id` is unique
 //! in the table, and a new feed replaces the row in one upsert, so simultaneous creations leave
 //! exactly one. What a feed shows is the owner's appointments as the appointment listing reads
-//! them ([`appointments::visible_in_range_with_event_counts`]), and the other party's name only
-//! where [`privacy::existence`] lets the owner know that person. Lookups of tokens that match no
+//! them ([`appointments::visible_in_range_with_event_counts`], under
+//! [`privacy::visible_appointments`]), and the other party's name only where
+//! [`privacy::existence`] lets the owner know that person. Lookups of tokens that match no
 //! feed are throttled per client address, like failed logins ([`throttle::Attempt::calendar_feed`]).
 use std::collections::{HashMap, HashSet};
 
@@ -15,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     Role, Store, appointments, audit,
-    privacy::{self, Existence, Looker},
+    privacy::{self, AppointmentPart, Existence, Looker},
     throttle::{self, Limited},
 };
 use crate::{
@@ -197,7 +198,11 @@ fn well_formed(token: &str) -> bool {
 async fn entries_of(store: &Store, owner: &user::Model, now: DateTime<Utc>) -> AppResult<Vec<FeedEntry>> {
     let looker = Looker { id: owner.id, role: owner.role };
     let rows = appointments::visible_in_range_with_event_counts(&store.db, looker, now - PAST, now + AHEAD).await?;
-    let other = |a: &appointment::Model| if a.doctor_id == owner.id { a.patient_id } else { a.doctor_id };
+    // The other person: the patient where the owner is the doctor, else the doctor.
+    let other = |a: &appointment::Model| match privacy::appointment_part(looker, a) {
+        Some(AppointmentPart::Doctor) => a.patient_id,
+        _ => a.doctor_id,
+    };
     let others: HashSet<Uuid> = rows.iter().map(|(a, _)| other(a)).collect();
     let people: HashMap<Uuid, user::Model> = if others.is_empty() {
         HashMap::new()

@@ -32,7 +32,9 @@ use cybermed_core::{
     domain::{
         Role, accounts,
         appointments::{self, AppointmentCursor, AppointmentFilter},
-        audit, profiles,
+        audit,
+        privacy::PrivateField,
+        profiles,
         schedule::{self, DoctorCalendar},
     },
     error::AppError,
@@ -319,17 +321,16 @@ async fn read_patient(State(state): State<Core>, headers: HeaderMap, Path(id): P
         return Err(AppError::NotFound("Patient").into());
     }
     let access = accounts::access_of(&state.db, &viewer, &user).await?;
-    let private = if access.private() {
-        let profile = profiles::patient_profiles_of(&state.db, &[user.id]).await?.remove(&user.id);
-        // Audited before anything leaves; if that fails, nothing is answered.
-        if let Some((reader, patient)) = access.audited_read(viewer.id(), &user) {
-            audit::record(&state.writer, Some(reader), "patient.read", Some(patient), state.clock.now()).await?;
-        }
-        Some(profile)
+    let profile = if access.reads(PrivateField::PatientProfile) {
+        profiles::patient_profiles_of(&state.db, &[user.id]).await?.remove(&user.id)
     } else {
         None
     };
-    Ok(fhir_json(StatusCode::OK, &resources::Patient::new(&user, private.as_ref().map(Option::as_ref))))
+    // Audited before anything leaves; if that fails, nothing is answered.
+    if let Some((reader, patient)) = access.audited_read(viewer.id(), &user) {
+        audit::record(&state.writer, Some(reader), "patient.read", Some(patient), state.clock.now()).await?;
+    }
+    Ok(fhir_json(StatusCode::OK, &resources::Patient::new(&user, access, profile.as_ref())))
 }
 
 /// `GET /fhir/r4/Practitioner/<id>`: any doctor, to anyone signed in; private fields only where
@@ -347,7 +348,7 @@ async fn read_practitioner(
     }
     let access = accounts::access_of(&state.db, &viewer, &user).await?;
     let profile = profiles::doctor_profiles_of(&state.db, &[user.id]).await?.remove(&user.id);
-    Ok(fhir_json(StatusCode::OK, &resources::Practitioner::new(&user, profile.as_ref(), access.private())))
+    Ok(fhir_json(StatusCode::OK, &resources::Practitioner::new(&user, profile.as_ref(), access)))
 }
 
 /// `GET /fhir/r4/Schedule/<doctor id>`: a doctor's bookable calendar (`active` = verified).

@@ -8,7 +8,12 @@ use serde::Serialize;
 
 use cybermed_core::{
     db::entities::{appointment, doctor_profile, patient_profile, user},
-    domain::{Gender, appointments::AppointmentStatus, schedule},
+    domain::{
+        Gender,
+        appointments::AppointmentStatus,
+        privacy::{Access, PrivateField},
+        schedule,
+    },
 };
 
 /// The FHIR version of every resource here.
@@ -76,13 +81,14 @@ pub struct Address {
     pub text: String,
 }
 
-/// `telecom` of a user whose private fields the viewer may read: email, then phone if any.
-fn telecom(u: &user::Model) -> Vec<ContactPoint> {
-    let mut out = vec![ContactPoint { system: "email", value: u.email.clone() }];
-    if let Some(phone) = u.phone.as_deref().filter(|p| !p.trim().is_empty()) {
-        out.push(ContactPoint { system: "phone", value: phone.to_owned() });
-    }
-    out
+/// `telecom`: the email, then the phone if any, each where `access` reads it.
+fn telecom(u: &user::Model, access: Access) -> Vec<ContactPoint> {
+    let email = access.show(PrivateField::Email, || ContactPoint { system: "email", value: u.email.clone() });
+    let phone = access
+        .show(PrivateField::Phone, || u.phone.as_deref().filter(|p| !p.trim().is_empty()))
+        .flatten()
+        .map(|phone| ContactPoint { system: "phone", value: phone.to_owned() });
+    email.into_iter().chain(phone).collect()
 }
 
 /// FHIR `AdministrativeGender`: an undisclosed gender is `unknown`.
@@ -95,12 +101,18 @@ pub fn gender(g: Gender) -> &'static str {
     }
 }
 
-fn address(u: &user::Model) -> Vec<Address> {
-    u.address
-        .as_deref()
-        .filter(|a| !a.trim().is_empty())
+/// `address`, where `access` reads it.
+fn address(u: &user::Model, access: Access) -> Vec<Address> {
+    access
+        .show(PrivateField::Address, || u.address.as_deref().filter(|a| !a.trim().is_empty()))
+        .flatten()
         .map(|a| vec![Address { text: a.to_owned() }])
         .unwrap_or_default()
+}
+
+/// `gender`, where `access` reads it.
+fn gender_of(u: &user::Model, access: Access) -> Option<&'static str> {
+    access.show(PrivateField::Gender, || u.gender.map(gender)).flatten()
 }
 
 /// The status mapping of API.md.
@@ -183,26 +195,19 @@ pub struct Patient {
 }
 
 impl Patient {
-    /// A patient; with `private`, the fields only some viewers may read (the caller decided, and
-    /// audited, that this viewer may).
-    pub fn new(u: &user::Model, private: Option<Option<&patient_profile::Model>>) -> Self {
-        let mut p = Self {
+    /// A patient as a viewer with `access` sees them: the private fields only where it reads them
+    /// (the caller audited such a read). `profile`: their patient profile, if they have one.
+    pub fn new(u: &user::Model, access: Access, profile: Option<&patient_profile::Model>) -> Self {
+        Self {
             id: u.id.to_string(),
             meta: Meta { last_updated: instant(u.updated_at) },
             active: u.is_active,
             name: vec![HumanName::of(u)],
-            telecom: Vec::new(),
-            gender: None,
-            birth_date: None,
-            address: Vec::new(),
-        };
-        if let Some(profile) = private {
-            p.telecom = telecom(u);
-            p.gender = u.gender.map(gender);
-            p.birth_date = profile.map(|pp| pp.date_of_birth);
-            p.address = address(u);
+            telecom: telecom(u, access),
+            gender: gender_of(u, access),
+            birth_date: access.show(PrivateField::PatientProfile, || profile.map(|p| p.date_of_birth)).flatten(),
+            address: address(u, access),
         }
-        p
     }
 }
 
@@ -227,15 +232,15 @@ pub struct Practitioner {
 }
 
 impl Practitioner {
-    /// A doctor; with `private`, the private fields too (the caller decided this viewer may).
-    pub fn new(u: &user::Model, profile: Option<&doctor_profile::Model>, private: bool) -> Self {
+    /// A doctor as a viewer with `access` sees them: the private fields only where it reads them.
+    pub fn new(u: &user::Model, profile: Option<&doctor_profile::Model>, access: Access) -> Self {
         Self {
             id: u.id.to_string(),
             meta: Meta { last_updated: instant(u.updated_at) },
             active: u.is_active,
             name: vec![HumanName::of(u)],
-            telecom: if private { telecom(u) } else { Vec::new() },
-            gender: if private { u.gender.map(gender) } else { None },
+            telecom: telecom(u, access),
+            gender: gender_of(u, access),
             qualification: profile
                 .filter(|p| !p.specialty.trim().is_empty())
                 .map(|p| vec![Qualification { code: Text { text: p.specialty.clone() } }])
@@ -409,5 +414,81 @@ impl OperationOutcome {
     /// One error: `code` from FHIR's IssueType (`not-found`, `invalid`, `login`, …).
     pub fn error(code: &'static str, diagnostics: impl Into<String>) -> Self {
         Self { issue: vec![Issue { severity: "error", code, diagnostics: diagnostics.into() }] }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use cybermed_core::domain::{Role, privacy::PRIVATE_FIELDS};
+
+    use super::*;
+
+    /// Someone with every field filled in.
+    fn person(role: Role) -> user::Model {
+        let now = Utc::now();
+        user::Model {
+            id: uuid::Uuid::now_v7(),
+            email: "x@example.com".into(),
+            password_hash: String::new(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            phone: Some("+1 555 0100".into()),
+            address: Some("1 Elm St".into()),
+            bio: Some("Bio".into()),
+            gender: Some(Gender::Female),
+            role,
+            is_active: true,
+            is_staff: false,
+            is_superuser: false,
+            date_joined: now,
+            updated_at: now,
+            email_reminders: false,
+        }
+    }
+
+    fn profile(u: &user::Model) -> patient_profile::Model {
+        patient_profile::Model {
+            user_id: u.id,
+            date_of_birth: NaiveDate::from_ymd_opt(1990, 4, 1).unwrap_or_default(),
+            emergency_contact_name: "Kim".into(),
+            emergency_contact_phone: "+1 555 0101".into(),
+            created_at: u.date_joined,
+            updated_at: u.updated_at,
+        }
+    }
+
+    /// A resource's elements, as `Resource.element`.
+    fn elements(resource: &impl Serialize) -> BTreeSet<String> {
+        let v = serde_json::to_value(resource).unwrap_or_default();
+        let kind = v["resourceType"].as_str().unwrap_or_default().to_owned();
+        v.as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "resourceType")
+            .map(|(k, _)| format!("{kind}.{k}"))
+            .collect()
+    }
+
+    /// What a viewer with `access` gets of a patient and a doctor with every field filled in.
+    fn seen(access: Access) -> BTreeSet<String> {
+        let (patient, doctor) = (person(Role::Patient), person(Role::Doctor));
+        let mut out = elements(&Patient::new(&patient, access, Some(&profile(&patient))));
+        out.extend(elements(&Practitioner::new(&doctor, None, access)));
+        out
+    }
+
+    #[test]
+    fn fhir_holds_back_exactly_the_elements_of_the_declared_private_fields() {
+        let declared: BTreeSet<String> =
+            PRIVATE_FIELDS.iter().flat_map(|f| f.fhir()).map(|e| (*e).to_owned()).collect();
+        let public = seen(Access::Public);
+        for access in [Access::Own, Access::Admin, Access::Party] {
+            let full = seen(access);
+            let withheld: BTreeSet<String> = full.difference(&public).cloned().collect();
+            assert_eq!(withheld, declared, "{access:?}: what FHIR withholds is what privacy declares");
+        }
+        assert!(public.contains("Patient.name") && public.contains("Practitioner.name"), "{public:?}");
     }
 }

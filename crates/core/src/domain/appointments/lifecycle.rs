@@ -4,14 +4,15 @@ use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::{
-    AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, Party, UpcomingLimits, away_at, check_start,
-    check_upcoming, events::record, load_for, lock_parties, party, with_retries,
+    AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, UpcomingLimits, away_at, check_start,
+    check_upcoming, events::record, load_for, lock_parties, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
     db::{begin_write, entities::appointment},
     domain::Store,
     domain::{
+        privacy::AppointmentPart as Party,
         schedule::DoctorCalendar,
         validation,
         visit_types::{self, Terms},
@@ -51,8 +52,7 @@ pub async fn transition(
         async move {
             let txn = begin_write(&store.writer).await?;
             let now = store.clock.now();
-            let appt = load_for(&txn, viewer, id).await?;
-            let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;
+            let (appt, who) = load_for(&txn, viewer, id).await?;
             let staff = matches!(who, Party::Doctor | Party::Admin);
             let (allowed_from, to, kind): (&[AppointmentStatus], _, _) = match what {
                 Transition::Confirm => {
@@ -145,8 +145,7 @@ pub async fn reschedule(
     let (appt, notice) = with_retries(|| async move {
         let txn = begin_write(&store.writer).await?;
         let now = store.clock.now();
-        let appt = load_for(&txn, viewer, id).await?;
-        let who = party(viewer, &appt).ok_or(AppError::NotFound("Appointment"))?;
+        let (appt, who) = load_for(&txn, viewer, id).await?;
         lock_parties(&txn, appt.doctor_id, appt.patient_id).await?;
         if !appt.status.is_active() {
             return Err(AppError::bad_input(

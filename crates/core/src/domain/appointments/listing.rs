@@ -15,7 +15,10 @@ use crate::{
         by_position::FromPosition,
         entities::{appointment, appointment_event},
     },
-    domain::{Role, Store, privacy::Looker},
+    domain::{
+        Store,
+        privacy::{self, Looker},
+    },
     error::AppResult,
 };
 
@@ -25,7 +28,7 @@ use crate::{
 /// `NOT_FOUND` when it does not exist or is someone else's.
 pub async fn get(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<appointment::Model> {
     match load_for(&store.db, viewer, id).await {
-        Ok(a) => Ok(a),
+        Ok((a, _)) => Ok(a),
         Err(Failure::App(e)) => Err(e),
         Err(Failure::Db(e)) => Err(e.into()),
     }
@@ -49,17 +52,9 @@ pub struct AppointmentCursor {
     pub id: Uuid,
 }
 
-/// The appointments `looker` may see (their own, as doctor or as patient; an admin's: all),
-/// narrowed by `filter`.
+/// The appointments `looker` may see ([`privacy::visible_appointments`]), narrowed by `filter`.
 fn visible_condition(looker: Looker, filter: &AppointmentFilter) -> Condition {
-    let mut cond = Condition::all();
-    if looker.role != Role::Admin {
-        cond = cond.add(
-            Condition::any()
-                .add(appointment::Column::DoctorId.eq(looker.id))
-                .add(appointment::Column::PatientId.eq(looker.id)),
-        );
-    }
+    let mut cond = Condition::all().add_option(privacy::visible_appointments(looker));
     if !filter.status.is_empty() {
         cond = cond.add(appointment::Column::Status.is_in(filter.status.iter().copied()));
     }

@@ -33,7 +33,10 @@ pub use self::{
         visible_in_range_with_event_counts,
     },
 };
-use super::schedule::{DoctorCalendar, Rule, grid};
+use super::{
+    privacy::{self, AppointmentPart},
+    schedule::{DoctorCalendar, Rule, grid},
+};
 pub use crate::db::entities::{appointment::AppointmentStatus, appointment_event::AppointmentEventKind};
 use crate::{
     auth::viewer::Viewer,
@@ -124,27 +127,6 @@ async fn check_upcoming(
         Statement::from_sql_and_values(txn.get_database_backend(), SQL, [doctor.into(), patient.into(), now.into()]);
     let row = txn.query_one_raw(stmt).await?.ok_or_else(|| AppError::internal("no row counted"))?;
     limits.check(row.try_get_by_index(0)?, row.try_get_by_index(1)?)
-}
-
-/// The viewer's part in an appointment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Party {
-    Doctor,
-    Patient,
-    Admin,
-}
-
-/// The viewer's part, or `None` when they may not know the appointment exists.
-pub fn party(viewer: &Viewer, appt: &appointment::Model) -> Option<Party> {
-    if viewer.is_admin() {
-        Some(Party::Admin)
-    } else if appt.doctor_id == viewer.id() {
-        Some(Party::Doctor)
-    } else if appt.patient_id == viewer.id() {
-        Some(Party::Patient)
-    } else {
-        None
-    }
 }
 
 /// A transaction attempt's failure: a rule (final) or a database error (maybe worth a retry).
@@ -294,10 +276,16 @@ async fn away_at<C: ConnectionTrait>(
     if blocked > 0 { Err(away()) } else { Ok(()) }
 }
 
-async fn load_for<C: ConnectionTrait>(txn: &C, viewer: &Viewer, id: Uuid) -> Result<appointment::Model, Failure> {
+/// Appointment `id` and the viewer's part in it ([`privacy::appointment_part`]): `NOT_FOUND` when
+/// it does not exist or the viewer may not see it.
+async fn load_for<C: ConnectionTrait>(
+    txn: &C,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<(appointment::Model, AppointmentPart), Failure> {
     let appt = appointment::Entity::find_by_id(id).one(txn).await?.ok_or(AppError::NotFound("Appointment"))?;
-    if party(viewer, &appt).is_none() {
-        return Err(AppError::NotFound("Appointment").into());
+    match privacy::appointment_part(viewer.into(), &appt) {
+        Some(part) => Ok((appt, part)),
+        None => Err(AppError::NotFound("Appointment").into()),
     }
-    Ok(appt)
 }
