@@ -49,4 +49,5 @@ mod transport;
 mod typed_client;
 mod unverified_doctors;
 mod upcoming_limits;
+mod visit_types;
 mod ws;

@@ -135,10 +135,11 @@ impl VisitTypesQuery {
         &self,
         ctx: &Context<'_>,
         doctor_id: Uuid,
-        #[graphql(default = false)] include_inactive: bool,
+        #[graphql(default_with = "Some(false)")] include_inactive: Option<bool>,
     ) -> AppResult<Vec<Fast<VisitType>>> {
         let viewer = ctx.viewer().await?;
-        let rows = visit_types::list(&ctx.state()?.db, &viewer, doctor_id, include_inactive).await?;
+        let all = include_inactive.unwrap_or(false);
+        let rows = visit_types::list(&ctx.state()?.db, &viewer, doctor_id, all).await?;
         Ok(rows.into_iter().map(fast).collect())
     }
 }
