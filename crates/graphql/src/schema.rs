@@ -91,6 +91,7 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         objects::User,
         pagination::PageEdge,
         plain::PlainObject,
+        visit_types::VisitType,
     };
     use cybermed_core::domain::appointments::AppointmentCursor;
 
@@ -107,6 +108,7 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         of::<UserConnection>(),
         of::<PageEdge<uuid::Uuid, User>>(),
         of::<async_graphql::connection::PageInfo>(),
+        of::<VisitType>(),
     ]
 }
 
