@@ -28,6 +28,7 @@ mod notifications;
 mod nulls;
 mod outbox;
 mod outbox_audit;
+mod pages;
 mod password_reset;
 mod passwords;
 mod plain;

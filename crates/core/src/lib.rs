@@ -2,7 +2,7 @@
 //!
 //! Modules in layer order, each importing only those above it in this list (a test,
 //! `tests/api/layers.rs`, fails on an import cycle between modules of any crate):
-//! `net`, `error`, `db`, `auth`, `config`, `events`, `outbox`, `page`, `domain`, `services`, `login`.
+//! `net`, `error`, `db`, `auth`, `config`, `events`, `page`, `outbox`, `domain`, `services`, `login`.
 
 /// Authentication's parts: argon2id passwords, JWT access/refresh tokens, the login cache, the viewer.
 pub mod auth;
@@ -22,7 +22,8 @@ pub mod login;
 pub mod net;
 /// Durable email: the outbox table's writer and its texts' rendering.
 pub mod outbox;
-/// Keyset pages: the opaque cursor every front door pages with.
+/// Keyset pages: the opaque cursor every front door pages with, and the one keyset reader every list
+/// pages with.
 pub mod page;
 /// What a front door holds: the store and the services built once per process.
 pub mod services;

@@ -9,7 +9,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Set, Statement};
 use uuid::Uuid;
 
-use crate::{config::Config, db::entities::outbox_email, error::AppResult};
+use crate::{
+    config::Config,
+    db::entities::outbox_email,
+    error::AppResult,
+    page::{Keyset, KeysetPage},
+};
 pub use outbox_email::{EmailKind, EmailStatus};
 
 /// What writing to the outbox needs of the configuration, read once. Cheap to clone.
@@ -154,7 +159,11 @@ impl OutboxFilter {
     }
 }
 
-/// One page of emails, newest first (ids are time-ordered), before the email `before`.
+/// Emails newest first: by id (time-ordered UUIDv7) descending, the cursor the id itself.
+const NEWEST_FIRST: Keyset<outbox_email::Entity, Uuid> =
+    Keyset::descending(&[outbox_email::Column::Id], |e: &outbox_email::Model| e.id);
+
+/// One page of at most `limit` emails, newest first, before the email `before`.
 ///
 /// # Errors
 /// Internal only.
@@ -163,13 +172,9 @@ pub async fn list<C: ConnectionTrait>(
     filter: OutboxFilter,
     before: Option<Uuid>,
     limit: u64,
-) -> AppResult<Vec<outbox_email::Model>> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    let mut q = outbox_email::Entity::find().filter(filter.condition());
-    if let Some(b) = before {
-        q = q.filter(outbox_email::Column::Id.lt(b));
-    }
-    Ok(q.order_by_desc(outbox_email::Column::Id).limit(limit).all(db).await?)
+) -> AppResult<KeysetPage<Uuid, outbox_email::Model>> {
+    use sea_orm::{EntityTrait, QueryFilter};
+    NEWEST_FIRST.fetch(db, outbox_email::Entity::find().filter(filter.condition()), before, limit).await
 }
 
 /// How many emails match.

@@ -98,17 +98,14 @@ pub async fn user_page(
     } else {
         UserListTotal::Later(filter.clone())
     };
-    let rows = accounts::list_users(&state.db, &filter, after, limit + 1).await?;
-    let keys: Vec<_> = rows.iter().map(|u| (u.id, u.role)).collect();
+    let page = accounts::list_users(&state.db, &filter, after, limit).await?;
+    let keys: Vec<_> = page.rows().map(|u| (u.id, u.role)).collect();
     let profiles = prefetch_users(ctx, ctx.look_ahead().field("edges").field("node"), &keys).await?;
-    let users = rows
-        .into_iter()
-        .map(|u| match &profiles {
-            Some(profiles) => User::with_doctor_profile(u, profiles),
-            None => User::from(u),
-        })
-        .collect();
-    Ok(Fast(Page::new(users, limit, after.is_some(), User::id_of, total)))
+    let users = page.map(|u| match &profiles {
+        Some(profiles) => User::with_doctor_profile(u, profiles),
+        None => User::from(u),
+    });
+    Ok(Fast(Page::of(users, total)))
 }
 
 #[derive(Default)]

@@ -68,11 +68,6 @@ fn local_start(
 }
 
 impl Appointment {
-    /// The page's sort key.
-    fn key(&self) -> AppointmentCursor {
-        AppointmentCursor { starts_at: self.model.starts_at, id: self.model.id }
-    }
-
     async fn local(&self, ctx: &Context<'_>) -> AppResult<chrono::DateTime<chrono_tz::Tz>> {
         let profile = match &self.parties {
             Some(parties) => parties.doctor.doctor_profile.clone(),
@@ -320,25 +315,25 @@ impl AppointmentsQuery {
             patient_id: f.patient_id,
         };
         let with_total = ctx.look_ahead().field("totalCount").exists();
-        let (rows, total) =
-            appointments::list_counted(state, &viewer, &filter, cursor, limit + 1, with_total, false).await?;
+        let (page, total) =
+            appointments::list_counted(state, &viewer, &filter, cursor, limit, with_total, false).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         let nodes = ctx.look_ahead().field("nodes");
+        let rows: Vec<_> = page.rows().collect();
         let users = prefetch_appointments(ctx, &[node, nodes], &rows).await?;
         let looker = Looker::from(&*viewer);
         let total = match total {
             Some(n) => AppointmentListTotal::Counted(n),
             None => AppointmentListTotal::Later(viewer, filter),
         };
-        let rows = rows.into_iter().map(|a| with_parties(a, &users, looker)).collect();
-        Ok(Fast(Page::new(rows, limit, cursor.is_some(), Appointment::key, total)))
+        Ok(Fast(Page::of(page.map(|a| with_parties(a, &users, looker)), total)))
     }
 
     /// One appointment of the viewer's (admins: any); someone else's is `NOT_FOUND`.
     async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Fast<Appointment>>> {
         let viewer = ctx.viewer().await?;
         let appt = appointments::get(ctx.state()?, &viewer, id).await?;
-        let users = prefetch_appointments(ctx, &[ctx.look_ahead()], std::slice::from_ref(&appt)).await?;
+        let users = prefetch_appointments(ctx, &[ctx.look_ahead()], &[&appt]).await?;
         Ok(Some(Fast(with_parties(appt, &users, Looker::from(&*viewer)))))
     }
 }
@@ -358,7 +353,7 @@ fn with_parties(a: appointment::Model, users: &HashMap<UserById, Arc<UserRow>>, 
 async fn prefetch_appointments(
     ctx: &Context<'_>,
     nodes: &[async_graphql::Lookahead<'_>],
-    rows: &[appointment::Model],
+    rows: &[&appointment::Model],
 ) -> AppResult<HashMap<UserById, Arc<UserRow>>> {
     if rows.is_empty() {
         return Ok(HashMap::new());
@@ -369,7 +364,7 @@ async fn prefetch_appointments(
             [(SharesAppointment(a.doctor_id, a.patient_id), true), (SharesAppointment(a.patient_id, a.doctor_id), true)]
         }))
         .await;
-    loaders.feed_many(rows.iter().map(|a| (AppointmentById(a.id), Arc::new(a.clone())))).await;
+    loaders.feed_many(rows.iter().map(|a| (AppointmentById(a.id), Arc::new((*a).clone())))).await;
     let any = |f: &dyn Fn(&async_graphql::Lookahead<'_>) -> bool| nodes.iter().any(f);
     let wants_people = any(&|n| {
         n.field("doctor").exists()
@@ -479,7 +474,7 @@ async fn transition(
 /// A changed appointment as a mutation answers it: what the selection asks of it loaded up front
 /// (its people in one statement, its history in one), then answered in place like a page's.
 async fn answer(ctx: &Context<'_>, viewer: &Viewer, appt: appointment::Model) -> AppResult<Fast<Appointment>> {
-    let users = prefetch_appointments(ctx, &[ctx.look_ahead()], std::slice::from_ref(&appt)).await?;
+    let users = prefetch_appointments(ctx, &[ctx.look_ahead()], &[&appt]).await?;
     Ok(Fast(with_parties(appt, &users, Looker::from(viewer))))
 }
 

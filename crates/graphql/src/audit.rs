@@ -1,16 +1,14 @@
 //! The audit log for admins.
 
-use async_graphql::{
-    Context, Object,
-    connection::{Connection, Edge},
-};
+use async_graphql::{Context, Object};
 use uuid::Uuid;
 
 use super::{
     ContextExt,
     loaders::UserById,
     objects::User,
-    pagination::{decode_cursor, encode_cursor, page_complexity, page_size},
+    pagination::{Page, decode_cursor, page_complexity, page_size},
+    plain::Fast,
     scalars::DateTime,
 };
 use crate::guard::RoleGuard;
@@ -53,6 +51,8 @@ impl AuditEntry {
     }
 }
 
+crate::plain_object!(AuditEntry { plain: ["id", "at", "action", "subjectId", "requestId"], waits: ["actor"] });
+
 /// `totalCount` of an audit list, counted only when asked for.
 pub struct AuditListTotal(AuditFilter);
 
@@ -62,6 +62,11 @@ impl AuditListTotal {
         Ok(i64::try_from(audit::count(&ctx.state()?.db, &self.0).await?).unwrap_or(i64::MAX))
     }
 }
+
+// Counted by its own statement whenever asked for: the connection is then answered the usual way.
+crate::plain_object!(AuditListTotal { plain: [], waits: ["totalCount"] });
+
+pub type AuditEntryConnection = Page<Uuid, AuditEntry, AuditListTotal>;
 
 #[derive(Default)]
 pub struct AuditQuery;
@@ -77,19 +82,15 @@ impl AuditQuery {
         after: Option<String>,
         actor_id: Option<Uuid>,
         subject_id: Option<Uuid>,
-    ) -> AppResult<Connection<String, AuditEntry, AuditListTotal>> {
+    ) -> AppResult<Fast<AuditEntryConnection>> {
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let filter = AuditFilter { actor_id, subject_id };
-        let mut rows = audit::list(&ctx.state()?.db, &filter, after, limit + 1).await?;
-        let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        let actors: Vec<Uuid> = rows.iter().filter_map(|r| r.actor_id).collect();
+        let page = audit::list(&ctx.state()?.db, &filter, after, limit).await?;
+        let actors: Vec<Uuid> = page.rows().filter_map(|r| r.actor_id).collect();
         if !actors.is_empty() && ctx.look_ahead().field("edges").field("node").field("actor").exists() {
             ctx.loaders().await?.load_many(actors.into_iter().map(UserById)).await?;
         }
-        let mut conn = Connection::with_additional_fields(after.is_some(), has_next, AuditListTotal(filter));
-        conn.edges.extend(rows.into_iter().map(|r| Edge::new(encode_cursor(r.id), AuditEntry(r))));
-        Ok(conn)
+        Ok(Fast(Page::of(page.map(AuditEntry), AuditListTotal(filter))))
     }
 }

@@ -82,11 +82,6 @@ impl User {
         Self { seen: Seen::By { viewer, access: Access::Own }, ..Self::from(model) }
     }
 
-    /// The user's id (a page's sort key).
-    pub fn id_of(user: &Self) -> Uuid {
-        user.model.id
-    }
-
     /// The viewer (if any) and what they may read of this user.
     async fn access(&self, ctx: &Context<'_>) -> AppResult<(Option<Uuid>, Access)> {
         if let Seen::By { viewer, access } = self.seen {

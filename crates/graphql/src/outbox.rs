@@ -1,14 +1,12 @@
 //! `outbox`: the emails the service has written, for admins (never their bodies: a reset email
 //! holds a token).
-use async_graphql::{
-    Context, Object,
-    connection::{Connection, Edge},
-};
+use async_graphql::{Context, Object};
 use uuid::Uuid;
 
 use super::{
     ContextExt, enums,
-    pagination::{decode_cursor, encode_cursor, page_complexity, page_size},
+    pagination::{Page, decode_cursor, page_complexity, page_size},
+    plain::Fast,
     scalars::DateTime,
 };
 use crate::guard::RoleGuard;
@@ -63,6 +61,23 @@ impl OutboxEmail {
     }
 }
 
+crate::plain_object!(OutboxEmail {
+    plain: [
+        "id",
+        "kind",
+        "to",
+        "subject",
+        "appointmentId",
+        "status",
+        "attempts",
+        "lastError",
+        "createdAt",
+        "dueAt",
+        "sentAt",
+    ],
+    waits: [],
+});
+
 /// `totalCount` of an outbox list, counted only when asked for.
 pub struct OutboxListTotal(OutboxFilter);
 
@@ -72,6 +87,11 @@ impl OutboxListTotal {
         Ok(i64::try_from(outbox::count(&ctx.state()?.db, self.0).await?).unwrap_or(i64::MAX))
     }
 }
+
+// Counted by its own statement whenever asked for: the connection is then answered the usual way.
+crate::plain_object!(OutboxListTotal { plain: [], waits: ["totalCount"] });
+
+pub type OutboxEmailConnection = Page<Uuid, OutboxEmail, OutboxListTotal>;
 
 #[derive(Default)]
 pub struct OutboxQuery;
@@ -90,20 +110,16 @@ impl OutboxQuery {
         after: Option<String>,
         status: Option<enums::EmailStatus>,
         appointment_id: Option<Uuid>,
-    ) -> AppResult<Connection<String, OutboxEmail, OutboxListTotal>> {
+    ) -> AppResult<Fast<OutboxEmailConnection>> {
         let viewer = ctx.viewer().await?;
         let state = ctx.state()?;
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let filter = OutboxFilter { status: status.map(Into::into), appointment_id };
-        let mut rows = outbox::list(&state.db, filter, after, limit + 1).await?;
-        let has_next = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        if !rows.is_empty() {
+        let page = outbox::list(&state.db, filter, after, limit).await?;
+        if !page.is_empty() {
             audit::record(&state.writer, Some(viewer.id()), "outbox.read", None, state.clock.now()).await?;
         }
-        let mut conn = Connection::with_additional_fields(after.is_some(), has_next, OutboxListTotal(filter));
-        conn.edges.extend(rows.into_iter().map(|r| Edge::new(encode_cursor(r.id), OutboxEmail(r))));
-        Ok(conn)
+        Ok(Fast(Page::of(page.map(OutboxEmail), OutboxListTotal(filter))))
     }
 }

@@ -1,5 +1,5 @@
-//! Relay cursor pagination: `first` bounds, the one cursor codec, and [`Page`], a connection
-//! answered on the plain path.
+//! Relay cursor pagination: `first` bounds, the one cursor codec, and [`Page`], the one connection
+//! shape of every list (a page the core read with its `Keyset`), answered on the plain path.
 use std::borrow::Cow;
 
 use async_graphql::{Object, OutputType, TypeName, connection::PageInfo};
@@ -7,6 +7,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::plain::{Fast, FastList, PlainObject};
 
+use cybermed_core::page::KeysetPage;
 pub use cybermed_core::page::{DEFAULT_FIRST, MAX_FIRST, decode_cursor, encode_cursor, page_size};
 
 /// Complexity of a list field: `first × child` (default `first` 20), so that a page's cost grows
@@ -35,12 +36,11 @@ pub struct PageEdge<K, N> {
 }
 
 impl<K, N, L> Page<K, N, L> {
-    /// A page of `rows` (one more than `limit` if there is a next page), after a cursor or not.
-    pub fn new(mut rows: Vec<N>, limit: u64, after_a_cursor: bool, key: impl Fn(&N) -> K, list: L) -> Self {
-        let has_next_page = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        let edges = rows.into_iter().map(|node| PageEdge { key: key(&node), node }).collect();
-        Self { edges, has_previous_page: after_a_cursor, has_next_page, list }
+    /// The connection of a page the core read (its rows already turned into nodes), with the
+    /// list's own fields.
+    pub fn of(page: KeysetPage<K, N>, list: L) -> Self {
+        let edges = page.items.into_iter().map(|(key, node)| PageEdge { key, node }).collect();
+        Self { edges, has_previous_page: page.has_previous, has_next_page: page.has_next, list }
     }
 }
 

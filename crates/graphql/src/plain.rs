@@ -53,6 +53,18 @@ impl<T: PlainObject> PlainObject for &T {
 /// Declares a [`PlainObject`]: `plain_object!(User { plain: ["id", …], waits: ["history"] })`.
 #[macro_export]
 macro_rules! plain_object {
+    // Every field waits: the object is always answered the usual way where it appears.
+    ($ty:ty { plain: [], waits: [$($waits:literal),* $(,)?] $(,)? }) => {
+        impl $crate::plain::PlainObject for $ty {
+            fn is_plain(_: &str) -> bool {
+                false
+            }
+
+            fn declared() -> (Vec<&'static str>, Vec<&'static str>) {
+                (vec![], vec![$($waits),*])
+            }
+        }
+    };
     ($ty:ty { plain: [$($plain:literal),* $(,)?], waits: [$($waits:literal),* $(,)?] $(,)? }) => {
         impl $crate::plain::PlainObject for $ty {
             fn is_plain(name: &str) -> bool {

@@ -3,14 +3,14 @@
 //! or deleted by the service.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Set, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Set, Statement,
 };
 use uuid::Uuid;
 
 use crate::{
     db::entities::audit_entry,
     error::{AppError, AppResult},
+    page::{Keyset, KeysetPage},
 };
 
 pub use crate::db::{REQUEST_ID, current_request_id};
@@ -120,7 +120,11 @@ impl AuditFilter {
     }
 }
 
-/// One page of entries, newest first, before the entry `before`.
+/// Entries newest first: by id (time-ordered UUIDv7) descending, the cursor the id itself.
+const NEWEST_FIRST: Keyset<audit_entry::Entity, Uuid> =
+    Keyset::descending(&[audit_entry::Column::Id], |e: &audit_entry::Model| e.id);
+
+/// One page of at most `limit` entries, newest first, before the entry `before`.
 ///
 /// # Errors
 /// Internal only.
@@ -129,12 +133,8 @@ pub async fn list<C: ConnectionTrait>(
     filter: &AuditFilter,
     before: Option<Uuid>,
     limit: u64,
-) -> AppResult<Vec<audit_entry::Model>> {
-    let mut q = audit_entry::Entity::find().filter(filter.condition());
-    if let Some(b) = before {
-        q = q.filter(audit_entry::Column::Id.lt(b));
-    }
-    Ok(q.order_by_desc(audit_entry::Column::Id).limit(limit).all(db).await?)
+) -> AppResult<KeysetPage<Uuid, audit_entry::Model>> {
+    NEWEST_FIRST.fetch(db, audit_entry::Entity::find().filter(filter.condition()), before, limit).await
 }
 
 /// How many entries match.

@@ -26,6 +26,7 @@ use self::{
     resources::{Bundle, BundleEntry, BundleLink, OperationOutcome},
     search::{Pairs, Range},
 };
+use cybermed_core::page::KeysetPage;
 use cybermed_core::{
     Core,
     auth::viewer::Viewer,
@@ -290,20 +291,21 @@ async fn search_appointments(
         doctor_id,
         patient_id,
     };
-    let (mut rows, total) = match (count, with_total) {
-        (0, true) => (Vec::new(), Some(appointments::count(&state, &viewer, &filter).await?)),
-        (0, false) => (Vec::new(), None),
-        _ => appointments::list_counted(&state, &viewer, &filter, after, count + 1, with_total, oldest_first).await?,
+    // The `next` link's cursor is the last appointment's position, as GraphQL's cursors are.
+    let (page, total): (KeysetPage<AppointmentCursor, _>, Option<u64>) = match (count, with_total) {
+        (0, true) => (KeysetPage::empty(after.is_some()), Some(appointments::count(&state, &viewer, &filter).await?)),
+        (0, false) => (KeysetPage::empty(after.is_some()), None),
+        _ => appointments::list_counted(&state, &viewer, &filter, after, count, with_total, oldest_first).await?,
     };
-    let more = u64::try_from(rows.len()).unwrap_or(u64::MAX) > count;
-    rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
     let mut link = vec![self_link];
-    if more && let Some(last) = rows.last() {
-        let cursor = cybermed_core::page::encode_cursor(AppointmentCursor { starts_at: last.starts_at, id: last.id });
+    if page.has_next
+        && let Some(last) = page.last_key()
+    {
+        let cursor = cybermed_core::page::encode_cursor(last);
         link.push(BundleLink { relation: "next", url: search::link(&here, &pairs, Some(count), Some(&cursor)) });
     }
-    let entry = rows
-        .iter()
+    let entry = page
+        .rows()
         .map(|a| BundleEntry::matched(Some(format!("{here}/{}", a.id)), resources::Appointment::from(a)))
         .collect();
     let total = if with_total { Some(total.unwrap_or(0)) } else { None };

@@ -1,6 +1,6 @@
 //! Finding users: one the viewer may know exists, filtered pages and counts, and users by id.
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use crate::{
         privacy::{self, Access, Decision, Existence, Looker, SearchIn},
     },
     error::{AppError, AppResult},
+    page::{Keyset, KeysetPage},
 };
 
 /// Loads a user the viewer may know exists (see [`privacy::existence`]).
@@ -100,7 +101,10 @@ impl UserFilter {
     }
 }
 
-/// One page of users in creation order (ids are time-ordered UUIDv7), after the user `after`.
+/// Users in creation order: by id (time-ordered UUIDv7), the cursor the id itself.
+const SIGN_UP_ORDER: Keyset<user::Entity, Uuid> = Keyset::ascending(&[user::Column::Id], |u: &user::Model| u.id);
+
+/// One page of at most `limit` users in creation order, after the user `after`.
 ///
 /// # Errors
 /// Internal only.
@@ -109,12 +113,8 @@ pub async fn list_users<C: ConnectionTrait>(
     filter: &UserFilter,
     after: Option<Uuid>,
     limit: u64,
-) -> AppResult<Vec<user::Model>> {
-    let mut query = user::Entity::find().filter(filter.condition());
-    if let Some(after) = after {
-        query = query.filter(user::Column::Id.gt(after));
-    }
-    Ok(query.order_by_asc(user::Column::Id).limit(limit).all(db).await?)
+) -> AppResult<KeysetPage<Uuid, user::Model>> {
+    SIGN_UP_ORDER.fetch(db, user::Entity::find().filter(filter.condition()), after, limit).await
 }
 
 /// How many users match the filter.

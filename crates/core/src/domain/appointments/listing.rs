@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{AppointmentStatus, Failure, load_for};
+use crate::page::{Keyset, KeysetPage, PageKey};
 use crate::{
     auth::viewer::Viewer,
     db::{
@@ -73,10 +74,29 @@ fn visible_condition(looker: Looker, filter: &AppointmentFilter) -> Condition {
     cond
 }
 
-/// One page of the viewer's appointments (all for admins), newest `starts_at` first (oldest first
-/// with `oldest_first`; `after` is then a position in that order); with `with_total`, also how
-/// many match the filter on all pages, counted by the same statement (a scalar subquery, run once,
-/// over the same indexes as [`count`]).
+impl AppointmentCursor {
+    /// The position of `a`.
+    pub fn of(a: &appointment::Model) -> Self {
+        Self { starts_at: a.starts_at, id: a.id }
+    }
+}
+
+impl PageKey for AppointmentCursor {
+    fn values(&self) -> Vec<sea_orm::Value> {
+        vec![self.starts_at.into(), self.id.into()]
+    }
+}
+
+/// Appointments by `starts_at`, then `id` among those that start together.
+const NEWEST_FIRST: Keyset<appointment::Entity, AppointmentCursor> =
+    Keyset::descending(&[appointment::Column::StartsAt, appointment::Column::Id], AppointmentCursor::of);
+const OLDEST_FIRST: Keyset<appointment::Entity, AppointmentCursor> =
+    Keyset::ascending(&[appointment::Column::StartsAt, appointment::Column::Id], AppointmentCursor::of);
+
+/// One page of at most `limit` of the viewer's appointments (all for admins), newest `starts_at`
+/// first (oldest first with `oldest_first`; `after` is then a position in that order); with
+/// `with_total`, also how many match the filter on all pages, counted by the same statement (a
+/// scalar subquery, run once, over the same indexes as [`count`]).
 ///
 /// # Errors
 /// Internal only.
@@ -88,25 +108,10 @@ pub async fn list_counted(
     limit: u64,
     with_total: bool,
     oldest_first: bool,
-) -> AppResult<(Vec<appointment::Model>, Option<u64>)> {
-    use sea_orm::{Order, sea_query::IntoCondition};
+) -> AppResult<(KeysetPage<AppointmentCursor, appointment::Model>, Option<u64>)> {
     let visible = visible_condition(viewer.into(), filter);
-    let mut query = appointment::Entity::find().filter(visible.clone());
-    if let Some(c) = after {
-        let (starts, id) = (appointment::Column::StartsAt, appointment::Column::Id);
-        let (past_start, past_id) = if oldest_first {
-            (starts.gt(c.starts_at).into_condition(), id.gt(c.id).into_condition())
-        } else {
-            (starts.lt(c.starts_at).into_condition(), id.lt(c.id).into_condition())
-        };
-        query = query
-            .filter(Condition::any().add(past_start).add(Condition::all().add(starts.eq(c.starts_at)).add(past_id)));
-    }
-    let order = if oldest_first { Order::Asc } else { Order::Desc };
-    let mut query = query
-        .order_by(appointment::Column::StartsAt, order.clone())
-        .order_by(appointment::Column::Id, order)
-        .limit(limit);
+    let keyset = if oldest_first { &OLDEST_FIRST } else { &NEWEST_FIRST };
+    let mut query = keyset.select(appointment::Entity::find().filter(visible.clone()), after.as_ref(), limit);
     if with_total {
         let count = Query::select()
             .expr(Expr::col(appointment::Column::Id).count())
@@ -128,7 +133,7 @@ pub async fn list_counted(
         // No row on this page (past the end, or none at all): the total needs its own count.
         total = Some(count(store, viewer, filter).await?);
     }
-    Ok((out, total))
+    Ok((keyset.page(out, limit, after.is_some()), total))
 }
 
 /// How many appointments the viewer's list holds with this filter.
