@@ -132,4 +132,5 @@ pub const ASYNC_OBJECTS: &[&str] = &[
     "AvailabilityRule",
     "TimeOff",
     "Slot",
+    "VisitType",
 ];
