@@ -12,6 +12,7 @@ mod cli;
 mod connections;
 mod email_delivery;
 mod fhir;
+mod fhir_scheduling;
 mod fuzz;
 mod graphiql;
 mod group_commit;
