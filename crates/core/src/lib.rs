@@ -1,7 +1,7 @@
 //! CyberMed's core: everything the front doors share and nothing of theirs.
 //!
 //! Modules in layer order, each importing only those above it in this list (a test,
-//! `tests/api/layers.rs`, fails on an import cycle between modules of any crate):
+//! `tests/layers.rs`, fails on an import cycle between modules of any crate):
 //! `net`, `error`, `db`, `auth`, `config`, `events`, `page`, `outbox`, `domain`, `services`, `login`.
 
 /// Authentication's parts: argon2id passwords, JWT access/refresh tokens, the login cache, the viewer.
