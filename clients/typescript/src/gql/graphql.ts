@@ -49,6 +49,8 @@ export type Appointment = {
   /** Every change, oldest first. */
   history: Array<AppointmentEvent>;
   id: Scalars['UUID']['output'];
+  /** Cancelled (by anyone) less than `LATE_CANCEL_HOURS` before `startsAt`. */
+  lateCancellation: Scalars['Boolean']['output'];
   patient: User;
   reasonForVisit: Scalars['String']['output'];
   startsAt: Scalars['DateTime']['output'];
@@ -56,6 +58,11 @@ export type Appointment = {
   /** Local time in the doctor's time zone. */
   time: Scalars['NaiveTime']['output'];
   updatedAt: Scalars['DateTime']['output'];
+  /**
+   * The visit type it was booked with (null when booked without one); it kept that type's
+   * length, buffers and policy as they were then.
+   */
+  visitType?: Maybe<VisitType>;
 };
 
 export type AppointmentConnection = {
@@ -201,9 +208,20 @@ export type CalendarFeedInfo = {
 
 export type CreateAppointmentInput = {
   doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  /**
+   * Book the time a live hold of this patient keeps (and consume the hold): the doctor, the
+   * patient and the visit type default to the hold's and must match it when given, as
+   * `startsAt` must.
+   */
+  holdId?: InputMaybe<Scalars['UUID']['input']>;
   patientId?: InputMaybe<Scalars['UUID']['input']>;
   reasonForVisit: Scalars['String']['input'];
   startsAt: Scalars['DateTime']['input'];
+  /**
+   * Length, buffers and policy of that type; absent: the doctor's `slotMinutes`, no buffers, no
+   * policy.
+   */
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 export type DoctorProfile = {
@@ -275,13 +293,24 @@ export type Mutation = {
   completeAppointment: Appointment;
   /** `PENDING → CONFIRMED` (doctor, admin). */
   confirmAppointment: Appointment;
-  /** Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both. */
+  /**
+   * Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both;
+   * or, with `holdId`, the time a hold keeps.
+   */
   createAppointment: Appointment;
   /**
    * Creates the viewer's calendar feed (doctors and patients); an earlier feed's URL stops
    * working. The URL is shown only in this answer.
    */
   createCalendarFeed: CalendarFeed;
+  /** DOCTOR (own), ADMIN (`doctorId` required). */
+  createVisitType: VisitType;
+  /**
+   * Keeps a time for a patient for `HOLD_TTL_SECS`: the patient for themself (`patientId` absent
+   * or their own), a doctor at their own calendar for a patient, an admin for anyone. Checked as
+   * a booking by that patient would be.
+   */
+  holdSlot: SlotHold;
   /** Signs in. Throttled per email and per client address. */
   login: AuthPayload;
   /** Ends the login the refresh token belongs to. */
@@ -295,6 +324,8 @@ export type Mutation = {
    * client address (admins excepted).
    */
   register: AuthPayload;
+  /** Ends a hold early (its patient, or whoever placed it); false when it was not live. */
+  releaseHold: Scalars['Boolean']['output'];
   /** Removes one of the viewer's periods of time off (doctors only, own only). */
   removeTimeOff: Scalars['Boolean']['output'];
   /** Emails a reset token if the account exists; the answer is the same either way. */
@@ -311,11 +342,15 @@ export type Mutation = {
   setUserActive: User;
   /** Changes an account's role (admins only). */
   setUserRole: User;
+  /** Its doctor, ADMIN: an inactive type cannot be booked. */
+  setVisitTypeActive: VisitType;
   /**
    * Edits the viewer's own account. Changing the email needs `currentPassword`, tells the old
    * address, and ends every other login of the viewer.
    */
   updateMe: User;
+  /** Its doctor, ADMIN: replaces every setting (appointments already made keep theirs). */
+  updateVisitType: VisitType;
   /** Creates or updates the viewer's doctor profile (doctors only). */
   upsertDoctorProfile: DoctorProfile;
   /** Creates or updates the viewer's patient profile (patients only). */
@@ -357,6 +392,20 @@ export type MutationCreateAppointmentArgs = {
 };
 
 
+export type MutationCreateVisitTypeArgs = {
+  doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  input: VisitTypeInput;
+};
+
+
+export type MutationHoldSlotArgs = {
+  doctorId: Scalars['UUID']['input'];
+  patientId?: InputMaybe<Scalars['UUID']['input']>;
+  startsAt: Scalars['DateTime']['input'];
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
+};
+
+
 export type MutationLoginArgs = {
   email: Scalars['String']['input'];
   password: Scalars['String']['input'];
@@ -380,6 +429,11 @@ export type MutationRefreshTokenArgs = {
 
 export type MutationRegisterArgs = {
   input: RegisterInput;
+};
+
+
+export type MutationReleaseHoldArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 
@@ -423,8 +477,20 @@ export type MutationSetUserRoleArgs = {
 };
 
 
+export type MutationSetVisitTypeActiveArgs = {
+  active: Scalars['Boolean']['input'];
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationUpdateMeArgs = {
   input: UpdateMeInput;
+};
+
+
+export type MutationUpdateVisitTypeArgs = {
+  id: Scalars['UUID']['input'];
+  input: VisitTypeInput;
 };
 
 
@@ -516,12 +582,21 @@ export type Query = {
   appointments: AppointmentConnection;
   /** The audit log, newest first (admins only). */
   auditLog: AuditEntryConnection;
-  /** Free slots of a doctor starting in `[from, to)` (at most 31 days), in order. */
+  /**
+   * Free slots of a doctor starting in `[from, to)` (at most 31 days), in order: the starts a
+   * patient's booking would accept (with `visitTypeId`: that type's length, buffers, notice
+   * and horizon).
+   */
   availableSlots: Array<Slot>;
   /** Doctors: verified and active ones, except to admins, who see every doctor. */
   doctors: UserConnection;
   /** The signed-in user. */
   me: User;
+  /**
+   * The viewer's live holds, soonest first: a patient's own (whoever placed them); a doctor's or
+   * admin's, those they placed.
+   */
+  myHolds: Array<SlotHold>;
   /** The emails the service has written, newest first (admins only). */
   outbox: OutboxEmailConnection;
   /**
@@ -531,6 +606,12 @@ export type Query = {
   user?: Maybe<User>;
   /** Every user (admins only), in sign-up order. */
   users: UserConnection;
+  /**
+   * A doctor's visit types: to the doctor and admins the active ones (and, with
+   * `includeInactive`, the inactive ones too); to everyone else the active, patient-bookable
+   * ones. By name.
+   */
+  visitTypes: Array<VisitType>;
 };
 
 
@@ -558,6 +639,7 @@ export type QueryAvailableSlotsArgs = {
   doctorId: Scalars['UUID']['input'];
   from: Scalars['DateTime']['input'];
   to: Scalars['DateTime']['input'];
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 
@@ -589,6 +671,12 @@ export type QueryUsersArgs = {
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+
+export type QueryVisitTypesArgs = {
+  doctorId: Scalars['UUID']['input'];
+  includeInactive?: Scalars['Boolean']['input'];
+};
+
 export type RegisterInput = {
   email: Scalars['String']['input'];
   firstName: Scalars['String']['input'];
@@ -610,6 +698,19 @@ export type Slot = {
   __typename?: 'Slot';
   endsAt: Scalars['DateTime']['output'];
   startsAt: Scalars['DateTime']['output'];
+};
+
+export type SlotHold = {
+  __typename?: 'SlotHold';
+  doctor: User;
+  endsAt: Scalars['DateTime']['output'];
+  /** After this it blocks nothing (`HOLD_TTL_SECS` after it was made). */
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  patient: User;
+  startsAt: Scalars['DateTime']['output'];
+  /** The visit type it was checked with (null: the doctor's `slotMinutes`). */
+  visitType?: Maybe<VisitType>;
 };
 
 export type Subscription = {
@@ -705,6 +806,44 @@ export type UserEdge = {
   cursor: Scalars['String']['output'];
   /** The item at the end of the edge */
   node: User;
+};
+
+export type VisitType = {
+  __typename?: 'VisitType';
+  active: Scalars['Boolean']['output'];
+  /** 0..=120: the doctor's time kept free after each visit. */
+  bufferAfterMinutes: Scalars['Int']['output'];
+  /** 0..=120: the doctor's time kept free before each visit. */
+  bufferBeforeMinutes: Scalars['Int']['output'];
+  doctor: User;
+  /** 5..=480. */
+  durationMinutes: Scalars['Int']['output'];
+  /** 1..=365: how far ahead a patient may book, in days of 24 hours (patients only). */
+  horizonDays: Scalars['Int']['output'];
+  id: Scalars['UUID']['output'];
+  /** 0..=43200: how long ahead a patient must book (patients only). */
+  minNoticeMinutes: Scalars['Int']['output'];
+  /** 1..=60 characters, unique per doctor (ignoring case). */
+  name: Scalars['String']['output'];
+  /** Whether patients may book it (otherwise only its doctor and admins). */
+  patientBookable: Scalars['Boolean']['output'];
+  /** 0..=20160: a patient may not cancel later than this before the start. */
+  patientCancelCutoffMinutes: Scalars['Int']['output'];
+  /** 0..=20160: a patient may not reschedule later than this before the current start. */
+  patientRescheduleCutoffMinutes: Scalars['Int']['output'];
+};
+
+/** Every setting of a visit type (an omitted optional one takes its default). */
+export type VisitTypeInput = {
+  bufferAfterMinutes?: InputMaybe<Scalars['Int']['input']>;
+  bufferBeforeMinutes?: InputMaybe<Scalars['Int']['input']>;
+  durationMinutes: Scalars['Int']['input'];
+  horizonDays?: InputMaybe<Scalars['Int']['input']>;
+  minNoticeMinutes?: InputMaybe<Scalars['Int']['input']>;
+  name: Scalars['String']['input'];
+  patientBookable?: InputMaybe<Scalars['Boolean']['input']>;
+  patientCancelCutoffMinutes?: InputMaybe<Scalars['Int']['input']>;
+  patientRescheduleCutoffMinutes?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Day of the week, Monday first. */
