@@ -18,6 +18,7 @@ mod group_commit;
 mod hardening;
 mod helpers;
 mod history_privacy;
+mod holds;
 mod housekeeping;
 mod key_order;
 mod limits;

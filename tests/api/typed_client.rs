@@ -110,6 +110,8 @@ async fn a_patient_signs_in_finds_a_doctor_books_a_free_slot_and_sees_it_on_the_
                 patient_id: None,
                 starts_at: slots[0].starts_at,
                 reason_for_visit: "Check-up".into(),
+                visit_type_id: None,
+                hold_id: None,
             },
         })
         .await
@@ -149,6 +151,8 @@ async fn booking_a_taken_slot_through_the_typed_client_is_a_conflict_naming_star
         patient_id: None,
         starts_at,
         reason_for_visit: "Rash".into(),
+        visit_type_id: None,
+        hold_id: None,
     };
 
     let first = app.patient().await;
@@ -194,6 +198,8 @@ async fn the_typed_subscription_decodes_the_events_of_a_booking() {
                     patient_id: None,
                     starts_at,
                     reason_for_visit: "Headache".into(),
+                    visit_type_id: None,
+                    hold_id: None,
                 },
             })
             .await
