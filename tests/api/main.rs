@@ -19,6 +19,7 @@ mod group_commit;
 mod hardening;
 mod helpers;
 mod history_privacy;
+mod holds;
 mod housekeeping;
 mod key_order;
 mod limits;

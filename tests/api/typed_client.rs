@@ -116,6 +116,7 @@ async fn a_patient_signs_in_finds_a_doctor_books_a_free_slot_and_sees_it_on_the_
                 starts_at: slots[0].starts_at,
                 reason_for_visit: "Check-up".into(),
                 visit_type_id: None,
+                hold_id: None,
             },
         })
         .await
@@ -156,6 +157,7 @@ async fn booking_a_taken_slot_through_the_typed_client_is_a_conflict_naming_star
         starts_at,
         reason_for_visit: "Rash".into(),
         visit_type_id: None,
+        hold_id: None,
     };
 
     let first = app.patient().await;
@@ -202,6 +204,7 @@ async fn the_typed_subscription_decodes_the_events_of_a_booking() {
                     starts_at,
                     reason_for_visit: "Headache".into(),
                     visit_type_id: None,
+                    hold_id: None,
                 },
             })
             .await
@@ -283,6 +286,7 @@ async fn a_doctor_makes_a_visit_type_and_a_patient_books_its_slots_through_the_t
                 starts_at: nine,
                 reason_for_visit: "Knee".into(),
                 visit_type_id: Some(made.id),
+                hold_id: None,
             },
         })
         .await

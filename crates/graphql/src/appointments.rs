@@ -247,6 +247,10 @@ pub struct CreateAppointmentInput {
     /// Length, buffers and policy of that type; absent: the doctor's `slotMinutes`, no buffers, no
     /// policy.
     pub visit_type_id: Option<Uuid>,
+    /// Book the time a live hold of this patient keeps (and consume the hold): the doctor, the
+    /// patient and the visit type default to the hold's and must match it when given, as
+    /// `startsAt` must.
+    pub hold_id: Option<Uuid>,
 }
 
 #[derive(InputObject, Default)]
@@ -401,7 +405,8 @@ pub struct AppointmentsMutation;
 
 #[Object]
 impl AppointmentsMutation {
-    /// Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both.
+    /// Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both;
+    /// or, with `holdId`, the time a hold keeps.
     async fn create_appointment(
         &self,
         ctx: &Context<'_>,
@@ -414,6 +419,7 @@ impl AppointmentsMutation {
             starts_at: input.starts_at.0,
             reason_for_visit: input.reason_for_visit,
             visit_type_id: input.visit_type_id,
+            hold_id: input.hold_id,
         };
         let state = ctx.state()?;
         let appt = appointments::create(state, &viewer, new, UpcomingLimits::from(&*state.config)).await?;

@@ -6,6 +6,7 @@ use super::{
     appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
     audit::AuditQuery,
     calendar::CalendarMutation,
+    holds::{HoldsMutation, HoldsQuery},
     limits::DocumentLimits,
     nulls::Nulls,
     outbox::OutboxQuery,
@@ -16,10 +17,17 @@ use super::{
 use crate::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, VisitTypesQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, VisitTypesQuery, HoldsQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation, VisitTypesMutation, CalendarMutation);
+pub struct Mutation(
+    AccountsMutation,
+    ProfilesMutation,
+    AppointmentsMutation,
+    VisitTypesMutation,
+    HoldsMutation,
+    CalendarMutation,
+);
 
 /// The query root is [`Described`], so that the scalars carry their descriptions and URLs.
 pub type CyberSchema = Schema<Described<Query>, Mutation, AppointmentsSubscription>;
@@ -88,6 +96,7 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         accounts::UserConnection,
         appointments::{Appointment, AppointmentConnection},
         audit::{AuditEntry, AuditEntryConnection},
+        holds::SlotHold,
         objects::DoctorProfile,
         objects::User,
         outbox::{OutboxEmail, OutboxEmailConnection},
@@ -117,6 +126,7 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         of::<PageEdge<uuid::Uuid, OutboxEmail>>(),
         of::<async_graphql::connection::PageInfo>(),
         of::<VisitType>(),
+        of::<SlotHold>(),
     ]
 }
 

@@ -208,6 +208,12 @@ export type CalendarFeedInfo = {
 
 export type CreateAppointmentInput = {
   doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  /**
+   * Book the time a live hold of this patient keeps (and consume the hold): the doctor, the
+   * patient and the visit type default to the hold's and must match it when given, as
+   * `startsAt` must.
+   */
+  holdId?: InputMaybe<Scalars['UUID']['input']>;
   patientId?: InputMaybe<Scalars['UUID']['input']>;
   reasonForVisit: Scalars['String']['input'];
   startsAt: Scalars['DateTime']['input'];
@@ -287,7 +293,10 @@ export type Mutation = {
   completeAppointment: Appointment;
   /** `PENDING → CONFIRMED` (doctor, admin). */
   confirmAppointment: Appointment;
-  /** Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both. */
+  /**
+   * Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both;
+   * or, with `holdId`, the time a hold keeps.
+   */
   createAppointment: Appointment;
   /**
    * Creates the viewer's calendar feed (doctors and patients); an earlier feed's URL stops
@@ -296,6 +305,12 @@ export type Mutation = {
   createCalendarFeed: CalendarFeed;
   /** DOCTOR (own), ADMIN (`doctorId` required). */
   createVisitType: VisitType;
+  /**
+   * Keeps a time for a patient for `HOLD_TTL_SECS`: the patient for themself (`patientId` absent
+   * or their own), a doctor at their own calendar for a patient, an admin for anyone. Checked as
+   * a booking by that patient would be.
+   */
+  holdSlot: SlotHold;
   /** Signs in. Throttled per email and per client address. */
   login: AuthPayload;
   /** Ends the login the refresh token belongs to. */
@@ -309,6 +324,8 @@ export type Mutation = {
    * client address (admins excepted).
    */
   register: AuthPayload;
+  /** Ends a hold early (its patient, or whoever placed it); false when it was not live. */
+  releaseHold: Scalars['Boolean']['output'];
   /** Removes one of the viewer's periods of time off (doctors only, own only). */
   removeTimeOff: Scalars['Boolean']['output'];
   /** Emails a reset token if the account exists; the answer is the same either way. */
@@ -381,6 +398,14 @@ export type MutationCreateVisitTypeArgs = {
 };
 
 
+export type MutationHoldSlotArgs = {
+  doctorId: Scalars['UUID']['input'];
+  patientId?: InputMaybe<Scalars['UUID']['input']>;
+  startsAt: Scalars['DateTime']['input'];
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
+};
+
+
 export type MutationLoginArgs = {
   email: Scalars['String']['input'];
   password: Scalars['String']['input'];
@@ -404,6 +429,11 @@ export type MutationRefreshTokenArgs = {
 
 export type MutationRegisterArgs = {
   input: RegisterInput;
+};
+
+
+export type MutationReleaseHoldArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 
@@ -562,6 +592,11 @@ export type Query = {
   doctors: UserConnection;
   /** The signed-in user. */
   me: User;
+  /**
+   * The viewer's live holds, soonest first: a patient's own (whoever placed them); a doctor's or
+   * admin's, those they placed.
+   */
+  myHolds: Array<SlotHold>;
   /** The emails the service has written, newest first (admins only). */
   outbox: OutboxEmailConnection;
   /**
@@ -663,6 +698,19 @@ export type Slot = {
   __typename?: 'Slot';
   endsAt: Scalars['DateTime']['output'];
   startsAt: Scalars['DateTime']['output'];
+};
+
+export type SlotHold = {
+  __typename?: 'SlotHold';
+  doctor: User;
+  endsAt: Scalars['DateTime']['output'];
+  /** After this it blocks nothing (`HOLD_TTL_SECS` after it was made). */
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  patient: User;
+  startsAt: Scalars['DateTime']['output'];
+  /** The visit type it was checked with (null: the doctor's `slotMinutes`). */
+  visitType?: Maybe<VisitType>;
 };
 
 export type Subscription = {

@@ -172,6 +172,7 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
             starts_at: at,
             reason_for_visit: reason.to_owned(),
             visit_type_id,
+            hold_id: None,
         };
         let who = Viewer { user: who.user.clone(), session_id: who.session_id };
         // A handful of bookings: the default limits never refuse them.

@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod audit;
 pub mod calendar_feeds;
 pub mod demo;
+pub mod holds;
 pub mod privacy;
 pub mod profiles;
 pub mod schedule;

@@ -378,6 +378,7 @@ pub(super) async fn book(State(state): State<Core>, headers: HeaderMap, body: By
         starts_at: b.start,
         reason_for_visit: b.reason,
         visit_type_id: b.visit_type,
+        hold_id: None,
     };
     let appt = appointments::create(&state.store, &viewer, new, UpcomingLimits::from(&*state.config))
         .await

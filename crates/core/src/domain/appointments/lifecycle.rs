@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, UpcomingLimits, away_at, check_start,
-    check_upcoming, events::record, load_for, lock_parties, with_retries,
+    check_upcoming, end_expired_holds, events::record, load_for, lock_parties, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -154,6 +154,8 @@ pub async fn reschedule(
             )
             .into());
         }
+        // A hold whose time ran out blocks nothing: its row must not refuse the move.
+        end_expired_holds(&txn, appt.doctor_id, appt.patient_id, now).await?;
         let cal = DoctorCalendar::load(&txn, appt.doctor_id).await?;
         if !cal.bookable() {
             return Err(match who {
