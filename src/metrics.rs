@@ -6,7 +6,8 @@
 //! the GraphQL crate its operations and WebSockets (`cybermed_graphql::metrics`, with bounded
 //! labels), the core its logins; this module describes every series, records the routes that are
 //! not GraphQL and the sender's failures, and reads the gauges that describe the database (the
-//! outbox backlog, the pool) when `/metrics` is scraped, with one indexed query, never per request.
+//! outbox backlog, the live slot holds, the pool) when `/metrics` is scraped, with one indexed query
+//! each, never per request.
 use std::{net::SocketAddr, sync::OnceLock, time::Duration};
 
 use anyhow::Context;
@@ -27,7 +28,7 @@ use cybermed_graphql::metrics::{DURATION, REQUESTS, WS_CONNECTIONS};
 
 use crate::{
     db::entities::outbox_email::{self, Column},
-    domain::{Store, accounts::LOGINS},
+    domain::{Store, accounts::LOGINS, holds},
     outbox::EmailStatus,
 };
 
@@ -40,6 +41,7 @@ const UPKEEP: Duration = Duration::from_secs(5);
 
 const HTTP_REQUESTS: &str = "cybermed_http_requests_total";
 const HTTP_DURATION: &str = "cybermed_http_request_duration_seconds";
+const HOLDS_LIVE: &str = "cybermed_holds_live";
 
 /// Every handle the service records through, made once per process.
 struct Instruments {
@@ -47,6 +49,7 @@ struct Instruments {
     outbox_pending: Gauge,
     outbox_oldest_pending: Gauge,
     outbox_failed: Counter,
+    holds_live: Gauge,
     pool_idle: Gauge,
     pool_in_use: Gauge,
     process: metrics_process::Collector,
@@ -89,6 +92,7 @@ fn instruments() -> &'static Instruments {
             outbox_pending: metrics::gauge!("cybermed_outbox_pending"),
             outbox_oldest_pending: metrics::gauge!("cybermed_outbox_oldest_pending_seconds"),
             outbox_failed: metrics::counter!("cybermed_outbox_failed_total"),
+            holds_live: metrics::gauge!(HOLDS_LIVE),
             pool_idle: pool("idle"),
             pool_in_use: pool("in_use"),
             process,
@@ -112,6 +116,7 @@ fn describe() {
         "How long the most overdue unsent email has been due (0 when none)"
     );
     metrics::describe_counter!("cybermed_outbox_failed_total", "Emails given up on after their last attempt");
+    metrics::describe_gauge!(HOLDS_LIVE, "Slot holds keeping a time now (live and not expired)");
     metrics::describe_gauge!("cybermed_db_pool_connections", "Database pool connections by state (idle, in_use)");
     metrics::describe_gauge!("cybermed_build_info", "Always 1; the version is a label");
     metrics::describe_counter!(
@@ -149,7 +154,8 @@ pub fn outbox_failed() {
 type Backlog = (i64, Option<DateTime<Utc>>);
 
 /// Reads the gauges that describe the database: the outbox backlog (one query over the
-/// `(status, due_at)` index) and the pools' connections.
+/// `(status, due_at)` index), the live holds (one count over the partial indexes of live holds)
+/// and the pools' connections.
 ///
 /// `cybermed_outbox_pending` counts the emails due now or waiting for a retry (a reminder whose
 /// time has not come is not backlog); `cybermed_outbox_oldest_pending_seconds` is how long the most
@@ -179,6 +185,13 @@ async fn refresh_gauges(state: &Store) {
         }
         Err(e) => {
             tracing::warn!(reason = %crate::error::describe_db_err(&e), "metrics: could not read the outbox backlog");
+        }
+    }
+    match crate::db::uncounted(holds::live_count(&state.db, now)).await {
+        #[expect(clippy::cast_precision_loss, reason = "a gauge; exact below 2^53 holds")]
+        Ok(live) => ins.holds_live.set(live as f64),
+        Err(e) => {
+            tracing::warn!(reason = %crate::error::describe_db_err(&e), "metrics: could not count the live holds");
         }
     }
     let (mut size, mut idle) = pool_stats(&state.db);

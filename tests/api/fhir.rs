@@ -1,4 +1,4 @@
-//! The read-only FHIR R4 view: reads and searches for every role, privacy, paging, the status
+//! The FHIR R4 view's reads and searches for every role, privacy, paging, the status
 //! mapping, and every response checked against the official R4 JSON schema.
 use std::{io::Read, sync::OnceLock, time::Duration};
 
@@ -64,7 +64,7 @@ fn json_rules(at: &str, v: &Value, errors: &mut Vec<String>) {
 }
 
 #[track_caller]
-fn assert_valid(resource: &Value) {
+pub fn assert_valid(resource: &Value) {
     let errors = fhir_errors(resource);
     assert!(errors.is_empty(), "invalid FHIR:\n{}", errors.join("\n"));
 }

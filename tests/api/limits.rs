@@ -83,6 +83,29 @@ async fn more_than_30_aliases_are_rejected_even_through_fragments() {
     assert!(rejected(&fan), "{fan}");
 }
 
+/// Fragments that spread each other four times over ten levels make a kilobyte document of a
+/// million selections: refused at once, before validation or execution walk them.
+#[tokio::test]
+async fn fragments_fanning_out_to_more_than_2000_selections_are_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let levels = 10;
+    let mut q = String::from("{ ...F0 }");
+    for i in 0..levels {
+        let next = format!("...F{}", i + 1);
+        q.push_str(&format!(" fragment F{i} on Query {{ __typename {next} {next} {next} {next} }}"));
+    }
+    q.push_str(&format!(" fragment F{levels} on Query {{ __typename }}"));
+    assert!(q.len() < 1024, "{} bytes", q.len());
+    let body = app.gql(None, &q, json!({})).await;
+    assert!(rejected(&body), "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("2000"), "refused by this bound: {body}");
+    // A document of the same shape two levels deep (21 selections) is fine.
+    let small =
+        "{ ...F0 } fragment F0 on Query { __typename ...F1 ...F1 ...F1 ...F1 } fragment F1 on Query { __typename }";
+    let ok = app.gql(None, small, json!({})).await;
+    assert!(ok["errors"].is_null(), "{ok}");
+}
+
 #[tokio::test]
 async fn an_aliased_login_flood_in_one_document_is_rejected() {
     let app = TestApp::spawn().await;

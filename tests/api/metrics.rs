@@ -277,6 +277,7 @@ async fn metrics_count_operations_by_name_and_outcome_on_a_listener_of_their_own
         "cybermed_outbox_pending",
         "cybermed_outbox_oldest_pending_seconds",
         "cybermed_outbox_failed_total",
+        "cybermed_holds_live",
         "cybermed_db_pool_connections",
         "cybermed_build_info",
     ] {

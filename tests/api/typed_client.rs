@@ -3,9 +3,9 @@
 //! custom scalars decoded into chrono and uuid types.
 use chrono::{Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use cybermed_client::{
-    AppointmentEvents, Appointments, AvailableSlots, Client, CreateAppointment, Doctors, GraphQLQuery, Login, Me,
-    SetAvailability, appointment_events, appointments, available_slots, create_appointment, doctors, login, me,
-    set_availability,
+    AppointmentEvents, Appointments, AvailableSlots, Client, CreateAppointment, CreateVisitType, Doctors, GraphQLQuery,
+    Login, Me, SetAvailability, VisitTypes, appointment_events, appointments, available_slots, create_appointment,
+    create_visit_type, doctors, login, me, set_availability, visit_types,
 };
 use futures_util::SinkExt;
 use serde_json::json;
@@ -93,7 +93,12 @@ async fn a_patient_signs_in_finds_a_doctor_books_a_free_slot_and_sees_it_on_the_
     let day = upcoming(2, 2);
     let from = Utc.from_utc_datetime(&day.and_time(NaiveTime::MIN));
     let slots = client
-        .run::<AvailableSlots>(available_slots::Variables { doctor_id, from, to: from + Days::new(1) })
+        .run::<AvailableSlots>(available_slots::Variables {
+            doctor_id,
+            from,
+            to: from + Days::new(1),
+            visit_type_id: None,
+        })
         .await
         .unwrap()
         .available_slots;
@@ -110,6 +115,8 @@ async fn a_patient_signs_in_finds_a_doctor_books_a_free_slot_and_sees_it_on_the_
                 patient_id: None,
                 starts_at: slots[0].starts_at,
                 reason_for_visit: "Check-up".into(),
+                visit_type_id: None,
+                hold_id: None,
             },
         })
         .await
@@ -149,6 +156,8 @@ async fn booking_a_taken_slot_through_the_typed_client_is_a_conflict_naming_star
         patient_id: None,
         starts_at,
         reason_for_visit: "Rash".into(),
+        visit_type_id: None,
+        hold_id: None,
     };
 
     let first = app.patient().await;
@@ -194,6 +203,8 @@ async fn the_typed_subscription_decodes_the_events_of_a_booking() {
                     patient_id: None,
                     starts_at,
                     reason_for_visit: "Headache".into(),
+                    visit_type_id: None,
+                    hold_id: None,
                 },
             })
             .await
@@ -213,4 +224,75 @@ async fn the_typed_subscription_decodes_the_events_of_a_booking() {
         return;
     }
     panic!("the subscription never delivered an event");
+}
+
+#[tokio::test]
+async fn a_doctor_makes_a_visit_type_and_a_patient_books_its_slots_through_the_typed_client() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&email("adm")).await;
+    let doctor = app.doctor("Physiotherapy", "UTC", 30, Some(&admin)).await;
+    app.set_rules(&doctor, crate::helpers::every_day("09:00", "10:00")).await;
+    let patient = app.patient().await;
+    let doctor_id: Uuid = doctor.id.parse().unwrap();
+    let as_doctor = Client::new(app.url("/graphql")).with_token(&doctor.access);
+    let made = as_doctor
+        .run::<CreateVisitType>(create_visit_type::Variables {
+            doctor_id: None,
+            input: create_visit_type::VisitTypeInput {
+                name: "Session".into(),
+                duration_minutes: 20,
+                buffer_before_minutes: None,
+                buffer_after_minutes: Some(10),
+                min_notice_minutes: None,
+                horizon_days: None,
+                patient_cancel_cutoff_minutes: None,
+                patient_reschedule_cutoff_minutes: None,
+                patient_bookable: None,
+            },
+        })
+        .await
+        .unwrap()
+        .create_visit_type;
+    assert_eq!((made.duration_minutes, made.buffer_after_minutes, made.patient_bookable), (20, 10, true));
+
+    let client = Client::new(app.url("/graphql")).with_token(&patient.access);
+    let listed = client
+        .run::<VisitTypes>(visit_types::Variables { doctor_id, include_inactive: None })
+        .await
+        .unwrap()
+        .visit_types;
+    assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [made.id]);
+    let from = Utc.from_utc_datetime(&upcoming(1, 2).and_time(NaiveTime::MIN));
+    let slots = client
+        .run::<AvailableSlots>(available_slots::Variables {
+            doctor_id,
+            from,
+            to: from + Days::new(1),
+            visit_type_id: Some(made.id),
+        })
+        .await
+        .unwrap()
+        .available_slots;
+    let nine = from + TimeDelta::hours(9);
+    assert_eq!(
+        slots.iter().map(|s| s.starts_at).collect::<Vec<_>>(),
+        [nine, nine + TimeDelta::minutes(20), nine + TimeDelta::minutes(40)]
+    );
+    let booked = client
+        .run::<CreateAppointment>(create_appointment::Variables {
+            input: create_appointment::CreateAppointmentInput {
+                doctor_id: Some(doctor_id),
+                patient_id: None,
+                starts_at: nine,
+                reason_for_visit: "Knee".into(),
+                visit_type_id: Some(made.id),
+                hold_id: None,
+            },
+        })
+        .await
+        .unwrap()
+        .create_appointment;
+    assert_eq!(booked.ends_at, nine + TimeDelta::minutes(20));
+    assert_eq!(booked.visit_type.map(|t| (t.id, t.name)), Some((made.id, "Session".to_owned())));
+    assert!(!booked.late_cancellation);
 }

@@ -79,6 +79,26 @@ pub struct SetAvailability;
 )]
 pub struct AvailableSlots;
 
+/// `visitTypes`: a doctor's visit types.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/visit_types.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq"
+)]
+pub struct VisitTypes;
+
+/// `createVisitType`: a doctor's new visit type.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/create_visit_type.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq"
+)]
+pub struct CreateVisitType;
+
 /// `createAppointment`: books a slot.
 #[derive(GraphQLQuery)]
 #[graphql(

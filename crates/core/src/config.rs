@@ -101,6 +101,12 @@ pub struct Config {
     pub max_upcoming_per_patient: u32,
     /// … and with one doctor (`MAX_UPCOMING_PER_DOCTOR_PAIR`).
     pub max_upcoming_per_doctor_pair: u32,
+    /// How long a slot hold keeps its time (`HOLD_TTL_SECS`).
+    pub hold_ttl: Duration,
+    /// Live holds a patient may have at once (`HOLD_MAX_PER_PATIENT`).
+    pub hold_max_per_patient: u32,
+    /// A cancellation closer than this to the start is a late one (`LATE_CANCEL_HOURS`).
+    pub late_cancel_hours: u32,
     /// Open connections one client address may hold (`MAX_CONNECTIONS_PER_ADDRESS`).
     pub max_connections_per_address: u32,
     /// Open WebSockets one user may hold over all their logins (`WS_MAX_SOCKETS_PER_USER`).
@@ -233,6 +239,9 @@ impl Config {
             register_max_per_hour: count("REGISTER_MAX_PER_HOUR", 20)?,
             max_upcoming_per_patient: count("MAX_UPCOMING_PER_PATIENT", 60)?,
             max_upcoming_per_doctor_pair: count("MAX_UPCOMING_PER_DOCTOR_PAIR", 30)?,
+            hold_ttl: secs("HOLD_TTL_SECS", 300)?,
+            hold_max_per_patient: at_least_one("HOLD_MAX_PER_PATIENT", count("HOLD_MAX_PER_PATIENT", 2)?)?,
+            late_cancel_hours: count("LATE_CANCEL_HOURS", 24)?,
             max_connections_per_address: at_least_one(
                 "MAX_CONNECTIONS_PER_ADDRESS",
                 count("MAX_CONNECTIONS_PER_ADDRESS", 256)?,

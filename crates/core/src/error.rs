@@ -22,10 +22,15 @@ pub enum AppError {
     Refused(Refusal),
     /// `NOT_FOUND`: does not exist, or the viewer may not know it exists.
     NotFound(&'static str),
+    /// `NOT_FOUND` with `extensions.field`: an id given as input names nothing this viewer may know
+    /// (`visitTypeId`, `holdId`).
+    NotFoundAt { what: &'static str, field: &'static str },
     /// `BAD_USER_INPUT` with `extensions.field` (a schema name, or one taken from the document).
     BadInput { field: Cow<'static, str>, message: String },
     /// `CONFLICT` with `extensions.field`.
     Conflict { field: Cow<'static, str>, message: String },
+    /// `CONFLICT` with `extensions.field` and `extensions.reason`.
+    ConflictFor { field: &'static str, why: Clash },
     /// `RATE_LIMITED` with `extensions.retryAfter` (seconds).
     RateLimited { retry_after: u64 },
     /// `INTERNAL_SERVER_ERROR`: logged here with an id; the client gets only the id.
@@ -40,6 +45,10 @@ pub enum Refusal {
     /// The patient already holds the most upcoming appointments allowed, in all or with this
     /// doctor (`MAX_UPCOMING_PER_PATIENT`, `MAX_UPCOMING_PER_DOCTOR_PAIR`).
     TooManyUpcoming,
+    /// A patient cancelling later than their appointment's `patientCancelCutoffMinutes` allow.
+    CancellationWindowClosed,
+    /// A patient moving an appointment later than its `patientRescheduleCutoffMinutes` allow.
+    RescheduleWindowClosed,
 }
 
 impl Refusal {
@@ -47,12 +56,38 @@ impl Refusal {
     pub fn reason(self) -> &'static str {
         match self {
             Self::TooManyUpcoming => "TOO_MANY_UPCOMING",
+            Self::CancellationWindowClosed => "CANCELLATION_WINDOW_CLOSED",
+            Self::RescheduleWindowClosed => "RESCHEDULE_WINDOW_CLOSED",
         }
     }
 
     fn message(self) -> &'static str {
         match self {
             Self::TooManyUpcoming => "The patient already has as many upcoming appointments as allowed",
+            Self::CancellationWindowClosed => "It is too late to cancel this appointment; please contact the clinic",
+            Self::RescheduleWindowClosed => "It is too late to reschedule this appointment; please contact the clinic",
+        }
+    }
+}
+
+/// Why a [`AppError::ConflictFor`] clash happened: its `extensions.reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clash {
+    /// The hold named is no longer live (expired, released or consumed).
+    HoldExpired,
+}
+
+impl Clash {
+    /// The `extensions.reason` value.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::HoldExpired => "HOLD_EXPIRED",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::HoldExpired => "The hold has expired or was already used or released",
         }
     }
 }
@@ -78,7 +113,8 @@ impl AppError {
             Self::Unauthenticated(msg) => (*msg).to_owned(),
             Self::Forbidden => "You are not allowed to do this".to_owned(),
             Self::Refused(why) => why.message().to_owned(),
-            Self::NotFound(what) => format!("{what} not found"),
+            Self::NotFound(what) | Self::NotFoundAt { what, .. } => format!("{what} not found"),
+            Self::ConflictFor { why, .. } => why.message().to_owned(),
             Self::BadInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::RateLimited { .. } => "Too many attempts, try again later".to_owned(),
             Self::Internal(what) => internal_reference(what),
@@ -90,9 +126,9 @@ impl AppError {
         match self {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden | Self::Refused(_) => "FORBIDDEN",
-            Self::NotFound(_) => "NOT_FOUND",
+            Self::NotFound(_) | Self::NotFoundAt { .. } => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
-            Self::Conflict { .. } => "CONFLICT",
+            Self::Conflict { .. } | Self::ConflictFor { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -186,6 +222,11 @@ impl From<AppError> for async_graphql::Error {
                 AppError::BadInput { field, .. } | AppError::Conflict { field, .. } => e.set("field", field.as_ref()),
                 AppError::RateLimited { retry_after } => e.set("retryAfter", *retry_after),
                 AppError::Refused(why) => e.set("reason", why.reason()),
+                AppError::NotFoundAt { field, .. } => e.set("field", *field),
+                AppError::ConflictFor { field, why } => {
+                    e.set("field", *field);
+                    e.set("reason", why.reason());
+                }
                 _ => {}
             }
         })

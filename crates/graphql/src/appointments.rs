@@ -10,11 +10,15 @@ use uuid::Uuid;
 use super::{
     ContextExt, enums,
     live::{EventRows, Next, PrivateSelection},
-    loaders::{AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, prefetch_users},
+    loaders::{
+        AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, VisitTypeById,
+        prefetch_users,
+    },
     objects::User,
     pagination::{Page, decode_cursor, page_complexity, page_size},
     plain::{self, Fast, FastList},
     scalars::{Date, DateTime, Id, Time},
+    visit_types::VisitType,
 };
 use crate::guard::RoleGuard;
 use cybermed_core::{
@@ -130,6 +134,17 @@ impl Appointment {
     async fn updated_at(&self) -> DateTime {
         self.model.updated_at.into()
     }
+    /// The visit type it was booked with (null when booked without one); it kept that type's
+    /// length, buffers and policy as they were then.
+    async fn visit_type(&self, ctx: &Context<'_>) -> AppResult<Option<Fast<VisitType>>> {
+        let Some(id) = self.model.visit_type_id else { return Ok(None) };
+        Ok(ctx.load_one(VisitTypeById(id)).await?.map(|t| Fast(VisitType(t))))
+    }
+    /// Cancelled (by anyone) less than `LATE_CANCEL_HOURS` before `startsAt`.
+    async fn late_cancellation(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        let hours = ctx.state()?.config.late_cancel_hours;
+        Ok(appointments::is_late_cancellation(&self.model, hours))
+    }
     /// Every change, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> AppResult<FastList<AppointmentEvent>> {
         let events = ctx.load_one(HistoryOf(self.model.id)).await?.unwrap_or_default();
@@ -151,8 +166,9 @@ crate::plain_object!(Appointment {
         "cancellationReason",
         "createdAt",
         "updatedAt",
+        "lateCancellation",
     ],
-    waits: ["history"],
+    waits: ["history", "visitType"],
 });
 
 /// One change of an appointment; a live one comes with its appointment and people, read once for
@@ -228,6 +244,13 @@ pub struct CreateAppointmentInput {
     pub patient_id: Option<Uuid>,
     pub starts_at: DateTime,
     pub reason_for_visit: String,
+    /// Length, buffers and policy of that type; absent: the doctor's `slotMinutes`, no buffers, no
+    /// policy.
+    pub visit_type_id: Option<Uuid>,
+    /// Book the time a live hold of this patient keeps (and consume the hold): the doctor, the
+    /// patient and the visit type default to the hold's and must match it when given, as
+    /// `startsAt` must.
+    pub hold_id: Option<Uuid>,
 }
 
 #[derive(InputObject, Default)]
@@ -382,7 +405,8 @@ pub struct AppointmentsMutation;
 
 #[Object]
 impl AppointmentsMutation {
-    /// Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both.
+    /// Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both;
+    /// or, with `holdId`, the time a hold keeps.
     async fn create_appointment(
         &self,
         ctx: &Context<'_>,
@@ -394,6 +418,8 @@ impl AppointmentsMutation {
             patient_id: input.patient_id,
             starts_at: input.starts_at.0,
             reason_for_visit: input.reason_for_visit,
+            visit_type_id: input.visit_type_id,
+            hold_id: input.hold_id,
         };
         let state = ctx.state()?;
         let appt = appointments::create(state, &viewer, new, UpcomingLimits::from(&*state.config)).await?;

@@ -4,8 +4,8 @@
 //! Modules in layer order, each importing only those before it in this list (`tests/layers.rs`
 //! checks it): `enums`, `errors`, `guard`, `introspection`, `limits`, `live`, `metrics`, `order`,
 //! `scalars`, `calendar`, `nulls`, `plain`, `pagination`, `state`, `loaders`, `outbox`, `reads`,
-//! `objects`, `socket_operation`, `accounts`, `appointments`, `audit`, `profiles`, `schema`,
-//! `http`, `socket`. The items of this file (the request context's [`ContextExt`]) are what every
+//! `objects`, `socket_operation`, `visit_types`, `holds`, `accounts`, `appointments`, `audit`, `profiles`,
+//! `schema`, `http`, `socket`. The items of this file (the request context's [`ContextExt`]) are what every
 //! resolver reads.
 
 // Foundations: the schema's vocabulary, errors, bounds, and the workarounds of async-graphql
@@ -32,9 +32,11 @@ pub mod state;
 pub mod accounts;
 pub mod appointments;
 pub mod audit;
+pub mod holds;
 pub mod objects;
 pub mod profiles;
 pub mod socket_operation;
+pub mod visit_types;
 // The schema and its transports.
 pub mod http;
 pub mod schema;

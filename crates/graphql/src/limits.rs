@@ -5,8 +5,10 @@
 //! async-graphql's own depth and recursion limits count introspection too, which would refuse
 //! GraphiQL's schema query; and it has no alias limit (aliases are how one document repeats an
 //! expensive field). So the contract's bounds are enforced here, on application fields:
-//! depth ≤ 12 and recursion ≤ 16 outside introspection, and ≤ 30 aliases in all, counting each
-//! fragment as often as it is spread. Introspection subtrees (`__schema`, `__type`) get a larger
+//! depth ≤ 12 and recursion ≤ 16 outside introspection, ≤ 30 aliases in all, and ≤ 2,000
+//! selections once every fragment is spread, counting each fragment as often as it is spread (a
+//! kilobyte of fragments spreading each other four times over ten levels is a million selections,
+//! which validation and execution would walk one by one: measured here by a linear, memoised walk). Introspection subtrees (`__schema`, `__type`) get a larger
 //! depth of their own, enough for GraphiQL and small enough to stop circular introspection.
 //!
 //! Works around async-graphql 7.2.1: values parsed by unbounded recursion (no upstream issue
@@ -36,6 +38,8 @@ pub struct Limits {
     pub max_depth: usize,
     pub max_recursion: usize,
     pub max_aliases: usize,
+    /// Selections (fields, with each fragment counted once per spread) in the whole document.
+    pub max_selections: usize,
     pub max_introspection_depth: usize,
     /// When false (production, unless opted in), a document selecting `__schema` or `__type` is
     /// refused with "Introspection is disabled" rather than answered with a null.
@@ -44,7 +48,14 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_depth: 12, max_recursion: 16, max_aliases: 30, max_introspection_depth: 20, introspection: true }
+        Self {
+            max_depth: 12,
+            max_recursion: 16,
+            max_aliases: 30,
+            max_selections: 2000,
+            max_introspection_depth: 20,
+            introspection: true,
+        }
     }
 }
 
@@ -379,6 +390,8 @@ struct Measure {
     introspection_depth: usize,
     /// Aliases, with fragments counted once per spread.
     aliases: usize,
+    /// Fields, with fragments counted once per spread.
+    selections: usize,
 }
 
 struct Walker<'a> {
@@ -395,10 +408,15 @@ struct Walker<'a> {
 pub fn check(doc: &ExecutableDocument, limits: Limits) -> ServerResult<()> {
     let mut walker = Walker { doc, limits, memo: HashMap::new(), visiting: Vec::new() };
     let mut aliases = 0usize;
+    let mut selections = 0usize;
     for (_, op) in doc.operations.iter() {
         let m = walker.selection_set(&op.node.selection_set.node, false)?;
         walker.bounds(m, op.pos)?;
         aliases = aliases.saturating_add(m.aliases);
+        selections = selections.saturating_add(m.selections);
+    }
+    if selections > limits.max_selections {
+        return Err(too_many_selections(limits));
     }
     if aliases > limits.max_aliases {
         return Err(ServerError::new(
@@ -409,9 +427,19 @@ pub fn check(doc: &ExecutableDocument, limits: Limits) -> ServerResult<()> {
     Ok(())
 }
 
+fn too_many_selections(l: Limits) -> ServerError {
+    ServerError::new(
+        format!("The document selects more than {} fields once its fragments are spread", l.max_selections),
+        None,
+    )
+}
+
 impl<'a> Walker<'a> {
     fn bounds(&self, m: Measure, pos: Pos) -> ServerResult<()> {
         let l = self.limits;
+        if m.selections > l.max_selections {
+            return Err(too_many_selections(l));
+        }
         if m.depth > l.max_depth {
             return Err(ServerError::new(format!("The query is nested deeper than {} levels", l.max_depth), Some(pos)));
         }
@@ -458,6 +486,7 @@ impl<'a> Walker<'a> {
                             child.introspection_depth
                         },
                         aliases: child.aliases.saturating_add(usize::from(f.node.alias.is_some())),
+                        selections: child.selections.saturating_add(1),
                     }
                 }
                 Selection::InlineFragment(inline) => {
@@ -474,6 +503,7 @@ impl<'a> Walker<'a> {
             out.recursion = out.recursion.max(m.recursion);
             out.introspection_depth = out.introspection_depth.max(m.introspection_depth);
             out.aliases = out.aliases.saturating_add(m.aliases);
+            out.selections = out.selections.saturating_add(m.selections);
             // Stop early: a bound already exceeded need not be measured further.
             self.bounds(out, sel.pos)?;
         }

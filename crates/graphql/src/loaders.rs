@@ -14,8 +14,8 @@ pub use super::live::UserRow;
 use super::live::{EventRows, LiveOperation};
 use crate::AppState;
 use cybermed_core::{
-    db::entities::{appointment, appointment_event, doctor_profile, patient_profile, time_off},
-    domain::{Role, accounts, appointments, profiles, schedule},
+    db::entities::{appointment, appointment_event, doctor_profile, patient_profile, time_off, visit_type},
+    domain::{Role, accounts, appointments, profiles, schedule, visit_types},
     error::{AppError, AppResult},
 };
 
@@ -195,6 +195,10 @@ pub struct AppointmentById(pub Uuid);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HistoryOf(pub Uuid);
 
+/// A visit type, by id (whoever may see it: a party always sees the type of their own appointment).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VisitTypeById(pub Uuid);
+
 /// Whether the first user shares an appointment with the second (viewer, other).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SharesAppointment(pub Uuid, pub Uuid);
@@ -231,6 +235,17 @@ impl Loader<AppointmentById> for DbLoader {
         let rows = appointments::by_ids(&self.state.db, &ids(&rest, |k| k.0)).await?;
         out.extend(rows.into_iter().map(|(id, a)| (AppointmentById(id), Arc::new(a))));
         Ok(out)
+    }
+}
+
+impl Loader<VisitTypeById> for DbLoader {
+    type Value = Arc<visit_type::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[VisitTypeById]) -> Result<HashMap<VisitTypeById, Self::Value>, AppError> {
+        let _permit = self.permit().await;
+        let rows = visit_types::by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|t| (VisitTypeById(t.id), Arc::new(t))).collect())
     }
 }
 

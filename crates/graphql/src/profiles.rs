@@ -85,7 +85,9 @@ impl ProfilesQuery {
         user_page(ctx, filter, first, after).await
     }
 
-    /// Free slots of a doctor starting in `[from, to)` (at most 31 days), in order.
+    /// Free slots of a doctor starting in `[from, to)` (at most 31 days), in order: the starts a
+    /// patient's booking would accept (with `visitTypeId`: that type's length, buffers, notice
+    /// and horizon).
     #[graphql(guard = "RoleGuard::signed_in()", complexity = "slots_complexity(&from, &to)")]
     async fn available_slots(
         &self,
@@ -93,8 +95,11 @@ impl ProfilesQuery {
         doctor_id: Uuid,
         from: DateTime,
         to: DateTime,
+        visit_type_id: Option<Uuid>,
     ) -> AppResult<Vec<Slot>> {
-        let slots = schedule::available_slots(&ctx.state()?.store, doctor_id, from.0, to.0).await?;
+        let viewer = ctx.viewer().await?;
+        let slots =
+            schedule::available_slots(&ctx.state()?.store, &viewer, doctor_id, from.0, to.0, visit_type_id).await?;
         Ok(slots.into_iter().map(|s| Slot { starts_at: s.start.into(), ends_at: s.end.into() }).collect())
     }
 }

@@ -6,19 +6,28 @@ use super::{
     appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
     audit::AuditQuery,
     calendar::CalendarMutation,
+    holds::{HoldsMutation, HoldsQuery},
     limits::DocumentLimits,
     nulls::Nulls,
     outbox::OutboxQuery,
     profiles::{ProfilesMutation, ProfilesQuery},
     scalars::Described,
+    visit_types::{VisitTypesMutation, VisitTypesQuery},
 };
 use crate::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
+pub struct Query(AccountsQuery, ProfilesQuery, VisitTypesQuery, HoldsQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ProfilesMutation, AppointmentsMutation, CalendarMutation);
+pub struct Mutation(
+    AccountsMutation,
+    ProfilesMutation,
+    AppointmentsMutation,
+    VisitTypesMutation,
+    HoldsMutation,
+    CalendarMutation,
+);
 
 /// The query root is [`Described`], so that the scalars carry their descriptions and URLs.
 pub type CyberSchema = Schema<Described<Query>, Mutation, AppointmentsSubscription>;
@@ -87,11 +96,13 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         accounts::UserConnection,
         appointments::{Appointment, AppointmentConnection},
         audit::{AuditEntry, AuditEntryConnection},
+        holds::SlotHold,
         objects::DoctorProfile,
         objects::User,
         outbox::{OutboxEmail, OutboxEmailConnection},
         pagination::PageEdge,
         plain::PlainObject,
+        visit_types::VisitType,
     };
     use cybermed_core::domain::appointments::AppointmentCursor;
 
@@ -114,6 +125,8 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         of::<OutboxEmailConnection>(),
         of::<PageEdge<uuid::Uuid, OutboxEmail>>(),
         of::<async_graphql::connection::PageInfo>(),
+        of::<VisitType>(),
+        of::<SlotHold>(),
     ]
 }
 

@@ -49,6 +49,8 @@ export type Appointment = {
   /** Every change, oldest first. */
   history: Array<AppointmentEvent>;
   id: Scalars['UUID']['output'];
+  /** Cancelled (by anyone) less than `LATE_CANCEL_HOURS` before `startsAt`. */
+  lateCancellation: Scalars['Boolean']['output'];
   patient: User;
   reasonForVisit: Scalars['String']['output'];
   startsAt: Scalars['DateTime']['output'];
@@ -56,6 +58,11 @@ export type Appointment = {
   /** Local time in the doctor's time zone. */
   time: Scalars['NaiveTime']['output'];
   updatedAt: Scalars['DateTime']['output'];
+  /**
+   * The visit type it was booked with (null when booked without one); it kept that type's
+   * length, buffers and policy as they were then.
+   */
+  visitType?: Maybe<VisitType>;
 };
 
 export type AppointmentConnection = {
@@ -201,9 +208,20 @@ export type CalendarFeedInfo = {
 
 export type CreateAppointmentInput = {
   doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  /**
+   * Book the time a live hold of this patient keeps (and consume the hold): the doctor, the
+   * patient and the visit type default to the hold's and must match it when given, as
+   * `startsAt` must.
+   */
+  holdId?: InputMaybe<Scalars['UUID']['input']>;
   patientId?: InputMaybe<Scalars['UUID']['input']>;
   reasonForVisit: Scalars['String']['input'];
   startsAt: Scalars['DateTime']['input'];
+  /**
+   * Length, buffers and policy of that type; absent: the doctor's `slotMinutes`, no buffers, no
+   * policy.
+   */
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 export type DoctorProfile = {
@@ -275,13 +293,24 @@ export type Mutation = {
   completeAppointment: Appointment;
   /** `PENDING → CONFIRMED` (doctor, admin). */
   confirmAppointment: Appointment;
-  /** Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both. */
+  /**
+   * Books an appointment: a patient with `doctorId`, a doctor with `patientId`, an admin with both;
+   * or, with `holdId`, the time a hold keeps.
+   */
   createAppointment: Appointment;
   /**
    * Creates the viewer's calendar feed (doctors and patients); an earlier feed's URL stops
    * working. The URL is shown only in this answer.
    */
   createCalendarFeed: CalendarFeed;
+  /** DOCTOR (own), ADMIN (`doctorId` required). */
+  createVisitType: VisitType;
+  /**
+   * Keeps a time for a patient for `HOLD_TTL_SECS`: the patient for themself (`patientId` absent
+   * or their own), a doctor at their own calendar for a patient, an admin for anyone. Checked as
+   * a booking by that patient would be.
+   */
+  holdSlot: SlotHold;
   /** Signs in. Throttled per email and per client address. */
   login: AuthPayload;
   /** Ends the login the refresh token belongs to. */
@@ -295,6 +324,8 @@ export type Mutation = {
    * client address (admins excepted).
    */
   register: AuthPayload;
+  /** Ends a hold early (its patient, or whoever placed it); false when it was not live. */
+  releaseHold: Scalars['Boolean']['output'];
   /** Removes one of the viewer's periods of time off (doctors only, own only). */
   removeTimeOff: Scalars['Boolean']['output'];
   /** Emails a reset token if the account exists; the answer is the same either way. */
@@ -311,11 +342,15 @@ export type Mutation = {
   setUserActive: User;
   /** Changes an account's role (admins only). */
   setUserRole: User;
+  /** Its doctor, ADMIN: an inactive type cannot be booked. */
+  setVisitTypeActive: VisitType;
   /**
    * Edits the viewer's own account. Changing the email needs `currentPassword`, tells the old
    * address, and ends every other login of the viewer.
    */
   updateMe: User;
+  /** Its doctor, ADMIN: replaces every setting (appointments already made keep theirs). */
+  updateVisitType: VisitType;
   /** Creates or updates the viewer's doctor profile (doctors only). */
   upsertDoctorProfile: DoctorProfile;
   /** Creates or updates the viewer's patient profile (patients only). */
@@ -357,6 +392,20 @@ export type MutationCreateAppointmentArgs = {
 };
 
 
+export type MutationCreateVisitTypeArgs = {
+  doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  input: VisitTypeInput;
+};
+
+
+export type MutationHoldSlotArgs = {
+  doctorId: Scalars['UUID']['input'];
+  patientId?: InputMaybe<Scalars['UUID']['input']>;
+  startsAt: Scalars['DateTime']['input'];
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
+};
+
+
 export type MutationLoginArgs = {
   email: Scalars['String']['input'];
   password: Scalars['String']['input'];
@@ -380,6 +429,11 @@ export type MutationRefreshTokenArgs = {
 
 export type MutationRegisterArgs = {
   input: RegisterInput;
+};
+
+
+export type MutationReleaseHoldArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 
@@ -423,8 +477,20 @@ export type MutationSetUserRoleArgs = {
 };
 
 
+export type MutationSetVisitTypeActiveArgs = {
+  active: Scalars['Boolean']['input'];
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationUpdateMeArgs = {
   input: UpdateMeInput;
+};
+
+
+export type MutationUpdateVisitTypeArgs = {
+  id: Scalars['UUID']['input'];
+  input: VisitTypeInput;
 };
 
 
@@ -516,12 +582,21 @@ export type Query = {
   appointments: AppointmentConnection;
   /** The audit log, newest first (admins only). */
   auditLog: AuditEntryConnection;
-  /** Free slots of a doctor starting in `[from, to)` (at most 31 days), in order. */
+  /**
+   * Free slots of a doctor starting in `[from, to)` (at most 31 days), in order: the starts a
+   * patient's booking would accept (with `visitTypeId`: that type's length, buffers, notice
+   * and horizon).
+   */
   availableSlots: Array<Slot>;
   /** Doctors: verified and active ones, except to admins, who see every doctor. */
   doctors: UserConnection;
   /** The signed-in user. */
   me: User;
+  /**
+   * The viewer's live holds, soonest first: a patient's own (whoever placed them); a doctor's or
+   * admin's, those they placed.
+   */
+  myHolds: Array<SlotHold>;
   /** The emails the service has written, newest first (admins only). */
   outbox: OutboxEmailConnection;
   /**
@@ -531,6 +606,12 @@ export type Query = {
   user?: Maybe<User>;
   /** Every user (admins only), in sign-up order. */
   users: UserConnection;
+  /**
+   * A doctor's visit types: to the doctor and admins the active ones (and, with
+   * `includeInactive`, the inactive ones too); to everyone else the active, patient-bookable
+   * ones. By name.
+   */
+  visitTypes: Array<VisitType>;
 };
 
 
@@ -558,6 +639,7 @@ export type QueryAvailableSlotsArgs = {
   doctorId: Scalars['UUID']['input'];
   from: Scalars['DateTime']['input'];
   to: Scalars['DateTime']['input'];
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 
@@ -589,6 +671,12 @@ export type QueryUsersArgs = {
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+
+export type QueryVisitTypesArgs = {
+  doctorId: Scalars['UUID']['input'];
+  includeInactive?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
 export type RegisterInput = {
   email: Scalars['String']['input'];
   firstName: Scalars['String']['input'];
@@ -610,6 +698,19 @@ export type Slot = {
   __typename?: 'Slot';
   endsAt: Scalars['DateTime']['output'];
   startsAt: Scalars['DateTime']['output'];
+};
+
+export type SlotHold = {
+  __typename?: 'SlotHold';
+  doctor: User;
+  endsAt: Scalars['DateTime']['output'];
+  /** After this it blocks nothing (`HOLD_TTL_SECS` after it was made). */
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  patient: User;
+  startsAt: Scalars['DateTime']['output'];
+  /** The visit type it was checked with (null: the doctor's `slotMinutes`). */
+  visitType?: Maybe<VisitType>;
 };
 
 export type Subscription = {
@@ -707,6 +808,44 @@ export type UserEdge = {
   node: User;
 };
 
+export type VisitType = {
+  __typename?: 'VisitType';
+  active: Scalars['Boolean']['output'];
+  /** 0..=120: the doctor's time kept free after each visit. */
+  bufferAfterMinutes: Scalars['Int']['output'];
+  /** 0..=120: the doctor's time kept free before each visit. */
+  bufferBeforeMinutes: Scalars['Int']['output'];
+  doctor: User;
+  /** 5..=480. */
+  durationMinutes: Scalars['Int']['output'];
+  /** 1..=365: how far ahead a patient may book, in days of 24 hours (patients only). */
+  horizonDays: Scalars['Int']['output'];
+  id: Scalars['UUID']['output'];
+  /** 0..=43200: how long ahead a patient must book (patients only). */
+  minNoticeMinutes: Scalars['Int']['output'];
+  /** 1..=60 characters, unique per doctor (ignoring case). */
+  name: Scalars['String']['output'];
+  /** Whether patients may book it (otherwise only its doctor and admins). */
+  patientBookable: Scalars['Boolean']['output'];
+  /** 0..=20160: a patient may not cancel later than this before the start. */
+  patientCancelCutoffMinutes: Scalars['Int']['output'];
+  /** 0..=20160: a patient may not reschedule later than this before the current start. */
+  patientRescheduleCutoffMinutes: Scalars['Int']['output'];
+};
+
+/** Every setting of a visit type (an omitted optional one takes its default). */
+export type VisitTypeInput = {
+  bufferAfterMinutes?: InputMaybe<Scalars['Int']['input']>;
+  bufferBeforeMinutes?: InputMaybe<Scalars['Int']['input']>;
+  durationMinutes: Scalars['Int']['input'];
+  horizonDays?: InputMaybe<Scalars['Int']['input']>;
+  minNoticeMinutes?: InputMaybe<Scalars['Int']['input']>;
+  name: Scalars['String']['input'];
+  patientBookable?: InputMaybe<Scalars['Boolean']['input']>;
+  patientCancelCutoffMinutes?: InputMaybe<Scalars['Int']['input']>;
+  patientRescheduleCutoffMinutes?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** Day of the week, Monday first. */
 export type Weekday =
   | 'FRI'
@@ -734,6 +873,7 @@ export type AvailableSlotsQueryVariables = Exact<{
   doctorId: Scalars['UUID']['input'];
   from: Scalars['DateTime']['input'];
   to: Scalars['DateTime']['input'];
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
 }>;
 
 
@@ -744,7 +884,15 @@ export type CreateAppointmentMutationVariables = Exact<{
 }>;
 
 
-export type CreateAppointmentMutation = { __typename?: 'Mutation', createAppointment: { __typename?: 'Appointment', id: string, startsAt: string, endsAt: string, date: string, time: string, status: AppointmentStatus, reasonForVisit: string, doctor: { __typename?: 'User', id: string, firstName: string, lastName: string }, patient: { __typename?: 'User', id: string, firstName: string, lastName: string } } };
+export type CreateAppointmentMutation = { __typename?: 'Mutation', createAppointment: { __typename?: 'Appointment', id: string, startsAt: string, endsAt: string, date: string, time: string, status: AppointmentStatus, reasonForVisit: string, lateCancellation: boolean, visitType?: { __typename?: 'VisitType', id: string, name: string, durationMinutes: number } | null, doctor: { __typename?: 'User', id: string, firstName: string, lastName: string }, patient: { __typename?: 'User', id: string, firstName: string, lastName: string } } };
+
+export type CreateVisitTypeMutationVariables = Exact<{
+  doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  input: VisitTypeInput;
+}>;
+
+
+export type CreateVisitTypeMutation = { __typename?: 'Mutation', createVisitType: { __typename?: 'VisitType', id: string, name: string, durationMinutes: number, bufferBeforeMinutes: number, bufferAfterMinutes: number, patientBookable: boolean, active: boolean } };
 
 export type DoctorsQueryVariables = Exact<{
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -775,12 +923,22 @@ export type SetAvailabilityMutationVariables = Exact<{
 
 export type SetAvailabilityMutation = { __typename?: 'Mutation', setAvailability: Array<{ __typename?: 'AvailabilityRule', weekday: Weekday, startTime: string, endTime: string }> };
 
+export type VisitTypesQueryVariables = Exact<{
+  doctorId: Scalars['UUID']['input'];
+  includeInactive?: InputMaybe<Scalars['Boolean']['input']>;
+}>;
+
+
+export type VisitTypesQuery = { __typename?: 'Query', visitTypes: Array<{ __typename?: 'VisitType', id: string, name: string, durationMinutes: number, bufferBeforeMinutes: number, bufferAfterMinutes: number, minNoticeMinutes: number, horizonDays: number, patientCancelCutoffMinutes: number, patientRescheduleCutoffMinutes: number, patientBookable: boolean, active: boolean }> };
+
 
 export const AppointmentEventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"AppointmentEvents"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"appointmentEvents"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"at"}},{"kind":"Field","name":{"kind":"Name","value":"appointment"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]}}]} as unknown as DocumentNode<AppointmentEventsSubscription, AppointmentEventsSubscriptionVariables>;
 export const AppointmentsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Appointments"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"appointments"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasonForVisit"}},{"kind":"Field","name":{"kind":"Name","value":"doctor"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"doctorProfile"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"specialty"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"patient"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<AppointmentsQuery, AppointmentsQueryVariables>;
-export const AvailableSlotsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"AvailableSlots"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UUID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"from"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DateTime"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"to"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DateTime"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"availableSlots"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"doctorId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}}},{"kind":"Argument","name":{"kind":"Name","value":"from"},"value":{"kind":"Variable","name":{"kind":"Name","value":"from"}}},{"kind":"Argument","name":{"kind":"Name","value":"to"},"value":{"kind":"Variable","name":{"kind":"Name","value":"to"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"endsAt"}}]}}]}}]} as unknown as DocumentNode<AvailableSlotsQuery, AvailableSlotsQueryVariables>;
-export const CreateAppointmentDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CreateAppointment"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateAppointmentInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createAppointment"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"endsAt"}},{"kind":"Field","name":{"kind":"Name","value":"date"}},{"kind":"Field","name":{"kind":"Name","value":"time"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasonForVisit"}},{"kind":"Field","name":{"kind":"Name","value":"doctor"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}}]}},{"kind":"Field","name":{"kind":"Name","value":"patient"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}}]}}]}}]}}]} as unknown as DocumentNode<CreateAppointmentMutation, CreateAppointmentMutationVariables>;
+export const AvailableSlotsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"AvailableSlots"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UUID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"from"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DateTime"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"to"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DateTime"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"visitTypeId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"UUID"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"availableSlots"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"doctorId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}}},{"kind":"Argument","name":{"kind":"Name","value":"from"},"value":{"kind":"Variable","name":{"kind":"Name","value":"from"}}},{"kind":"Argument","name":{"kind":"Name","value":"to"},"value":{"kind":"Variable","name":{"kind":"Name","value":"to"}}},{"kind":"Argument","name":{"kind":"Name","value":"visitTypeId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"visitTypeId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"endsAt"}}]}}]}}]} as unknown as DocumentNode<AvailableSlotsQuery, AvailableSlotsQueryVariables>;
+export const CreateAppointmentDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CreateAppointment"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateAppointmentInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createAppointment"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"startsAt"}},{"kind":"Field","name":{"kind":"Name","value":"endsAt"}},{"kind":"Field","name":{"kind":"Name","value":"date"}},{"kind":"Field","name":{"kind":"Name","value":"time"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasonForVisit"}},{"kind":"Field","name":{"kind":"Name","value":"lateCancellation"}},{"kind":"Field","name":{"kind":"Name","value":"visitType"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"durationMinutes"}}]}},{"kind":"Field","name":{"kind":"Name","value":"doctor"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}}]}},{"kind":"Field","name":{"kind":"Name","value":"patient"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}}]}}]}}]}}]} as unknown as DocumentNode<CreateAppointmentMutation, CreateAppointmentMutationVariables>;
+export const CreateVisitTypeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CreateVisitType"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"UUID"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"VisitTypeInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createVisitType"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"doctorId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}}},{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"durationMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"bufferBeforeMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"bufferAfterMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"patientBookable"}},{"kind":"Field","name":{"kind":"Name","value":"active"}}]}}]}}]} as unknown as DocumentNode<CreateVisitTypeMutation, CreateVisitTypeMutationVariables>;
 export const DoctorsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Doctors"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"search"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"doctors"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"search"},"value":{"kind":"Variable","name":{"kind":"Name","value":"search"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"doctorProfile"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"specialty"}},{"kind":"Field","name":{"kind":"Name","value":"experienceYears"}},{"kind":"Field","name":{"kind":"Name","value":"timeZone"}},{"kind":"Field","name":{"kind":"Name","value":"slotMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"availability"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"weekday"}},{"kind":"Field","name":{"kind":"Name","value":"startTime"}},{"kind":"Field","name":{"kind":"Name","value":"endTime"}}]}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<DoctorsQuery, DoctorsQueryVariables>;
 export const LoginDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"Login"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"email"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"password"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"login"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"email"},"value":{"kind":"Variable","name":{"kind":"Name","value":"email"}}},{"kind":"Argument","name":{"kind":"Name","value":"password"},"value":{"kind":"Variable","name":{"kind":"Name","value":"password"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accessToken"}},{"kind":"Field","name":{"kind":"Name","value":"refreshToken"}},{"kind":"Field","name":{"kind":"Name","value":"tokenType"}},{"kind":"Field","name":{"kind":"Name","value":"expiresIn"}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"role"}}]}}]}}]}}]} as unknown as DocumentNode<LoginMutation, LoginMutationVariables>;
 export const MeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Me"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"me"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"firstName"}},{"kind":"Field","name":{"kind":"Name","value":"lastName"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"isActive"}},{"kind":"Field","name":{"kind":"Name","value":"dateJoined"}},{"kind":"Field","name":{"kind":"Name","value":"patientProfile"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"dateOfBirth"}}]}},{"kind":"Field","name":{"kind":"Name","value":"doctorProfile"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"specialty"}},{"kind":"Field","name":{"kind":"Name","value":"timeZone"}},{"kind":"Field","name":{"kind":"Name","value":"slotMinutes"}}]}}]}}]}}]} as unknown as DocumentNode<MeQuery, MeQueryVariables>;
 export const SetAvailabilityDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"SetAvailability"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"rules"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"AvailabilityRuleInput"}}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"setAvailability"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"rules"},"value":{"kind":"Variable","name":{"kind":"Name","value":"rules"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"weekday"}},{"kind":"Field","name":{"kind":"Name","value":"startTime"}},{"kind":"Field","name":{"kind":"Name","value":"endTime"}}]}}]}}]} as unknown as DocumentNode<SetAvailabilityMutation, SetAvailabilityMutationVariables>;
+export const VisitTypesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"VisitTypes"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UUID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"includeInactive"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Boolean"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"visitTypes"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"doctorId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"doctorId"}}},{"kind":"Argument","name":{"kind":"Name","value":"includeInactive"},"value":{"kind":"Variable","name":{"kind":"Name","value":"includeInactive"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"durationMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"bufferBeforeMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"bufferAfterMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"minNoticeMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"horizonDays"}},{"kind":"Field","name":{"kind":"Name","value":"patientCancelCutoffMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"patientRescheduleCutoffMinutes"}},{"kind":"Field","name":{"kind":"Name","value":"patientBookable"}},{"kind":"Field","name":{"kind":"Name","value":"active"}}]}}]}}]} as unknown as DocumentNode<VisitTypesQuery, VisitTypesQueryVariables>;

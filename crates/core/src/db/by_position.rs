@@ -45,6 +45,14 @@ impl FromPosition for appointment::Model {
         "cancellation_reason",
         "created_at",
         "updated_at",
+        "visit_type_id",
+        "blocked_from",
+        "blocked_until",
+        "min_notice_minutes",
+        "horizon_days",
+        "patient_cancel_cutoff_minutes",
+        "patient_reschedule_cutoff_minutes",
+        "cancelled_at",
     ];
 
     fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
@@ -59,6 +67,14 @@ impl FromPosition for appointment::Model {
             cancellation_reason: r.try_get_by_index(at + 7)?,
             created_at: r.try_get_by_index(at + 8)?,
             updated_at: r.try_get_by_index(at + 9)?,
+            visit_type_id: r.try_get_by_index(at + 10)?,
+            blocked_from: r.try_get_by_index(at + 11)?,
+            blocked_until: r.try_get_by_index(at + 12)?,
+            min_notice_minutes: r.try_get_by_index(at + 13)?,
+            horizon_days: r.try_get_by_index(at + 14)?,
+            patient_cancel_cutoff_minutes: r.try_get_by_index(at + 15)?,
+            patient_reschedule_cutoff_minutes: r.try_get_by_index(at + 16)?,
+            cancelled_at: r.try_get_by_index(at + 17)?,
         })
     }
 }

@@ -12,6 +12,7 @@ use super::{
     appointments::{self, AppointmentEventKind, AppointmentStatus, NewAppointment, Transition, UpcomingLimits},
     profiles::{self, DoctorProfileChanges, PatientProfileChanges},
     schedule::{self, Rule, Weekday},
+    visit_types::{self, VisitTypeSettings},
 };
 use crate::{
     auth::{jwt::TokenKeys, password::Passwords, random_token, sessions::SessionCache, viewer::Viewer},
@@ -90,6 +91,7 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
     let weekdays = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
     let t = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
     let mut doctors = Vec::new();
+    let mut consultations = Vec::new();
     for (email, first, last, gender, specialty, tz, slot) in [
         ("grace.berlin@clinic.example", "Grace", "Hopper", Gender::Female, "Cardiology", "Europe/Berlin", 30),
         ("james.newyork@clinic.example", "James", "Watson", Gender::Male, "Dermatology", "America/New_York", 20),
@@ -111,6 +113,26 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
             })
             .collect();
         schedule::set_availability(state.store, &doctor, rules).await?;
+        // Two visit types each: a consultation of the doctor's slot with ten minutes after it, and a
+        // short follow-up that patients book a day ahead at most 60 days out.
+        let mut types = Vec::new();
+        for (name, duration, after, notice, horizon, cutoff) in
+            [("Consultation", slot, 10, 120, 90, 1440), ("Follow-up", 15, 5, 1440, 60, 720)]
+        {
+            let settings = VisitTypeSettings {
+                name: name.to_owned(),
+                duration_minutes: duration,
+                buffer_before_minutes: None,
+                buffer_after_minutes: Some(after),
+                min_notice_minutes: Some(notice),
+                horizon_days: Some(horizon),
+                patient_cancel_cutoff_minutes: Some(cutoff),
+                patient_reschedule_cutoff_minutes: Some(cutoff),
+                patient_bookable: Some(true),
+            };
+            types.push(visit_types::create(state.store, &doctor, None, &settings).await?.id);
+        }
+        consultations.push(types[0]);
         doctors.push(doctor);
     }
 
@@ -139,15 +161,18 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
     let from = Utc.from_utc_datetime(&monday.and_time(t(0)));
     let mut upcoming = Vec::new();
     for doctor in &doctors {
-        let slots = schedule::available_slots(state.store, doctor.id(), from, from + TimeDelta::days(5)).await?;
+        let slots =
+            schedule::available_slots(state.store, &admin, doctor.id(), from, from + TimeDelta::days(5), None).await?;
         upcoming.push(slots);
     }
-    let book = |who: &Viewer, doctor: &Viewer, patient: &Viewer, at, reason: &str| {
+    let book = |who: &Viewer, doctor: &Viewer, patient: &Viewer, at, reason: &str, visit_type_id| {
         let input = NewAppointment {
             doctor_id: (who.role() != Role::Doctor).then_some(doctor.id()),
             patient_id: (who.role() != Role::Patient).then_some(patient.id()),
             starts_at: at,
             reason_for_visit: reason.to_owned(),
+            visit_type_id,
+            hold_id: None,
         };
         let who = Viewer { user: who.user.clone(), session_id: who.session_id };
         // A handful of bookings: the default limits never refuse them.
@@ -156,12 +181,12 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
     let slot = |d: usize, i: usize| upcoming.get(d).and_then(|s| s.get(i)).map(|s| s.start);
     if let (Some(a), Some(b), Some(c), Some(d), Some(e)) = (slot(0, 0), slot(1, 2), slot(2, 4), slot(0, 8), slot(1, 6))
     {
-        book(&patients[0], &doctors[0], &patients[0], a, "Chest pain when climbing stairs").await?;
-        book(&doctors[1], &doctors[1], &patients[1], b, "Follow-up on a rash").await?;
-        let pending = book(&patients[2], &doctors[2], &patients[2], c, "Annual check-up").await?;
+        book(&patients[0], &doctors[0], &patients[0], a, "Chest pain when climbing stairs", None).await?;
+        book(&doctors[1], &doctors[1], &patients[1], b, "Follow-up on a rash", None).await?;
+        let pending = book(&patients[2], &doctors[2], &patients[2], c, "Annual check-up", None).await?;
         appointments::transition(state.store, &doctors[2], pending.id, Transition::Confirm, None).await?;
-        book(&admin, &doctors[0], &patients[1], d, "Blood pressure review").await?;
-        let cancelled = book(&patients[2], &doctors[1], &patients[2], e, "Mole check").await?;
+        book(&admin, &doctors[0], &patients[1], d, "Blood pressure review", None).await?;
+        let cancelled = book(&patients[2], &doctors[1], &patients[2], e, "Mole check", None).await?;
         appointments::transition(
             state.store,
             &patients[2],
@@ -170,6 +195,20 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
             Some("Travelling".to_owned()),
         )
         .await?;
+        // A consultation booked with its visit type, by the patient, late in the week.
+        let typed = schedule::available_slots(
+            state.store,
+            &patients[0],
+            doctors[2].id(),
+            from + TimeDelta::days(4),
+            from + TimeDelta::days(5),
+            Some(consultations[2]),
+        )
+        .await?;
+        if let Some(last) = typed.last() {
+            let (doctor, patient) = (&doctors[2], &patients[0]);
+            book(patient, doctor, patient, last.start, "Persistent cough", Some(consultations[2])).await?;
+        }
     }
 
     // Past visits (completed, missed) are history: written as they would have happened.
@@ -213,6 +252,14 @@ async fn past_visit(
         cancellation_reason: Set(None),
         created_at: Set(booked_at),
         updated_at: Set(starts_at + TimeDelta::hours(1)),
+        visit_type_id: Set(None),
+        blocked_from: Set(starts_at),
+        blocked_until: Set(starts_at + TimeDelta::minutes(30)),
+        min_notice_minutes: Set(None),
+        horizon_days: Set(None),
+        patient_cancel_cutoff_minutes: Set(None),
+        patient_reschedule_cutoff_minutes: Set(None),
+        cancelled_at: Set(None),
     }
     .insert(&txn)
     .await?;

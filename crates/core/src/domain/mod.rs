@@ -6,11 +6,13 @@ pub mod appointments;
 pub mod audit;
 pub mod calendar_feeds;
 pub mod demo;
+pub mod holds;
 pub mod privacy;
 pub mod profiles;
 pub mod schedule;
 pub mod throttle;
 pub mod validation;
+pub mod visit_types;
 
 use std::sync::{
     Arc,

@@ -161,7 +161,7 @@ pub async fn upsert_patient_profile(
 }
 
 /// Marks a doctor verified or not (admin). Decided against the admin's standing when the change
-/// commits ([`accounts::lock_admin`]).
+/// commits ([`accounts::lock_admin`]). Un-verifying releases the doctor's live holds.
 ///
 /// # Errors
 /// `FORBIDDEN` when `admin` is no longer an active admin; `NOT_FOUND` for an unknown id;
@@ -180,10 +180,15 @@ pub async fn verify_doctor(store: &Store, admin: Option<Uuid>, id: Uuid, verifie
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::bad_input("id", "This doctor has no doctor profile yet"))?;
+    let was_verified = profile.verified;
     let mut model: doctor_profile::ActiveModel = profile.into();
     model.verified = Set(verified);
     model.updated_at = Set(store.clock.now());
     model.update(&txn).await?;
+    if was_verified && !verified {
+        // No longer bookable: the times held with them are free again.
+        accounts::release_holds_of(&txn, id, store.clock.now()).await?;
+    }
     let action = if verified { "doctor.verify" } else { "doctor.unverify" };
     audit::record(&txn, admin, action, Some(id), store.clock.now()).await?;
     txn.commit().await?;

@@ -10,10 +10,15 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
-use super::{Role, Store, audit, profiles::parse_time_zone, validation};
+use super::{
+    Role, Store, audit,
+    profiles::parse_time_zone,
+    validation,
+    visit_types::{self, Terms},
+};
 use crate::{
     auth::viewer::Viewer,
     db::{
@@ -305,26 +310,33 @@ async fn time_off_overlapping<C: ConnectionTrait>(
     Ok(rows.into_iter().map(|r| (r.starts_at, r.ends_at)).collect())
 }
 
-/// Active appointments of one doctor overlapping `[from, to)`.
-async fn booked_overlapping<C: ConnectionTrait>(
+/// The doctor's time blocked by active appointments and live holds (`calendar_blocks`: each its
+/// blocked range, buffers included) overlapping `[from, to)`. A hold whose `expires_at` has passed
+/// blocks nothing, even before a booking or hold ends it.
+async fn blocked_overlapping<C: ConnectionTrait>(
     db: &C,
     doctor_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-    use crate::db::entities::appointment::{self, AppointmentStatus};
-    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = appointment::Entity::find()
-        .select_only()
-        .column(appointment::Column::StartsAt)
-        .column(appointment::Column::EndsAt)
-        .filter(appointment::Column::DoctorId.eq(doctor_id))
-        .filter(appointment::Column::Status.is_in([AppointmentStatus::Pending, AppointmentStatus::Confirmed]))
-        .filter(appointment::Column::StartsAt.lt(to))
-        .filter(appointment::Column::EndsAt.gt(from))
-        .into_tuple()
-        .all(db)
+    use sea_orm::Statement;
+    let sql = "SELECT b.blocked_from, b.blocked_until FROM calendar_blocks b \
+               LEFT JOIN slot_holds h ON h.id = b.id \
+               WHERE b.doctor_id = $1 AND b.blocked_until > $2 AND b.blocked_from < $3 \
+               AND (h.id IS NULL OR h.expires_at > $4)";
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [doctor_id.into(), from.into(), to.into(), now.into()],
+        ))
         .await?;
-    Ok(rows)
+    rows.iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(Into::into)
 }
 
 /// Everything slot computations need about one doctor.
@@ -362,17 +374,23 @@ impl DoctorCalendar {
     }
 }
 
-/// Free slots of a doctor with a start in `[from, to)`: on the grid, in the future, outside time
-/// off. Empty for a doctor who is not bookable.
+/// Free slots of a doctor with a start in `[from, to)`, as a booking by a patient would accept
+/// them: on the grid (stepping by the visit type's duration, or the doctor's `slotMinutes`), in the
+/// future, the visit outside time off, its blocked range (buffers included) clear of every other
+/// appointment's and live hold's, and, with a visit type, within its notice and horizon. Empty for
+/// a doctor who is not bookable.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on `to` when the range is empty or longer than 31 days; `NOT_FOUND` when
-/// `doctor_id` is not a doctor.
+/// `doctor_id` is not a doctor, or (field `visitTypeId`) when `visit_type` is not this doctor's or
+/// `viewer` may not see it.
 pub async fn available_slots(
     store: &Store,
+    viewer: &Viewer,
     doctor_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    visit_type: Option<Uuid>,
 ) -> AppResult<Vec<Slot>> {
     if to <= from {
         return Err(AppError::bad_input("to", "to must be after from"));
@@ -381,23 +399,49 @@ pub async fn available_slots(
         return Err(AppError::bad_input("to", format!("The range can span at most {MAX_SLOT_RANGE_DAYS} days")));
     }
     let cal = DoctorCalendar::load(&store.db, doctor_id).await?;
+    let terms = match visit_type {
+        Some(id) => {
+            let t = visit_types::get_visible(&store.db, viewer, id).await?;
+            if t.doctor_id != doctor_id {
+                return Err(AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" });
+            }
+            if !(t.active && t.patient_bookable) {
+                // No patient could book it: nothing to offer.
+                return Ok(Vec::new());
+            }
+            Terms::of(&t)
+        }
+        None => Terms::plain(i32::try_from(cal.slot_minutes()).unwrap_or(i32::MAX)),
+    };
     if !cal.bookable() {
         return Ok(Vec::new());
     }
     let now = store.clock.now();
-    let from = from.max(now);
-    if from >= to {
+    let mut earliest = from.max(now);
+    let mut latest = to;
+    if let Some(policy) = terms.policy {
+        earliest = earliest.max(now + TimeDelta::minutes(i64::from(policy.min_notice_minutes)));
+        latest = latest.min(now + TimeDelta::days(i64::from(policy.horizon_days)) + TimeDelta::microseconds(1));
+    }
+    if earliest >= latest {
         return Ok(Vec::new());
     }
-    let slots = grid(cal.tz, &cal.rules, cal.slot_minutes(), from, to);
-    let Some(last) = slots.last() else {
+    let slots = grid(cal.tz, &cal.rules, i64::from(terms.duration_minutes), earliest, latest);
+    let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
         return Ok(slots);
     };
-    let mut busy = time_off_overlapping(&store.db, doctor_id, from, last.end).await?;
-    busy.extend(booked_overlapping(&store.db, doctor_id, from, last.end).await?);
+    let away = time_off_overlapping(&store.db, doctor_id, first.start, last.end).await?;
+    let (_, first_blocked, _) = terms.blocks(first.start);
+    let (_, _, last_blocked) = terms.blocks(last.start);
+    let blocked = blocked_overlapping(&store.db, doctor_id, first_blocked, last_blocked, now).await?;
     Ok(slots
         .into_iter()
-        .filter(|s| s.start > now && !busy.iter().any(|(b_start, b_end)| s.start < *b_end && *b_start < s.end))
+        .filter(|s| {
+            let (_, b_from, b_until) = terms.blocks(s.start);
+            s.start > now
+                && !away.iter().any(|(a, b)| s.start < *b && *a < s.end)
+                && !blocked.iter().any(|(a, b)| b_from < *b && *a < b_until)
+        })
         .collect())
 }
 

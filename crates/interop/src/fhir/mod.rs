@@ -1,21 +1,24 @@
-//! A read-only FHIR R4 view under `/fhir/r4`, beside `/graphql`: the same bearer token, the same
-//! domain functions and the same privacy module, answered as FHIR resources.
+//! A FHIR R4 API under `/fhir/r4`, beside `/graphql`: the same bearer token, the same domain
+//! functions and the same privacy module, answered as FHIR resources. Reads and searches, and the
+//! scheduling operations `Appointment/$find` and `Appointment/$book` ([`operations`]); nothing else
+//! writes.
 //!
 //! Every handler is thin: authenticate ([`authenticate`], the GraphQL handler's `RequestAuth`),
 //! read through the domain layer (`appointments::get`/`list_counted`, `accounts::find_visible_user`
-//! and `access_of`, `schedule::available_slots`), shape the answer ([`resources`]). Failures leave
-//! as an `OperationOutcome` ([`FhirError`]).
+//! and `access_of`, `schedule::available_slots`) or book through it (`appointments::create`), shape
+//! the answer ([`resources`]). Failures leave as an `OperationOutcome` ([`FhirError`]).
+pub mod operations;
 pub mod resources;
 pub mod search;
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     Router,
     extract::{Path, Query, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use chrono::TimeDelta;
 use serde::Serialize;
@@ -23,13 +26,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use self::{
-    resources::{Bundle, BundleEntry, BundleLink, OperationOutcome},
+    resources::{Bundle, BundleEntry, BundleLink, Concept, OperationOutcome},
     search::{Pairs, Range},
 };
 use cybermed_core::page::KeysetPage;
 use cybermed_core::{
     Core,
     auth::viewer::Viewer,
+    db::entities::appointment,
     domain::{
         Role, accounts,
         appointments::{self, AppointmentCursor, AppointmentFilter},
@@ -37,6 +41,7 @@ use cybermed_core::{
         privacy::PrivateField,
         profiles,
         schedule::{self, DoctorCalendar},
+        visit_types,
     },
     error::AppError,
     login::RequestAuth,
@@ -51,6 +56,12 @@ pub fn router(state: Core) -> Router {
     Router::new()
         .route("/metadata", get(metadata))
         .route("/Appointment", get(search_appointments))
+        // The operations' `$` is sent as it is by FHIR clients, percent-encoded by some others;
+        // a path is matched before it is decoded, so both spellings are routes.
+        .route("/Appointment/$find", find())
+        .route("/Appointment/%24find", find())
+        .route("/Appointment/$book", book())
+        .route("/Appointment/%24book", book())
         .route("/Appointment/{id}", get(read_appointment))
         .route("/Patient/{id}", get(read_patient))
         .route("/Practitioner/{id}", get(read_practitioner))
@@ -59,6 +70,16 @@ pub fn router(state: Core) -> Router {
         .fallback(unknown_path)
         .method_not_allowed_fallback(read_only)
         .with_state(state)
+}
+
+/// `Appointment/$find`: GET or POST.
+fn find() -> axum::routing::MethodRouter<Core> {
+    get(operations::find_get).post(operations::find_post).fallback(|| async { not_allowed("GET, POST") })
+}
+
+/// `Appointment/$book`: POST.
+fn book() -> axum::routing::MethodRouter<Core> {
+    post(operations::book).fallback(|| async { not_allowed("POST") })
 }
 
 /// A failure, answered as an `OperationOutcome` with its HTTP status.
@@ -70,8 +91,12 @@ pub enum FhirError {
     NoToken,
     /// 401: a token that does not authenticate (bad, expired, revoked, inactive user).
     BadToken,
-    /// 405: this view is read-only.
-    ReadOnly,
+    /// 405: the path answers only the methods named (an `Allow` value).
+    MethodNotAllowed(&'static str),
+    /// 400 `invalid`: a body that is not the resource asked for, or lacks an element it needs.
+    Invalid(String),
+    /// 415: a body that is not FHIR JSON.
+    UnsupportedMediaType,
 }
 
 impl From<AppError> for FhirError {
@@ -96,10 +121,21 @@ impl IntoResponse for FhirError {
             Self::BadToken => {
                 (StatusCode::UNAUTHORIZED, "login", "Invalid or expired token".to_owned(), Some(BAD_TOKEN))
             }
-            Self::ReadOnly => (
+            Self::MethodNotAllowed(allow) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "not-supported",
-                "This FHIR view is read-only: GET only".to_owned(),
+                if allow == "GET" {
+                    "This path is read-only: GET only".to_owned()
+                } else {
+                    format!("This operation takes {allow} only")
+                },
+                None,
+            ),
+            Self::Invalid(diagnostics) => (StatusCode::BAD_REQUEST, "invalid", diagnostics, None),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "not-supported",
+                "Send the body as application/fhir+json".to_owned(),
                 None,
             ),
             Self::App(e) => {
@@ -122,9 +158,9 @@ fn outcome_of(e: &AppError) -> (StatusCode, &'static str, String) {
     let (status, code) = match e {
         AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "login"),
         AppError::Forbidden | AppError::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
-        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+        AppError::NotFound(_) | AppError::NotFoundAt { .. } => (StatusCode::NOT_FOUND, "not-found"),
         AppError::BadInput { .. } => (StatusCode::BAD_REQUEST, "value"),
-        AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+        AppError::Conflict { .. } | AppError::ConflictFor { .. } => (StatusCode::CONFLICT, "conflict"),
         AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "exception"),
     };
@@ -183,6 +219,31 @@ fn base(state: &Core) -> String {
     format!("{}/fhir/r4", state.config.public_url.trim_end_matches('/'))
 }
 
+/// The `serviceType` of each visit type the appointments name, by type id: one query for them all
+/// (none when none has a type). A party sees the type of their own appointment whatever its state.
+async fn service_types<'a>(
+    state: &Core,
+    appts: impl IntoIterator<Item = &'a appointment::Model>,
+) -> FhirResult<HashMap<Uuid, Concept>> {
+    let mut ids: Vec<Uuid> = appts.into_iter().filter_map(|a| a.visit_type_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let system = resources::visit_type_system(&state.config.public_url);
+    Ok(visit_types::by_ids(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, Concept::visit_type(&system, t.id, &t.name)))
+        .collect())
+}
+
+/// An appointment as a resource, with its visit type's `serviceType` out of `types`.
+fn appointment_resource(a: &appointment::Model, types: &HashMap<Uuid, Concept>) -> resources::Appointment {
+    resources::Appointment::stored(a, a.visit_type_id.and_then(|id| types.get(&id).cloned()))
+}
+
 /// `GET /fhir/r4/metadata`: what this server does (anonymous).
 async fn metadata(State(state): State<Core>) -> Response {
     let param = |name: &str, kind: &str, doc: &str| json!({ "name": name, "type": kind, "documentation": doc });
@@ -195,7 +256,7 @@ async fn metadata(State(state): State<Core>) -> Response {
         "kind": "instance",
         "software": { "name": "CyberMed", "version": env!("CARGO_PKG_VERSION") },
         "implementation": {
-            "description": "CyberMed clinic appointments: a read-only FHIR R4 view of the GraphQL API's data",
+            "description": "CyberMed clinic appointments: a FHIR R4 view of the GraphQL API's data, with the IHE ITI Scheduling operations $find and $book",
             "url": base(&state),
         },
         "fhirVersion": resources::FHIR_VERSION,
@@ -216,6 +277,18 @@ async fn metadata(State(state): State<Core>) -> Response {
                         param("date", "date", "The start; prefixes eq (default), ge, gt, le, lt; may repeat (all apply); dates are UTC days"),
                         param("status", "token", "pending, booked, fulfilled, cancelled, noshow; a comma list matches any"),
                         param("_count", "number", "Entries per page, default 20, at most 100 (more is lowered to 100)"),
+                    ],
+                    "operation": [
+                        {
+                            "name": "find",
+                            "definition": operations::FIND_DEFINITION,
+                            "documentation": "GET or POST Appointment/$find?start=&end=&practitioner=[&service-type=]: proposed appointments, one per start availableSlots lists (range at most 31 days)",
+                        },
+                        {
+                            "name": "book",
+                            "definition": operations::BOOK_DEFINITION,
+                            "documentation": "POST Appointment/$book with a Parameters body whose appointment-resource is a pending Appointment: books it as createAppointment (201 with Location)",
+                        },
                     ],
                 },
                 { "type": "Patient", "interaction": [{ "code": "read" }] },
@@ -245,7 +318,8 @@ async fn read_appointment(
     let viewer = authenticate(&state, &headers).await?;
     let id = path_id(&id, "Appointment")?;
     let appt = appointments::get(&state, &viewer, id).await.map_err(not_found_as("Appointment"))?;
-    Ok(fhir_json(StatusCode::OK, &resources::Appointment::from(&appt)))
+    let types = service_types(&state, std::slice::from_ref(&appt)).await?;
+    Ok(fhir_json(StatusCode::OK, &appointment_resource(&appt, &types)))
 }
 
 /// `GET /fhir/r4/Appointment?…`: the viewer's appointments (admins: all), newest start first, as
@@ -304,9 +378,10 @@ async fn search_appointments(
         let cursor = cybermed_core::page::encode_cursor(last);
         link.push(BundleLink { relation: "next", url: search::link(&here, &pairs, Some(count), Some(&cursor)) });
     }
+    let types = service_types(&state, page.rows()).await?;
     let entry = page
         .rows()
-        .map(|a| BundleEntry::matched(Some(format!("{here}/{}", a.id)), resources::Appointment::from(a)))
+        .map(|a| BundleEntry::matched(Some(format!("{here}/{}", a.id)), appointment_resource(a, &types)))
         .collect();
     let total = if with_total { Some(total.unwrap_or(0)) } else { None };
     Ok(fhir_json(StatusCode::OK, &Bundle::searchset(now, total, link, entry).ignoring(&ignored)))
@@ -369,7 +444,7 @@ async fn search_slots(
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> FhirResult<Response> {
-    authenticate(&state, &headers).await?;
+    let viewer = authenticate(&state, &headers).await?;
     let mut pairs = pairs(query)?;
     let ignored = search::check_known(&mut pairs, &["schedule", "start", "status"], search::lenient(&headers))?;
     let doctor = search::single(&pairs, "schedule")?
@@ -391,7 +466,7 @@ async fn search_slots(
     let slots = if !free_wanted || from >= to {
         Vec::new()
     } else {
-        match schedule::available_slots(&state.store, doctor, from, to).await {
+        match schedule::available_slots(&state.store, &viewer, doctor, from, to, None).await {
             Ok(slots) => slots,
             // A search that names no doctor finds nothing (a read of it would be 404).
             Err(AppError::NotFound(_)) => Vec::new(),
@@ -427,9 +502,14 @@ async fn unknown_path() -> FhirError {
     FhirError::App(AppError::NotFound("Resource type or interaction"))
 }
 
-/// A method other than GET: 405.
+/// A method other than GET (on every path but the operations'): 405.
 async fn read_only() -> Response {
-    let mut resp = FhirError::ReadOnly.into_response();
-    resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+    not_allowed("GET")
+}
+
+/// 405, with `Allow: <allow>`.
+fn not_allowed(allow: &'static str) -> Response {
+    let mut resp = FhirError::MethodNotAllowed(allow).into_response();
+    resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     resp
 }

@@ -132,35 +132,77 @@ pub struct Participant {
     pub status: &'static str,
 }
 
+/// A `Coding`.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Coding {
+    pub system: String,
+    pub code: String,
+    pub display: String,
+}
+
+/// A `CodeableConcept` with a coding and its text.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Concept {
+    pub coding: Vec<Coding>,
+    pub text: String,
+}
+
+/// The code system of visit types: `<PUBLIC_URL>/fhir/visit-type`, whose codes are visit type ids.
+pub fn visit_type_system(public_url: &str) -> String {
+    format!("{}/fhir/visit-type", public_url.trim_end_matches('/'))
+}
+
+impl Concept {
+    /// A visit type as an Appointment's `serviceType`: coded in `system` ([`visit_type_system`]) by
+    /// its id, displayed and told by its name.
+    pub fn visit_type(system: &str, id: uuid::Uuid, name: &str) -> Self {
+        Self {
+            coding: vec![Coding { system: system.to_owned(), code: id.to_string(), display: name.to_owned() }],
+            text: name.to_owned(),
+        }
+    }
+}
+
+/// An Appointment: a stored one ([`Appointment::stored`]), or one `$find` proposes
+/// ([`Appointment::proposed`]: no `id`, `meta` or `created`, since it is not stored).
 #[derive(Serialize, Debug, Clone)]
 #[serde(tag = "resourceType", rename = "Appointment", rename_all = "camelCase")]
 pub struct Appointment {
-    pub id: String,
-    pub meta: Meta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelation_reason: Option<Text>,
+    /// The visit type, when there is one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_type: Vec<Concept>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<Text>,
     pub start: String,
     pub end: String,
     pub minutes_duration: i64,
-    pub created: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
     pub participant: Vec<Participant>,
 }
 
-impl From<&appointment::Model> for Appointment {
-    fn from(a: &appointment::Model) -> Self {
+impl Appointment {
+    /// A stored appointment; `service_type`: its visit type's ([`Concept::visit_type`]), if it has
+    /// one.
+    pub fn stored(a: &appointment::Model, service_type: Option<Concept>) -> Self {
         let practitioner = if a.status == AppointmentStatus::Pending { "needs-action" } else { "accepted" };
         Self {
-            id: a.id.to_string(),
-            meta: Meta { last_updated: instant(a.updated_at) },
+            id: Some(a.id.to_string()),
+            meta: Some(Meta { last_updated: instant(a.updated_at) }),
             status: appointment_status(a.status),
             cancelation_reason: a
                 .cancellation_reason
                 .as_deref()
                 .filter(|r| !r.trim().is_empty() && a.status == AppointmentStatus::Cancelled)
                 .map(|r| Text { text: r.to_owned() }),
+            service_type: service_type.into_iter().collect(),
             reason_code: Some(&a.reason_for_visit)
                 .filter(|r| !r.trim().is_empty())
                 .map(|r| vec![Text { text: r.clone() }])
@@ -168,11 +210,29 @@ impl From<&appointment::Model> for Appointment {
             start: instant(a.starts_at),
             end: instant(a.ends_at),
             minutes_duration: (a.ends_at - a.starts_at).num_minutes(),
-            created: instant(a.created_at),
+            created: Some(instant(a.created_at)),
             participant: vec![
                 Participant { actor: Reference::to("Patient", a.patient_id), status: "accepted" },
                 Participant { actor: Reference::to("Practitioner", a.doctor_id), status: practitioner },
             ],
+        }
+    }
+
+    /// What `$find` proposes: a visit with `doctor` at `slot` (with the visit type of
+    /// `service_type`, if any), status `proposed`, the practitioner's participation `needs-action`.
+    pub fn proposed(doctor: uuid::Uuid, slot: schedule::Slot, service_type: Option<Concept>) -> Self {
+        Self {
+            id: None,
+            meta: None,
+            status: "proposed",
+            cancelation_reason: None,
+            service_type: service_type.into_iter().collect(),
+            reason_code: Vec::new(),
+            start: instant(slot.start),
+            end: instant(slot.end),
+            minutes_duration: (slot.end - slot.start).num_minutes(),
+            created: None,
+            participant: vec![Participant { actor: Reference::to("Practitioner", doctor), status: "needs-action" }],
         }
     }
 }

@@ -191,6 +191,64 @@ impl Range {
     }
 }
 
+/// A bound of an operation's time window (`$find`'s `start` and `end`): a FHIR date or date-time as
+/// a search takes it ([`Range::narrow`]'s values, without a prefix). A date-time is that instant; a
+/// date is the start of its period as a lower bound (`upper` false), its end as an upper one, so that
+/// `end=2027-03-04` includes that UTC day.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `param` for a value that is not a FHIR date or date-time, or a bound
+/// past the instants this server stores.
+pub fn window_bound(param: &'static str, value: &str, upper: bool) -> AppResult<DateTime<Utc>> {
+    let (lo, hi) = period(param, value)?;
+    let t = if upper && !value.contains('T') { hi } else { lo };
+    if !(first_instant()..=last_instant()).contains(&t) {
+        return Err(AppError::bad_input(
+            param,
+            format!("{param}: '{value}' reaches past the instants this server stores (years 0000 to 9999, UTC)"),
+        ));
+    }
+    Ok(t)
+}
+
+/// A FHIR `instant` (`YYYY-MM-DDThh:mm:ss[.fraction]` with `Z` or `±hh:mm`), to the microsecond
+/// (the precision both databases keep; a finer fraction is refused rather than rounded).
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `param` for anything else.
+pub fn instant(param: &'static str, value: &str) -> AppResult<DateTime<Utc>> {
+    let bad = || {
+        AppError::bad_input(
+            param,
+            format!("{param}: expected an instant (YYYY-MM-DDThh:mm:ss with Z or an offset), got '{value}'"),
+        )
+    };
+    let with_seconds = value.as_bytes().get(16) == Some(&b':');
+    if !fhir_shape(value) || !with_seconds {
+        return Err(bad());
+    }
+    let t = DateTime::parse_from_rfc3339(value).map_err(|_| bad())?;
+    if t.timestamp_subsec_nanos() % 1_000 != 0 || t.timestamp_subsec_nanos() >= 1_000_000_000 {
+        return Err(bad());
+    }
+    Ok(t.to_utc())
+}
+
+/// The code of a token `[system|]code` (FHIR search's token form) whose system, when one is
+/// given, is `system`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `param` for another system.
+pub fn token<'a>(param: &'static str, system: &str, value: &'a str) -> AppResult<&'a str> {
+    match value.split_once('|') {
+        None => Ok(value.trim()),
+        Some((s, code)) if s.is_empty() || s == system => Ok(code.trim()),
+        Some((s, _)) => {
+            Err(AppError::bad_input(param, format!("{param}: codes of system '{s}' are unknown here (use {system})")))
+        }
+    }
+}
+
 /// The first instant stored: both databases hold and compare four-digit years alike.
 fn first_instant() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(0, 1, 1)
@@ -501,6 +559,38 @@ mod tests {
         assert_eq!(r, Some(Range { from: Some(utc("9999-01-01T00:00:00Z")), to: Some(utc("9999-12-31T23:59:59Z")) }));
         let r = narrowed(&["ge0001-01-01T00:00:00+01:00"]).ok();
         assert_eq!(r.and_then(|r| r.from).map(|t| t.to_rfc3339()), Some("0000-12-31T23:00:00+00:00".to_owned()));
+    }
+
+    #[test]
+    fn window_bounds_take_a_date_whole_at_the_upper_end() {
+        assert_eq!(window_bound("start", "2027-03-04", false).ok(), Some(utc("2027-03-04T00:00:00Z")));
+        assert_eq!(window_bound("end", "2027-03-04", true).ok(), Some(utc("2027-03-05T00:00:00Z")));
+        assert_eq!(window_bound("end", "2027-03-04T10:00:00+01:00", true).ok(), Some(utc("2027-03-04T09:00:00Z")));
+        assert!(window_bound("end", "9999", true).is_err());
+        assert!(window_bound("start", "soon", false).is_err());
+    }
+
+    #[test]
+    fn instants_need_seconds_and_a_zone_and_at_most_microseconds() {
+        assert_eq!(instant("start", "2027-03-04T10:00:00+01:00").ok(), Some(utc("2027-03-04T09:00:00Z")));
+        assert_eq!(instant("start", "2027-03-04T09:00:00.25Z").ok(), Some(utc("2027-03-04T09:00:00.25Z")));
+        for v in [
+            "2027-03-04",
+            "2027-03-04T09:00Z",
+            "2027-03-04T09:00:00",
+            "2027-03-04 09:00:00Z",
+            "2027-03-04T09:00:00.0000001Z",
+        ] {
+            assert!(instant("start", v).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn tokens_take_our_system_or_none() {
+        assert_eq!(token("t", "http://x/s", "abc").ok(), Some("abc"));
+        assert_eq!(token("t", "http://x/s", "http://x/s|abc").ok(), Some("abc"));
+        assert_eq!(token("t", "http://x/s", "|abc").ok(), Some("abc"));
+        assert!(token("t", "http://x/s", "http://other|abc").is_err());
     }
 
     #[test]

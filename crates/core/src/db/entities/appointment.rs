@@ -1,7 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-/// A booked time between a doctor and a patient. Active ones (pending, confirmed) never overlap for
-/// one doctor or one patient: the database refuses it.
+/// A booked time between a doctor and a patient. An active one (pending, confirmed) blocks its
+/// doctor's time `[blocked_from, blocked_until)` (the visit widened by its type's buffers) and its
+/// patient's `[starts_at, ends_at)`; no two blocks of one doctor, nor two visits of one patient,
+/// overlap (nor a live hold's): the database refuses it (`calendar_blocks`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "appointments")]
 pub struct Model {
@@ -17,6 +19,19 @@ pub struct Model {
     pub cancellation_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The visit type it was booked with; its length, buffers and policy were copied here then.
+    pub visit_type_id: Option<Uuid>,
+    /// The doctor's time it blocks: `starts_at` minus the type's buffer before.
+    pub blocked_from: DateTimeUtc,
+    /// … to `ends_at` plus the buffer after.
+    pub blocked_until: DateTimeUtc,
+    /// The copied patient policy (none without a visit type).
+    pub min_notice_minutes: Option<i32>,
+    pub horizon_days: Option<i32>,
+    pub patient_cancel_cutoff_minutes: Option<i32>,
+    pub patient_reschedule_cutoff_minutes: Option<i32>,
+    /// When it was cancelled (for `lateCancellation`).
+    pub cancelled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,7 +2,7 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::{commit_account_change, sign_in::revoke_all_sessions, standing::lock_admin};
+use super::{commit_account_change, release_holds_of, sign_in::revoke_all_sessions, standing::lock_admin};
 use crate::{
     auth::{password::Passwords, sessions::SessionCache, viewer::Viewer},
     db::{begin_write, entities::user},
@@ -10,8 +10,8 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// Activates or deactivates an account (admin). Deactivation revokes every login at once, and the
-/// user's calendar feed. Setting the state the account already has changes nothing.
+/// Activates or deactivates an account (admin). Deactivation revokes every login at once, the
+/// user's calendar feed, and releases their holds (as doctor or patient). Setting the state the account already has changes nothing.
 ///
 /// Decided against the admin's standing when the change commits ([`lock_admin`]): an admin
 /// demoted or deactivated meanwhile changes nothing.
@@ -43,6 +43,7 @@ pub async fn set_active(
     if !active {
         revoke_all_sessions(&txn, id, now).await?;
         super::revoke_calendar_feed(&txn, id).await?;
+        release_holds_of(&txn, id, now).await?;
     }
     let action = if active { "user.activate" } else { "user.deactivate" };
     audit::record(&txn, Some(admin.id()), action, Some(id), now).await?;
@@ -51,7 +52,7 @@ pub async fn set_active(
 }
 
 /// Changes an account's role (admin). `is_staff` follows the admin role. Every login of the user
-/// ends, as the role was part of it; setting the role the account already has changes nothing.
+/// ends, as the role was part of it, and their holds are released; setting the role the account already has changes nothing.
 ///
 /// Decided against the admin's standing when the change commits ([`lock_admin`]): an admin
 /// demoted or deactivated meanwhile changes nothing (so "make me admin again" cannot outrun a
@@ -86,6 +87,7 @@ pub async fn set_role(
     model.updated_at = Set(now);
     let user = model.update(&txn).await?;
     revoke_all_sessions(&txn, id, now).await?;
+    release_holds_of(&txn, id, now).await?;
     audit::record(&txn, Some(admin.id()), "user.set_role", Some(id), now).await?;
     commit_account_change(store, sessions, txn, id).await?;
     Ok(user)
@@ -114,6 +116,10 @@ pub async fn create_admin(
     let existing = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
     let model = match existing {
         Some(u) => {
+            if u.role != Role::Admin {
+                // A promotion is a role change: the holds of their old role end.
+                release_holds_of(&txn, u.id, now).await?;
+            }
             let mut m: user::ActiveModel = u.into();
             m.first_name = Set(first_name);
             m.last_name = Set(last_name);

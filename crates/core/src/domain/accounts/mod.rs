@@ -25,7 +25,7 @@ pub use self::{
 use super::{Store, audit, throttle};
 use crate::{
     auth::sessions::SessionCache,
-    db::{begin_write, entities::user},
+    db::{begin_write, entities::user, lock_person},
     error::{AppError, AppResult, is_unique_violation},
 };
 
@@ -109,4 +109,26 @@ pub async fn revoke_calendar_feed<C: sea_orm::ConnectionTrait>(txn: &C, user: Uu
         .exec(txn)
         .await?;
     Ok(deleted.rows_affected > 0)
+}
+
+/// Releases every live hold of `user`, as doctor or as patient, inside the caller's write
+/// transaction (a deactivation, a role change, a doctor no longer verified): the times they kept
+/// are free again at once. On PostgreSQL it first takes `user`'s lock ([`lock_person`]), which
+/// every booking and hold of theirs holds while it runs: one under way is released here, one
+/// that starts later reads the change committed. `now` is when they ended.
+///
+/// # Errors
+/// Internal only.
+pub async fn release_holds_of(txn: &DatabaseTransaction, user: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    use crate::db::entities::slot_hold::{self, HoldStatus};
+    use sea_orm::{Condition, sea_query::Expr};
+    lock_person(txn, user).await?;
+    slot_hold::Entity::update_many()
+        .col_expr(slot_hold::Column::Status, Expr::value(HoldStatus::Released))
+        .col_expr(slot_hold::Column::EndedAt, Expr::value(now))
+        .filter(slot_hold::Column::Status.eq(HoldStatus::Live))
+        .filter(Condition::any().add(slot_hold::Column::DoctorId.eq(user)).add(slot_hold::Column::PatientId.eq(user)))
+        .exec(txn)
+        .await?;
+    Ok(())
 }

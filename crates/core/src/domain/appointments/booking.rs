@@ -7,17 +7,27 @@
 //! time off from the start on, how many upcoming appointments the patient holds), then one `INSERT` each for the appointment, its event, the audit
 //! entry and the emails, nothing read back, sent to SQLite in one round trip (on PostgreSQL one
 //! after the other, then the notices).
+//!
+//! The checks are [`clear`]'s, which a slot hold (`domain::holds`) runs too: a hold is refused
+//! exactly when a booking by its patient would be. Whichever runs, it first ends the doctor's and
+//! the patient's holds that have expired (only when the `SELECT` found one), so that an expired
+//! hold's row in `calendar_blocks` never refuses a time. A booking from a hold (`holdId`) reads the
+//! hold, takes the locks, consumes it (before the appointment's `INSERT`, so that the hold's block
+//! is gone when the appointment's is written), then runs the checks but notice and horizon.
 use chrono::{DateTime, NaiveTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, QueryTrait, Set, Statement};
 use uuid::Uuid;
 
 use super::{
     AppointmentEventKind, AppointmentStatus, Failure, Grid, MAX_REASON_CHARS, UpcomingLimits, away, check_start,
-    events::record, lock_parties, upcoming_counts_sql, with_retries,
+    end_expired_holds, events::record, lock_parties, upcoming_counts_sql, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
-    db::entities::appointment,
+    db::entities::{
+        appointment,
+        slot_hold::{self, HoldStatus},
+    },
     domain::Store,
     domain::appointments::notices::{Parties, Person},
     domain::{
@@ -25,8 +35,9 @@ use crate::{
         profiles::parse_time_zone,
         schedule::{Rule, Weekday},
         validation,
+        visit_types::{Policy, Terms},
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Clash},
     events::EventNotice,
 };
 
@@ -36,23 +47,83 @@ pub struct NewAppointment {
     pub patient_id: Option<Uuid>,
     pub starts_at: DateTime<Utc>,
     pub reason_for_visit: String,
+    /// Length, buffers and (for patients) policy of this type; `None`: the doctor's `slotMinutes`,
+    /// no buffers, no policy.
+    pub visit_type_id: Option<Uuid>,
+    /// Book the time this live hold keeps (and consume it): the doctor, the patient and the visit
+    /// type default to the hold's, and must match it when given, as `starts_at` must.
+    pub hold_id: Option<Uuid>,
+}
+
+/// Who asks for which time, once the viewer's side is settled: what a booking and a hold are
+/// checked against ([`clear`]). Owned: a write job may run again.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub doctor_id: Uuid,
+    pub patient_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub visit_type_id: Option<Uuid>,
+    /// Free slots of the grid only: patients, admins booking for them, and every hold.
+    pub on_grid: bool,
+    /// A doctor acting at their own calendar: their own unbookable account is a right they lack
+    /// (`FORBIDDEN`), where the others are told the doctor cannot be booked.
+    pub by_the_doctor: bool,
+    /// The patient acting for themself: a visit type they may not book is one they may not know
+    /// (`NOT_FOUND`).
+    pub by_the_patient: bool,
+    /// The patient's rules for the visit type apply whoever acts (a hold): a type patients may not
+    /// book is refused (`BAD_USER_INPUT` to a doctor or admin, who may see it).
+    pub for_the_patient: bool,
+    /// The visit type's notice and horizon are judged now: for a patient's booking and every hold,
+    /// not for a booking from a hold (judged when the hold was made).
+    pub judge_policy: bool,
+    pub limits: UpcomingLimits,
+}
+
+/// What [`clear`] found: the visit's terms and times, and the two people (for a booking's emails).
+pub struct Cleared {
+    pub terms: Terms,
+    pub ends_at: DateTime<Utc>,
+    pub blocked_from: DateTime<Utc>,
+    pub blocked_until: DateTime<Utc>,
+    pub parties: Parties,
 }
 
 /// A booking request once the viewer's side is settled: what the job needs, owned (it may run
 /// again, see [`crate::db::group_commit::WriteQueue::run`]).
 #[derive(Clone)]
 struct Booking {
-    doctor_id: Uuid,
-    patient_id: Uuid,
+    /// The two people and the type (with a hold: only those given, checked against the hold's).
+    doctor_id: Option<Uuid>,
+    patient_id: Option<Uuid>,
+    visit_type_id: Option<Uuid>,
     starts_at: DateTime<Utc>,
+    hold_id: Option<Uuid>,
     reason: String,
     status: AppointmentStatus,
-    /// Patients, and admins booking for them, get free slots of the grid only.
     on_grid: bool,
     actor: Uuid,
-    /// A doctor booking for themself: their own unbookable account is a right they lack.
-    by_the_doctor: bool,
+    role: Role,
     limits: UpcomingLimits,
+}
+
+impl Booking {
+    /// The request checked for this booking, of these people and type.
+    fn request(&self, doctor_id: Uuid, patient_id: Uuid, visit_type_id: Option<Uuid>, from_hold: bool) -> Request {
+        let by_the_patient = self.role == Role::Patient;
+        Request {
+            doctor_id,
+            patient_id,
+            starts_at: self.starts_at,
+            visit_type_id,
+            on_grid: self.on_grid,
+            by_the_doctor: self.role == Role::Doctor,
+            by_the_patient,
+            for_the_patient: by_the_patient,
+            judge_policy: by_the_patient && !from_hold,
+            limits: self.limits,
+        }
+    }
 }
 
 /// Books an appointment.
@@ -62,52 +133,63 @@ struct Booking {
 /// of the doctor's availability; doctors may book any time but their time off. A patient's booking
 /// is `PENDING`; a doctor's or admin's is `CONFIRMED`.
 ///
+/// With `hold_id`, the time a live hold keeps is booked and the hold consumed, in one transaction:
+/// the hold must be the viewer's own (a patient) or placed by them (a doctor or admin); the people
+/// and the type default to the hold's; every check runs again but the visit type's notice and
+/// horizon (judged when the hold was made).
+///
 /// # Errors
 /// `FORBIDDEN` for an id of the wrong role's side, and for a doctor who is not verified or not
 /// active (booking with such a doctor is `BAD_USER_INPUT` on `doctorId` for the others);
 /// `BAD_USER_INPUT` naming the field (`doctorId`,
-/// `patientId`, `startsAt`, `reasonForVisit`); `CONFLICT` (field `startsAt`) when the doctor or the
-/// patient already has an active appointment overlapping that time, decided by the database;
-/// `FORBIDDEN` with reason `TOO_MANY_UPCOMING` when the patient already holds `limits`' most
+/// `patientId`, `startsAt`, `reasonForVisit`, `visitTypeId`; with a hold, a field that does not
+/// match it); `CONFLICT` (field `startsAt`) when the doctor or the
+/// patient already has an active appointment or live hold overlapping that time, decided by the
+/// database; `FORBIDDEN` with reason `TOO_MANY_UPCOMING` when the patient already holds `limits`' most
 /// upcoming appointments, in all or with this doctor (whoever books), counted inside the
 /// booking's write transaction after its locks, so simultaneous bookings cannot pass it together.
+/// With a hold: `NOT_FOUND` (field `holdId`) for a hold that is not the viewer's; `CONFLICT`
+/// (field `holdId`, reason `HOLD_EXPIRED`) for one that expired, was released or was consumed.
 pub async fn create(
     store: &Store,
     viewer: &Viewer,
     input: NewAppointment,
     limits: UpcomingLimits,
 ) -> AppResult<appointment::Model> {
-    let (doctor_id, patient_id, on_grid, status) = match viewer.role() {
-        Role::Patient => {
-            if input.patient_id.is_some_and(|p| p != viewer.id()) {
-                return Err(AppError::Forbidden);
-            }
-            let doctor = input.doctor_id.ok_or_else(|| AppError::bad_input("doctorId", "doctorId is required"))?;
-            (doctor, viewer.id(), true, AppointmentStatus::Pending)
+    let role = viewer.role();
+    // An id of the viewer's own side must be theirs.
+    match role {
+        Role::Patient if input.patient_id.is_some_and(|p| p != viewer.id()) => return Err(AppError::Forbidden),
+        Role::Doctor if input.doctor_id.is_some_and(|d| d != viewer.id()) => return Err(AppError::Forbidden),
+        _ => {}
+    }
+    let (mut doctor_id, mut patient_id) = (input.doctor_id, input.patient_id);
+    match role {
+        Role::Patient => patient_id = Some(viewer.id()),
+        Role::Doctor => doctor_id = Some(viewer.id()),
+        Role::Admin => {}
+    }
+    // Without a hold, the other side (and for an admin both) must be named.
+    if input.hold_id.is_none() {
+        if doctor_id.is_none() {
+            return Err(AppError::bad_input("doctorId", "doctorId is required"));
         }
-        Role::Doctor => {
-            if input.doctor_id.is_some_and(|d| d != viewer.id()) {
-                return Err(AppError::Forbidden);
-            }
-            let patient = input.patient_id.ok_or_else(|| AppError::bad_input("patientId", "patientId is required"))?;
-            (viewer.id(), patient, false, AppointmentStatus::Confirmed)
+        if patient_id.is_none() {
+            return Err(AppError::bad_input("patientId", "patientId is required"));
         }
-        Role::Admin => {
-            let doctor = input.doctor_id.ok_or_else(|| AppError::bad_input("doctorId", "doctorId is required"))?;
-            let patient = input.patient_id.ok_or_else(|| AppError::bad_input("patientId", "patientId is required"))?;
-            (doctor, patient, true, AppointmentStatus::Confirmed)
-        }
-    };
+    }
     let reason = validation::name_like(&input.reason_for_visit, "reasonForVisit", MAX_REASON_CHARS)?;
     let booking = Booking {
         doctor_id,
         patient_id,
+        visit_type_id: input.visit_type_id,
         starts_at: input.starts_at,
+        hold_id: input.hold_id,
         reason,
-        status,
-        on_grid,
+        status: if role == Role::Patient { AppointmentStatus::Pending } else { AppointmentStatus::Confirmed },
+        on_grid: role != Role::Doctor,
         actor: viewer.id(),
-        by_the_doctor: viewer.role() == Role::Doctor,
+        role,
         limits,
     };
     let (appt, notice) = with_retries(|| {
@@ -122,6 +204,63 @@ pub async fn create(
     Ok(appt)
 }
 
+/// The hold a booking names, as its viewer may use it: `NOT_FOUND` (field `holdId`) unless it is
+/// theirs (a patient's own; a doctor's or admin's: one they placed), `BAD_USER_INPUT` naming a given
+/// field that differs from the hold's. Whether it is still live is decided when it is consumed.
+async fn held_for(txn: &DatabaseTransaction, b: &Booking, id: Uuid) -> Result<slot_hold::Model, Failure> {
+    let not_found = || AppError::NotFoundAt { what: "Hold", field: "holdId" };
+    let hold = slot_hold::Entity::find_by_id(id).one(txn).await?.ok_or_else(not_found)?;
+    let theirs = match b.role {
+        Role::Patient => hold.patient_id == b.actor,
+        Role::Doctor | Role::Admin => hold.placed_by == b.actor,
+    };
+    if !theirs {
+        return Err(not_found().into());
+    }
+    if b.starts_at != hold.starts_at {
+        return Err(AppError::bad_input("startsAt", "startsAt must be the time the hold keeps").into());
+    }
+    if b.doctor_id.is_some_and(|d| d != hold.doctor_id) {
+        return Err(AppError::bad_input("doctorId", "doctorId must be the hold's doctor").into());
+    }
+    if b.patient_id.is_some_and(|p| p != hold.patient_id) {
+        return Err(AppError::bad_input("patientId", "patientId must be the hold's patient").into());
+    }
+    if b.visit_type_id.is_some() && b.visit_type_id != hold.visit_type_id {
+        return Err(AppError::bad_input("visitTypeId", "visitTypeId must be the hold's visit type").into());
+    }
+    Ok(hold)
+}
+
+/// Consumes hold `id` if it is still live at `now`, inside `txn` after the booking's locks: one
+/// conditional `UPDATE`, so that of two bookings from one hold only one consumes it. Its block in
+/// `calendar_blocks` goes with it (the triggers).
+async fn consume_hold(txn: &DatabaseTransaction, id: Uuid, now: DateTime<Utc>) -> Result<(), Failure> {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let consumed = slot_hold::Entity::update_many()
+        .col_expr(slot_hold::Column::Status, Expr::value(HoldStatus::Consumed))
+        .col_expr(slot_hold::Column::EndedAt, Expr::value(now))
+        .filter(slot_hold::Column::Id.eq(id))
+        .filter(slot_hold::Column::Status.eq(HoldStatus::Live))
+        .filter(slot_hold::Column::ExpiresAt.gt(now))
+        .exec(txn)
+        .await?;
+    if consumed.rows_affected == 0 {
+        return Err(AppError::ConflictFor { field: "holdId", why: Clash::HoldExpired }.into());
+    }
+    Ok(())
+}
+
+/// Checks `r` inside `txn` as a booking would, after taking the locks of its doctor and patient
+/// ([`lock_parties`]), and first ends their expired holds. What a hold and a booking share.
+///
+/// # Errors
+/// As [`create`] (without a hold's own errors); a database error.
+pub(crate) async fn clear(txn: &DatabaseTransaction, r: &Request, now: DateTime<Utc>) -> Result<Cleared, Failure> {
+    lock_parties(txn, r.doctor_id, r.patient_id).await?;
+    clear_locked(txn, r, now).await
+}
+
 /// One run of a booking inside `txn`.
 async fn book(
     store: &Store,
@@ -129,10 +268,95 @@ async fn book(
     b: &Booking,
 ) -> Result<(appointment::Model, EventNotice), Failure> {
     let now = store.clock.now();
-    lock_parties(txn, b.doctor_id, b.patient_id).await?;
-    let facts = Facts::load(txn, b, now).await?;
+    let (r, cleared) = match b.hold_id {
+        None => {
+            let (Some(doctor), Some(patient)) = (b.doctor_id, b.patient_id) else {
+                return Err(AppError::internal("booking without its people").into());
+            };
+            let r = b.request(doctor, patient, b.visit_type_id, false);
+            let cleared = clear(txn, &r, now).await?;
+            (r, cleared)
+        }
+        Some(id) => {
+            let hold = held_for(txn, b, id).await?;
+            let r = b.request(hold.doctor_id, hold.patient_id, hold.visit_type_id, true);
+            lock_parties(txn, r.doctor_id, r.patient_id).await?;
+            // Before the checks and the insert: the hold's own block must not refuse its booking.
+            consume_hold(txn, id, now).await?;
+            let cleared = clear_locked(txn, &r, now).await?;
+            (r, cleared)
+        }
+    };
+    let Cleared { terms, ends_at, blocked_from, blocked_until, parties } = cleared;
+    let policy = terms.policy;
+
+    let appt = appointment::Model {
+        id: Uuid::now_v7(),
+        doctor_id: r.doctor_id,
+        patient_id: r.patient_id,
+        starts_at: r.starts_at,
+        ends_at,
+        reason_for_visit: b.reason.clone(),
+        status: b.status,
+        cancellation_reason: None,
+        created_at: now,
+        updated_at: now,
+        visit_type_id: r.visit_type_id,
+        blocked_from,
+        blocked_until,
+        min_notice_minutes: policy.map(|p| p.min_notice_minutes),
+        horizon_days: policy.map(|p| p.horizon_days),
+        patient_cancel_cutoff_minutes: policy.map(|p| p.cancel_cutoff_minutes),
+        patient_reschedule_cutoff_minutes: policy.map(|p| p.reschedule_cutoff_minutes),
+        cancelled_at: None,
+    };
+    let insert = appointment::Entity::insert(appointment::ActiveModel {
+        id: Set(appt.id),
+        doctor_id: Set(appt.doctor_id),
+        patient_id: Set(appt.patient_id),
+        starts_at: Set(appt.starts_at),
+        ends_at: Set(appt.ends_at),
+        reason_for_visit: Set(appt.reason_for_visit.clone()),
+        status: Set(appt.status),
+        cancellation_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        visit_type_id: Set(appt.visit_type_id),
+        blocked_from: Set(appt.blocked_from),
+        blocked_until: Set(appt.blocked_until),
+        min_notice_minutes: Set(appt.min_notice_minutes),
+        horizon_days: Set(appt.horizon_days),
+        patient_cancel_cutoff_minutes: Set(appt.patient_cancel_cutoff_minutes),
+        patient_reschedule_cutoff_minutes: Set(appt.patient_reschedule_cutoff_minutes),
+        cancelled_at: Set(None),
+    })
+    .build(txn.get_database_backend());
+    // The insert runs first in the event's round trip: an overlap refused by the database stops
+    // it there, before the event's rows.
+    let notice = record(
+        store,
+        txn,
+        &appt,
+        AppointmentEventKind::Created,
+        None,
+        Some(b.actor),
+        now,
+        Some(&parties),
+        Some(insert),
+    )
+    .await?;
+    Ok((appt, notice))
+}
+
+/// [`clear`] once the locks are taken: one `SELECT` of the facts, the `UPDATE` that ends expired
+/// holds when it found any, then the rules, in the order a client meets them.
+async fn clear_locked(txn: &DatabaseTransaction, r: &Request, now: DateTime<Utc>) -> Result<Cleared, Failure> {
+    let facts = Facts::load(txn, r, now).await?;
+    if facts.expired_holds {
+        end_expired_holds(txn, r.doctor_id, r.patient_id, now).await?;
+    }
     let not_bookable = || -> Failure {
-        if b.by_the_doctor {
+        if r.by_the_doctor {
             AppError::Forbidden.into()
         } else {
             AppError::bad_input("doctorId", "The doctor is not available for booking").into()
@@ -152,54 +376,41 @@ async fn book(
         )
         .into());
     };
-    let grid = Grid { tz, rules: &facts.rules, slot_minutes: i64::from(profile.slot_minutes) };
-    let ends_at = check_start(&grid, b.starts_at, b.on_grid, now)?;
+    let terms = match (r.visit_type_id, &facts.visit_type) {
+        (None, _) => Terms::plain(profile.slot_minutes),
+        (Some(_), None) => return Err(AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" }.into()),
+        (Some(_), Some(vt)) => {
+            if r.by_the_patient && !(vt.active && vt.patient_bookable) {
+                return Err(AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" }.into());
+            }
+            if !vt.active {
+                return Err(AppError::bad_input("visitTypeId", "This visit type is not active").into());
+            }
+            if r.for_the_patient && !vt.patient_bookable {
+                return Err(AppError::bad_input("visitTypeId", "Patients may not book this visit type").into());
+            }
+            vt.terms
+        }
+    };
+    let grid = Grid { tz, rules: &facts.rules, slot_minutes: i64::from(terms.duration_minutes) };
+    let ends_at = check_start(&grid, r.starts_at, r.on_grid, now)?;
     if facts.time_off_from.is_some_and(|from| from < ends_at) {
         return Err(away());
     }
-    b.limits.check(facts.upcoming, facts.upcoming_with_doctor)?;
-
-    let appt = appointment::Model {
-        id: Uuid::now_v7(),
-        doctor_id: b.doctor_id,
-        patient_id: b.patient_id,
-        starts_at: b.starts_at,
+    if r.judge_policy
+        && let Some(policy) = terms.policy
+    {
+        policy.check_start(r.starts_at, now)?;
+    }
+    r.limits.check(facts.upcoming, facts.upcoming_with_doctor)?;
+    let (_, blocked_from, blocked_until) = terms.blocks(r.starts_at);
+    Ok(Cleared {
+        terms,
         ends_at,
-        reason_for_visit: b.reason.clone(),
-        status: b.status,
-        cancellation_reason: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let insert = appointment::Entity::insert(appointment::ActiveModel {
-        id: Set(appt.id),
-        doctor_id: Set(appt.doctor_id),
-        patient_id: Set(appt.patient_id),
-        starts_at: Set(appt.starts_at),
-        ends_at: Set(appt.ends_at),
-        reason_for_visit: Set(appt.reason_for_visit.clone()),
-        status: Set(appt.status),
-        cancellation_reason: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+        blocked_from,
+        blocked_until,
+        parties: Parties { doctor: doctor.person, patient: patient.person, tz },
     })
-    .build(txn.get_database_backend());
-    let parties = Parties { doctor: doctor.person, patient: patient.person, tz };
-    // The insert runs first in the event's round trip: an overlap refused by the database stops
-    // it there, before the event's rows.
-    let notice = record(
-        store,
-        txn,
-        &appt,
-        AppointmentEventKind::Created,
-        None,
-        Some(b.actor),
-        now,
-        Some(&parties),
-        Some(insert),
-    )
-    .await?;
-    Ok((appt, notice))
 }
 
 /// A user as a booking checks them.
@@ -222,6 +433,17 @@ struct Facts {
     /// The patient's upcoming appointments (see [`UpcomingLimits`]), in all and with this doctor.
     upcoming: i64,
     upcoming_with_doctor: i64,
+    /// The visit type asked for, when it is this doctor's.
+    visit_type: Option<VisitTypeFacts>,
+    /// Whether the doctor or the patient has a hold still `LIVE` whose time has run out: its row
+    /// in `calendar_blocks` must go before anything is written.
+    expired_holds: bool,
+}
+
+struct VisitTypeFacts {
+    active: bool,
+    patient_bookable: bool,
+    terms: Terms,
 }
 
 struct DoctorProfile {
@@ -239,8 +461,9 @@ struct Patient {
 
 /// One row per availability rule of the doctor (one with empty rule columns when they have none;
 /// none when the doctor does not exist). Parameters: `$1` doctor, `$2` patient, `$3` start, `$4`
-/// now. The text is the same on both backends and for every booking (SQLite reads `$n` too), so
-/// each connection prepares it once. The scalar subqueries (time off, the upcoming counts) are
+/// now, `$5` the visit type (null: none; a type of another doctor joins nothing). The text is the same on both backends and for every booking (SQLite reads `$n` too), so
+/// each connection prepares it once. The scalar subqueries (time off, the upcoming counts, whether
+/// an expired hold is still live, answered from the partial indexes of live holds) are
 /// uncorrelated: each runs once, not once per row.
 const FACTS_SQL: &str = concat!(
     "SELECT d.role, d.is_active, d.first_name, d.last_name, d.email, d.email_reminders, \
@@ -248,21 +471,26 @@ dp.verified, dp.time_zone, dp.slot_minutes, \
 p.role, p.is_active, p.first_name, p.last_name, p.email, p.email_reminders, pp.user_id IS NOT NULL, \
 (SELECT MIN(t.starts_at) FROM time_off t WHERE t.doctor_id = $1 AND t.ends_at > $3), ",
     upcoming_counts_sql!("$1", "$2", "$4"),
-    ", r.weekday, r.start_time, r.end_time \
+    ", r.weekday, r.start_time, r.end_time, \
+vt.active, vt.patient_bookable, vt.duration_minutes, vt.buffer_before_minutes, vt.buffer_after_minutes, \
+vt.min_notice_minutes, vt.horizon_days, vt.patient_cancel_cutoff_minutes, vt.patient_reschedule_cutoff_minutes, \
+(EXISTS (SELECT 1 FROM slot_holds h WHERE h.doctor_id = $1 AND h.status = 'LIVE' AND h.expires_at <= $4) \
+OR EXISTS (SELECT 1 FROM slot_holds h WHERE h.patient_id = $2 AND h.status = 'LIVE' AND h.expires_at <= $4)) \
 FROM users d \
 LEFT JOIN doctor_profiles dp ON dp.user_id = d.id \
 LEFT JOIN users p ON p.id = $2 \
 LEFT JOIN patient_profiles pp ON pp.user_id = p.id \
 LEFT JOIN availability_rules r ON r.doctor_id = d.id \
+LEFT JOIN visit_types vt ON vt.id = $5 AND vt.doctor_id = d.id \
 WHERE d.id = $1"
 );
 
 impl Facts {
-    async fn load(txn: &DatabaseTransaction, b: &Booking, now: DateTime<Utc>) -> Result<Self, DbErr> {
+    async fn load(txn: &DatabaseTransaction, b: &Request, now: DateTime<Utc>) -> Result<Self, DbErr> {
         let stmt = Statement::from_sql_and_values(
             txn.get_database_backend(),
             FACTS_SQL,
-            [b.doctor_id.into(), b.patient_id.into(), b.starts_at.into(), now.into()],
+            [b.doctor_id.into(), b.patient_id.into(), b.starts_at.into(), now.into(), b.visit_type_id.into()],
         );
         let rows = txn.query_all_raw(stmt).await?;
         let Some(first) = rows.first() else {
@@ -274,6 +502,8 @@ impl Facts {
                 time_off_from: None,
                 upcoming: 0,
                 upcoming_with_doctor: 0,
+                visit_type: None,
+                expired_holds: false,
             });
         };
         let person = |r: &QueryResult, at: usize, id: Uuid| -> Result<Person, DbErr> {
@@ -316,6 +546,34 @@ impl Facts {
             let end: NaiveTime = r.try_get_by_index(21)?;
             rules.push(Rule { weekday: Weekday::from_index(weekday).unwrap_or(Weekday::Mon), start, end });
         }
-        Ok(Self { doctor: Some(doctor), profile, rules, patient, time_off_from, upcoming, upcoming_with_doctor })
+        let visit_type = match first.try_get_by_index::<Option<bool>>(22)? {
+            Some(active) => Some(VisitTypeFacts {
+                active,
+                patient_bookable: first.try_get_by_index(23)?,
+                terms: Terms {
+                    duration_minutes: first.try_get_by_index(24)?,
+                    buffer_before_minutes: first.try_get_by_index(25)?,
+                    buffer_after_minutes: first.try_get_by_index(26)?,
+                    policy: Some(Policy {
+                        min_notice_minutes: first.try_get_by_index(27)?,
+                        horizon_days: first.try_get_by_index(28)?,
+                        cancel_cutoff_minutes: first.try_get_by_index(29)?,
+                        reschedule_cutoff_minutes: first.try_get_by_index(30)?,
+                    }),
+                },
+            }),
+            None => None,
+        };
+        Ok(Self {
+            doctor: Some(doctor),
+            profile,
+            rules,
+            patient,
+            time_off_from,
+            upcoming,
+            upcoming_with_doctor,
+            visit_type,
+            expired_holds: first.try_get_by_index(31)?,
+        })
     }
 }

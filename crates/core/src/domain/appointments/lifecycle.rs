@@ -1,18 +1,23 @@
 //! The status lifecycle (confirm, cancel, complete, no-show) and moves (reschedule).
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::{
     AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, UpcomingLimits, away_at, check_start,
-    check_upcoming, events::record, load_for, lock_parties, with_retries,
+    check_upcoming, end_expired_holds, events::record, load_for, lock_parties, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
     db::{begin_write, entities::appointment},
     domain::Store,
-    domain::{privacy::AppointmentPart as Party, schedule::DoctorCalendar, validation},
-    error::{AppError, AppResult},
+    domain::{
+        privacy::AppointmentPart as Party,
+        schedule::DoctorCalendar,
+        validation,
+        visit_types::{self, Terms},
+    },
+    error::{AppError, AppResult, Refusal},
 };
 
 /// The changes a transition makes.
@@ -84,10 +89,18 @@ pub async fn transition(
             if matches!(what, Transition::Complete | Transition::NoShow) && appt.starts_at > now {
                 return Err(AppError::bad_input("status", "The appointment has not started yet").into());
             }
+            if what == Transition::Cancel
+                && who == Party::Patient
+                && let Some(cutoff) = appt.patient_cancel_cutoff_minutes
+                && now + TimeDelta::minutes(i64::from(cutoff)) > appt.starts_at
+            {
+                return Err(AppError::Refused(Refusal::CancellationWindowClosed).into());
+            }
             let mut model: appointment::ActiveModel = appt.into();
             model.status = Set(to);
             if what == Transition::Cancel {
                 model.cancellation_reason = Set(reason);
+                model.cancelled_at = Set(Some(now));
             }
             model.updated_at = Set(now);
             let appt = model.update(&txn).await?;
@@ -141,6 +154,8 @@ pub async fn reschedule(
             )
             .into());
         }
+        // A hold whose time ran out blocks nothing: its row must not refuse the move.
+        end_expired_holds(&txn, appt.doctor_id, appt.patient_id, now).await?;
         let cal = DoctorCalendar::load(&txn, appt.doctor_id).await?;
         if !cal.bookable() {
             return Err(match who {
@@ -151,8 +166,28 @@ pub async fn reschedule(
             }
             .into());
         }
-        let ends_at = check_start(&Grid::from(&cal), starts_at, who != Party::Doctor, now)?;
+        if who == Party::Patient
+            && let Some(cutoff) = appt.patient_reschedule_cutoff_minutes
+            && now + TimeDelta::minutes(i64::from(cutoff)) > appt.starts_at
+        {
+            return Err(AppError::Refused(Refusal::RescheduleWindowClosed).into());
+        }
+        // The terms it was booked with: a typed visit keeps its length, buffers and policy (and
+        // steps on its own grid); a plain one takes the doctor's slot as it is now.
+        let terms = if appt.visit_type_id.is_some() {
+            visit_types::terms_of(&appt)
+        } else {
+            Terms::plain(i32::try_from(cal.slot_minutes()).unwrap_or(i32::MAX))
+        };
+        let grid = Grid { tz: cal.tz, rules: &cal.rules, slot_minutes: i64::from(terms.duration_minutes) };
+        let ends_at = check_start(&grid, starts_at, who != Party::Doctor, now)?;
         away_at(&txn, appt.doctor_id, starts_at, ends_at).await?;
+        if who == Party::Patient
+            && let Some(policy) = terms.policy
+        {
+            policy.check_start(starts_at, now)?;
+        }
+        let (_, blocked_from, blocked_until) = terms.blocks(starts_at);
         if appt.starts_at <= now {
             check_upcoming(&txn, limits, appt.doctor_id, appt.patient_id, now).await?;
         }
@@ -161,6 +196,8 @@ pub async fn reschedule(
         let mut model: appointment::ActiveModel = appt.into();
         model.starts_at = Set(starts_at);
         model.ends_at = Set(ends_at);
+        model.blocked_from = Set(blocked_from);
+        model.blocked_until = Set(blocked_until);
         model.status = Set(status);
         model.updated_at = Set(now);
         let appt = model.update(&txn).await?;

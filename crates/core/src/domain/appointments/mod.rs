@@ -24,8 +24,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub(crate) use self::booking::clear;
 pub use self::{
-    booking::{NewAppointment, create},
+    booking::{Cleared, NewAppointment, Request, create},
     events::{EventWithParties, event_by_id, event_with_parties},
     lifecycle::{Transition, reschedule, transition},
     listing::{
@@ -40,9 +41,18 @@ use super::{
 pub use crate::db::entities::{appointment::AppointmentStatus, appointment_event::AppointmentEventKind};
 use crate::{
     auth::viewer::Viewer,
-    db::entities::{appointment, time_off},
+    db::{
+        entities::{appointment, time_off},
+        person_lock_key,
+    },
     error::{AppError, AppResult, Refusal, db_error_code, db_error_names},
 };
+
+/// Whether `appt` was cancelled (by anyone) less than `late_cancel_hours` before its start.
+pub fn is_late_cancellation(appt: &appointment::Model, late_cancel_hours: u32) -> bool {
+    appt.status == AppointmentStatus::Cancelled
+        && appt.cancelled_at.is_some_and(|at| at > appt.starts_at - TimeDelta::hours(i64::from(late_cancel_hours)))
+}
 
 /// How far ahead an appointment may be booked.
 pub const MAX_DAYS_AHEAD: i64 = 365;
@@ -124,7 +134,7 @@ async fn check_upcoming(
 }
 
 /// A transaction attempt's failure: a rule (final) or a database error (maybe worth a retry).
-enum Failure {
+pub(crate) enum Failure {
     App(AppError),
     Db(DbErr),
 }
@@ -152,11 +162,7 @@ async fn lock_parties(txn: &DatabaseTransaction, doctor: Uuid, patient: Uuid) ->
     if txn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
-    let key = |id: Uuid| {
-        let (hi, lo) = id.as_u64_pair();
-        i64::from_ne_bytes((hi ^ lo).to_ne_bytes())
-    };
-    let (a, b) = (key(doctor), key(patient));
+    let (a, b) = (person_lock_key(doctor), person_lock_key(patient));
     // The inner lock is taken first: the outer row needs the inner one.
     let sql = "SELECT pg_advisory_xact_lock($2) FROM (SELECT pg_advisory_xact_lock($1)) AS first_lock";
     txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [a.min(b).into(), a.max(b).into()]))
@@ -164,10 +170,31 @@ async fn lock_parties(txn: &DatabaseTransaction, doctor: Uuid, patient: Uuid) ->
     Ok(())
 }
 
+/// Ends (`EXPIRED`) the holds of `doctor` and of `patient` that are still `LIVE` but whose time ran
+/// out by `now`, inside the caller's write transaction after its locks: their rows in
+/// `calendar_blocks` go with them (the triggers), so that a time an expired hold kept is free to
+/// book or hold again. Expiry needs no sweeper: every booking, move and hold does this first.
+async fn end_expired_holds(
+    txn: &DatabaseTransaction,
+    doctor: Uuid,
+    patient: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let sql = "UPDATE slot_holds SET status = 'EXPIRED', ended_at = $3 \
+               WHERE status = 'LIVE' AND expires_at <= $3 AND (doctor_id = $1 OR patient_id = $2)";
+    txn.execute_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        sql,
+        [doctor.into(), patient.into(), now.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Runs `attempt` until it succeeds, fails by a rule, or fails by something other than a
 /// serialization failure or deadlock (retried up to 5 times): those are the database asking to
 /// try again, never the client's fault.
-async fn with_retries<T, F, Fut>(mut attempt: F) -> AppResult<T>
+pub(crate) async fn with_retries<T, F, Fut>(mut attempt: F) -> AppResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Failure>>,
@@ -192,13 +219,14 @@ where
     }
 }
 
-/// The refusal of an overlapping active appointment, as the client should see it.
-fn overlap_conflict(e: &DbErr) -> Option<AppError> {
+/// The refusal of a time another active appointment or live hold blocks (the constraints of
+/// `calendar_blocks`), as the client should see it.
+pub(crate) fn overlap_conflict(e: &DbErr) -> Option<AppError> {
     let names = db_error_names(e);
     let has = |name: &str| names.iter().any(|n| n.contains(name));
-    if has("appointments_doctor_no_overlap") {
+    if has("calendar_blocks_doctor_no_overlap") {
         Some(AppError::conflict("startsAt", "The doctor already has an appointment at that time"))
-    } else if has("appointments_patient_no_overlap") {
+    } else if has("calendar_blocks_patient_no_overlap") {
         Some(AppError::conflict("startsAt", "The patient already has an appointment at that time"))
     } else if db_error_code(e).as_deref() == Some("23P01") {
         Some(AppError::conflict("startsAt", "That time is already booked"))
