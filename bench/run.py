@@ -163,7 +163,10 @@ def fill(client, binary, env):
                           "experienceYears": 5 + i, "timeZone": "UTC", "slotMinutes": 30}}, t)
         client.gql("mutation($r:[AvailabilityRuleInput!]!){setAvailability(rules:$r){weekday}}", {"r": every_day}, t)
         client.gql("mutation($id:UUID!){verifyDoctor(id:$id,verified:true){id}}", {"id": p["user"]["id"]}, admin)
-        return p["user"]["id"]
+        # A visit type with a buffer (issue 22's workloads): 30 minutes and 10 kept free after.
+        vt = client.gql("mutation($i:VisitTypeInput!){createVisitType(input:$i){id}}",
+                        {"i": {"name": "Bench visit", "durationMinutes": 30, "bufferAfterMinutes": 10}}, t)
+        return p["user"]["id"], vt["createVisitType"]["id"]
 
     def patient(i):
         email = f"patient{i:03d}@bench.example"
@@ -174,8 +177,10 @@ def fill(client, binary, env):
         return email, p["accessToken"]
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        doctors = list(pool.map(doctor, range(DOCTORS)))
+        doctors_and_types = list(pool.map(doctor, range(DOCTORS)))
         patients = list(pool.map(patient, range(PATIENTS)))
+    doctors = [d for d, _ in doctors_and_types]
+    visit_types = [v for _, v in doctors_and_types]
 
     # 2,000 appointments over the next 60 days: at each (day, time) one per doctor, each to a
     # different patient; patients 0..19 get exactly 20 (one a day), the others share the rest.
@@ -213,7 +218,17 @@ def fill(client, binary, env):
             for d in range(DOCTORS):
                 j = len(slots)
                 slots.append(f"{patients[j % PATIENTS][1]} {doctors[d]} {slot_time(day, index)}")
-    return {"admin": admin, "patients": patients, "doctors": doctors, "slots": slots,
+    # The same with the visit type, further out: one start an hour (a 30-minute visit blocks 40).
+    typed_slots = []
+    for day in range(FILL_DAYS + 160, FILL_DAYS + 160 + 140):
+        for index in range(0, 20, 2):
+            for d in range(DOCTORS):
+                j = len(typed_slots)
+                typed_slots.append(f"{patients[j % PATIENTS][1]} {doctors[d]} {slot_time(day, index)} {visit_types[d]}")
+    # availableSlots over 31 days of the filled ones, plain and with the type.
+    slot_queries = [f"{patients[i % PATIENTS][1]} {doctors[i % DOCTORS]} {visit_types[i % DOCTORS]}" for i in range(PATIENTS)]
+    return {"admin": admin, "patients": patients, "doctors": doctors, "slots": slots, "typed_slots": typed_slots,
+            "slot_queries": slot_queries, "slots_from": slot_time(1, 0), "slots_to": slot_time(32, 0),
             "book_from": slot_time(FILL_DAYS + 2, 0)}
 
 
@@ -308,7 +323,9 @@ def main():
            "DATABASE_URL": database, "BIND_ADDR": "127.0.0.1:0", "RUST_LOG": "warn,cybermed=info",
            "MAIL_OUTBOX_DIR": outbox, "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000",
            # The clinic is 220 sign-ups from one address, and the login storm counts as one client.
-           "REGISTER_MAX_PER_HOUR": "100000"}
+           "REGISTER_MAX_PER_HOUR": "100000",
+           # The booking workloads give each of the 200 patients hundreds of upcoming appointments.
+           "MAX_UPCOMING_PER_PATIENT": "1000000", "MAX_UPCOMING_PER_DOCTOR_PAIR": "1000000"}
     proc, BASE = start_server(binary, env)
     pid = proc.pid
     memory = Memory(pid)
@@ -328,6 +345,12 @@ def main():
             f.write("\n".join(e for e, _ in data["patients"]) + "\n")
         with open(os.path.join(work, "slots.txt"), "w") as f:
             f.write("\n".join(data["slots"]) + "\n")
+        with open(os.path.join(work, "typed_slots.txt"), "w") as f:
+            f.write("\n".join(data["typed_slots"]) + "\n")
+        with open(os.path.join(work, "slot_queries.txt"), "w") as f:
+            f.write("\n".join(data["slot_queries"]) + "\n")
+        with open(os.path.join(work, "slot_range.txt"), "w") as f:
+            f.write(data["slots_from"] + "\n" + data["slots_to"] + "\n")
 
         verify_us = int(subprocess.run([binary, "hash-bench", "--iterations", "20"], capture_output=True, text=True, check=True).stdout)
         cores = os.cpu_count() or 1
@@ -336,13 +359,15 @@ def main():
         settle(pid)  # the fill's emails delivered before the yardstick is measured
         log(f"workloads, {args.seconds} s each at {CONNECTIONS} connections:")
         workloads = [("typename", "typename.lua"), ("me", "me.lua"), ("nested20", "nested.lua"),
-                     ("screen20", "screen.lua"), ("book", "book.lua"), ("login", "login.lua")]
+                     ("screen20", "screen.lua"), ("book", "book.lua"), ("book_typed", "book_typed.lua"),
+                     ("slots31", "slots.lua"), ("slots31_typed", "slots_typed.lua"), ("login", "login.lua")]
         if args.only:
+            # In the order given (to tell a workload's own cost from what earlier ones left behind).
             wanted = args.only.split(",")
-            for name, script in workloads:
-                if name in wanted:
-                    # A booking's emails are delivered after it: their CPU is the booking's.
-                    measure(name, script, args.seconds, work, pid, results, memory, settles=name == "book")
+            scripts = dict(workloads)
+            for name, script in [(n, scripts[n]) for n in wanted if n in scripts]:
+                # A booking's emails are delivered after it: their CPU is the booking's.
+                measure(name, script, args.seconds, work, pid, results, memory, settles=name.startswith("book"))
             base = results.get("typename", {}).get("cpu_us_per_req")
             if base:
                 for name, r in results.items():
@@ -351,7 +376,7 @@ def main():
             return 0
         for name, script in workloads:
             # A booking's emails are delivered after it: their CPU is the booking's.
-            measure(name, script, args.seconds, work, pid, results, memory, settles=name == "book")
+            measure(name, script, args.seconds, work, pid, results, memory, settles=name.startswith("book"))
 
         # `me` while a login storm runs alongside.
         storm = {}
