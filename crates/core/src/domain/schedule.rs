@@ -372,6 +372,12 @@ impl DoctorCalendar {
     pub fn slot_minutes(&self) -> i64 {
         self.profile.as_ref().map_or(i64::from(super::profiles::DEFAULT_SLOT_MINUTES), |p| i64::from(p.slot_minutes))
     }
+
+    /// The terms of a visit booked without a type: the doctor's slot as it is now, no buffers, no
+    /// policy.
+    pub fn plain_terms(&self) -> Terms {
+        Terms::plain(i32::try_from(self.slot_minutes()).unwrap_or(i32::MAX))
+    }
 }
 
 /// Free slots of a doctor with a start in `[from, to)`, as a booking by a patient would accept
@@ -403,7 +409,7 @@ pub async fn available_slots(
         Some(id) => {
             let t = visit_types::get_visible(&store.db, viewer, id).await?;
             if t.doctor_id != doctor_id {
-                return Err(AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" });
+                return Err(visit_types::not_found());
             }
             if !(t.active && t.patient_bookable) {
                 // No patient could book it: nothing to offer.
@@ -411,7 +417,7 @@ pub async fn available_slots(
             }
             Terms::of(&t)
         }
-        None => Terms::plain(i32::try_from(cal.slot_minutes()).unwrap_or(i32::MAX)),
+        None => cal.plain_terms(),
     };
     if !cal.bookable() {
         return Ok(Vec::new());

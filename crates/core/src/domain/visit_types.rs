@@ -94,7 +94,9 @@ fn manages(viewer: &Viewer, doctor_id: Uuid) -> bool {
     viewer.is_admin() || viewer.id() == doctor_id
 }
 
-fn not_found() -> AppError {
+/// `NOT_FOUND` on `visitTypeId`: a type that does not exist, is not the doctor's, or that the
+/// viewer may not see.
+pub fn not_found() -> AppError {
     AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" }
 }
 

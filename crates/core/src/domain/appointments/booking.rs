@@ -35,7 +35,7 @@ use crate::{
         profiles::parse_time_zone,
         schedule::{Rule, Weekday},
         validation,
-        visit_types::{Policy, Terms},
+        visit_types::{self, Policy, Terms},
     },
     error::{AppError, AppResult, Clash},
     events::EventNotice,
@@ -378,10 +378,10 @@ async fn clear_locked(txn: &DatabaseTransaction, r: &Request, now: DateTime<Utc>
     };
     let terms = match (r.visit_type_id, &facts.visit_type) {
         (None, _) => Terms::plain(profile.slot_minutes),
-        (Some(_), None) => return Err(AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" }.into()),
+        (Some(_), None) => return Err(visit_types::not_found().into()),
         (Some(_), Some(vt)) => {
             if r.by_the_patient && !(vt.active && vt.patient_bookable) {
-                return Err(AppError::NotFoundAt { what: "Visit type", field: "visitTypeId" }.into());
+                return Err(visit_types::not_found().into());
             }
             if !vt.active {
                 return Err(AppError::bad_input("visitTypeId", "This visit type is not active").into());

@@ -11,12 +11,7 @@ use crate::{
     auth::viewer::Viewer,
     db::{begin_write, entities::appointment},
     domain::Store,
-    domain::{
-        privacy::AppointmentPart as Party,
-        schedule::DoctorCalendar,
-        validation,
-        visit_types::{self, Terms},
-    },
+    domain::{privacy::AppointmentPart as Party, schedule::DoctorCalendar, validation, visit_types},
     error::{AppError, AppResult, Refusal},
 };
 
@@ -174,11 +169,7 @@ pub async fn reschedule(
         }
         // The terms it was booked with: a typed visit keeps its length, buffers and policy (and
         // steps on its own grid); a plain one takes the doctor's slot as it is now.
-        let terms = if appt.visit_type_id.is_some() {
-            visit_types::terms_of(&appt)
-        } else {
-            Terms::plain(i32::try_from(cal.slot_minutes()).unwrap_or(i32::MAX))
-        };
+        let terms = if appt.visit_type_id.is_some() { visit_types::terms_of(&appt) } else { cal.plain_terms() };
         let grid = Grid { tz: cal.tz, rules: &cal.rules, slot_minutes: i64::from(terms.duration_minutes) };
         let ends_at = check_start(&grid, starts_at, who != Party::Doctor, now)?;
         away_at(&txn, appt.doctor_id, starts_at, ends_at).await?;

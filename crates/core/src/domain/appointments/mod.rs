@@ -36,7 +36,7 @@ pub use self::{
 };
 use super::{
     privacy::{self, AppointmentPart},
-    schedule::{DoctorCalendar, Rule, grid},
+    schedule::{Rule, grid},
 };
 pub use crate::db::entities::{appointment::AppointmentStatus, appointment_event::AppointmentEventKind};
 use crate::{
@@ -240,12 +240,6 @@ struct Grid<'a> {
     tz: Tz,
     rules: &'a [Rule],
     slot_minutes: i64,
-}
-
-impl<'a> From<&'a DoctorCalendar> for Grid<'a> {
-    fn from(cal: &'a DoctorCalendar) -> Self {
-        Self { tz: cal.tz, rules: &cal.rules, slot_minutes: cal.slot_minutes() }
-    }
 }
 
 /// Checks the start of a booking or a move and returns its end (time off apart: see
