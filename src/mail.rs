@@ -16,6 +16,7 @@ use crate::{
 
 const KIND: HeaderName = HeaderName::new_from_ascii_str("X-CyberMed-Kind");
 const APPOINTMENT: HeaderName = HeaderName::new_from_ascii_str("X-CyberMed-Appointment");
+const SERIES: HeaderName = HeaderName::new_from_ascii_str("X-CyberMed-Series");
 
 /// Sends the service's emails.
 #[derive(Clone)]
@@ -51,7 +52,8 @@ impl Mailer {
     }
 
     /// Delivers one email of the outbox as plain text, with its fixed `Message-ID` and the
-    /// `X-CyberMed-Kind` (and, for appointment emails, `X-CyberMed-Appointment`) headers.
+    /// `X-CyberMed-Kind` (and, for appointment emails, `X-CyberMed-Appointment`; for a recurring
+    /// series' emails, `X-CyberMed-Series`) headers.
     ///
     /// # Errors
     /// A description safe to log and to show admins (no addresses, no content) when building or
@@ -78,6 +80,9 @@ impl Mailer {
             .raw_header(HeaderValue::new(KIND, email.kind.header_value().to_owned()));
         if let Some(appointment) = email.appointment_id {
             builder = builder.raw_header(HeaderValue::new(APPOINTMENT, appointment.to_string()));
+        }
+        if let Some(series) = email.series_id {
+            builder = builder.raw_header(HeaderValue::new(SERIES, series.to_string()));
         }
         let message = builder.singlepart(part).map_err(|_| "could not build the message".to_owned())?;
         match &self.transport {

@@ -117,8 +117,9 @@ async fn seed_demo_fills_an_empty_database_and_prints_working_logins() {
 
     let admin = logins.iter().find(|l| l.0 == "ADMIN").unwrap();
     let admin = app.login(admin.1, admin.2).await;
-    let list =
-        app.gql(Some(&admin.access), "{ appointments(first: 100) { edges { node { status } } } }", json!({})).await;
+    let list = app
+        .gql(Some(&admin.access), "{ appointments(first: 100) { edges { node { status occurrence } } } }", json!({}))
+        .await;
     let statuses: std::collections::HashSet<&str> = list["data"]["appointments"]["edges"]
         .as_array()
         .unwrap()
@@ -128,6 +129,13 @@ async fn seed_demo_fills_an_empty_database_and_prints_working_logins() {
     for s in ["PENDING", "CONFIRMED", "CANCELLED", "COMPLETED", "NO_SHOW"] {
         assert!(statuses.contains(s), "{s} in {statuses:?}");
     }
+    let occurrences = list["data"]["appointments"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["node"]["occurrence"].is_null())
+        .count();
+    assert_eq!(occurrences, 6, "one weekly series of six");
 
     // Its people are fictional: nothing was written to the outbox for them, so no later `serve`
     // sends them notifications or reminders.

@@ -39,6 +39,7 @@ async fn outbox_row(app: &TestApp, status: EmailStatus, sent_at: Option<DateTime
         sent_at: Set(sent_at),
         lease_until: Set(None),
         lease_owner: Set(None),
+        ..Default::default()
     }
     .insert(&app.state.writer)
     .await

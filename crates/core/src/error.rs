@@ -35,6 +35,9 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     /// `INTERNAL_SERVER_ERROR`: logged here with an id; the client gets only the id.
     Internal(String),
+    /// The error of one occurrence of a recurring series: `error`'s code, message and extensions,
+    /// plus `extensions.occurrence` (1-based) and `extensions.startsAt`.
+    InOccurrence { occurrence: u32, starts_at: chrono::DateTime<chrono::Utc>, error: Box<AppError> },
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -118,6 +121,7 @@ impl AppError {
             Self::BadInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::RateLimited { .. } => "Too many attempts, try again later".to_owned(),
             Self::Internal(what) => internal_reference(what),
+            Self::InOccurrence { error, .. } => error.message(),
         }
     }
 
@@ -131,6 +135,7 @@ impl AppError {
             Self::Conflict { .. } | Self::ConflictFor { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Self::InOccurrence { error, .. } => error.code(),
         }
     }
 }
@@ -216,8 +221,16 @@ impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         let code = err.code();
         use async_graphql::ErrorExtensions;
+        let (err, occurrence) = match err {
+            AppError::InOccurrence { occurrence, starts_at, error } => (*error, Some((occurrence, starts_at))),
+            other => (other, None),
+        };
         async_graphql::Error::new(err.message()).extend_with(|_, e| {
             e.set("code", code);
+            if let Some((occurrence, starts_at)) = occurrence {
+                e.set("occurrence", occurrence);
+                e.set("startsAt", starts_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+            }
             match &err {
                 AppError::BadInput { field, .. } | AppError::Conflict { field, .. } => e.set("field", field.as_ref()),
                 AppError::RateLimited { retry_after } => e.set("retryAfter", *retry_after),

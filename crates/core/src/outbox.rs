@@ -71,6 +71,29 @@ pub fn insert_statement(
     backend: DbBackend,
     emails: Vec<NewEmail>,
 ) -> Option<Statement> {
+    insert_about(settings, now, backend, emails, None)
+}
+
+/// [`insert_statement`] for emails about recurring series `series` as a whole (its booking, a
+/// cancellation of several of its occurrences): each row carries the series id, which the sender
+/// puts in the `X-CyberMed-Series` header.
+pub fn insert_statement_for_series(
+    settings: &Settings,
+    now: DateTime<Utc>,
+    backend: DbBackend,
+    emails: Vec<NewEmail>,
+    series: Uuid,
+) -> Option<Statement> {
+    insert_about(settings, now, backend, emails, Some(series))
+}
+
+fn insert_about(
+    settings: &Settings,
+    now: DateTime<Utc>,
+    backend: DbBackend,
+    emails: Vec<NewEmail>,
+    series_id: Option<Uuid>,
+) -> Option<Statement> {
     if emails.is_empty() || settings.muted {
         return None;
     }
@@ -95,6 +118,7 @@ pub fn insert_statement(
             sent_at: Set(None),
             lease_until: Set(None),
             lease_owner: Set(None),
+            series_id: Set(series_id),
         }
     });
     // One statement for all of them: they are extra writes in a booking's transaction.

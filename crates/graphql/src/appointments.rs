@@ -11,8 +11,8 @@ use super::{
     ContextExt, enums,
     live::{EventRows, Next, PrivateSelection},
     loaders::{
-        AppointmentById, DoctorProfileOf, HistoryOf, SharesAppointment, UserById, UserRow, VisitTypeById,
-        prefetch_users,
+        AppointmentById, DoctorProfileOf, HistoryOf, OccurrencesOf, SeriesById, SharesAppointment, UserById, UserRow,
+        VisitTypeById, prefetch_users,
     },
     objects::User,
     pagination::{Page, decode_cursor, page_complexity, page_size},
@@ -23,10 +23,11 @@ use super::{
 use crate::guard::RoleGuard;
 use cybermed_core::{
     auth::viewer::Viewer,
-    db::entities::{appointment, appointment_event, doctor_profile},
+    db::entities::{appointment, appointment_event, appointment_series, doctor_profile},
     domain::{
         appointments::{
-            self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Transition, UpcomingLimits,
+            self, AppointmentCursor, AppointmentFilter as Filter, NewAppointment, Recurrence, Transition,
+            UpcomingLimits,
         },
         privacy::{self, Existence, Looker},
         profiles::parse_time_zone,
@@ -150,6 +151,15 @@ impl Appointment {
         let events = ctx.load_one(HistoryOf(self.model.id)).await?.unwrap_or_default();
         Ok(FastList(events.iter().cloned().map(AppointmentEvent::from).collect()))
     }
+    /// The recurring series it belongs to (null for a single appointment).
+    async fn series(&self, ctx: &Context<'_>) -> AppResult<Option<Fast<AppointmentSeries>>> {
+        let Some(id) = self.model.series_id else { return Ok(None) };
+        Ok(ctx.load_one(SeriesById(id)).await?.map(|s| Fast(AppointmentSeries(s))))
+    }
+    /// Its 1-based position in its series (null for a single appointment).
+    async fn occurrence(&self) -> Option<i32> {
+        self.model.occurrence
+    }
 }
 
 crate::plain_object!(Appointment {
@@ -167,9 +177,39 @@ crate::plain_object!(Appointment {
         "createdAt",
         "updatedAt",
         "lateCancellation",
+        "occurrence",
     ],
-    waits: ["history", "visitType"],
+    waits: ["history", "visitType", "series"],
 });
+
+/// A recurring series: `count` appointments `intervalWeeks` apart at the same local time, booked
+/// together. Each occurrence is an ordinary appointment.
+pub struct AppointmentSeries(Arc<appointment_series::Model>);
+
+#[Object]
+impl AppointmentSeries {
+    async fn id(&self) -> Id {
+        Id(self.0.id)
+    }
+    async fn interval_weeks(&self) -> i32 {
+        self.0.interval_weeks
+    }
+    async fn count(&self) -> i32 {
+        self.0.count
+    }
+    /// Its occurrences the viewer may see, in occurrence order (a cancelled or moved one stays).
+    async fn appointments(&self, ctx: &Context<'_>) -> AppResult<FastList<Appointment>> {
+        let viewer = ctx.viewer().await?;
+        let looker = Looker::from(&*viewer);
+        let rows = ctx.load_one(OccurrencesOf(self.0.id)).await?.unwrap_or_default();
+        let visible: Vec<&appointment::Model> =
+            rows.iter().filter(|a| privacy::appointment_part(looker, *a).is_some()).collect();
+        let users = prefetch_appointments(ctx, &[ctx.look_ahead()], &visible).await?;
+        Ok(FastList(visible.into_iter().map(|a| with_parties(a.clone(), &users, looker)).collect()))
+    }
+}
+
+crate::plain_object!(AppointmentSeries { plain: ["id", "intervalWeeks", "count"], waits: ["appointments"] });
 
 /// One change of an appointment; a live one comes with its appointment and people, read once for
 /// all its subscribers.
@@ -251,6 +291,28 @@ pub struct CreateAppointmentInput {
     /// patient and the visit type default to the hold's and must match it when given, as
     /// `startsAt` must.
     pub hold_id: Option<Uuid>,
+}
+
+impl From<CreateAppointmentInput> for NewAppointment {
+    fn from(input: CreateAppointmentInput) -> Self {
+        Self {
+            doctor_id: input.doctor_id,
+            patient_id: input.patient_id,
+            starts_at: input.starts_at.0,
+            reason_for_visit: input.reason_for_visit,
+            visit_type_id: input.visit_type_id,
+            hold_id: input.hold_id,
+        }
+    }
+}
+
+/// How a series repeats: every `intervalWeeks` weeks (1..=4), `count` times (2..=26).
+#[derive(InputObject)]
+pub struct RecurrenceInput {
+    /// Weeks between occurrences (null: 1).
+    #[graphql(default_with = "Some(1)")]
+    pub interval_weeks: Option<i32>,
+    pub count: i32,
 }
 
 #[derive(InputObject, Default)]
@@ -397,6 +459,12 @@ async fn prefetch_appointments(
     if any(&|n| n.field("history").exists()) {
         loaders.load_many(rows.iter().map(|a| HistoryOf(a.id))).await?;
     }
+    if any(&|n| n.field("series").exists()) {
+        let series: Vec<_> = rows.iter().filter_map(|a| a.series_id.map(SeriesById)).collect();
+        if !series.is_empty() {
+            loaders.load_many(series).await?;
+        }
+    }
     Ok(users)
 }
 
@@ -413,16 +481,8 @@ impl AppointmentsMutation {
         input: CreateAppointmentInput,
     ) -> AppResult<Fast<Appointment>> {
         let viewer = ctx.viewer().await?;
-        let new = NewAppointment {
-            doctor_id: input.doctor_id,
-            patient_id: input.patient_id,
-            starts_at: input.starts_at.0,
-            reason_for_visit: input.reason_for_visit,
-            visit_type_id: input.visit_type_id,
-            hold_id: input.hold_id,
-        };
         let state = ctx.state()?;
-        let appt = appointments::create(state, &viewer, new, UpcomingLimits::from(&*state.config)).await?;
+        let appt = appointments::create(state, &viewer, input.into(), UpcomingLimits::from(&*state.config)).await?;
         answer(ctx, &viewer, appt).await
     }
 
@@ -463,6 +523,47 @@ impl AppointmentsMutation {
     /// `CONFIRMED → NO_SHOW` once it has started (doctor, admin).
     async fn mark_no_show(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<Appointment>> {
         transition(ctx, id, Transition::NoShow, None).await
+    }
+}
+
+/// Recurring series: booked all or none, cancelled from one occurrence on. Single occurrences
+/// are moved and cancelled with the appointment mutations.
+#[derive(Default)]
+pub struct SeriesMutation;
+
+#[Object]
+impl SeriesMutation {
+    /// Books `recurrence.count` appointments `recurrence.intervalWeeks` weeks apart at the local
+    /// time of `input.startsAt` in the doctor's zone, each checked as `createAppointment` would;
+    /// all or none (the error of a failing occurrence names it in `extensions.occurrence` and
+    /// `extensions.startsAt`).
+    async fn create_appointment_series(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAppointmentInput,
+        recurrence: RecurrenceInput,
+    ) -> AppResult<Fast<AppointmentSeries>> {
+        let viewer = ctx.viewer().await?;
+        let state = ctx.state()?;
+        let recurrence = Recurrence { interval_weeks: recurrence.interval_weeks.unwrap_or(1), count: recurrence.count };
+        let limits = UpcomingLimits::from(&*state.config);
+        let series = appointments::create_series(state, &viewer, input.into(), recurrence, limits).await?;
+        Ok(Fast(AppointmentSeries(Arc::new(series))))
+    }
+
+    /// Cancels the active occurrences numbered `fromOccurrence` and later, each as
+    /// `cancelAppointment` would (a patient's cutoff leaves those inside it as they are).
+    async fn cancel_appointment_series(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        #[graphql(default_with = "Some(1)")] from_occurrence: Option<i32>,
+        reason: Option<String>,
+    ) -> AppResult<Fast<AppointmentSeries>> {
+        let viewer = ctx.viewer().await?;
+        let from = from_occurrence.unwrap_or(1);
+        let series = appointments::cancel_series(ctx.state()?, &viewer, id, from, reason).await?;
+        Ok(Fast(AppointmentSeries(Arc::new(series))))
     }
 }
 

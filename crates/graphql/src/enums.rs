@@ -68,6 +68,7 @@ pub enum EmailKind {
     AppointmentRescheduled,
     AppointmentCancelled,
     AppointmentReminder,
+    AppointmentSeries,
     EmailChanged,
 }
 

@@ -14,7 +14,9 @@ pub use super::live::UserRow;
 use super::live::{EventRows, LiveOperation};
 use crate::AppState;
 use cybermed_core::{
-    db::entities::{appointment, appointment_event, doctor_profile, patient_profile, time_off, visit_type},
+    db::entities::{
+        appointment, appointment_event, appointment_series, doctor_profile, patient_profile, time_off, visit_type,
+    },
     domain::{Role, accounts, appointments, profiles, schedule, visit_types},
     error::{AppError, AppResult},
 };
@@ -235,6 +237,36 @@ impl Loader<AppointmentById> for DbLoader {
         let rows = appointments::by_ids(&self.state.db, &ids(&rest, |k| k.0)).await?;
         out.extend(rows.into_iter().map(|(id, a)| (AppointmentById(id), Arc::new(a))));
         Ok(out)
+    }
+}
+
+/// A recurring series, by id (shown through an appointment the viewer sees: same two people).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeriesById(pub Uuid);
+
+/// Every occurrence of a series, in occurrence order (the resolver keeps those the viewer sees).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OccurrencesOf(pub Uuid);
+
+impl Loader<SeriesById> for DbLoader {
+    type Value = Arc<appointment_series::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[SeriesById]) -> Result<HashMap<SeriesById, Self::Value>, AppError> {
+        let _permit = self.permit().await;
+        let rows = appointments::series_by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|s| (SeriesById(s.id), Arc::new(s))).collect())
+    }
+}
+
+impl Loader<OccurrencesOf> for DbLoader {
+    type Value = Arc<Vec<appointment::Model>>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[OccurrencesOf]) -> Result<HashMap<OccurrencesOf, Self::Value>, AppError> {
+        let _permit = self.permit().await;
+        let mut rows = appointments::occurrences_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
     }
 }
 

@@ -3,7 +3,7 @@ use async_graphql::{MergedObject, SDLExportOptions, Schema};
 
 use super::{
     accounts::{AccountsMutation, AccountsQuery},
-    appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription},
+    appointments::{AppointmentsMutation, AppointmentsQuery, AppointmentsSubscription, SeriesMutation},
     audit::AuditQuery,
     calendar::CalendarMutation,
     holds::{HoldsMutation, HoldsQuery},
@@ -26,6 +26,7 @@ pub struct Mutation(
     AppointmentsMutation,
     VisitTypesMutation,
     HoldsMutation,
+    SeriesMutation,
     CalendarMutation,
 );
 

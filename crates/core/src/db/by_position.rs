@@ -53,6 +53,8 @@ impl FromPosition for appointment::Model {
         "patient_cancel_cutoff_minutes",
         "patient_reschedule_cutoff_minutes",
         "cancelled_at",
+        "series_id",
+        "occurrence",
     ];
 
     fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
@@ -75,6 +77,8 @@ impl FromPosition for appointment::Model {
             patient_cancel_cutoff_minutes: r.try_get_by_index(at + 15)?,
             patient_reschedule_cutoff_minutes: r.try_get_by_index(at + 16)?,
             cancelled_at: r.try_get_by_index(at + 17)?,
+            series_id: r.try_get_by_index(at + 18)?,
+            occurrence: r.try_get_by_index(at + 19)?,
         })
     }
 }

@@ -9,7 +9,9 @@ use uuid::Uuid;
 use super::{
     Gender, Role, Store,
     accounts::{self, NewUser},
-    appointments::{self, AppointmentEventKind, AppointmentStatus, NewAppointment, Transition, UpcomingLimits},
+    appointments::{
+        self, AppointmentEventKind, AppointmentStatus, NewAppointment, Recurrence, Transition, UpcomingLimits,
+    },
     profiles::{self, DoctorProfileChanges, PatientProfileChanges},
     schedule::{self, Rule, Weekday},
     visit_types::{self, VisitTypeSettings},
@@ -211,6 +213,31 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
         }
     }
 
+    // A recurring series: six weekly visits, scheduled by the doctor from the Wednesday of the
+    // week after next (its last free slot that day), each occurrence an ordinary appointment.
+    let series_day = from + TimeDelta::days(9);
+    let free = schedule::available_slots(
+        state.store,
+        &admin,
+        doctors[0].id(),
+        series_day,
+        series_day + TimeDelta::days(1),
+        None,
+    )
+    .await?;
+    if let Some(last) = free.last() {
+        let input = NewAppointment {
+            doctor_id: None,
+            patient_id: Some(patients[1].id()),
+            starts_at: last.start,
+            reason_for_visit: "Back exercises".to_owned(),
+            visit_type_id: None,
+            hold_id: None,
+        };
+        let weekly = Recurrence { interval_weeks: 1, count: 6 };
+        appointments::create_series(state.store, &doctors[0], input, weekly, UpcomingLimits::default()).await?;
+    }
+
     // Past visits (completed, missed) are history: written as they would have happened.
     let last_week = from - TimeDelta::days(14);
     for (doctor, patient, days, hour, status, reason) in [
@@ -260,6 +287,8 @@ async fn past_visit(
         patient_cancel_cutoff_minutes: Set(None),
         patient_reschedule_cutoff_minutes: Set(None),
         cancelled_at: Set(None),
+        series_id: Set(None),
+        occurrence: Set(None),
     }
     .insert(&txn)
     .await?;

@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use super::Role;
 use crate::{
-    db::entities::{appointment, user},
+    db::entities::{appointment, appointment_series, user},
     events::EventNotice,
 };
 
@@ -288,6 +288,13 @@ pub struct AppointmentParties {
 impl From<&appointment::Model> for AppointmentParties {
     fn from(a: &appointment::Model) -> Self {
         Self { doctor_id: a.doctor_id, patient_id: a.patient_id }
+    }
+}
+
+/// A recurring series has its appointments' two people: who may know it is who may see them.
+impl From<&appointment_series::Model> for AppointmentParties {
+    fn from(s: &appointment_series::Model) -> Self {
+        Self { doctor_id: s.doctor_id, patient_id: s.patient_id }
     }
 }
 

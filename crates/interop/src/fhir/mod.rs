@@ -156,6 +156,7 @@ impl IntoResponse for FhirError {
 /// logged with a reference and answered with nothing but that reference.
 fn outcome_of(e: &AppError) -> (StatusCode, &'static str, String) {
     let (status, code) = match e {
+        AppError::InOccurrence { error, .. } => return outcome_of(error),
         AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "login"),
         AppError::Forbidden | AppError::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::NotFound(_) | AppError::NotFoundAt { .. } => (StatusCode::NOT_FOUND, "not-found"),

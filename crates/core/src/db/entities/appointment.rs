@@ -32,6 +32,10 @@ pub struct Model {
     pub patient_reschedule_cutoff_minutes: Option<i32>,
     /// When it was cancelled (for `lateCancellation`).
     pub cancelled_at: Option<DateTimeUtc>,
+    /// The recurring series it belongs to (null for a single appointment).
+    pub series_id: Option<Uuid>,
+    /// Its 1-based place in that series.
+    pub occurrence: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

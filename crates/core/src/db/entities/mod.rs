@@ -2,6 +2,7 @@
 //! GraphQL objects live in the GraphQL crate and never derive from these.
 pub mod appointment;
 pub mod appointment_event;
+pub mod appointment_series;
 pub mod audit_entry;
 pub mod availability_rule;
 pub mod calendar_block;

@@ -31,6 +31,8 @@ pub struct Model {
     /// A sender's claim: until then no other sender takes it.
     pub lease_until: Option<DateTimeUtc>,
     pub lease_owner: Option<String>,
+    /// The recurring series the email is about (its `X-CyberMed-Series` header).
+    pub series_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -55,6 +57,9 @@ pub enum EmailKind {
     AppointmentCancelled,
     #[sea_orm(string_value = "APPOINTMENT_REMINDER")]
     AppointmentReminder,
+    /// One email per party listing every date of a recurring series just booked.
+    #[sea_orm(string_value = "APPOINTMENT_SERIES")]
+    AppointmentSeries,
     /// To the old address, after an email change.
     #[sea_orm(string_value = "EMAIL_CHANGED")]
     EmailChanged,
@@ -70,6 +75,7 @@ impl EmailKind {
             Self::AppointmentRescheduled => "appointment-rescheduled",
             Self::AppointmentCancelled => "appointment-cancelled",
             Self::AppointmentReminder => "appointment-reminder",
+            Self::AppointmentSeries => "appointment-series",
             Self::EmailChanged => "email-changed",
         }
     }

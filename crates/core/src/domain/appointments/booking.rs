@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::{
     AppointmentEventKind, AppointmentStatus, Failure, Grid, MAX_REASON_CHARS, UpcomingLimits, away, check_start,
-    end_expired_holds, events::record, lock_parties, upcoming_counts_sql, with_retries,
+    end_expired_holds, events::record_with, lock_parties, upcoming_counts_sql, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -29,7 +29,7 @@ use crate::{
         slot_hold::{self, HoldStatus},
     },
     domain::Store,
-    domain::appointments::notices::{Parties, Person},
+    domain::appointments::notices::{Mail, Parties, Person},
     domain::{
         Role,
         profiles::parse_time_zone,
@@ -92,22 +92,37 @@ pub struct Cleared {
 /// A booking request once the viewer's side is settled: what the job needs, owned (it may run
 /// again, see [`crate::db::group_commit::WriteQueue::run`]).
 #[derive(Clone)]
-struct Booking {
+pub(super) struct Booking {
     /// The two people and the type (with a hold: only those given, checked against the hold's).
-    doctor_id: Option<Uuid>,
-    patient_id: Option<Uuid>,
+    pub(super) doctor_id: Option<Uuid>,
+    pub(super) patient_id: Option<Uuid>,
     visit_type_id: Option<Uuid>,
-    starts_at: DateTime<Utc>,
-    hold_id: Option<Uuid>,
+    pub(super) starts_at: DateTime<Utc>,
+    pub(super) hold_id: Option<Uuid>,
     reason: String,
-    status: AppointmentStatus,
+    pub(super) status: AppointmentStatus,
     on_grid: bool,
-    actor: Uuid,
+    pub(super) actor: Uuid,
     role: Role,
     limits: UpcomingLimits,
+    /// The occurrence of a recurring series this booking is (`None`: a single appointment): the
+    /// row says so, and its event writes the reminders only (the series has one email).
+    pub(super) in_series: Option<InSeries>,
+}
+
+/// Which occurrence of which series a booking is.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct InSeries {
+    pub(super) id: Uuid,
+    pub(super) occurrence: i32,
 }
 
 impl Booking {
+    /// The same booking at `starts_at`, as occurrence `in_series` of a recurring series.
+    pub(super) fn occurrence(&self, starts_at: DateTime<Utc>, in_series: InSeries) -> Self {
+        Self { starts_at, in_series: Some(in_series), ..self.clone() }
+    }
+
     /// The request checked for this booking, of these people and type.
     fn request(&self, doctor_id: Uuid, patient_id: Uuid, visit_type_id: Option<Uuid>, from_hold: bool) -> Request {
         let by_the_patient = self.role == Role::Patient;
@@ -156,6 +171,26 @@ pub async fn create(
     input: NewAppointment,
     limits: UpcomingLimits,
 ) -> AppResult<appointment::Model> {
+    let booking = prepare(viewer, input, limits)?;
+    let (appt, notice, _) = with_retries(|| {
+        let (owned, booking) = (store.clone(), booking.clone());
+        store.writes.run(move |txn| {
+            let (store, booking) = (owned.clone(), booking.clone());
+            Box::pin(async move { book(&store, txn, &booking).await })
+        })
+    })
+    .await?;
+    store.events.committed(&[notice]);
+    Ok(appt)
+}
+
+/// The viewer's side of a booking, settled before any database work: who books for whom (an id of
+/// the viewer's own side must be theirs), and the reason for visit checked.
+///
+/// # Errors
+/// `FORBIDDEN` for an id of the wrong role's side; `BAD_USER_INPUT` for a missing `doctorId` or
+/// `patientId` (without a hold) or a bad `reasonForVisit`.
+pub(super) fn prepare(viewer: &Viewer, input: NewAppointment, limits: UpcomingLimits) -> AppResult<Booking> {
     let role = viewer.role();
     // An id of the viewer's own side must be theirs.
     match role {
@@ -179,7 +214,7 @@ pub async fn create(
         }
     }
     let reason = validation::name_like(&input.reason_for_visit, "reasonForVisit", MAX_REASON_CHARS)?;
-    let booking = Booking {
+    Ok(Booking {
         doctor_id,
         patient_id,
         visit_type_id: input.visit_type_id,
@@ -191,17 +226,8 @@ pub async fn create(
         actor: viewer.id(),
         role,
         limits,
-    };
-    let (appt, notice) = with_retries(|| {
-        let (owned, booking) = (store.clone(), booking.clone());
-        store.writes.run(move |txn| {
-            let (store, booking) = (owned.clone(), booking.clone());
-            Box::pin(async move { book(&store, txn, &booking).await })
-        })
+        in_series: None,
     })
-    .await?;
-    store.events.committed(&[notice]);
-    Ok(appt)
 }
 
 /// The hold a booking names, as its viewer may use it: `NOT_FOUND` (field `holdId`) unless it is
@@ -261,12 +287,12 @@ pub(crate) async fn clear(txn: &DatabaseTransaction, r: &Request, now: DateTime<
     clear_locked(txn, r, now).await
 }
 
-/// One run of a booking inside `txn`.
-async fn book(
+/// One run of a booking inside `txn`: the appointment, its event's notice, and its two people.
+pub(super) async fn book(
     store: &Store,
     txn: &DatabaseTransaction,
     b: &Booking,
-) -> Result<(appointment::Model, EventNotice), Failure> {
+) -> Result<(appointment::Model, EventNotice, Parties), Failure> {
     let now = store.clock.now();
     let (r, cleared) = match b.hold_id {
         None => {
@@ -309,6 +335,8 @@ async fn book(
         patient_cancel_cutoff_minutes: policy.map(|p| p.cancel_cutoff_minutes),
         patient_reschedule_cutoff_minutes: policy.map(|p| p.reschedule_cutoff_minutes),
         cancelled_at: None,
+        series_id: b.in_series.map(|s| s.id),
+        occurrence: b.in_series.map(|s| s.occurrence),
     };
     let insert = appointment::Entity::insert(appointment::ActiveModel {
         id: Set(appt.id),
@@ -329,11 +357,14 @@ async fn book(
         patient_cancel_cutoff_minutes: Set(appt.patient_cancel_cutoff_minutes),
         patient_reschedule_cutoff_minutes: Set(appt.patient_reschedule_cutoff_minutes),
         cancelled_at: Set(None),
+        series_id: Set(appt.series_id),
+        occurrence: Set(appt.occurrence),
     })
     .build(txn.get_database_backend());
     // The insert runs first in the event's round trip: an overlap refused by the database stops
     // it there, before the event's rows.
-    let notice = record(
+    let mail = if b.in_series.is_some() { Mail::RemindersOnly } else { Mail::All };
+    let notice = record_with(
         store,
         txn,
         &appt,
@@ -343,9 +374,10 @@ async fn book(
         now,
         Some(&parties),
         Some(insert),
+        mail,
     )
     .await?;
-    Ok((appt, notice))
+    Ok((appt, notice, parties))
 }
 
 /// [`clear`] once the locks are taken: one `SELECT` of the facts, the `UPDATE` that ends expired

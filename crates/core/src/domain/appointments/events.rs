@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryTrait, Set, Statement};
 use uuid::Uuid;
 
-use super::notices::{self, Parties};
+use super::notices::{self, Mail, Parties};
 use super::{AppointmentEventKind, Failure};
 use crate::{
     db::{
@@ -57,6 +57,24 @@ pub(super) async fn record<C: ConnectionTrait>(
     parties: Option<&Parties>,
     change: Option<Statement>,
 ) -> Result<EventNotice, Failure> {
+    record_with(store, txn, appt, kind, moved_from, actor, at, parties, change, Mail::All).await
+}
+
+/// [`record`], writing only `mail`'s emails of the event: an occurrence of a recurring series
+/// keeps its reminders, while its parties get one email about the whole series.
+#[expect(clippy::too_many_arguments, reason = "one event's facts, each needed")]
+pub(super) async fn record_with<C: ConnectionTrait>(
+    store: &Store,
+    txn: &C,
+    appt: &appointment::Model,
+    kind: AppointmentEventKind,
+    moved_from: Option<DateTime<Utc>>,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+    parties: Option<&Parties>,
+    change: Option<Statement>,
+    mail: Mail,
+) -> Result<EventNotice, Failure> {
     let backend = txn.get_database_backend();
     let action = match kind {
         AppointmentEventKind::Created => "appointment.create",
@@ -66,7 +84,7 @@ pub(super) async fn record<C: ConnectionTrait>(
         AppointmentEventKind::Completed => "appointment.complete",
         AppointmentEventKind::NoShow => "appointment.no_show",
     };
-    let emails = notices::on_event(store, txn, appt, kind, moved_from, at, parties).await?;
+    let emails = notices::on_event(store, txn, appt, kind, moved_from, at, parties, mail).await?;
     let event_id = Uuid::now_v7();
     let mut writes = Vec::with_capacity(4);
     writes.extend(change);

@@ -1,11 +1,15 @@
 //! The status lifecycle (confirm, cancel, complete, no-show) and moves (reschedule).
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
 
 use super::{
-    AppointmentEventKind, AppointmentStatus, Grid, MAX_REASON_CHARS, UpcomingLimits, away_at, check_start,
-    check_upcoming, end_expired_holds, events::record, load_for, lock_parties, with_retries,
+    AppointmentEventKind, AppointmentStatus, Failure, Grid, MAX_REASON_CHARS, UpcomingLimits, away_at, check_start,
+    check_upcoming, end_expired_holds,
+    events::{record, record_with},
+    load_for, lock_parties,
+    notices::Mail,
+    with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -13,6 +17,7 @@ use crate::{
     domain::Store,
     domain::{privacy::AppointmentPart as Party, schedule::DoctorCalendar, validation, visit_types},
     error::{AppError, AppResult, Refusal},
+    events::EventNotice,
 };
 
 /// The changes a transition makes.
@@ -48,58 +53,7 @@ pub async fn transition(
             let txn = begin_write(&store.writer).await?;
             let now = store.clock.now();
             let (appt, who) = load_for(&txn, viewer, id).await?;
-            let staff = matches!(who, Party::Doctor | Party::Admin);
-            let (allowed_from, to, kind): (&[AppointmentStatus], _, _) = match what {
-                Transition::Confirm => {
-                    (&[AppointmentStatus::Pending], AppointmentStatus::Confirmed, AppointmentEventKind::Confirmed)
-                }
-                Transition::Cancel => (
-                    &[AppointmentStatus::Pending, AppointmentStatus::Confirmed],
-                    AppointmentStatus::Cancelled,
-                    AppointmentEventKind::Cancelled,
-                ),
-                Transition::Complete => {
-                    (&[AppointmentStatus::Confirmed], AppointmentStatus::Completed, AppointmentEventKind::Completed)
-                }
-                Transition::NoShow => {
-                    (&[AppointmentStatus::Confirmed], AppointmentStatus::NoShow, AppointmentEventKind::NoShow)
-                }
-            };
-            if what != Transition::Cancel && !staff {
-                return Err(AppError::Forbidden.into());
-            }
-            if what == Transition::Confirm
-                && who == Party::Doctor
-                && !DoctorCalendar::load(&txn, appt.doctor_id).await?.bookable()
-            {
-                return Err(AppError::Forbidden.into());
-            }
-            if !allowed_from.contains(&appt.status) {
-                return Err(AppError::bad_input(
-                    "status",
-                    format!("A {} appointment cannot become {}", status_word(appt.status), status_word(to)),
-                )
-                .into());
-            }
-            if matches!(what, Transition::Complete | Transition::NoShow) && appt.starts_at > now {
-                return Err(AppError::bad_input("status", "The appointment has not started yet").into());
-            }
-            if what == Transition::Cancel
-                && who == Party::Patient
-                && let Some(cutoff) = appt.patient_cancel_cutoff_minutes
-                && now + TimeDelta::minutes(i64::from(cutoff)) > appt.starts_at
-            {
-                return Err(AppError::Refused(Refusal::CancellationWindowClosed).into());
-            }
-            let mut model: appointment::ActiveModel = appt.into();
-            model.status = Set(to);
-            if what == Transition::Cancel {
-                model.cancellation_reason = Set(reason);
-                model.cancelled_at = Set(Some(now));
-            }
-            model.updated_at = Set(now);
-            let appt = model.update(&txn).await?;
-            let notice = record(store, &txn, &appt, kind, None, Some(viewer.id()), now, None, None).await?;
+            let (appt, notice) = apply(store, &txn, viewer, appt, who, what, reason, now, Mail::All).await?;
             txn.commit().await?;
             Ok((appt, notice))
         }
@@ -107,6 +61,76 @@ pub async fn transition(
     .await?;
     store.events.committed(&[notice]);
     Ok(appt)
+}
+
+/// One transition of `appt`, which `viewer` (its party `who`) may see, inside `txn` at `now`: the
+/// rules of [`transition`], the update and its event (with `mail`'s emails). A series'
+/// cancellation runs it for each of its occurrences.
+#[expect(clippy::too_many_arguments, reason = "one transition's facts, each needed")]
+pub(super) async fn apply(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    appt: appointment::Model,
+    who: Party,
+    what: Transition,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+    mail: Mail,
+) -> Result<(appointment::Model, EventNotice), Failure> {
+    let staff = matches!(who, Party::Doctor | Party::Admin);
+    let (allowed_from, to, kind): (&[AppointmentStatus], _, _) = match what {
+        Transition::Confirm => {
+            (&[AppointmentStatus::Pending], AppointmentStatus::Confirmed, AppointmentEventKind::Confirmed)
+        }
+        Transition::Cancel => (
+            &[AppointmentStatus::Pending, AppointmentStatus::Confirmed],
+            AppointmentStatus::Cancelled,
+            AppointmentEventKind::Cancelled,
+        ),
+        Transition::Complete => {
+            (&[AppointmentStatus::Confirmed], AppointmentStatus::Completed, AppointmentEventKind::Completed)
+        }
+        Transition::NoShow => {
+            (&[AppointmentStatus::Confirmed], AppointmentStatus::NoShow, AppointmentEventKind::NoShow)
+        }
+    };
+    if what != Transition::Cancel && !staff {
+        return Err(AppError::Forbidden.into());
+    }
+    if what == Transition::Confirm
+        && who == Party::Doctor
+        && !DoctorCalendar::load(txn, appt.doctor_id).await?.bookable()
+    {
+        return Err(AppError::Forbidden.into());
+    }
+    if !allowed_from.contains(&appt.status) {
+        return Err(AppError::bad_input(
+            "status",
+            format!("A {} appointment cannot become {}", status_word(appt.status), status_word(to)),
+        )
+        .into());
+    }
+    if matches!(what, Transition::Complete | Transition::NoShow) && appt.starts_at > now {
+        return Err(AppError::bad_input("status", "The appointment has not started yet").into());
+    }
+    if what == Transition::Cancel
+        && who == Party::Patient
+        && let Some(cutoff) = appt.patient_cancel_cutoff_minutes
+        && now + TimeDelta::minutes(i64::from(cutoff)) > appt.starts_at
+    {
+        return Err(AppError::Refused(Refusal::CancellationWindowClosed).into());
+    }
+    let mut model: appointment::ActiveModel = appt.into();
+    model.status = Set(to);
+    if what == Transition::Cancel {
+        model.cancellation_reason = Set(reason);
+        model.cancelled_at = Set(Some(now));
+    }
+    model.updated_at = Set(now);
+    let appt = model.update(txn).await?;
+    let notice = record_with(store, txn, &appt, kind, None, Some(viewer.id()), now, None, None, mail).await?;
+    Ok((appt, notice))
 }
 
 fn status_word(s: AppointmentStatus) -> &'static str {

@@ -74,6 +74,18 @@ impl Parties {
     }
 }
 
+/// Which of an event's emails [`on_event`] writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mail {
+    /// The notifications to both parties and the reminders.
+    #[default]
+    All,
+    /// The reminders only (written, moved or dropped as usual): an occurrence of a recurring
+    /// series, whose parties get one email for the whole series instead (`domain::appointments`'
+    /// series module writes it).
+    RemindersOnly,
+}
+
 /// The emails of one appointment event, for `txn`, the transaction that records it.
 ///
 /// - `CREATED`: `APPOINTMENT_REQUESTED` (a `PENDING` booking) or `APPOINTMENT_CONFIRMED` to the
@@ -86,6 +98,8 @@ impl Parties {
 ///
 /// A reminder is one row per lead of `REMINDER_LEADS`, due at the start minus the lead, for a
 /// patient whose `email_reminders` is on; a lead already past at `now` writes nothing.
+///
+/// With [`Mail::RemindersOnly`], the notifications to the two parties are left out.
 ///
 /// `parties` are the two people when the caller has them already (a booking read them in its
 /// checks); otherwise they are read here.
@@ -106,6 +120,7 @@ pub async fn on_event<C: ConnectionTrait>(
     moved_from: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     parties: Option<&Parties>,
+    mail: Mail,
 ) -> AppResult<Option<Statement>> {
     let (email_kind, subject, template) = match kind {
         AppointmentEventKind::Created if appt.status == AppointmentStatus::Pending => {
@@ -139,7 +154,8 @@ pub async fn on_event<C: ConnectionTrait>(
     let old_when = moved_from.map(|t| local_time(t, *tz)).unwrap_or_default();
 
     let mut emails = Vec::with_capacity(2 + store.outbox.reminder_leads.len());
-    for to in [patient, doctor] {
+    let notified: &[&Person] = if mail == Mail::All { &[patient, doctor] } else { &[] };
+    for &to in notified {
         let body = render(
             template,
             &[
@@ -251,6 +267,7 @@ pub async fn notification_address<C: ConnectionTrait>(
             | EmailKind::AppointmentConfirmed
             | EmailKind::AppointmentRescheduled
             | EmailKind::AppointmentCancelled
+            | EmailKind::AppointmentSeries
     );
     let (true, Some(_), Some(recipient)) = (notification, email.appointment_id, email.recipient_id) else {
         return Ok(None);
@@ -258,12 +275,12 @@ pub async fn notification_address<C: ConnectionTrait>(
     Ok(user::Entity::find_by_id(recipient).select_only().column(user::Column::Email).into_tuple().one(db).await?)
 }
 
-fn full_name(u: &Person) -> String {
+pub(super) fn full_name(u: &Person) -> String {
     format!("{} {}", u.first_name, u.last_name)
 }
 
 /// `Tuesday 8 December 2026, 09:00 (Europe/Berlin)`.
-fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
+pub(super) fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
     format!("{} ({})", at.with_timezone(&tz).format("%A %-d %B %Y, %H:%M"), tz.name())
 }
 
