@@ -13,11 +13,21 @@ use super::{
     profiles::{ProfilesMutation, ProfilesQuery},
     scalars::Described,
     visit_types::{VisitTypesMutation, VisitTypesQuery},
+    waitlist::{WaitlistMutation, WaitlistQuery},
 };
 use crate::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, VisitTypesQuery, HoldsQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
+pub struct Query(
+    AccountsQuery,
+    ProfilesQuery,
+    VisitTypesQuery,
+    HoldsQuery,
+    WaitlistQuery,
+    AppointmentsQuery,
+    AuditQuery,
+    OutboxQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -26,6 +36,7 @@ pub struct Mutation(
     AppointmentsMutation,
     VisitTypesMutation,
     HoldsMutation,
+    WaitlistMutation,
     CalendarMutation,
 );
 

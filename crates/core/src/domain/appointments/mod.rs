@@ -24,7 +24,6 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub(crate) use self::booking::clear;
 pub use self::{
     booking::{Cleared, NewAppointment, Request, create},
     events::{EventWithParties, event_by_id, event_with_parties},
@@ -33,6 +32,10 @@ pub use self::{
         AppointmentCursor, AppointmentFilter, by_ids, count, get, history_of, list_counted,
         visible_in_range_with_event_counts,
     },
+};
+pub(crate) use self::{
+    booking::{book_offer, clear},
+    lifecycle::cancel_replaced,
 };
 use super::{
     privacy::{self, AppointmentPart},
@@ -158,7 +161,7 @@ impl From<AppError> for Failure {
 /// uncommitted row while checking the exclusion constraints: a deadlock PostgreSQL breaks only
 /// after `deadlock_timeout` (1 s), and under load a round of five bookings of one patient ran out
 /// of retries (CI saw `INTERNAL_SERVER_ERROR`). SQLite has one writer: nothing to do.
-async fn lock_parties(txn: &DatabaseTransaction, doctor: Uuid, patient: Uuid) -> Result<(), DbErr> {
+pub(crate) async fn lock_parties(txn: &DatabaseTransaction, doctor: Uuid, patient: Uuid) -> Result<(), DbErr> {
     if txn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
