@@ -1,5 +1,6 @@
 //! Background loops, started by [`crate::app::Application::run_until`] in every process and stopped
-//! when the server shuts down: the outbox sender ([`crate::sender`]), and housekeeping, which
+//! when the server shuts down: the outbox sender ([`crate::sender`]), the waitlist's matcher
+//! ([`crate::matcher`]), and housekeeping, which
 //! deletes what has expired. Their statements are left out of the request statement counter. Each
 //! takes what it uses (the store, the settings it reads, the mailer), not the application's state.
 //!
@@ -21,7 +22,7 @@ use crate::{
         begin_write,
         entities::{login_failure, outbox_email, password_reset_token, refresh_token, session},
     },
-    domain::{Store, throttle},
+    domain::{Store, throttle, waitlist::WaitlistRules},
     error::{AppError, AppResult},
     outbox::EmailStatus,
 };
@@ -38,13 +39,14 @@ pub struct Jobs {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Starts every background loop over `store`: the outbox's sender (delivering through `mailer`)
-/// and housekeeping. They run until [`Jobs::stop`] (or until the returned value is dropped).
+/// Starts every background loop over `store`: the outbox's sender (delivering through `mailer`),
+/// the waitlist's matcher and housekeeping. They run until [`Jobs::stop`] (or until the returned value is dropped).
 pub fn start(store: &Store, config: &Arc<Config>, mailer: crate::mail::Mailer) -> Jobs {
     let (stop, stopped) = watch::channel(false);
     let sender = crate::sender::Sender::new(store.clone(), mailer, config);
     let tasks = vec![
         crate::sender::spawn(sender, stopped.clone()),
+        crate::matcher::spawn(store.clone(), WaitlistRules::from(&**config), stopped.clone()),
         tokio::spawn(crate::db::uncounted(housekeeping_loop(store.clone(), config.clone(), stopped))),
     ];
     Jobs { stop, tasks }

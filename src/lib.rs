@@ -7,7 +7,7 @@
 //! modules are re-exported here under the names they had, for the binary and the tests.
 //!
 //! Modules in layer order, each importing only those above it: `telemetry`, `mail`, `metrics`,
-//! `pages`, `sender`, `jobs`, `server`, `app`.
+//! `pages`, `sender`, `matcher`, `jobs`, `server`, `app`.
 
 pub use cybermed_core::{auth, config, db, domain, error, events, login, net, outbox, page};
 pub use cybermed_graphql as graphql;
@@ -19,6 +19,8 @@ pub mod app;
 pub mod jobs;
 /// Outgoing email over SMTP or into an outbox folder.
 pub mod mail;
+/// The waitlist's matcher: claims the doctors due to be matched with a lease and makes offers.
+pub mod matcher;
 /// Prometheus metrics: the process's recorder, what it describes, and the `/metrics` listener.
 pub mod metrics;
 /// Pages for people: the password-reset form the reset email links to.

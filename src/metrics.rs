@@ -6,7 +6,7 @@
 //! the GraphQL crate its operations and WebSockets (`cybermed_graphql::metrics`, with bounded
 //! labels), the core its logins; this module describes every series, records the routes that are
 //! not GraphQL and the sender's failures, and reads the gauges that describe the database (the
-//! outbox backlog, the live slot holds, the pool) when `/metrics` is scraped, with one indexed query
+//! outbox backlog, the live slot holds, the waitlist by status, the pool) when `/metrics` is scraped, with one indexed query
 //! each, never per request.
 use std::{net::SocketAddr, sync::OnceLock, time::Duration};
 
@@ -21,14 +21,14 @@ use axum::{
 use chrono::{DateTime, Utc};
 use metrics::{Counter, Gauge};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, Iterable, QueryFilter, QuerySelect};
 use tokio::net::TcpListener;
 
 use cybermed_graphql::metrics::{DURATION, REQUESTS, WS_CONNECTIONS};
 
 use crate::{
     db::entities::outbox_email::{self, Column},
-    domain::{Store, accounts::LOGINS, holds},
+    domain::{Store, accounts::LOGINS, holds, waitlist},
     outbox::EmailStatus,
 };
 
@@ -117,6 +117,8 @@ fn describe() {
     );
     metrics::describe_counter!("cybermed_outbox_failed_total", "Emails given up on after their last attempt");
     metrics::describe_gauge!(HOLDS_LIVE, "Slot holds keeping a time now (live and not expired)");
+    metrics::describe_gauge!(waitlist::ENTRIES, "Waitlist entries by status (waiting, offered, booked, expired, left)");
+    metrics::describe_counter!(waitlist::OFFERS, "Waitlist offers by outcome: made, accepted, declined, expired");
     metrics::describe_gauge!("cybermed_db_pool_connections", "Database pool connections by state (idle, in_use)");
     metrics::describe_gauge!("cybermed_build_info", "Always 1; the version is a label");
     metrics::describe_counter!(
@@ -192,6 +194,18 @@ async fn refresh_gauges(state: &Store) {
         Ok(live) => ins.holds_live.set(live as f64),
         Err(e) => {
             tracing::warn!(reason = %crate::error::describe_db_err(&e), "metrics: could not count the live holds");
+        }
+    }
+    match crate::db::uncounted(waitlist::counts_by_status(&state.db)).await {
+        Ok(counts) => {
+            for status in crate::db::entities::waitlist_entry::WaitlistStatus::iter() {
+                let n = counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+                #[expect(clippy::cast_precision_loss, reason = "a gauge; exact below 2^53 entries")]
+                metrics::gauge!(waitlist::ENTRIES, "status" => status.label()).set(n as f64);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(reason = %crate::error::describe_db_err(&e), "metrics: could not count the waitlist");
         }
     }
     let (mut size, mut idle) = pool_stats(&state.db);

@@ -54,4 +54,5 @@ mod typed_client;
 mod unverified_doctors;
 mod upcoming_limits;
 mod visit_types;
+mod waitlist;
 mod ws;

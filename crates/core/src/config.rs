@@ -105,6 +105,8 @@ pub struct Config {
     pub hold_ttl: Duration,
     /// Live holds a patient may have at once (`HOLD_MAX_PER_PATIENT`).
     pub hold_max_per_patient: u32,
+    /// How long a waitlist offer keeps its time (`WAITLIST_OFFER_TTL_SECS`).
+    pub waitlist_offer_ttl: Duration,
     /// A cancellation closer than this to the start is a late one (`LATE_CANCEL_HOURS`).
     pub late_cancel_hours: u32,
     /// Open connections one client address may hold (`MAX_CONNECTIONS_PER_ADDRESS`).
@@ -241,6 +243,7 @@ impl Config {
             max_upcoming_per_doctor_pair: count("MAX_UPCOMING_PER_DOCTOR_PAIR", 30)?,
             hold_ttl: secs("HOLD_TTL_SECS", 300)?,
             hold_max_per_patient: at_least_one("HOLD_MAX_PER_PATIENT", count("HOLD_MAX_PER_PATIENT", 2)?)?,
+            waitlist_offer_ttl: secs("WAITLIST_OFFER_TTL_SECS", 900)?,
             late_cancel_hours: count("LATE_CANCEL_HOURS", 24)?,
             max_connections_per_address: at_least_one(
                 "MAX_CONNECTIONS_PER_ADDRESS",

@@ -580,7 +580,11 @@ async fn transition(
 
 /// A changed appointment as a mutation answers it: what the selection asks of it loaded up front
 /// (its people in one statement, its history in one), then answered in place like a page's.
-async fn answer(ctx: &Context<'_>, viewer: &Viewer, appt: appointment::Model) -> AppResult<Fast<Appointment>> {
+pub(crate) async fn answer(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    appt: appointment::Model,
+) -> AppResult<Fast<Appointment>> {
     let users = prefetch_appointments(ctx, &[ctx.look_ahead()], &[&appt]).await?;
     Ok(Fast(with_parties(appt, &users, Looker::from(viewer))))
 }

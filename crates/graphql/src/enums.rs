@@ -69,6 +69,7 @@ pub enum EmailKind {
     AppointmentCancelled,
     AppointmentReminder,
     AppointmentSeries,
+    WaitlistOffer,
     EmailChanged,
 }
 
@@ -79,4 +80,15 @@ pub enum EmailStatus {
     Pending,
     Sent,
     Failed,
+}
+
+/// Where a waitlist entry is in its life: `WAITING` and `OFFERED` are live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "cybermed_core::db::entities::waitlist_entry::WaitlistStatus")]
+pub enum WaitlistStatus {
+    Waiting,
+    Offered,
+    Booked,
+    Expired,
+    Left,
 }

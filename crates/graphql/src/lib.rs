@@ -4,7 +4,7 @@
 //! Modules in layer order, each importing only those before it in this list (`tests/layers.rs`
 //! checks it): `enums`, `errors`, `guard`, `introspection`, `limits`, `live`, `metrics`, `order`,
 //! `scalars`, `calendar`, `nulls`, `plain`, `pagination`, `state`, `loaders`, `outbox`, `reads`,
-//! `objects`, `socket_operation`, `visit_types`, `holds`, `accounts`, `appointments`, `audit`, `profiles`,
+//! `objects`, `socket_operation`, `visit_types`, `holds`, `accounts`, `appointments`, `waitlist`, `audit`, `profiles`,
 //! `schema`, `http`, `socket`. The items of this file (the request context's [`ContextExt`]) are what every
 //! resolver reads.
 
@@ -37,6 +37,7 @@ pub mod objects;
 pub mod profiles;
 pub mod socket_operation;
 pub mod visit_types;
+pub mod waitlist;
 // The schema and its transports.
 pub mod http;
 pub mod schema;

@@ -13,11 +13,21 @@ use super::{
     profiles::{ProfilesMutation, ProfilesQuery},
     scalars::Described,
     visit_types::{VisitTypesMutation, VisitTypesQuery},
+    waitlist::{WaitlistMutation, WaitlistQuery},
 };
 use crate::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, VisitTypesQuery, HoldsQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
+pub struct Query(
+    AccountsQuery,
+    ProfilesQuery,
+    VisitTypesQuery,
+    HoldsQuery,
+    WaitlistQuery,
+    AppointmentsQuery,
+    AuditQuery,
+    OutboxQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -27,6 +37,7 @@ pub struct Mutation(
     VisitTypesMutation,
     HoldsMutation,
     SeriesMutation,
+    WaitlistMutation,
     CalendarMutation,
 );
 

@@ -274,7 +274,8 @@ export type EmailKind =
   | 'APPOINTMENT_RESCHEDULED'
   | 'APPOINTMENT_SERIES'
   | 'EMAIL_CHANGED'
-  | 'PASSWORD_RESET';
+  | 'PASSWORD_RESET'
+  | 'WAITLIST_OFFER';
 
 /** Where an email is in its life. */
 export type EmailStatus =
@@ -289,6 +290,23 @@ export type Gender =
   | 'OTHER'
   | 'UNDISCLOSED';
 
+export type JoinWaitlistInput = {
+  doctorId: Scalars['UUID']['input'];
+  /** In the future. */
+  earliest: Scalars['DateTime']['input'];
+  /** After `earliest`, at most 90 days after it. Only an offer's start must lie before it. */
+  latest: Scalars['DateTime']['input'];
+  /** Required of a doctor or admin; a patient joins for themself. */
+  patientId?: InputMaybe<Scalars['UUID']['input']>;
+  /**
+   * An active appointment of this patient with this doctor starting at or after `latest`: an
+   * accepted offer cancels it in the same transaction.
+   */
+  replacesAppointmentId?: InputMaybe<Scalars['UUID']['input']>;
+  /** The kind of visit waited for (its length, grid and policy); absent: the doctor's slot. */
+  visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
+};
+
 /** A human-readable confirmation. */
 export type MessagePayload = {
   __typename?: 'MessagePayload';
@@ -297,6 +315,11 @@ export type MessagePayload = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Books the offered time (`PENDING`), cancelling the appointment it replaces in the same
+   * transaction.
+   */
+  acceptWaitlistOffer: Appointment;
   /** Adds time off (doctors only). */
   addTimeOff: TimeOff;
   /** `PENDING|CONFIRMED → CANCELLED` (either party, admin). */
@@ -331,12 +354,21 @@ export type Mutation = {
   createCalendarFeed: CalendarFeed;
   /** DOCTOR (own), ADMIN (`doctorId` required). */
   createVisitType: VisitType;
+  /** Puts the entry back in line (`WAITING`, its place kept); the time goes to the next. */
+  declineWaitlistOffer: WaitlistEntry;
   /**
    * Keeps a time for a patient for `HOLD_TTL_SECS`: the patient for themself (`patientId` absent
    * or their own), a doctor at their own calendar for a patient, an admin for anyone. Checked as
    * a booking by that patient would be.
    */
   holdSlot: SlotHold;
+  /**
+   * Puts a patient in line for an earlier time with a doctor: a patient for themself, a doctor
+   * (own calendar) or an admin on a patient's behalf.
+   */
+  joinWaitlist: WaitlistEntry;
+  /** Ends a live entry (`LEFT`), withdrawing its offer. */
+  leaveWaitlist: WaitlistEntry;
   /** Signs in. Throttled per email and per client address. */
   login: AuthPayload;
   /** Ends the login the refresh token belongs to. */
@@ -383,6 +415,11 @@ export type Mutation = {
   upsertPatientProfile: PatientProfile;
   /** Verifies a doctor or withdraws verification (admins only). The user must be a doctor with a profile. */
   verifyDoctor: User;
+};
+
+
+export type MutationAcceptWaitlistOfferArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 
@@ -437,11 +474,26 @@ export type MutationCreateVisitTypeArgs = {
 };
 
 
+export type MutationDeclineWaitlistOfferArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationHoldSlotArgs = {
   doctorId: Scalars['UUID']['input'];
   patientId?: InputMaybe<Scalars['UUID']['input']>;
   startsAt: Scalars['DateTime']['input'];
   visitTypeId?: InputMaybe<Scalars['UUID']['input']>;
+};
+
+
+export type MutationJoinWaitlistArgs = {
+  input: JoinWaitlistInput;
+};
+
+
+export type MutationLeaveWaitlistArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 
@@ -651,6 +703,11 @@ export type Query = {
    * ones. By name.
    */
   visitTypes: Array<VisitType>;
+  /**
+   * Waitlist entries, first in first out: a patient's own, a doctor's (those for them), an
+   * admin's all (optionally of one `doctorId`).
+   */
+  waitlist: WaitlistEntryConnection;
 };
 
 
@@ -714,6 +771,14 @@ export type QueryUsersArgs = {
 export type QueryVisitTypesArgs = {
   doctorId: Scalars['UUID']['input'];
   includeInactive?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type QueryWaitlistArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  doctorId?: InputMaybe<Scalars['UUID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<Array<WaitlistStatus>>;
 };
 
 /** How a series repeats: every `intervalWeeks` weeks (1..=4), `count` times (2..=26). */
@@ -891,6 +956,59 @@ export type VisitTypeInput = {
   patientCancelCutoffMinutes?: InputMaybe<Scalars['Int']['input']>;
   patientRescheduleCutoffMinutes?: InputMaybe<Scalars['Int']['input']>;
 };
+
+export type WaitlistEntry = {
+  __typename?: 'WaitlistEntry';
+  createdAt: Scalars['DateTime']['output'];
+  doctor: User;
+  earliest: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  latest: Scalars['DateTime']['output'];
+  /** Set while `OFFERED`. */
+  offer?: Maybe<WaitlistOffer>;
+  patient: User;
+  /** The later appointment an accepted offer cancels. */
+  replacesAppointment?: Maybe<Appointment>;
+  status: WaitlistStatus;
+  /** The kind of visit it waits for (null: the doctor's `slotMinutes`). */
+  visitType?: Maybe<VisitType>;
+};
+
+export type WaitlistEntryConnection = {
+  __typename?: 'WaitlistEntryConnection';
+  /** A list of edges. */
+  edges: Array<WaitlistEntryEdge>;
+  /** A list of nodes. */
+  nodes: Array<WaitlistEntry>;
+  /** Information to aid in pagination. */
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An edge in a connection. */
+export type WaitlistEntryEdge = {
+  __typename?: 'WaitlistEntryEdge';
+  /** A cursor for use in pagination */
+  cursor: Scalars['String']['output'];
+  /** The item at the end of the edge */
+  node: WaitlistEntry;
+};
+
+export type WaitlistOffer = {
+  __typename?: 'WaitlistOffer';
+  endsAt: Scalars['DateTime']['output'];
+  /** After this the offer goes to the next in line (`WAITLIST_OFFER_TTL_SECS` after it was made). */
+  expiresAt: Scalars['DateTime']['output'];
+  startsAt: Scalars['DateTime']['output'];
+};
+
+/** Where a waitlist entry is in its life: `WAITING` and `OFFERED` are live. */
+export type WaitlistStatus =
+  | 'BOOKED'
+  | 'EXPIRED'
+  | 'LEFT'
+  | 'OFFERED'
+  | 'WAITING';
 
 /** Day of the week, Monday first. */
 export type Weekday =

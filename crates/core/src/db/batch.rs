@@ -34,3 +34,45 @@ pub async fn execute_all<C: ConnectionTrait>(db: &C, statements: Vec<Statement>)
     db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     Ok(())
 }
+
+/// A statement written with numbered placeholders (`$1`, `$2`, a number may repeat), as
+/// [`execute_all`] can run it with others: on SQLite each `$n` becomes a positional `?` and the
+/// values are laid out in the order they are used; on PostgreSQL it stays as it is.
+pub fn numbered(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    if backend != DbBackend::Sqlite {
+        return Statement::from_sql_and_values(backend, sql, values);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut laid = Vec::with_capacity(values.len());
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, ch)) = chars.next() {
+        if ch == '$' && chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
+            let mut n = 0usize;
+            while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+                n = n * 10 + d.to_digit(10).map_or(0, |d| d as usize);
+                chars.next();
+            }
+            if let Some(v) = n.checked_sub(1).and_then(|i| values.get(i)) {
+                laid.push(v.clone());
+            }
+            out.push('?');
+        } else {
+            out.push(ch);
+        }
+    }
+    Statement::from_sql_and_values(backend, out, laid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_placeholders_become_positional_on_sqlite_in_the_order_used() {
+        let s = numbered(DbBackend::Sqlite, "SELECT $2, $1, $2", vec![1.into(), 2.into()]);
+        assert_eq!(s.sql, "SELECT ?, ?, ?");
+        assert_eq!(s.values, Some(Values(vec![2.into(), 1.into(), 2.into()])));
+        let p = numbered(DbBackend::Postgres, "SELECT $2, $1", vec![1.into(), 2.into()]);
+        assert_eq!(p.sql, "SELECT $2, $1");
+    }
+}

@@ -14,8 +14,9 @@
 //!
 //! Who: the patient for themself; a doctor at their own calendar for a patient; an admin for
 //! anyone. A patient's `myHolds` lists every live hold for them, whoever placed it; a doctor's or
-//! admin's, those they placed. (A waitlist offer's hold, a later feature, will be one more kind of
-//! hold, left out of `myHolds`, of the limit and of `releaseHold`.)
+//! admin's, those they placed. A waitlist offer's hold (`waitlist_entry_id` set, written by
+//! `domain::waitlist`) is one more kind of hold, left out of `myHolds`, of the limit (and its
+//! `retryAfter`), of `releaseHold` and of `holdId`.
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -28,7 +29,7 @@ use uuid::Uuid;
 use super::{
     Role, Store,
     appointments::{self, Failure, Request, UpcomingLimits, with_retries},
-    audit,
+    audit, waitlist_marks,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -155,6 +156,7 @@ async fn place(
         .filter(slot_hold::Column::PatientId.eq(r.patient_id))
         .filter(slot_hold::Column::Status.eq(HoldStatus::Live))
         .filter(slot_hold::Column::ExpiresAt.gt(now))
+        .filter(slot_hold::Column::WaitlistEntryId.is_null())
         .into_tuple()
         .one(txn)
         .await?
@@ -180,6 +182,7 @@ async fn place(
         status: HoldStatus::Live,
         created_at: now,
         ended_at: None,
+        waitlist_entry_id: None,
     };
     let backend = txn.get_database_backend();
     let insert = slot_hold::Entity::insert(slot_hold::ActiveModel {
@@ -196,10 +199,12 @@ async fn place(
         status: Set(hold.status),
         created_at: Set(now),
         ended_at: Set(None),
+        waitlist_entry_id: Set(None),
     })
     .build(backend);
     // The insert first: a clash refused by the database (its block) stops it before the audit row.
-    let mut writes = vec![insert];
+    // The hold's expiry frees the time again: the doctor's waitlist is matched then.
+    let mut writes = vec![insert, waitlist_marks::mark(backend, hold.doctor_id, hold.expires_at)];
     writes.extend(audit::insert_statement(backend, Some(actor), "appointment.hold", [Some(hold.id)], now));
     batch::execute_all(txn, writes).await?;
     Ok(hold)
@@ -217,7 +222,7 @@ pub async fn release_hold(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult
     let hold = slot_hold::Entity::find_by_id(id)
         .one(&txn)
         .await?
-        .filter(|h| h.patient_id == viewer.id() || h.placed_by == viewer.id())
+        .filter(|h| h.waitlist_entry_id.is_none() && (h.patient_id == viewer.id() || h.placed_by == viewer.id()))
         .ok_or(AppError::NotFound("Hold"))?;
     let released = slot_hold::Entity::update_many()
         .col_expr(slot_hold::Column::Status, Expr::value(HoldStatus::Released))
@@ -231,6 +236,7 @@ pub async fn release_hold(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult
         > 0;
     if released {
         audit::record(&txn, Some(viewer.id()), "appointment.hold_release", Some(hold.id), now).await?;
+        waitlist_marks::mark_now(&txn, hold.doctor_id, now).await?;
     }
     txn.commit().await?;
     Ok(released)
@@ -252,6 +258,7 @@ pub async fn my_holds<C: ConnectionTrait>(
     };
     Ok(slot_hold::Entity::find()
         .filter(whose.eq(viewer.id()))
+        .filter(slot_hold::Column::WaitlistEntryId.is_null())
         .filter(slot_hold::Column::Status.eq(HoldStatus::Live))
         .filter(slot_hold::Column::ExpiresAt.gt(now))
         .order_by_asc(slot_hold::Column::StartsAt)

@@ -13,6 +13,8 @@ pub mod schedule;
 pub mod throttle;
 pub mod validation;
 pub mod visit_types;
+pub mod waitlist;
+pub mod waitlist_marks;
 
 use std::sync::{
     Arc,

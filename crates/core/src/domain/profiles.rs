@@ -98,6 +98,7 @@ pub async fn upsert_doctor_profile(
         .await?
         .ok_or_else(|| AppError::internal("doctor profile vanished after upsert"))?;
     audit::record(&txn, Some(viewer.id()), "profile.doctor_update", Some(viewer.id()), now).await?;
+    super::waitlist_marks::mark_now(&txn, viewer.id(), now).await?;
     txn.commit().await?;
     Ok(saved)
 }

@@ -185,6 +185,7 @@ pub async fn set_availability(store: &Store, viewer: &Viewer, rules: Vec<Rule>) 
         .await?;
     }
     audit::record(&txn, Some(viewer.id()), "availability.set", Some(viewer.id()), store.clock.now()).await?;
+    super::waitlist_marks::mark_now(&txn, viewer.id(), store.clock.now()).await?;
     txn.commit().await?;
     Ok(sorted)
 }
@@ -268,6 +269,7 @@ pub async fn remove_time_off(store: &Store, viewer: &Viewer, id: Uuid) -> AppRes
         return Err(AppError::NotFound("Time off"));
     }
     audit::record(&txn, Some(viewer.id()), "time_off.remove", Some(viewer.id()), store.clock.now()).await?;
+    super::waitlist_marks::mark_now(&txn, viewer.id(), store.clock.now()).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -422,7 +424,26 @@ pub async fn available_slots(
     if !cal.bookable() {
         return Ok(Vec::new());
     }
-    let now = store.clock.now();
+    free_starts(&store.db, &cal, terms, from, to, store.clock.now()).await
+}
+
+/// The free starts of `cal`'s doctor in `[from, to)` for a visit on `terms`, as a patient's
+/// booking would accept them (the computation of [`available_slots`], which the waitlist's matcher
+/// shares): on the grid, after `now`, the visit outside time off, its blocked range clear of every
+/// active appointment's and live hold's, within the terms' notice and horizon. Three statements
+/// at most (none when the grid is empty). The caller has checked that the doctor is bookable.
+///
+/// # Errors
+/// Internal only.
+pub async fn free_starts<C: ConnectionTrait>(
+    db: &C,
+    cal: &DoctorCalendar,
+    terms: Terms,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Slot>> {
+    let doctor_id = cal.doctor.id;
     let mut earliest = from.max(now);
     let mut latest = to;
     if let Some(policy) = terms.policy {
@@ -436,10 +457,10 @@ pub async fn available_slots(
     let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
         return Ok(slots);
     };
-    let away = time_off_overlapping(&store.db, doctor_id, first.start, last.end).await?;
+    let away = time_off_overlapping(db, doctor_id, first.start, last.end).await?;
     let (_, first_blocked, _) = terms.blocks(first.start);
     let (_, _, last_blocked) = terms.blocks(last.start);
-    let blocked = blocked_overlapping(&store.db, doctor_id, first_blocked, last_blocked, now).await?;
+    let blocked = blocked_overlapping(db, doctor_id, first_blocked, last_blocked, now).await?;
     Ok(slots
         .into_iter()
         .filter(|s| {

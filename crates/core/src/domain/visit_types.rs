@@ -264,6 +264,7 @@ pub async fn update(
     let updated =
         model.update(&txn).await.map_err(|e| if is_unique_violation(&e) { name_taken() } else { e.into() })?;
     audit::record(&txn, Some(viewer.id()), "visit_type.update", Some(id), now).await?;
+    super::waitlist_marks::mark_now(&txn, updated.doctor_id, now).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -283,6 +284,7 @@ pub async fn set_active(store: &Store, viewer: &Viewer, id: Uuid, active: bool) 
         .exec(&txn)
         .await?;
     audit::record(&txn, Some(viewer.id()), "visit_type.activate", Some(id), now).await?;
+    super::waitlist_marks::mark_now(&txn, t.doctor_id, now).await?;
     txn.commit().await?;
     Ok(visit_type::Model { active, updated_at: now, ..t })
 }

@@ -18,3 +18,4 @@ pub mod slot_hold;
 pub mod time_off;
 pub mod user;
 pub mod visit_type;
+pub mod waitlist_entry;

@@ -63,6 +63,9 @@ pub enum EmailKind {
     /// To the old address, after an email change.
     #[sea_orm(string_value = "EMAIL_CHANGED")]
     EmailChanged,
+    /// To a waiting patient: an earlier time is kept for them for `WAITLIST_OFFER_TTL_SECS`.
+    #[sea_orm(string_value = "WAITLIST_OFFER")]
+    WaitlistOffer,
 }
 
 impl EmailKind {
@@ -77,6 +80,7 @@ impl EmailKind {
             Self::AppointmentReminder => "appointment-reminder",
             Self::AppointmentSeries => "appointment-series",
             Self::EmailChanged => "email-changed",
+            Self::WaitlistOffer => "waitlist-offer",
         }
     }
 }

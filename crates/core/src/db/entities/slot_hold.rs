@@ -22,6 +22,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When it stopped being live (released, consumed, expired).
     pub ended_at: Option<DateTimeUtc>,
+    /// Set on a waitlist offer's hold: the entry it was offered to. Such a hold is answered only
+    /// with `acceptWaitlistOffer` / `declineWaitlistOffer` (not `myHolds`, `releaseHold`, `holdId`)
+    /// and does not count toward `HOLD_MAX_PER_PATIENT`.
+    pub waitlist_entry_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

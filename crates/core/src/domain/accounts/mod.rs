@@ -111,7 +111,8 @@ pub async fn revoke_calendar_feed<C: sea_orm::ConnectionTrait>(txn: &C, user: Uu
     Ok(deleted.rows_affected > 0)
 }
 
-/// Releases every live hold of `user`, as doctor or as patient, inside the caller's write
+/// Releases every live hold of `user` (waitlist offers included) and ends their live waitlist
+/// entries (`LEFT`), as doctor or as patient, inside the caller's write
 /// transaction (a deactivation, a role change, a doctor no longer verified): the times they kept
 /// are free again at once. On PostgreSQL it first takes `user`'s lock ([`lock_person`]), which
 /// every booking and hold of theirs holds while it runs: one under way is released here, one
@@ -123,6 +124,8 @@ pub async fn release_holds_of(txn: &DatabaseTransaction, user: Uuid, now: DateTi
     use crate::db::entities::slot_hold::{self, HoldStatus};
     use sea_orm::{Condition, sea_query::Expr};
     lock_person(txn, user).await?;
+    // Their live waitlist entries end, and the doctors whose time their holds kept are matched.
+    super::waitlist_marks::user_left(txn, user, now).await?;
     slot_hold::Entity::update_many()
         .col_expr(slot_hold::Column::Status, Expr::value(HoldStatus::Released))
         .col_expr(slot_hold::Column::EndedAt, Expr::value(now))

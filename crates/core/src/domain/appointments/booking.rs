@@ -105,6 +105,9 @@ pub(super) struct Booking {
     pub(super) actor: Uuid,
     role: Role,
     limits: UpcomingLimits,
+    /// Booking a waitlist offer's hold (`acceptWaitlistOffer`, already allowed to the viewer): only
+    /// then is an offer's hold usable, and it is booked as its patient would book it.
+    offer: bool,
     /// The occurrence of a recurring series this booking is (`None`: a single appointment): the
     /// row says so, and its event writes the reminders only (the series has one email).
     pub(super) in_series: Option<InSeries>,
@@ -125,7 +128,7 @@ impl Booking {
 
     /// The request checked for this booking, of these people and type.
     fn request(&self, doctor_id: Uuid, patient_id: Uuid, visit_type_id: Option<Uuid>, from_hold: bool) -> Request {
-        let by_the_patient = self.role == Role::Patient;
+        let by_the_patient = self.role == Role::Patient || self.offer;
         Request {
             doctor_id,
             patient_id,
@@ -227,6 +230,7 @@ pub(super) fn prepare(viewer: &Viewer, input: NewAppointment, limits: UpcomingLi
         role,
         limits,
         in_series: None,
+        offer: false,
     })
 }
 
@@ -236,10 +240,13 @@ pub(super) fn prepare(viewer: &Viewer, input: NewAppointment, limits: UpcomingLi
 async fn held_for(txn: &DatabaseTransaction, b: &Booking, id: Uuid) -> Result<slot_hold::Model, Failure> {
     let not_found = || AppError::NotFoundAt { what: "Hold", field: "holdId" };
     let hold = slot_hold::Entity::find_by_id(id).one(txn).await?.ok_or_else(not_found)?;
-    let theirs = match b.role {
-        Role::Patient => hold.patient_id == b.actor,
-        Role::Doctor | Role::Admin => hold.placed_by == b.actor,
-    };
+    // An offer's hold is answered only through its waitlist entry.
+    let theirs = b.offer == hold.waitlist_entry_id.is_some()
+        && (b.offer
+            || match b.role {
+                Role::Patient => hold.patient_id == b.actor,
+                Role::Doctor | Role::Admin => hold.placed_by == b.actor,
+            });
     if !theirs {
         return Err(not_found().into());
     }
@@ -256,6 +263,42 @@ async fn held_for(txn: &DatabaseTransaction, b: &Booking, id: Uuid) -> Result<sl
         return Err(AppError::bad_input("visitTypeId", "visitTypeId must be the hold's visit type").into());
     }
     Ok(hold)
+}
+
+/// Books the time waitlist offer `hold_id` keeps, inside `txn` (the accepting transaction), as its
+/// patient would book it (`PENDING`; every check again but notice and horizon, judged when the
+/// offer was made), consuming the hold; `actor` is who accepted. The caller has checked that the
+/// viewer may answer the offer, and runs [`crate::events::EventHub::committed`] with the notice
+/// after its commit.
+///
+/// # Errors
+/// As [`create`] with a hold: `CONFLICT` (field `holdId`, reason `HOLD_EXPIRED`) for an offer no
+/// longer live.
+pub(crate) async fn book_offer(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    hold: &slot_hold::Model,
+    reason: String,
+    actor: Uuid,
+    limits: UpcomingLimits,
+) -> Result<(appointment::Model, EventNotice), Failure> {
+    let booking = Booking {
+        doctor_id: None,
+        patient_id: None,
+        visit_type_id: None,
+        starts_at: hold.starts_at,
+        hold_id: Some(hold.id),
+        reason,
+        status: AppointmentStatus::Pending,
+        on_grid: true,
+        actor,
+        role: Role::Patient,
+        limits,
+        offer: true,
+        in_series: None,
+    };
+    let (appt, notice, _) = book(store, txn, &booking).await?;
+    Ok((appt, notice))
 }
 
 /// Consumes hold `id` if it is still live at `now`, inside `txn` after the booking's locks: one

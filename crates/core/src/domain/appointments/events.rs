@@ -12,7 +12,7 @@ use crate::{
         by_position::FromPosition,
         entities::{appointment, appointment_event, doctor_profile, user},
     },
-    domain::{Store, audit},
+    domain::{Store, audit, waitlist_marks},
     error::AppResult,
     events::EventNotice,
 };
@@ -90,6 +90,8 @@ pub(super) async fn record_with<C: ConnectionTrait>(
     writes.extend(change);
     writes.push(appointment_event::Entity::insert(event(event_id, appt, kind, actor, at)).build(backend));
     writes.extend(audit::insert_statement(backend, actor, action, [Some(appt.id)], at));
+    let freed = matches!(kind, AppointmentEventKind::Cancelled | AppointmentEventKind::Rescheduled);
+    writes.extend(waitlist_marks::on_appointment_change(backend, appt, freed, at));
     let wake = emails.is_some();
     writes.extend(emails);
     batch::execute_all(txn, writes).await?;

@@ -133,6 +133,35 @@ pub(super) async fn apply(
     Ok((appt, notice))
 }
 
+/// Cancels appointment `id` inside `txn` for a waitlist offer accepted in its place, with reason
+/// `reason`: by `actor`, exempt from the patient's cutoff and never a late cancellation (no
+/// `cancelled_at` is kept, which is what lateness is judged by). Nothing when it is no longer
+/// active. Returns the event's notice, for after the commit.
+///
+/// # Errors
+/// Internal only.
+pub(crate) async fn cancel_replaced(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    reason: &str,
+    actor: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<EventNotice>, Failure> {
+    use sea_orm::EntityTrait;
+    let Some(appt) = appointment::Entity::find_by_id(id).one(txn).await?.filter(|a| a.status.is_active()) else {
+        return Ok(None);
+    };
+    let mut model: appointment::ActiveModel = appt.into();
+    model.status = Set(AppointmentStatus::Cancelled);
+    model.cancellation_reason = Set(Some(reason.to_owned()));
+    model.cancelled_at = Set(None);
+    model.updated_at = Set(now);
+    let appt = model.update(txn).await?;
+    let notice = record(store, txn, &appt, AppointmentEventKind::Cancelled, None, Some(actor), now, None, None).await?;
+    Ok(Some(notice))
+}
+
 fn status_word(s: AppointmentStatus) -> &'static str {
     match s {
         AppointmentStatus::Pending => "pending",

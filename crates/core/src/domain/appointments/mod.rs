@@ -25,7 +25,6 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub(crate) use self::booking::clear;
 pub use self::{
     booking::{Cleared, NewAppointment, Request, create},
     events::{EventWithParties, event_by_id, event_with_parties},
@@ -35,6 +34,10 @@ pub use self::{
         visible_in_range_with_event_counts,
     },
     series::{Recurrence, cancel_series, create_series, get_series, occurrences_of, series_by_ids},
+};
+pub(crate) use self::{
+    booking::{book_offer, clear},
+    lifecycle::cancel_replaced,
 };
 use super::{
     privacy::{self, AppointmentPart},
@@ -160,7 +163,7 @@ impl From<AppError> for Failure {
 /// uncommitted row while checking the exclusion constraints: a deadlock PostgreSQL breaks only
 /// after `deadlock_timeout` (1 s), and under load a round of five bookings of one patient ran out
 /// of retries (CI saw `INTERNAL_SERVER_ERROR`). SQLite has one writer: nothing to do.
-async fn lock_parties(txn: &DatabaseTransaction, doctor: Uuid, patient: Uuid) -> Result<(), DbErr> {
+pub(crate) async fn lock_parties(txn: &DatabaseTransaction, doctor: Uuid, patient: Uuid) -> Result<(), DbErr> {
     if txn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
