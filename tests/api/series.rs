@@ -42,6 +42,12 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
+/// The statuses of a `cancelAppointmentSeries` answer's occurrences, in order.
+fn cancelled_statuses(body: &Value) -> Vec<&str> {
+    let appts = body["data"]["cancelAppointmentSeries"]["appointments"].as_array();
+    appts.unwrap_or_else(|| panic!("{body}")).iter().map(|a| a["status"].as_str().unwrap()).collect()
+}
+
 fn extension<'a>(body: &'a Value, name: &str) -> &'a Value {
     &body["errors"][0]["extensions"][name]
 }
@@ -310,12 +316,7 @@ async fn cancelling_from_occurrence_three_cancels_the_rest_with_one_email_per_pa
         app.gql(Some(&patient.access), CANCEL_SERIES, json!({ "id": id, "from": 3, "why": "Moving away" })).await;
 
     // Assert
-    let statuses: Vec<&str> = body["data"]["cancelAppointmentSeries"]["appointments"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"))
-        .iter()
-        .map(|a| a["status"].as_str().unwrap())
-        .collect();
+    let statuses = cancelled_statuses(&body);
     assert_eq!(statuses, ["CONFIRMED", "CONFIRMED", "CANCELLED", "CANCELLED", "CANCELLED"]);
     let emails = app.outbox_emails(4).await;
     let cancelled: Vec<&String> =
@@ -362,12 +363,7 @@ async fn a_patients_cutoff_leaves_the_occurrences_inside_it() {
 
     let body = app.gql(Some(&patient.access), CANCEL_SERIES, json!({ "id": id })).await;
 
-    let statuses: Vec<&str> = body["data"]["cancelAppointmentSeries"]["appointments"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"))
-        .iter()
-        .map(|a| a["status"].as_str().unwrap())
-        .collect();
+    let statuses = cancelled_statuses(&body);
     assert_eq!(statuses, ["PENDING", "CANCELLED", "CANCELLED"], "{body}");
     // The doctor is not bound by the patient's cutoff.
     let body = app.gql(Some(&doctor.access), CANCEL_SERIES, json!({ "id": id })).await;
