@@ -42,6 +42,12 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
+/// The statuses of a `cancelAppointmentSeries` answer's occurrences, in order.
+fn cancelled_statuses(body: &Value) -> Vec<&str> {
+    let appts = body["data"]["cancelAppointmentSeries"]["appointments"].as_array();
+    appts.unwrap_or_else(|| panic!("{body}")).iter().map(|a| a["status"].as_str().unwrap()).collect()
+}
+
 fn extension<'a>(body: &'a Value, name: &str) -> &'a Value {
     &body["errors"][0]["extensions"][name]
 }
@@ -134,6 +140,14 @@ async fn a_hold_and_recurrence_bounds_are_refused_before_any_occurrence() {
         assert_eq!(field(&body), Some(want), "{recurrence}: {body}");
         assert!(extension(&body, "occurrence").is_null(), "a series-wide error names no occurrence: {body}");
     }
+    // Who books for whom is the series' too: a patient naming another patient is refused as a
+    // whole, naming no occurrence.
+    let other = app.patient().await;
+    let for_other =
+        json!({ "doctorId": doctor.id, "patientId": other.id, "startsAt": starts_at, "reasonForVisit": "Check" });
+    let body = book_series(&app, &patient, for_other, json!({ "count": 2 })).await;
+    assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
+    assert!(extension(&body, "occurrence").is_null(), "{body}");
     // The edges are accepted.
     let body = book_series(&app, &patient, input, json!({ "intervalWeeks": 4, "count": 2 })).await;
     assert_eq!(occurrences(series_of(&body)).len(), 2);
@@ -310,12 +324,7 @@ async fn cancelling_from_occurrence_three_cancels_the_rest_with_one_email_per_pa
         app.gql(Some(&patient.access), CANCEL_SERIES, json!({ "id": id, "from": 3, "why": "Moving away" })).await;
 
     // Assert
-    let statuses: Vec<&str> = body["data"]["cancelAppointmentSeries"]["appointments"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"))
-        .iter()
-        .map(|a| a["status"].as_str().unwrap())
-        .collect();
+    let statuses = cancelled_statuses(&body);
     assert_eq!(statuses, ["CONFIRMED", "CONFIRMED", "CANCELLED", "CANCELLED", "CANCELLED"]);
     let emails = app.outbox_emails(4).await;
     let cancelled: Vec<&String> =
@@ -362,12 +371,7 @@ async fn a_patients_cutoff_leaves_the_occurrences_inside_it() {
 
     let body = app.gql(Some(&patient.access), CANCEL_SERIES, json!({ "id": id })).await;
 
-    let statuses: Vec<&str> = body["data"]["cancelAppointmentSeries"]["appointments"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"))
-        .iter()
-        .map(|a| a["status"].as_str().unwrap())
-        .collect();
+    let statuses = cancelled_statuses(&body);
     assert_eq!(statuses, ["PENDING", "CANCELLED", "CANCELLED"], "{body}");
     // The doctor is not bound by the patient's cutoff.
     let body = app.gql(Some(&doctor.access), CANCEL_SERIES, json!({ "id": id })).await;
@@ -425,6 +429,15 @@ async fn series_fields_follow_the_appointment_privacy_and_cost_constant_statemen
     let (large, body) = app.statements_for(Some(&patient.access), page, json!({ "n": 5 })).await;
     assert_eq!(body["data"]["appointments"]["edges"].as_array().unwrap().len(), 5);
     assert_eq!(small, large, "a constant number of statements");
+
+    // A single occurrence moves with the usual mutation and stays in its series.
+    let moved = utc_of_local(first + TimeDelta::weeks(1), "10:00", "UTC");
+    let q = "mutation($id: UUID!, $at: DateTime!) { rescheduleAppointment(id: $id, startsAt: $at) { startsAt occurrence series { id } } }";
+    let body = app.gql(Some(&patient.access), q, json!({ "id": second, "at": moved })).await;
+    let a = &body["data"]["rescheduleAppointment"];
+    assert_eq!(a["startsAt"].as_str(), Some(moved.as_str()), "{body}");
+    assert_eq!(a["occurrence"], 2);
+    assert_eq!(a["series"]["id"], series["id"]);
 }
 
 /// A local time that does not exist on an occurrence's day (the clocks jump over it) fails the

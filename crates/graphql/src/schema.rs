@@ -106,7 +106,7 @@ pub struct PlainDeclaration {
 pub fn plain_objects() -> Vec<PlainDeclaration> {
     use super::{
         accounts::UserConnection,
-        appointments::{Appointment, AppointmentConnection},
+        appointments::{Appointment, AppointmentConnection, AppointmentSeries},
         audit::{AuditEntry, AuditEntryConnection},
         holds::SlotHold,
         objects::DoctorProfile,
@@ -126,6 +126,7 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         of::<User>(),
         of::<DoctorProfile>(),
         of::<Appointment>(),
+        of::<AppointmentSeries>(),
         of::<AppointmentConnection>(),
         of::<PageEdge<AppointmentCursor, Appointment>>(),
         of::<UserConnection>(),

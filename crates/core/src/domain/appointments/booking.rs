@@ -174,7 +174,7 @@ pub async fn create(
     input: NewAppointment,
     limits: UpcomingLimits,
 ) -> AppResult<appointment::Model> {
-    let booking = prepare(viewer, input, limits)?;
+    let booking = prepare(viewer, &input, limits)?;
     let (appt, notice, _) = with_retries(|| {
         let (owned, booking) = (store.clone(), booking.clone());
         store.writes.run(move |txn| {
@@ -193,7 +193,7 @@ pub async fn create(
 /// # Errors
 /// `FORBIDDEN` for an id of the wrong role's side; `BAD_USER_INPUT` for a missing `doctorId` or
 /// `patientId` (without a hold) or a bad `reasonForVisit`.
-pub(super) fn prepare(viewer: &Viewer, input: NewAppointment, limits: UpcomingLimits) -> AppResult<Booking> {
+pub(super) fn prepare(viewer: &Viewer, input: &NewAppointment, limits: UpcomingLimits) -> AppResult<Booking> {
     let role = viewer.role();
     // An id of the viewer's own side must be theirs.
     match role {

@@ -112,6 +112,7 @@ pub enum Mail {
 ///
 /// # Errors
 /// Internal only (a party missing is a broken foreign key).
+#[expect(clippy::too_many_arguments, reason = "one event's facts, each needed")]
 pub async fn on_event<C: ConnectionTrait>(
     store: &Store,
     txn: &C,

@@ -78,7 +78,7 @@ pub async fn create_series(
     if !OCCURRENCES.contains(&recurrence.count) {
         return Err(AppError::bad_input("count", "count must be between 2 and 26"));
     }
-    let first = booking::prepare(viewer, input, limits)?;
+    let first = booking::prepare(viewer, &input, limits)?;
     let (series, notices) = with_retries(|| {
         let (owned, first) = (store.clone(), first.clone());
         store.writes.run(move |txn| {
@@ -400,6 +400,7 @@ pub async fn cancel_series(
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
 mod tests {
     use chrono::NaiveDate;
 
