@@ -547,6 +547,7 @@ async fn deactivating_a_patient_or_unverifying_the_doctor_ends_live_entries_and_
 /// default; debug builds unless `--release`).
 #[tokio::test]
 #[ignore = "a measurement for BENCHMARKS.md, not a check"]
+#[expect(clippy::print_stdout, reason = "the measurement is this test's output")]
 async fn a_cancellation_with_1000_waiting_entries_reaches_the_first_in_line() {
     use cybermed::{
         db::entities::{patient_profile, user, waitlist_entry},
@@ -594,7 +595,7 @@ async fn a_cancellation_with_1000_waiting_entries_reaches_the_first_in_line() {
         let profiles = ids.iter().map(|id| {
             patient_profile::ActiveModel::from(patient_profile::Model {
                 user_id: *id,
-                date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
+                date_of_birth: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
                 emergency_contact_name: "Kim".into(),
                 emergency_contact_phone: "+1 555 0100".into(),
                 created_at: now,
