@@ -540,6 +540,31 @@ async fn deactivating_a_patient_or_unverifying_the_doctor_ends_live_entries_and_
     assert_eq!(free, 0, "the offer's hold went with it");
 }
 
+#[tokio::test]
+async fn a_released_hold_and_an_expired_hold_free_their_time_for_the_line() {
+    let l = Line::open(&[("HOLD_TTL_SECS", "2")]).await;
+    let c = &l.c;
+    // Someone holds both slots of the day; two patients wait.
+    let holder = c.app.patient().await;
+    let hold = "mutation($d: UUID!, $s: DateTime!) { holdSlot(doctorId: $d, startsAt: $s) { id } }";
+    let mut holds = Vec::new();
+    for at in [l.at("09:00"), l.at("09:30")] {
+        let body = c.app.gql(Some(&holder.access), hold, json!({ "d": c.doctor.id, "s": at })).await;
+        holds.push(body["data"]["holdSlot"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned());
+    }
+    let (a, b) = (c.app.patient().await, c.app.patient().await);
+    let ea = l.joined(&a).await;
+    let eb = l.joined(&b).await;
+
+    // Released: the first in line is offered it.
+    let release = "mutation($id: UUID!) { releaseHold(id: $id) }";
+    assert_eq!(c.app.gql(Some(&holder.access), release, json!({ "id": holds[0] })).await["data"]["releaseHold"], true);
+    assert_eq!(l.offered(&a, &ea).await["offer"]["startsAt"], l.at("09:00"));
+    // Expired (2 s): the next is offered the other slot, with no request in between.
+    let offered = l.until(&b, &eb, Duration::from_secs(7), |e| e["status"] == "OFFERED").await;
+    assert_eq!(offered["offer"]["startsAt"], l.at("09:30"));
+}
+
 /// BENCHMARKS.md: a cancellation with 1,000 waiting entries for that doctor. The time from the
 /// cancel's answer to the offer's email row (the background matcher's path), and the statements
 /// one match takes (the same match run by hand under the test's own claim, so it is counted).
