@@ -114,7 +114,7 @@ fn with_next(slots: &[String]) -> (String, String) {
 }
 
 /// The actions of the audit log about `subject`, oldest first.
-async fn audited(c: &Clinic, subject: &str) -> Vec<String> {
+pub async fn audited(c: &Clinic, subject: &str) -> Vec<String> {
     let q = "query($s: UUID) { auditLog(first: 100, subjectId: $s) { edges { node { action } } } }";
     let body = c.app.gql(Some(&c.admin.access), q, json!({ "s": subject })).await;
     assert!(body["errors"].is_null(), "{body}");

@@ -25,18 +25,13 @@ use cybermed_core::{
 /// like an active appointment until `expiresAt`, and is booked with `createAppointment`'s `holdId`.
 pub struct SlotHold(pub Arc<slot_hold::Model>);
 
-impl SlotHold {
-    /// One of its two people, as anyone who may see the hold sees them: a hold is no shared
-    /// appointment, so a doctor sees a patient's private fields only when they also share one.
-    async fn person(ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<User>> {
-        let row = ctx
-            .loaders()
-            .await?
-            .load_one(UserById(id))
-            .await?
-            .ok_or_else(|| AppError::internal("hold's person missing"))?;
-        Ok(Fast(User::from_row(&row)))
-    }
+/// One of the two people of a hold or a waitlist entry, as anyone who may see it sees them: neither
+/// is a shared appointment, so a doctor sees a patient's private fields only when they also share
+/// one.
+pub(crate) async fn person(ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<User>> {
+    let row =
+        ctx.loaders().await?.load_one(UserById(id)).await?.ok_or_else(|| AppError::internal("a person is missing"))?;
+    Ok(Fast(User::from_row(&row)))
 }
 
 #[Object]
@@ -45,10 +40,10 @@ impl SlotHold {
         Id(self.0.id)
     }
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
-        Self::person(ctx, self.0.doctor_id).await
+        person(ctx, self.0.doctor_id).await
     }
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
-        Self::person(ctx, self.0.patient_id).await
+        person(ctx, self.0.patient_id).await
     }
     /// The visit type it was checked with (null: the doctor's `slotMinutes`).
     async fn visit_type(&self, ctx: &Context<'_>) -> AppResult<Option<Fast<VisitType>>> {

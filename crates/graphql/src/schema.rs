@@ -115,6 +115,7 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         pagination::PageEdge,
         plain::PlainObject,
         visit_types::VisitType,
+        waitlist::{WaitlistEntry, WaitlistEntryConnection, WaitlistOffer},
     };
     use cybermed_core::domain::appointments::AppointmentCursor;
 
@@ -140,6 +141,10 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         of::<async_graphql::connection::PageInfo>(),
         of::<VisitType>(),
         of::<SlotHold>(),
+        of::<WaitlistEntry>(),
+        of::<WaitlistEntryConnection>(),
+        of::<PageEdge<uuid::Uuid, WaitlistEntry>>(),
+        of::<WaitlistOffer>(),
     ]
 }
 

@@ -10,7 +10,8 @@ use super::{
     ContextExt,
     appointments::{Appointment, answer},
     enums::WaitlistStatus,
-    loaders::{AppointmentById, UserById, VisitTypeById},
+    holds::person,
+    loaders::{AppointmentById, VisitTypeById},
     objects::User,
     pagination::{Page, decode_cursor, page_complexity, page_size},
     plain::Fast,
@@ -21,7 +22,7 @@ use crate::guard::RoleGuard;
 use cybermed_core::{
     db::entities::waitlist_entry,
     domain::waitlist::{self, EntryFilter, NewEntry, WaitlistRules},
-    error::{AppError, AppResult},
+    error::AppResult,
 };
 
 /// The time an entry is offered, kept for its patient until `expiresAt`.
@@ -50,30 +51,16 @@ crate::plain_object!(WaitlistOffer { plain: ["startsAt", "endsAt", "expiresAt"],
 /// A patient in line for an earlier time with one doctor, inside `[earliest, latest)`.
 pub struct WaitlistEntry(pub Arc<waitlist_entry::Model>);
 
-impl WaitlistEntry {
-    /// One of its two people, as anyone who may see the entry sees them: an entry is no shared
-    /// appointment, so a doctor sees a patient's private fields only when they also share one.
-    async fn person(ctx: &Context<'_>, id: Uuid) -> AppResult<Fast<User>> {
-        let row = ctx
-            .loaders()
-            .await?
-            .load_one(UserById(id))
-            .await?
-            .ok_or_else(|| AppError::internal("waitlist entry's person missing"))?;
-        Ok(Fast(User::from_row(&row)))
-    }
-}
-
 #[Object]
 impl WaitlistEntry {
     async fn id(&self) -> Id {
         Id(self.0.id)
     }
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
-        Self::person(ctx, self.0.patient_id).await
+        person(ctx, self.0.patient_id).await
     }
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Fast<User>> {
-        Self::person(ctx, self.0.doctor_id).await
+        person(ctx, self.0.doctor_id).await
     }
     /// The kind of visit it waits for (null: the doctor's `slotMinutes`).
     async fn visit_type(&self, ctx: &Context<'_>) -> AppResult<Option<Fast<VisitType>>> {

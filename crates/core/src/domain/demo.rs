@@ -15,6 +15,7 @@ use super::{
     profiles::{self, DoctorProfileChanges, PatientProfileChanges},
     schedule::{self, Rule, Weekday},
     visit_types::{self, VisitTypeSettings},
+    waitlist,
 };
 use crate::{
     auth::{jwt::TokenKeys, password::Passwords, random_token, sessions::SessionCache, viewer::Viewer},
@@ -236,6 +237,23 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
         };
         let weekly = Recurrence { interval_weeks: 1, count: 6 };
         appointments::create_series(state.store, &doctors[0], input, weekly, UpcomingLimits::default()).await?;
+    }
+
+    // The waitlist: Omar, then Kim, wait for the time Mary booked with Dr Hopper next week (the
+    // first slot of her week, so nothing is free to offer them yet): when Mary cancels, Omar is
+    // offered it; when he declines, Kim is.
+    if let Some(wanted) = slot(0, 0) {
+        for patient in [&patients[1], &patients[2]] {
+            let entry = waitlist::NewEntry {
+                doctor_id: doctors[0].id(),
+                patient_id: None,
+                visit_type_id: None,
+                earliest: wanted,
+                latest: wanted + TimeDelta::minutes(30),
+                replaces_appointment_id: None,
+            };
+            waitlist::join(state.store, patient, entry).await?;
+        }
     }
 
     // Past visits (completed, missed) are history: written as they would have happened.

@@ -97,21 +97,7 @@ pub async fn hold_slot(
     input: NewHold,
     rules: HoldRules,
 ) -> AppResult<slot_hold::Model> {
-    let patient_id = match viewer.role() {
-        Role::Patient => {
-            if input.patient_id.is_some_and(|p| p != viewer.id()) {
-                return Err(AppError::Forbidden);
-            }
-            viewer.id()
-        }
-        Role::Doctor => {
-            if input.doctor_id != viewer.id() {
-                return Err(AppError::Forbidden);
-            }
-            input.patient_id.ok_or_else(|| AppError::bad_input("patientId", "patientId is required"))?
-        }
-        Role::Admin => input.patient_id.ok_or_else(|| AppError::bad_input("patientId", "patientId is required"))?,
-    };
+    let patient_id = acting_for(viewer, input.doctor_id, input.patient_id)?;
     let request = Request {
         doctor_id: input.doctor_id,
         patient_id,
@@ -135,6 +121,31 @@ pub async fn hold_slot(
         })
     })
     .await
+}
+
+/// The patient a hold (or a waitlist entry) is for, as `viewer` may name them: a patient themself
+/// (`patient_id` absent or their own); a doctor at their own calendar, or an admin, for the
+/// patient they name.
+///
+/// # Errors
+/// `FORBIDDEN` for a patient naming another patient or a doctor naming another doctor;
+/// `BAD_USER_INPUT` (field `patientId`) for a doctor or admin naming no patient.
+pub fn acting_for(viewer: &Viewer, doctor_id: Uuid, patient_id: Option<Uuid>) -> AppResult<Uuid> {
+    match viewer.role() {
+        Role::Patient => {
+            if patient_id.is_some_and(|p| p != viewer.id()) {
+                return Err(AppError::Forbidden);
+            }
+            Ok(viewer.id())
+        }
+        Role::Doctor => {
+            if doctor_id != viewer.id() {
+                return Err(AppError::Forbidden);
+            }
+            patient_id.ok_or_else(|| AppError::bad_input("patientId", "patientId is required"))
+        }
+        Role::Admin => patient_id.ok_or_else(|| AppError::bad_input("patientId", "patientId is required")),
+    }
 }
 
 /// One run of a hold inside `txn`.

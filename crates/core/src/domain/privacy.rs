@@ -388,6 +388,28 @@ pub async fn sharing_with<C: sea_orm::ConnectionTrait>(
     Ok(as_doctor.into_iter().chain(as_patient).collect())
 }
 
+/// Whose waitlist entries `looker` may see (and answer): a patient their own, a doctor those for
+/// them, an admin all. Anyone else's entry is `NOT_FOUND`. An entry shares nothing: through it a
+/// doctor sees the patient's public fields only (see [`access`]), and `user(id)` stays
+/// `NOT_FOUND` until an appointment exists.
+pub fn sees_waitlist_entry(looker: Looker, patient_id: Uuid, doctor_id: Uuid) -> bool {
+    match looker.role {
+        Role::Admin => true,
+        Role::Patient => looker.id == patient_id,
+        Role::Doctor => looker.id == doctor_id,
+    }
+}
+
+/// [`sees_waitlist_entry`] as a condition on `waitlist_entries`; `None` for an admin (all).
+pub fn visible_waitlist_entries(looker: Looker) -> Option<Condition> {
+    use crate::db::entities::waitlist_entry::Column;
+    match looker.role {
+        Role::Admin => None,
+        Role::Patient => Some(Condition::all().add(Column::PatientId.eq(looker.id))),
+        Role::Doctor => Some(Condition::all().add(Column::DoctorId.eq(looker.id))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,27 +608,5 @@ mod tests {
         let has_email = |s: SearchIn| s.user_columns().iter().any(|c| matches!(c, user::Column::Email));
         assert!(!has_email(SearchIn::Directory));
         assert!(has_email(SearchIn::Accounts));
-    }
-}
-
-/// Whose waitlist entries `looker` may see (and answer): a patient their own, a doctor those for
-/// them, an admin all. Anyone else's entry is `NOT_FOUND`. An entry shares nothing: through it a
-/// doctor sees the patient's public fields only (see [`access`]), and `user(id)` stays
-/// `NOT_FOUND` until an appointment exists.
-pub fn sees_waitlist_entry(looker: Looker, patient_id: Uuid, doctor_id: Uuid) -> bool {
-    match looker.role {
-        Role::Admin => true,
-        Role::Patient => looker.id == patient_id,
-        Role::Doctor => looker.id == doctor_id,
-    }
-}
-
-/// [`sees_waitlist_entry`] as a condition on `waitlist_entries`; `None` for an admin (all).
-pub fn visible_waitlist_entries(looker: Looker) -> Option<Condition> {
-    use crate::db::entities::waitlist_entry::Column;
-    match looker.role {
-        Role::Admin => None,
-        Role::Patient => Some(Condition::all().add(Column::PatientId.eq(looker.id))),
-        Role::Doctor => Some(Condition::all().add(Column::DoctorId.eq(looker.id))),
     }
 }

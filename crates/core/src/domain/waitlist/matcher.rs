@@ -21,7 +21,10 @@
 //! Everything of one doctor commits together or not at all: a crash mid-way loses nothing (the
 //! mark stays, and its lease runs out), and the hold's place in `calendar_blocks` makes a second
 //! offer of one time impossible whatever runs at once.
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    time::Duration,
+};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -31,7 +34,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{OFFERS, WaitlistRules, remember_declined};
+use super::{OFFERS, WaitlistRules, remember_declined, set_status};
 use crate::{
     db::{
         batch, begin_write,
@@ -192,34 +195,12 @@ async fn expire(txn: &DatabaseTransaction, doctor: Uuid, now: DateTime<Utc>) -> 
         }
         // Back in line, or over when its window has passed too.
         let to = if e.latest <= now { WaitlistStatus::Expired } else { WaitlistStatus::Waiting };
-        writes.push(
-            waitlist_entry::Entity::update_many()
-                .col_expr(waitlist_entry::Column::Status, sea_orm::sea_query::Expr::value(to))
-                .col_expr(waitlist_entry::Column::OfferHoldId, sea_orm::sea_query::Expr::value(Option::<Uuid>::None))
-                .col_expr(
-                    waitlist_entry::Column::OfferStartsAt,
-                    sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .col_expr(
-                    waitlist_entry::Column::OfferEndsAt,
-                    sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .col_expr(
-                    waitlist_entry::Column::OfferExpiresAt,
-                    sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .col_expr(waitlist_entry::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-                .filter(waitlist_entry::Column::Id.eq(e.id))
-                .build(backend),
-        );
+        writes.push(set_status(to, now).filter(waitlist_entry::Column::Id.eq(e.id)).build(backend));
     }
     if !ended.is_empty() {
+        let ids = ended.iter().map(|e| e.id);
         writes.push(
-            waitlist_entry::Entity::update_many()
-                .col_expr(waitlist_entry::Column::Status, sea_orm::sea_query::Expr::value(WaitlistStatus::Expired))
-                .col_expr(waitlist_entry::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-                .filter(waitlist_entry::Column::Id.is_in(ended.iter().map(|e| e.id)))
-                .build(backend),
+            set_status(WaitlistStatus::Expired, now).filter(waitlist_entry::Column::Id.is_in(ids)).build(backend),
         );
     }
     writes.push(batch::numbered(
@@ -282,11 +263,10 @@ async fn offer_free_time(
                 _ => continue,
             },
         };
-        if !free.contains_key(&entry.visit_type_id) {
-            let slots = free_starts(txn, &cal, terms, now, until, now).await?;
-            free.insert(entry.visit_type_id, (terms, slots));
-        }
-        let Some((terms, slots)) = free.get(&entry.visit_type_id) else { continue };
+        let (terms, slots) = match free.entry(entry.visit_type_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert((terms, free_starts(txn, &cal, terms, now, until, now).await?)),
+        };
         let no = declined.get(&entry.id);
         let candidates = slots.iter().filter(|s| {
             let (_, from, until) = terms.blocks(s.start);

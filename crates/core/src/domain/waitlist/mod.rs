@@ -29,7 +29,7 @@ use uuid::Uuid;
 use super::{
     Role, Store,
     appointments::{self, Failure, UpcomingLimits, with_retries},
-    audit,
+    audit, holds,
     privacy::{self, Looker},
     schedule::DoctorCalendar,
     visit_types, waitlist_marks,
@@ -105,21 +105,7 @@ pub struct NewEntry {
 /// viewer may not see; `CONFLICT` (field `doctorId`) when the patient already waits for this
 /// doctor, decided by the database.
 pub async fn join(store: &Store, viewer: &Viewer, input: NewEntry) -> AppResult<waitlist_entry::Model> {
-    let patient_id = match viewer.role() {
-        Role::Patient => {
-            if input.patient_id.is_some_and(|p| p != viewer.id()) {
-                return Err(AppError::Forbidden);
-            }
-            viewer.id()
-        }
-        Role::Doctor => {
-            if input.doctor_id != viewer.id() {
-                return Err(AppError::Forbidden);
-            }
-            input.patient_id.ok_or_else(|| AppError::bad_input("patientId", "patientId is required"))?
-        }
-        Role::Admin => input.patient_id.ok_or_else(|| AppError::bad_input("patientId", "patientId is required"))?,
-    };
+    let patient_id = holds::acting_for(viewer, input.doctor_id, input.patient_id)?;
     let now = store.clock.now();
     if input.earliest <= now {
         return Err(AppError::bad_input("earliest", "earliest must be in the future"));
@@ -293,19 +279,24 @@ async fn move_entry<C: ConnectionTrait>(
     to: WaitlistStatus,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
+    let moved = set_status(to, now)
+        .filter(waitlist_entry::Column::Id.eq(id))
+        .filter(waitlist_entry::Column::Status.is_in(from.iter().copied()))
+        .exec(txn)
+        .await?;
+    Ok(moved.rows_affected > 0)
+}
+
+/// The `UPDATE` (to be filtered) that sets entries' status to `to` at `now` and clears their offer.
+fn set_status(to: WaitlistStatus, now: DateTime<Utc>) -> sea_orm::UpdateMany<waitlist_entry::Entity> {
     use sea_orm::sea_query::Expr;
-    let moved = waitlist_entry::Entity::update_many()
+    waitlist_entry::Entity::update_many()
         .col_expr(waitlist_entry::Column::Status, Expr::value(to))
         .col_expr(waitlist_entry::Column::OfferHoldId, Expr::value(Option::<Uuid>::None))
         .col_expr(waitlist_entry::Column::OfferStartsAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(waitlist_entry::Column::OfferEndsAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(waitlist_entry::Column::OfferExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(waitlist_entry::Column::UpdatedAt, Expr::value(now))
-        .filter(waitlist_entry::Column::Id.eq(id))
-        .filter(waitlist_entry::Column::Status.is_in(from.iter().copied()))
-        .exec(txn)
-        .await?;
-    Ok(moved.rows_affected > 0)
 }
 
 /// The statement that remembers that `entry` was offered `starts_at` (declined or expired): it is
@@ -346,7 +337,7 @@ pub async fn leave(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<waitli
     writes.extend(audit::insert_statement(backend, Some(viewer.id()), "waitlist.leave", [Some(id)], now));
     batch::execute_all(&txn, writes).await?;
     txn.commit().await?;
-    Ok(cleared(entry, WaitlistStatus::Left, now))
+    Ok(cleared(&entry, WaitlistStatus::Left, now))
 }
 
 /// `declineWaitlistOffer`: the entry goes back in line (`WAITING`, its place kept), never to be
@@ -375,11 +366,11 @@ pub async fn decline(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<wait
     batch::execute_all(&txn, writes).await?;
     txn.commit().await?;
     metrics::counter!(OFFERS, "outcome" => "declined").increment(1);
-    Ok(cleared(entry, WaitlistStatus::Waiting, now))
+    Ok(cleared(&entry, WaitlistStatus::Waiting, now))
 }
 
 /// `entry` as [`move_entry`] left it.
-fn cleared(entry: waitlist_entry::Model, status: WaitlistStatus, now: DateTime<Utc>) -> waitlist_entry::Model {
+fn cleared(entry: &waitlist_entry::Model, status: WaitlistStatus, now: DateTime<Utc>) -> waitlist_entry::Model {
     waitlist_entry::Model {
         status,
         offer_hold_id: None,
@@ -387,7 +378,7 @@ fn cleared(entry: waitlist_entry::Model, status: WaitlistStatus, now: DateTime<U
         offer_ends_at: None,
         offer_expires_at: None,
         updated_at: now,
-        ..entry
+        ..*entry
     }
 }
 
