@@ -42,6 +42,7 @@ mod reset_page;
 mod scalars;
 mod schedule;
 mod schema;
+mod sms;
 mod socket_limits;
 mod sockets;
 mod subscriptions;
