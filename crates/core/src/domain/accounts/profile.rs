@@ -107,10 +107,11 @@ pub async fn update_me(
     if let Some(v) = changes.last_name {
         model.last_name = Set(validation::name(&required(v, "lastName")?, "lastName")?);
     }
-    let (mut phone, phone_changed) = (viewer.user.phone.clone(), changes.phone.is_some());
+    let mut new_phone = None;
     if let Some(v) = changes.phone {
-        phone = validation::optional_text(v.as_deref(), "phone", 100)?;
+        let phone = validation::optional_text(v.as_deref(), "phone", 100)?;
         model.phone = Set(phone.clone());
+        new_phone = Some(phone);
     }
     if let Some(v) = changes.address {
         model.address = Set(validation::optional_text(v.as_deref(), "address", 100)?);
@@ -132,28 +133,27 @@ pub async fn update_me(
     if let Some(on) = sms_reminders {
         model.sms_reminders = Set(on);
     }
-    if sms_reminders.is_some() || phone_changed {
-        let on = sms_reminders.unwrap_or(viewer.user.sms_reminders);
-        if on && !phone.as_deref().is_some_and(sms::is_e164) {
-            return Err(AppError::bad_input(
-                "phone",
-                "SMS reminders need a phone number in E.164 form: + and 8 to 15 digits, e.g. +4917012345678",
-            ));
-        }
-    }
+    // SMS need an E.164 number: checked against the row as it is in the transaction below.
+    let sms_rule = sms_reminders.is_some() || new_phone.is_some();
     if new_email.is_some() {
         check_current_password(store, cx, viewer, changes.current_password).await?;
     }
     let now = store.clock.now();
     model.updated_at = Set(now);
     let txn = begin_write(&store.writer).await?;
-    let before = if email_reminders.is_some() || sms_reminders.is_some() {
-        Some(preferences(&txn, viewer.id()).await?)
-    } else {
-        None
-    };
+    let before = if email_reminders.is_some() || sms_rule { Some(stored(&txn, viewer.id()).await?) } else { None };
+    if let (true, Some(before)) = (sms_rule, &before) {
+        let on = sms_reminders.unwrap_or(before.sms);
+        let number = new_phone.as_ref().unwrap_or(&before.phone);
+        if on && !number.as_deref().is_some_and(sms::is_e164) {
+            return Err(AppError::bad_input(
+                "phone",
+                "SMS reminders need a phone number in E.164 form: + and 8 to 15 digits, e.g. +4917012345678",
+            ));
+        }
+    }
     let updated = model.update(&txn).await.map_err(email_conflict)?;
-    if let Some((email_was, sms_was)) = before {
+    if let Some(Stored { email: email_was, sms: sms_was, .. }) = before {
         for (channel, was, now_on) in
             [(Channel::Email, email_was, updated.email_reminders), (Channel::Sms, sms_was, updated.sms_reminders)]
         {
@@ -194,18 +194,27 @@ pub async fn update_me(
     Ok(updated)
 }
 
-/// The viewer's reminder preferences as stored (email, SMS), read in `txn` (on PostgreSQL with the
-/// row locked until it ends, so that concurrent changes take turns).
-async fn preferences(txn: &DatabaseTransaction, id: Uuid) -> AppResult<(bool, bool)> {
-    let row: Option<(bool, bool)> = user::Entity::find_by_id(id)
+/// The viewer's reminder choices and phone as stored.
+struct Stored {
+    email: bool,
+    sms: bool,
+    phone: Option<String>,
+}
+
+/// [`Stored`], read in `txn` (on PostgreSQL with the row locked until it ends, so that concurrent
+/// changes take turns and each sees the other's outcome).
+async fn stored(txn: &DatabaseTransaction, id: Uuid) -> AppResult<Stored> {
+    let row: Option<(bool, bool, Option<String>)> = user::Entity::find_by_id(id)
         .select_only()
         .column(user::Column::EmailReminders)
         .column(user::Column::SmsReminders)
+        .column(user::Column::Phone)
         .lock_exclusive()
         .into_tuple()
         .one(txn)
         .await?;
-    row.ok_or_else(|| AppError::internal("the viewer's row is gone"))
+    let (email, sms, phone) = row.ok_or_else(|| AppError::internal("the viewer's row is gone"))?;
+    Ok(Stored { email, sms, phone })
 }
 
 /// Checks the viewer's current password for an email change: counted first like a wrong old
