@@ -28,6 +28,8 @@ use crate::{
         nulls::Nulls,
     },
     mail::Mailer,
+    sender::Transports,
+    sms::SmsTransport,
 };
 
 /// Largest request body accepted, bytes.
@@ -38,23 +40,23 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 pub use cybermed_graphql::AppState;
 
 /// Connects to the database (migrating it up) and builds the state every front door shares, and
-/// the mailer the outbox's sender delivers through.
+/// the transports (the mailer, the SMS transport) the outbox's sender delivers through.
 ///
 /// # Errors
-/// Database unreachable, a migration failing, or bad mail settings.
-pub async fn build(config: Config) -> anyhow::Result<(AppState, Mailer)> {
+/// Database unreachable, a migration failing, or bad mail or SMS settings.
+pub async fn build(config: Config) -> anyhow::Result<(AppState, Transports)> {
     let pools = db::open(config.database_url.expose(), config.database_max_connections).await?;
     with_db(config, pools).await
 }
 
-/// Builds the state and the mailer around an open, migrated database.
+/// Builds the state and the transports around an open, migrated database.
 ///
 /// # Errors
-/// Bad mail settings.
-pub async fn with_db(config: Config, pools: db::Pools) -> anyhow::Result<(AppState, Mailer)> {
-    let mailer = Mailer::from_config(&config)?;
+/// Bad mail or SMS settings.
+pub async fn with_db(config: Config, pools: db::Pools) -> anyhow::Result<(AppState, Transports)> {
+    let transports = Transports { mail: Mailer::from_config(&config)?, sms: SmsTransport::from_config(&config)? };
     let core = cybermed_core::Core::new(config, pools).await?;
-    Ok((AppState::new(core), mailer))
+    Ok((AppState::new(core), transports))
 }
 
 /// The HTTP router with every route and layer.
@@ -120,7 +122,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     /// What the outbox's sender delivers through.
-    mailer: Mailer,
+    transports: Transports,
     timeouts: crate::server::Timeouts,
 }
 
@@ -132,15 +134,15 @@ impl Application {
     /// As [`build`], or an address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let addr = config.bind_addr.clone();
-        let (state, mailer) = build(config).await?;
-        Self::with_state(state, mailer, &addr).await
+        let (state, transports) = build(config).await?;
+        Self::with_state(state, transports, &addr).await
     }
 
     /// Binds `addr` (and the state's `metrics_bind_addr`, when set) for an already built state.
     ///
     /// # Errors
     /// An address cannot be bound.
-    pub async fn with_state(state: AppState, mailer: Mailer, addr: &str) -> anyhow::Result<Self> {
+    pub async fn with_state(state: AppState, transports: Transports, addr: &str) -> anyhow::Result<Self> {
         crate::metrics::install();
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let metrics = match &state.config.metrics_bind_addr {
@@ -152,7 +154,7 @@ impl Application {
             metrics,
             router: router(state.clone()),
             state,
-            mailer,
+            transports,
             timeouts: crate::server::Timeouts::default(),
         })
     }
@@ -192,7 +194,7 @@ impl Application {
     /// `/metrics` (when `METRICS_BIND_ADDR` is set) is served beside it and stops with it.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let shutdown = futures_util::FutureExt::shared(Box::pin(shutdown));
-        let jobs = crate::jobs::start(&self.state.store, &self.state.config, self.mailer);
+        let jobs = crate::jobs::start(&self.state.store, &self.state.config, self.transports);
         let upkeep = tokio::spawn(crate::metrics::upkeep(shutdown.clone()));
         let metrics = self
             .metrics

@@ -39,11 +39,12 @@ pub struct Jobs {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Starts every background loop over `store`: the outbox's sender (delivering through `mailer`),
-/// the waitlist's matcher and housekeeping. They run until [`Jobs::stop`] (or until the returned value is dropped).
-pub fn start(store: &Store, config: &Arc<Config>, mailer: crate::mail::Mailer) -> Jobs {
+/// Starts every background loop over `store`: the outbox's sender (delivering through
+/// `transports`: email and SMS), the waitlist's matcher and housekeeping. They run until
+/// [`Jobs::stop`] (or until the returned value is dropped).
+pub fn start(store: &Store, config: &Arc<Config>, transports: crate::sender::Transports) -> Jobs {
     let (stop, stopped) = watch::channel(false);
-    let sender = crate::sender::Sender::new(store.clone(), mailer, config);
+    let sender = crate::sender::Sender::new(store.clone(), transports, config);
     let tasks = vec![
         crate::sender::spawn(sender, stopped.clone()),
         crate::matcher::spawn(store.clone(), WaitlistRules::from(&**config), stopped.clone()),

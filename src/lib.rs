@@ -6,7 +6,7 @@
 //! [`cybermed_graphql`] and [`cybermed_interop`] (FHIR R4, iCalendar feeds) over it. Their
 //! modules are re-exported here under the names they had, for the binary and the tests.
 //!
-//! Modules in layer order, each importing only those above it: `telemetry`, `mail`, `metrics`,
+//! Modules in layer order, each importing only those above it: `telemetry`, `mail`, `sms`, `metrics`,
 //! `pages`, `sender`, `matcher`, `jobs`, `server`, `app`.
 
 pub use cybermed_core::{auth, config, db, domain, error, events, login, net, outbox, page};
@@ -25,9 +25,12 @@ pub mod matcher;
 pub mod metrics;
 /// Pages for people: the password-reset form the reset email links to.
 pub mod pages;
-/// The outbox's sender: claims due emails with a lease and delivers them through the mailer.
+/// The outbox's sender: claims due emails and SMS with a lease and delivers them through the
+/// mailer or the SMS transport.
 pub mod sender;
 /// The HTTP server loop: head, idle and body timeouts, and open connections per client address.
 pub mod server;
+/// Outgoing SMS: JSON files in a folder, or an HTTP gateway.
+pub mod sms;
 /// Logging setup.
 pub mod telemetry;

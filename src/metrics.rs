@@ -29,7 +29,7 @@ use cybermed_graphql::metrics::{DURATION, REQUESTS, WS_CONNECTIONS};
 use crate::{
     db::entities::outbox_email::{self, Column},
     domain::{Store, accounts::LOGINS, holds, waitlist},
-    outbox::EmailStatus,
+    outbox::{Channel, EmailStatus},
 };
 
 /// Upper bounds of the request-duration histograms' buckets, in seconds (100 µs … 10 s): most
@@ -46,13 +46,29 @@ const HOLDS_LIVE: &str = "cybermed_holds_live";
 /// Every handle the service records through, made once per process.
 struct Instruments {
     handle: PrometheusHandle,
-    outbox_pending: Gauge,
-    outbox_oldest_pending: Gauge,
-    outbox_failed: Counter,
+    /// Per channel, in [`CHANNELS`]' order.
+    outbox: [OutboxInstruments; 2],
     holds_live: Gauge,
     pool_idle: Gauge,
     pool_in_use: Gauge,
     process: metrics_process::Collector,
+}
+
+/// The outbox's series of one channel (the label `channel`: `email`, `sms`).
+struct OutboxInstruments {
+    pending: Gauge,
+    oldest_pending: Gauge,
+    failed: Counter,
+}
+
+/// The outbox's channels, each a `channel` label of the outbox series.
+const CHANNELS: [Channel; 2] = [Channel::Email, Channel::Sms];
+
+fn channel_index(channel: Channel) -> usize {
+    match channel {
+        Channel::Email => 0,
+        Channel::Sms => 1,
+    }
 }
 
 static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
@@ -87,11 +103,18 @@ fn instruments() -> &'static Instruments {
             metrics::counter!(LOGINS, "outcome" => outcome).absolute(0);
         }
         let pool = |state: &'static str| metrics::gauge!("cybermed_db_pool_connections", "state" => state);
+        let outbox = CHANNELS.map(|c| {
+            let failed = metrics::counter!("cybermed_outbox_failed_total", "channel" => c.label());
+            failed.absolute(0);
+            OutboxInstruments {
+                pending: metrics::gauge!("cybermed_outbox_pending", "channel" => c.label()),
+                oldest_pending: metrics::gauge!("cybermed_outbox_oldest_pending_seconds", "channel" => c.label()),
+                failed,
+            }
+        });
         Instruments {
             handle,
-            outbox_pending: metrics::gauge!("cybermed_outbox_pending"),
-            outbox_oldest_pending: metrics::gauge!("cybermed_outbox_oldest_pending_seconds"),
-            outbox_failed: metrics::counter!("cybermed_outbox_failed_total"),
+            outbox,
             holds_live: metrics::gauge!(HOLDS_LIVE),
             pool_idle: pool("idle"),
             pool_in_use: pool("in_use"),
@@ -109,13 +132,19 @@ fn describe() {
     );
     metrics::describe_counter!(LOGINS, "Login attempts by outcome (ok, failed, throttled)");
     metrics::describe_gauge!(WS_CONNECTIONS, "Open GraphQL WebSocket connections");
-    metrics::describe_gauge!("cybermed_outbox_pending", "Emails due and not sent yet, or waiting for a retry");
+    metrics::describe_gauge!(
+        "cybermed_outbox_pending",
+        "Messages due and not sent yet, or waiting for a retry, by channel (email, sms)"
+    );
     metrics::describe_gauge!(
         "cybermed_outbox_oldest_pending_seconds",
         metrics::Unit::Seconds,
-        "How long the most overdue unsent email has been due (0 when none)"
+        "How long the most overdue unsent message of a channel has been due (0 when none)"
     );
-    metrics::describe_counter!("cybermed_outbox_failed_total", "Emails given up on after their last attempt");
+    metrics::describe_counter!(
+        "cybermed_outbox_failed_total",
+        "Messages given up on after their last attempt, by channel (email, sms)"
+    );
     metrics::describe_gauge!(HOLDS_LIVE, "Slot holds keeping a time now (live and not expired)");
     metrics::describe_gauge!(waitlist::ENTRIES, "Waitlist entries by status (waiting, offered, booked, expired, left)");
     metrics::describe_counter!(waitlist::OFFERS, "Waitlist offers by outcome: made, accepted, declined, expired");
@@ -147,43 +176,51 @@ pub fn http_request(route: &str, status: u16, duration: Duration) {
     metrics::histogram!(HTTP_DURATION, "route" => route.to_owned()).record(duration);
 }
 
-/// Counts one email given up on (`FAILED` after its last attempt).
-pub fn outbox_failed() {
-    instruments().outbox_failed.increment(1);
+/// Counts one message of `channel` given up on (`FAILED` after its last attempt).
+pub fn outbox_failed(channel: Channel) {
+    instruments().outbox[channel_index(channel)].failed.increment(1);
 }
 
-/// Emails to send (due, or waiting for a retry), and the earliest due time among them.
-type Backlog = (i64, Option<DateTime<Utc>>);
+/// Per channel: messages to send (due, or waiting for a retry), and the earliest due time among
+/// them.
+type Backlog = (Channel, i64, Option<DateTime<Utc>>);
 
-/// Reads the gauges that describe the database: the outbox backlog (one query over the
-/// `(status, due_at)` index), the live holds (one count over the partial indexes of live holds)
-/// and the pools' connections.
+/// Reads the gauges that describe the database: the outbox backlog per channel (one query over the
+/// `(status, due_at)` index, grouped by channel), the live holds (one count over the partial
+/// indexes of live holds) and the pools' connections.
 ///
-/// `cybermed_outbox_pending` counts the emails due now or waiting for a retry (a reminder whose
-/// time has not come is not backlog); `cybermed_outbox_oldest_pending_seconds` is how long the most
-/// overdue of them has been due (0 when none is): it grows while the sender is stopped or behind.
+/// `cybermed_outbox_pending{channel}` counts the messages due now or waiting for a retry (a
+/// reminder whose time has not come, or an SMS held back by the quiet hours, is not backlog);
+/// `cybermed_outbox_oldest_pending_seconds{channel}` is how long the most overdue of them has been
+/// due (0 when none is): it grows while the sender or a transport is stopped or behind.
 async fn refresh_gauges(state: &Store) {
     let ins = instruments();
     let now = state.clock.now();
-    let backlog: Result<Option<Backlog>, _> = crate::db::uncounted(
+    let backlog: Result<Vec<Backlog>, _> = crate::db::uncounted(
         outbox_email::Entity::find()
             .select_only()
+            .column(Column::Channel)
             .column_as(Column::Id.count(), "pending")
             .column_as(Column::DueAt.min(), "oldest")
             .filter(Column::Status.eq(EmailStatus::Pending))
             // Due now, or tried and waiting for a retry; not a reminder whose time has not come.
             .filter(Condition::any().add(Column::DueAt.lte(now)).add(Column::Attempts.gt(0)))
+            .group_by(Column::Channel)
             .into_tuple()
-            .one(&state.db),
+            .all(&state.db),
     )
     .await;
     match backlog {
-        Ok(row) => {
-            let (pending, oldest) = row.unwrap_or((0, None));
-            #[expect(clippy::cast_precision_loss, reason = "a gauge; exact below 2^53 emails")]
-            ins.outbox_pending.set(pending as f64);
-            let late = oldest.map_or(0.0, |due| (now - due).to_std().unwrap_or(Duration::ZERO).as_secs_f64());
-            ins.outbox_oldest_pending.set(late);
+        Ok(rows) => {
+            for channel in CHANNELS {
+                let (pending, oldest) =
+                    rows.iter().find(|r| r.0 == channel).map_or((0, None), |&(_, pending, oldest)| (pending, oldest));
+                let gauges = &ins.outbox[channel_index(channel)];
+                #[expect(clippy::cast_precision_loss, reason = "a gauge; exact below 2^53 messages")]
+                gauges.pending.set(pending as f64);
+                let late = oldest.map_or(0.0, |due| (now - due).to_std().unwrap_or(Duration::ZERO).as_secs_f64());
+                gauges.oldest_pending.set(late);
+            }
         }
         Err(e) => {
             tracing::warn!(reason = %crate::error::describe_db_err(&e), "metrics: could not read the outbox backlog");

@@ -1,5 +1,7 @@
-//! The outbox sender: one task per process that claims due emails with a lease, delivers them, and
-//! records the outcome.
+//! The outbox sender: one task per process that claims due messages (emails and SMS alike) with a
+//! lease, delivers each through its channel's transport (the [`Mailer`] or the [`SmsTransport`]),
+//! and records the outcome. Both channels share everything below: the claim, the lease, the
+//! backoff, the attempts, the re-check before sending.
 //!
 //! A claim is one atomic statement (an `UPDATE … RETURNING` over the due rows: on PostgreSQL a
 //! `FOR UPDATE SKIP LOCKED` subquery, so concurrent senders take disjoint batches; on SQLite through
@@ -24,18 +26,30 @@ use uuid::Uuid;
 use crate::{
     config::Config,
     db::entities::outbox_email::{self, Column},
-    domain::{Store, appointments::notices},
+    domain::{
+        Store,
+        appointments::{notices, sms_notices},
+    },
     error::AppResult,
     mail::Mailer,
-    outbox::{EmailKind, EmailStatus},
+    outbox::{Channel, EmailKind, EmailStatus},
+    sms::SmsTransport,
 };
 
-/// What the sender works with: the store (both pools, the clock, the wake-ups), the mailer, and
-/// the retry settings.
+/// What the sender delivers through: one transport per channel.
+#[derive(Clone)]
+pub struct Transports {
+    pub mail: Mailer,
+    pub sms: SmsTransport,
+}
+
+/// What the sender works with: the store (both pools, the clock, the wake-ups), the transports,
+/// and the retry settings (`MAIL_RETRY_*`, `MAIL_MAX_ATTEMPTS`, for both channels).
 #[derive(Clone)]
 pub struct Sender {
     store: Store,
     mailer: Mailer,
+    sms: SmsTransport,
     /// `MAIL_MAX_ATTEMPTS`.
     max_attempts: u32,
     /// `MAIL_RETRY_SECS` and `MAIL_RETRY_MAX_SECS`: the first delay, doubling up to the largest.
@@ -43,10 +57,11 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(store: Store, mailer: Mailer, config: &Config) -> Self {
+    pub fn new(store: Store, transports: Transports, config: &Config) -> Self {
         Self {
             store,
-            mailer,
+            mailer: transports.mail,
+            sms: transports.sms,
             max_attempts: config.mail_max_attempts,
             retry: (config.mail_retry, config.mail_retry_max),
         }
@@ -144,9 +159,9 @@ pub async fn send_due(state: &Sender, owner: &str, stop: &watch::Receiver<bool>)
                 release(state, owner, &email).await
             } else {
                 match deliver_one(state, owner, email).await {
-                    Ok(Some(id)) => {
+                    Ok(Some(done)) => {
                         if let Ok(mut sent) = sent.lock() {
-                            sent.push(id);
+                            sent.push(done);
                         }
                         Ok(())
                     }
@@ -158,8 +173,19 @@ pub async fn send_due(state: &Sender, owner: &str, stop: &watch::Receiver<bool>)
             }
         })
         .await;
-    // The batch's deliveries recorded in one statement: the writer is shared with requests.
+    // The batch's deliveries recorded in one statement: the writer is shared with requests. A
+    // gateway's id of an SMS is one more statement for that SMS.
     let sent = sent.into_inner().unwrap_or_default();
+    for (id, provider_id) in &sent {
+        let Some(provider_id) = provider_id else { continue };
+        outbox_email::Entity::update_many()
+            .col_expr(Column::ProviderMessageId, Expr::value(provider_id.clone()))
+            .filter(Column::Id.eq(*id))
+            .filter(Column::LeaseOwner.eq(owner))
+            .exec(&state.writer)
+            .await?;
+    }
+    let sent: Vec<Uuid> = sent.into_iter().map(|(id, _)| id).collect();
     if !sent.is_empty() {
         outbox_email::Entity::update_many()
             .col_expr(Column::Status, Expr::value(EmailStatus::Sent))
@@ -212,28 +238,36 @@ async fn claim(state: &Sender, owner: &str) -> AppResult<Vec<outbox_email::Model
     Ok(claimed)
 }
 
-/// Delivers one claimed email. A failure is recorded here (only while the claim is still ours); a
-/// success is returned (its id), for the batch to record at once.
+/// Delivers one claimed message through its channel. A failure is recorded here (only while the
+/// claim is still ours); a success is returned (its id, and an SMS gateway's id of it), for the
+/// batch to record at once.
 ///
 /// An appointment email goes to its recipient's address as it is now (see
-/// [`notices::reminder_address`] and [`notices::notification_address`]);
-/// when that changed since it was written, the row is updated first, so that `outbox` shows where
-/// it went. A reminder no longer wanted (cancelled, moved, turned off, a deactivated patient) is
-/// deleted unsent.
-async fn deliver_one(state: &Sender, owner: &str, mut email: outbox_email::Model) -> AppResult<Option<Uuid>> {
-    let current = if email.kind == EmailKind::AppointmentReminder {
-        let Some(to) = notices::reminder_address(&state.writer, &email).await? else {
-            outbox_email::Entity::delete_many()
-                .filter(Column::Id.eq(email.id))
-                .filter(Column::LeaseOwner.eq(owner))
-                .exec(&state.writer)
-                .await?;
-            return Ok(None);
-        };
-        Some(to)
-    } else {
+/// [`notices::reminder_address`] and [`notices::notification_address`]), an SMS to the patient's
+/// number as it is now ([`sms_notices::number_for`]); when that changed since it was written, the
+/// row is updated first, so that the admin lists show where it went. A reminder or an SMS no
+/// longer wanted (cancelled, moved, started, turned off, a deactivated patient) is deleted unsent.
+async fn deliver_one(
+    state: &Sender,
+    owner: &str,
+    mut email: outbox_email::Model,
+) -> AppResult<Option<(Uuid, Option<String>)>> {
+    // `None`: not to be sent; `Some(None)`: to the address it was written with.
+    let wanted: Option<Option<String>> = match email.channel {
+        Channel::Sms => sms_notices::number_for(&state.writer, &email, state.clock.now()).await?.map(Some),
+        Channel::Email if email.kind == EmailKind::AppointmentReminder => {
+            notices::reminder_address(&state.writer, &email).await?.map(Some)
+        }
         // A read: the readers' pool (on SQLite, not the one writer, which bookings wait for).
-        notices::notification_address(&state.db, &email).await?
+        Channel::Email => Some(notices::notification_address(&state.db, &email).await?),
+    };
+    let Some(current) = wanted else {
+        outbox_email::Entity::delete_many()
+            .filter(Column::Id.eq(email.id))
+            .filter(Column::LeaseOwner.eq(owner))
+            .exec(&state.writer)
+            .await?;
+        return Ok(None);
     };
     if let Some(to) = current.filter(|to| *to != email.to_address) {
         outbox_email::Entity::update_many()
@@ -244,8 +278,12 @@ async fn deliver_one(state: &Sender, owner: &str, mut email: outbox_email::Model
             .await?;
         email.to_address = to;
     }
-    let why = match state.mailer.deliver(&email).await {
-        Ok(()) => return Ok(Some(email.id)),
+    let outcome = match email.channel {
+        Channel::Email => state.mailer.deliver(&email).await.map(|()| None),
+        Channel::Sms => state.sms.send(&email).await,
+    };
+    let why = match outcome {
+        Ok(provider_id) => return Ok(Some((email.id, provider_id))),
         Err(why) => why.chars().take(200).collect::<String>(),
     };
     let now = state.clock.now();
@@ -254,13 +292,24 @@ async fn deliver_one(state: &Sender, owner: &str, mut email: outbox_email::Model
         .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None));
     let attempts = u32::try_from(email.attempts).unwrap_or(u32::MAX);
     if attempts >= state.max_attempts {
-        tracing::warn!(email = %email.id, kind = email.kind.header_value(), attempts, reason = %why,
-            "email failed for good after its last attempt");
+        let kind = email.kind.header_value();
+        // The email lines as they always were (operators alert on them); the SMS ones beside them.
+        match email.channel {
+            Channel::Email => tracing::warn!(email = %email.id, kind, attempts, reason = %why,
+                "email failed for good after its last attempt"),
+            Channel::Sms => tracing::warn!(sms = %email.id, kind, attempts, reason = %why,
+                "sms failed for good after its last attempt"),
+        }
         update = update.col_expr(Column::Status, Expr::value(EmailStatus::Failed));
     } else {
         let delay = backoff(state.retry.0, state.retry.1, attempts);
-        tracing::info!(email = %email.id, attempts, retry_in_secs = delay.as_secs(), reason = %why,
-            "email not delivered; will retry");
+        let retry_in_secs = delay.as_secs();
+        match email.channel {
+            Channel::Email => tracing::info!(email = %email.id, attempts, retry_in_secs, reason = %why,
+                "email not delivered; will retry"),
+            Channel::Sms => tracing::info!(sms = %email.id, attempts, retry_in_secs, reason = %why,
+                "sms not delivered; will retry"),
+        }
         update =
             update.col_expr(Column::DueAt, Expr::value(now + chrono::Duration::from_std(delay).unwrap_or_default()));
     }
@@ -272,7 +321,7 @@ async fn deliver_one(state: &Sender, owner: &str, mut email: outbox_email::Model
         .await?;
     // Counted once it is recorded (a claim taken over meanwhile records nothing here).
     if attempts >= state.max_attempts && recorded.rows_affected > 0 {
-        crate::metrics::outbox_failed();
+        crate::metrics::outbox_failed(email.channel);
     }
     Ok(None)
 }

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub state: AppState,
     pub database_url: String,
     pub outbox: PathBuf,
+    /// The `file` SMS transport's folder.
+    pub sms_outbox: PathBuf,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -59,12 +61,16 @@ impl TestApp {
         };
         let database_url = database.url.clone();
         let outbox = dir.path().join("outbox");
+        let sms_outbox = dir.path().join("sms-outbox");
         let mut env: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), database_url.clone()),
             ("DATABASE_MAX_CONNECTIONS".into(), "8".into()),
             ("BIND_ADDR".into(), "127.0.0.1:0".into()),
             ("JWT_SECRET".into(), "test-secret-test-secret-test-secret-0123".into()),
             ("MAIL_OUTBOX_DIR".into(), outbox.display().to_string()),
+            ("SMS_OUTBOX_DIR".into(), sms_outbox.display().to_string()),
+            // No quiet hours unless a test sets them: an SMS test must not depend on the hour.
+            ("SMS_QUIET_HOURS".into(), String::new()),
             ("PUBLIC_URL".into(), "http://clinic.test".into()),
             // The suite registers many users from one address and books many appointments per
             // patient: the defaults (20 sign-ups an hour, 60/30 upcoming) are tested on their own,
@@ -92,6 +98,7 @@ impl TestApp {
             state,
             database_url,
             outbox,
+            sms_outbox,
             _dir: dir,
             _stop: stop,
             server,

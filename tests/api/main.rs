@@ -43,6 +43,7 @@ mod scalars;
 mod schedule;
 mod schema;
 mod series;
+mod sms;
 mod socket_limits;
 mod sockets;
 mod subscriptions;

@@ -212,6 +212,7 @@ async fn metrics_count_operations_by_name_and_outcome_on_a_listener_of_their_own
         sent_at: Set(None),
         lease_until: Set(Some(now + chrono::Duration::seconds(600))),
         lease_owner: Set(Some("elsewhere".to_owned())),
+        // The channel (its default, EMAIL) and the gateway's id (none) left to the database.
         ..Default::default()
     }
     .insert(&app.state.writer)

@@ -4,8 +4,8 @@
 use chrono::{Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use cybermed_client::{
     AppointmentEvents, Appointments, AvailableSlots, Client, CreateAppointment, CreateVisitType, Doctors, GraphQLQuery,
-    Login, Me, SetAvailability, VisitTypes, appointment_events, appointments, available_slots, create_appointment,
-    create_visit_type, doctors, login, me, set_availability, visit_types,
+    Login, Me, SetAvailability, UpdateReminders, VisitTypes, appointment_events, appointments, available_slots,
+    create_appointment, create_visit_type, doctors, login, me, set_availability, update_reminders, visit_types,
 };
 use futures_util::SinkExt;
 use serde_json::json;
@@ -295,4 +295,34 @@ async fn a_doctor_makes_a_visit_type_and_a_patient_books_its_slots_through_the_t
     assert_eq!(booked.ends_at, nine + TimeDelta::minutes(20));
     assert_eq!(booked.visit_type.map(|t| (t.id, t.name)), Some((made.id, "Session".to_owned())));
     assert!(!booked.late_cancellation);
+}
+
+#[tokio::test]
+async fn a_patient_turns_sms_reminders_on_with_a_phone_and_the_fields_left_out_stay_as_they_are() {
+    let app = TestApp::spawn().await;
+    let patient = app.patient().await;
+    let client = Client::new(app.url("/graphql")).with_token(&patient.access);
+    let input = |sms: Option<bool>, phone: Option<&str>| update_reminders::Variables {
+        input: update_reminders::UpdateMeInput {
+            email: None,
+            first_name: None,
+            last_name: None,
+            phone: phone.map(str::to_owned),
+            address: None,
+            bio: None,
+            gender: None,
+            email_reminders: None,
+            sms_reminders: sms,
+            current_password: None,
+        },
+    };
+
+    let refused = client.run::<UpdateReminders>(input(Some(true), None)).await.unwrap_err();
+    assert_eq!(refused.code(), Some("BAD_USER_INPUT"), "no phone yet: {refused:?}");
+    let on = client.run::<UpdateReminders>(input(Some(true), Some("+4917012345678"))).await.unwrap().update_me;
+    assert_eq!(
+        (on.phone.as_deref(), on.sms_reminders, on.email_reminders),
+        (Some("+4917012345678"), Some(true), Some(true)),
+        "the fields left out (None) were not sent as null"
+    );
 }

@@ -119,6 +119,18 @@ pub struct CreateAppointment;
 )]
 pub struct Appointments;
 
+/// `updateMe` with the reminder choices (email, SMS, the phone SMS go to). A field left `None` is
+/// not sent, so it stays as it is (`null` would clear it, or be refused for a reminder choice).
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/update_reminders.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq",
+    skip_serializing_none
+)]
+pub struct UpdateReminders;
+
 /// `appointmentEvents` (a subscription: send it over `/graphql/ws` with graphql-transport-ws).
 #[derive(GraphQLQuery)]
 #[graphql(

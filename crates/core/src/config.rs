@@ -41,6 +41,62 @@ pub enum MailTransportConfig {
     Outbox(PathBuf),
 }
 
+/// Where SMS go (`SMS_TRANSPORT`).
+#[derive(Clone, Debug)]
+pub enum SmsTransportConfig {
+    /// `file`: each message written as a JSON file `{"id","to","body"}` into this folder
+    /// (`SMS_OUTBOX_DIR`).
+    File(PathBuf),
+    /// `http`: each message `POST`ed as JSON to `SMS_HTTP_URL`, with `SMS_HTTP_TOKEN` as a bearer
+    /// token when set. Both secret: a gateway URL may carry a key.
+    Http { url: Secret, token: Option<Secret> },
+}
+
+/// Local hours in which no SMS is sent (`SMS_QUIET_HOURS`, `21:00-08:00`): from `start` up to
+/// `end`, across midnight when `end` is earlier than `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: chrono::NaiveTime,
+    pub end: chrono::NaiveTime,
+}
+
+impl QuietHours {
+    /// Reads `HH:MM-HH:MM`; an empty value is none.
+    ///
+    /// # Errors
+    /// Anything else, or a start equal to the end.
+    pub fn parse(value: &str) -> anyhow::Result<Option<Self>> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let time = |t: &str| {
+            chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                .with_context(|| format!("`{value}` is not like 21:00-08:00"))
+        };
+        let (start, end) = value.split_once('-').with_context(|| format!("`{value}` is not like 21:00-08:00"))?;
+        let (start, end) = (time(start)?, time(end)?);
+        if start == end {
+            bail!("the quiet hours `{value}` start and end at the same time");
+        }
+        Ok(Some(Self { start, end }))
+    }
+
+    /// When the quiet hours that hold the local time `at` end (on `at`'s day or the next), or
+    /// `None` when `at` is outside them.
+    pub fn end_after(self, at: chrono::NaiveDateTime) -> Option<chrono::NaiveDateTime> {
+        let (day, t) = (at.date(), at.time());
+        let end_on = |d: chrono::NaiveDate| d.and_time(self.end);
+        if self.start < self.end {
+            (self.start <= t && t < self.end).then(|| end_on(day))
+        } else if t >= self.start {
+            day.succ_opt().map(end_on)
+        } else {
+            (t < self.end).then(|| end_on(day))
+        }
+    }
+}
+
 /// How log lines are written (`LOG_FORMAT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -115,6 +171,12 @@ pub struct Config {
     pub ws_max_sockets_per_user: u32,
     /// Running subscriptions one socket may hold (`WS_MAX_SUBSCRIPTIONS`).
     pub ws_max_subscriptions: u32,
+    /// Where SMS go (`SMS_TRANSPORT`, `SMS_OUTBOX_DIR`, `SMS_HTTP_URL`, `SMS_HTTP_TOKEN`).
+    pub sms: SmsTransportConfig,
+    /// How long before an appointment each SMS reminder is due (`SMS_REMINDER_LEADS`); empty: none.
+    pub sms_reminder_leads: Vec<Duration>,
+    /// `SMS_QUIET_HOURS`, in the doctor's zone; `None`: none.
+    pub sms_quiet_hours: Option<QuietHours>,
 }
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -189,6 +251,20 @@ impl Config {
             Some(other) => bail!("GRAPHIQL must be true or false, not `{other}`"),
         };
 
+        let sms = match var("SMS_TRANSPORT").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("file") => SmsTransportConfig::File(PathBuf::from(
+                var("SMS_OUTBOX_DIR").unwrap_or_else(|| "./sms-outbox".to_owned()),
+            )),
+            Some("http") => {
+                let url = var("SMS_HTTP_URL").context("SMS_HTTP_URL is required when SMS_TRANSPORT=http")?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    bail!("SMS_HTTP_URL must be an http:// or https:// URL");
+                }
+                SmsTransportConfig::Http { url: Secret::new(url), token: var("SMS_HTTP_TOKEN").map(Secret::new) }
+            }
+            Some(other) => bail!("SMS_TRANSPORT must be `file` or `http`, not `{other}`"),
+        };
+
         let public_url =
             var("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8000".to_owned()).trim_end_matches('/').to_owned();
         let password_reset_url = var("PASSWORD_RESET_URL").unwrap_or_else(|| format!("{public_url}/reset-password"));
@@ -251,6 +327,12 @@ impl Config {
             )?,
             ws_max_sockets_per_user: at_least_one("WS_MAX_SOCKETS_PER_USER", count("WS_MAX_SOCKETS_PER_USER", 8)?)?,
             ws_max_subscriptions: at_least_one("WS_MAX_SUBSCRIPTIONS", count("WS_MAX_SUBSCRIPTIONS", 16)?)?,
+            sms,
+            // Set but empty means none, as for REMINDER_LEADS.
+            sms_reminder_leads: parse_leads(get("SMS_REMINDER_LEADS").as_deref().unwrap_or("24h"))
+                .context("SMS_REMINDER_LEADS")?,
+            sms_quiet_hours: QuietHours::parse(get("SMS_QUIET_HOURS").as_deref().unwrap_or("21:00-08:00"))
+                .context("SMS_QUIET_HOURS")?,
         })
     }
 
@@ -305,4 +387,37 @@ pub fn parse_leads(value: &str) -> anyhow::Result<Vec<Duration>> {
     leads.sort_unstable();
     leads.dedup();
     Ok(leads)
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
+    use super::QuietHours;
+
+    fn at(day: u32, hhmm: &str) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 12, day).unwrap().and_time(NaiveTime::parse_from_str(hhmm, "%H:%M").unwrap())
+    }
+
+    #[test]
+    fn quiet_hours_across_midnight_end_the_next_morning() {
+        let q = QuietHours::parse("21:00-08:00").unwrap().unwrap();
+        assert_eq!(q.end_after(at(8, "22:30")), Some(at(9, "08:00")));
+        assert_eq!(q.end_after(at(8, "21:00")), Some(at(9, "08:00")));
+        assert_eq!(q.end_after(at(9, "07:59")), Some(at(9, "08:00")));
+        assert_eq!(q.end_after(at(9, "08:00")), None);
+        assert_eq!(q.end_after(at(9, "12:00")), None);
+    }
+
+    #[test]
+    fn quiet_hours_within_a_day_and_none() {
+        let q = QuietHours::parse("13:00-14:30").unwrap().unwrap();
+        assert_eq!(q.end_after(at(8, "13:10")), Some(at(8, "14:30")));
+        assert_eq!(q.end_after(at(8, "12:59")), None);
+        assert_eq!(QuietHours::parse(" ").unwrap(), None);
+        assert!(QuietHours::parse("08:00").is_err());
+        assert!(QuietHours::parse("08:00-08:00").is_err());
+        assert!(QuietHours::parse("25:00-08:00").is_err());
+    }
 }

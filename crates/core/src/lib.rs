@@ -2,7 +2,7 @@
 //!
 //! Modules in layer order, each importing only those above it in this list (a test,
 //! `tests/layers.rs`, fails on an import cycle between modules of any crate):
-//! `net`, `error`, `db`, `auth`, `config`, `events`, `page`, `outbox`, `domain`, `services`, `login`.
+//! `net`, `error`, `db`, `auth`, `config`, `events`, `page`, `outbox`, `sms`, `domain`, `services`, `login`.
 
 /// Authentication's parts: argon2id passwords, JWT access/refresh tokens, the login cache, the viewer.
 pub mod auth;
@@ -27,5 +27,7 @@ pub mod outbox;
 pub mod page;
 /// What a front door holds: the store and the services built once per process.
 pub mod services;
+/// SMS texts (GSM-7, 160 characters), E.164 numbers and their masks, quiet hours.
+pub mod sms;
 
 pub use services::{Core, Services};

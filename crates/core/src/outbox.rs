@@ -1,8 +1,9 @@
-//! Durable email: every email is first a row of the `outbox` table, written in the transaction of
-//! the change that causes it (`Store::enqueue_emails`), then delivered by the sender that runs in every
-//! process. A request never waits for a mail server, and nothing is lost to a mail server that is
-//! down, a restart or a crash: a row stays `PENDING` until it is sent, and is retried with
-//! exponential backoff until `MAIL_MAX_ATTEMPTS`, then `FAILED`.
+//! Durable email and SMS: every message is first a row of the `outbox` table, written in the
+//! transaction of the change that causes it (`Store::enqueue_emails`), then delivered by the sender
+//! that runs in every process. A request never waits for a mail server or an SMS gateway, and
+//! nothing is lost to one that is down, a restart or a crash: a row stays `PENDING` until it is
+//! sent, and is retried with exponential backoff until `MAIL_MAX_ATTEMPTS`, then `FAILED`. One
+//! table, two channels (`EMAIL`, `SMS`): the same writer, sender and guarantees for both.
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,7 @@ use crate::{
     error::AppResult,
     page::{Keyset, KeysetPage},
 };
-pub use outbox_email::{EmailKind, EmailStatus};
+pub use outbox_email::{Channel, EmailKind, EmailStatus};
 
 /// What writing to the outbox needs of the configuration, read once. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -24,6 +25,10 @@ pub struct Settings {
     message_id_host: Arc<str>,
     /// How long before an appointment each reminder is due (`REMINDER_LEADS`); empty: none.
     pub reminder_leads: Arc<[Duration]>,
+    /// The same for SMS reminders (`SMS_REMINDER_LEADS`).
+    pub sms_reminder_leads: Arc<[Duration]>,
+    /// `SMS_QUIET_HOURS`.
+    pub sms_quiet_hours: Option<crate::config::QuietHours>,
     /// Write no emails at all (`seed-demo`: its people are fictional).
     muted: bool,
 }
@@ -33,6 +38,8 @@ impl Settings {
         Self {
             message_id_host: message_id_host(&config.mail_from).into(),
             reminder_leads: config.reminder_leads.as_slice().into(),
+            sms_reminder_leads: config.sms_reminder_leads.as_slice().into(),
+            sms_quiet_hours: config.sms_quiet_hours,
             muted: false,
         }
     }
@@ -44,9 +51,10 @@ impl Settings {
     }
 }
 
-/// An email to write to the outbox.
+/// A message to write to the outbox: an email, or an SMS (see [`crate::sms::message`]).
 #[derive(Clone, Debug)]
 pub struct NewEmail {
+    pub channel: Channel,
     pub kind: EmailKind,
     pub to: String,
     pub subject: String,
@@ -100,8 +108,14 @@ fn insert_about(
     let host = &settings.message_id_host;
     let rows = emails.into_iter().map(|e| {
         let id = Uuid::now_v7();
+        // An SMS's id is its `Idempotency-Key` at the gateway: the same on every retry.
+        let message_id = match e.channel {
+            Channel::Email => format!("<{id}@{host}>"),
+            Channel::Sms => id.to_string(),
+        };
         outbox_email::ActiveModel {
             id: Set(id),
+            channel: Set(e.channel),
             kind: Set(e.kind),
             to_address: Set(e.to),
             subject: Set(e.subject),
@@ -109,7 +123,7 @@ fn insert_about(
             appointment_id: Set(e.appointment_id),
             recipient_id: Set(e.recipient_id),
             starts_at: Set(e.starts_at),
-            message_id: Set(format!("<{id}@{host}>")),
+            message_id: Set(message_id),
             status: Set(EmailStatus::Pending),
             attempts: Set(0),
             last_error: Set(None),
@@ -119,6 +133,7 @@ fn insert_about(
             lease_until: Set(None),
             lease_owner: Set(None),
             series_id: Set(series_id),
+            provider_message_id: Set(None),
         }
     });
     // One statement for all of them: they are extra writes in a booking's transaction.
@@ -162,9 +177,10 @@ fn message_id_host(mail_from: &str) -> String {
         .map_or_else(|| "cybermed.invalid".to_owned(), str::to_owned)
 }
 
-/// Which emails `outbox` lists.
+/// Which messages `outbox` (emails) and `smsOutbox` (SMS) list.
 #[derive(Clone, Copy, Default)]
 pub struct OutboxFilter {
+    pub channel: Channel,
     pub status: Option<EmailStatus>,
     pub appointment_id: Option<Uuid>,
 }
@@ -172,7 +188,7 @@ pub struct OutboxFilter {
 impl OutboxFilter {
     fn condition(self) -> sea_orm::Condition {
         use sea_orm::ColumnTrait;
-        let mut cond = sea_orm::Condition::all();
+        let mut cond = sea_orm::Condition::all().add(outbox_email::Column::Channel.eq(self.channel));
         if let Some(s) = self.status {
             cond = cond.add(outbox_email::Column::Status.eq(s));
         }
@@ -210,19 +226,39 @@ pub async fn count<C: ConnectionTrait>(db: &C, filter: OutboxFilter) -> AppResul
     Ok(outbox_email::Entity::find().filter(filter.condition()).count(db).await?)
 }
 
-/// Deletes the pending reminders of a patient who turned `emailReminders` off, inside `txn` (the
-/// transaction of that change). Turning them on again does not write them back: appointments
-/// booked or moved from then on get reminders, those already booked do not.
+/// Deletes what a patient who turned `emailReminders` (`Channel::Email`) or `smsReminders`
+/// (`Channel::Sms`) off no longer wants, inside `txn` (the transaction of that change): their
+/// pending reminders of that channel, and for SMS every pending SMS of theirs (a notice waiting
+/// for the quiet hours to end included). Turning it on again writes the reminders of their
+/// active future appointments back (`accounts::update_me`).
 ///
 /// # Errors
 /// Internal only.
-pub async fn drop_reminders_of<C: ConnectionTrait>(txn: &C, patient_id: Uuid) -> AppResult<()> {
-    drop_pending_reminders(txn, outbox_email::Column::RecipientId.eq(patient_id)).await
+pub async fn drop_reminders_of<C: ConnectionTrait>(txn: &C, patient_id: Uuid, channel: Channel) -> AppResult<()> {
+    let mut delete = outbox_email::Entity::delete_many()
+        .filter(outbox_email::Column::Channel.eq(channel))
+        .filter(outbox_email::Column::Status.eq(EmailStatus::Pending))
+        .filter(outbox_email::Column::RecipientId.eq(patient_id));
+    if channel == Channel::Email {
+        delete = delete.filter(outbox_email::Column::Kind.eq(EmailKind::AppointmentReminder));
+    }
+    delete.exec(txn).await?;
+    Ok(())
 }
 
+/// Deletes the pending messages about the appointments `of` selects that a move or a cancellation
+/// makes stale: their reminders (email and SMS) and their pending SMS notices (one held back by
+/// the quiet hours). Emails that are not reminders stay: they tell what happened.
+///
+/// # Errors
+/// Internal only.
 pub async fn drop_pending_reminders<C: ConnectionTrait>(txn: &C, of: impl Into<sea_orm::Condition>) -> AppResult<()> {
     outbox_email::Entity::delete_many()
-        .filter(outbox_email::Column::Kind.eq(EmailKind::AppointmentReminder))
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox_email::Column::Kind.eq(EmailKind::AppointmentReminder))
+                .add(outbox_email::Column::Channel.eq(Channel::Sms)),
+        )
         .filter(outbox_email::Column::Status.eq(EmailStatus::Pending))
         .filter(of.into())
         .exec(txn)

@@ -42,9 +42,12 @@ pub struct UpdateMeInput {
     pub address: MaybeUndefined<String>,
     pub bio: MaybeUndefined<String>,
     pub gender: MaybeUndefined<enums::Gender>,
-    /// Appointment reminders by email; turning them off also drops the pending ones (turning
-    /// them on again applies to appointments booked or moved from then on).
+    /// Appointment reminders by email; turning them off drops the pending ones, turning them on
+    /// queues those of the viewer's active future appointments whose leads have not passed.
     pub email_reminders: MaybeUndefined<bool>,
+    /// Appointment reminders and notices by SMS, the same way; turning them on needs an E.164
+    /// `phone` (`+` and 8 to 15 digits), given here or already set.
+    pub sms_reminders: MaybeUndefined<bool>,
     /// The viewer's current password: required when `email` changes.
     pub current_password: Option<String>,
 }
@@ -205,6 +208,7 @@ impl AccountsMutation {
             bio: change(input.bio),
             gender: change(input.gender.map_value(Gender::from)),
             email_reminders: change(input.email_reminders),
+            sms_reminders: change(input.sms_reminders),
             current_password: input.current_password,
         };
         let (state, addr) = (ctx.state()?, ctx.client_addr());
@@ -213,6 +217,7 @@ impl AccountsMutation {
             sessions: &state.sessions,
             config: &state.config,
             client_addr: &addr,
+            queue_reminders: cybermed_core::domain::appointments::queue_reminders,
         };
         Ok(accounts::update_me(&state.store, &cx, &viewer, changes).await?.into())
     }

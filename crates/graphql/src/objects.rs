@@ -184,6 +184,10 @@ impl User {
     async fn email_reminders(&self, ctx: &Context<'_>) -> AppResult<Option<bool>> {
         self.private(ctx, PrivateField::EmailReminders, |u| u.email_reminders).await
     }
+    /// Private: appointment reminders and notices by SMS (default off; needs an E.164 `phone`).
+    async fn sms_reminders(&self, ctx: &Context<'_>) -> AppResult<Option<bool>> {
+        self.private(ctx, PrivateField::SmsReminders, |u| u.sms_reminders).await
+    }
     /// Only to the user themself (null for anyone else, admins included): that a live calendar
     /// feed exists, and since when. Null when there is none.
     async fn calendar_feed(&self, ctx: &Context<'_>) -> AppResult<Option<CalendarFeedInfo>> {
@@ -218,6 +222,7 @@ crate::plain_object!(User {
         "dateJoined",
         "doctorProfile",
         "emailReminders",
+        "smsReminders",
         // Answered at once for anyone but the viewer (null); the viewer's own waits.
         "calendarFeed",
     ],

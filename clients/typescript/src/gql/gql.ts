@@ -27,6 +27,7 @@ type Documents = {
     "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    tokenType\n    expiresIn\n    user {\n      id\n      email\n      firstName\n      lastName\n      role\n    }\n  }\n}": typeof types.LoginDocument,
     "query Me {\n  me {\n    id\n    email\n    firstName\n    lastName\n    role\n    isActive\n    dateJoined\n    patientProfile {\n      dateOfBirth\n    }\n    doctorProfile {\n      specialty\n      timeZone\n      slotMinutes\n    }\n  }\n}": typeof types.MeDocument,
     "mutation SetAvailability($rules: [AvailabilityRuleInput!]!) {\n  setAvailability(rules: $rules) {\n    weekday\n    startTime\n    endTime\n  }\n}": typeof types.SetAvailabilityDocument,
+    "mutation UpdateReminders($input: UpdateMeInput!) {\n  updateMe(input: $input) {\n    id\n    phone\n    emailReminders\n    smsReminders\n  }\n}": typeof types.UpdateRemindersDocument,
     "query VisitTypes($doctorId: UUID!, $includeInactive: Boolean) {\n  visitTypes(doctorId: $doctorId, includeInactive: $includeInactive) {\n    id\n    name\n    durationMinutes\n    bufferBeforeMinutes\n    bufferAfterMinutes\n    minNoticeMinutes\n    horizonDays\n    patientCancelCutoffMinutes\n    patientRescheduleCutoffMinutes\n    patientBookable\n    active\n  }\n}": typeof types.VisitTypesDocument,
     "query Waitlist($doctorId: UUID, $status: [WaitlistStatus!], $first: Int, $after: String) {\n  waitlist(doctorId: $doctorId, status: $status, first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        status\n        earliest\n        latest\n        doctor {\n          id\n          firstName\n          lastName\n        }\n        visitType {\n          id\n          name\n        }\n        offer {\n          startsAt\n          endsAt\n          expiresAt\n        }\n      }\n    }\n  }\n}": typeof types.WaitlistDocument,
 };
@@ -44,6 +45,7 @@ const documents: Documents = {
     "mutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    accessToken\n    refreshToken\n    tokenType\n    expiresIn\n    user {\n      id\n      email\n      firstName\n      lastName\n      role\n    }\n  }\n}": types.LoginDocument,
     "query Me {\n  me {\n    id\n    email\n    firstName\n    lastName\n    role\n    isActive\n    dateJoined\n    patientProfile {\n      dateOfBirth\n    }\n    doctorProfile {\n      specialty\n      timeZone\n      slotMinutes\n    }\n  }\n}": types.MeDocument,
     "mutation SetAvailability($rules: [AvailabilityRuleInput!]!) {\n  setAvailability(rules: $rules) {\n    weekday\n    startTime\n    endTime\n  }\n}": types.SetAvailabilityDocument,
+    "mutation UpdateReminders($input: UpdateMeInput!) {\n  updateMe(input: $input) {\n    id\n    phone\n    emailReminders\n    smsReminders\n  }\n}": types.UpdateRemindersDocument,
     "query VisitTypes($doctorId: UUID!, $includeInactive: Boolean) {\n  visitTypes(doctorId: $doctorId, includeInactive: $includeInactive) {\n    id\n    name\n    durationMinutes\n    bufferBeforeMinutes\n    bufferAfterMinutes\n    minNoticeMinutes\n    horizonDays\n    patientCancelCutoffMinutes\n    patientRescheduleCutoffMinutes\n    patientBookable\n    active\n  }\n}": types.VisitTypesDocument,
     "query Waitlist($doctorId: UUID, $status: [WaitlistStatus!], $first: Int, $after: String) {\n  waitlist(doctorId: $doctorId, status: $status, first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        status\n        earliest\n        latest\n        doctor {\n          id\n          firstName\n          lastName\n        }\n        visitType {\n          id\n          name\n        }\n        offer {\n          startsAt\n          endsAt\n          expiresAt\n        }\n      }\n    }\n  }\n}": types.WaitlistDocument,
 };
@@ -114,6 +116,10 @@ export function graphql(source: "query Me {\n  me {\n    id\n    email\n    firs
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation SetAvailability($rules: [AvailabilityRuleInput!]!) {\n  setAvailability(rules: $rules) {\n    weekday\n    startTime\n    endTime\n  }\n}"): (typeof documents)["mutation SetAvailability($rules: [AvailabilityRuleInput!]!) {\n  setAvailability(rules: $rules) {\n    weekday\n    startTime\n    endTime\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation UpdateReminders($input: UpdateMeInput!) {\n  updateMe(input: $input) {\n    id\n    phone\n    emailReminders\n    smsReminders\n  }\n}"): (typeof documents)["mutation UpdateReminders($input: UpdateMeInput!) {\n  updateMe(input: $input) {\n    id\n    phone\n    emailReminders\n    smsReminders\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

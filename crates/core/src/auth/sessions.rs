@@ -106,6 +106,7 @@ mod tests {
             date_joined: now,
             updated_at: now,
             email_reminders: true,
+            sms_reminders: false,
         };
         let session =
             session::Model { id: Uuid::now_v7(), user_id: user.id, created_at: now, expires_at: now, revoked_at: None };

@@ -117,6 +117,7 @@ impl FromPosition for user::Model {
         "date_joined",
         "updated_at",
         "email_reminders",
+        "sms_reminders",
     ];
 
     fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
@@ -137,6 +138,7 @@ impl FromPosition for user::Model {
             date_joined: r.try_get_by_index(at + 13)?,
             updated_at: r.try_get_by_index(at + 14)?,
             email_reminders: r.try_get_by_index(at + 15)?,
+            sms_reminders: r.try_get_by_index(at + 16)?,
         })
     }
 }

@@ -72,7 +72,7 @@ impl Access {
     pub fn reads(self, field: PrivateField) -> bool {
         use PrivateField::*;
         match field {
-            Email | Phone | Address | Gender | PatientProfile | EmailReminders => self.private(),
+            Email | Phone | Address | Gender | PatientProfile | EmailReminders | SmsReminders => self.private(),
         }
     }
 
@@ -186,6 +186,8 @@ pub enum PrivateField {
     PatientProfile,
     /// The choice of appointment reminders by email.
     EmailReminders,
+    /// The consent to appointment reminders and notices by SMS.
+    SmsReminders,
 }
 
 /// Every private field of a user: what GraphQL's `User`, the live events' look-ahead (which
@@ -197,6 +199,7 @@ pub const PRIVATE_FIELDS: &[PrivateField] = &[
     PrivateField::Gender,
     PrivateField::PatientProfile,
     PrivateField::EmailReminders,
+    PrivateField::SmsReminders,
 ];
 
 impl PrivateField {
@@ -209,6 +212,7 @@ impl PrivateField {
             Self::Gender => "gender",
             Self::PatientProfile => "patientProfile",
             Self::EmailReminders => "emailReminders",
+            Self::SmsReminders => "smsReminders",
         }
     }
 
@@ -219,7 +223,7 @@ impl PrivateField {
             Self::Address => &["Patient.address"],
             Self::Gender => &["Patient.gender", "Practitioner.gender"],
             Self::PatientProfile => &["Patient.birthDate"],
-            Self::EmailReminders => &[],
+            Self::EmailReminders | Self::SmsReminders => &[],
         }
     }
 
@@ -232,6 +236,7 @@ impl PrivateField {
             Self::Gender => &[user::Column::Gender],
             Self::PatientProfile => &[],
             Self::EmailReminders => &[user::Column::EmailReminders],
+            Self::SmsReminders => &[user::Column::SmsReminders],
         }
     }
 
@@ -433,6 +438,7 @@ mod tests {
             date_joined: now,
             updated_at: now,
             email_reminders: true,
+            sms_reminders: false,
         }
     }
 
@@ -557,10 +563,11 @@ mod tests {
                 | PrivateField::Address
                 | PrivateField::Gender
                 | PrivateField::PatientProfile
-                | PrivateField::EmailReminders => {}
+                | PrivateField::EmailReminders
+                | PrivateField::SmsReminders => {}
             }
         }
-        assert_eq!(PRIVATE_FIELDS.len(), 6);
+        assert_eq!(PRIVATE_FIELDS.len(), 7);
         assert_eq!(PRIVATE_FIELDS.iter().collect::<HashSet<_>>().len(), PRIVATE_FIELDS.len());
         let names: HashSet<&str> = PRIVATE_FIELDS.iter().map(|f| f.graphql()).collect();
         assert_eq!(names.len(), PRIVATE_FIELDS.len(), "one GraphQL field each");

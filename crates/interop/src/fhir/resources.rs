@@ -505,6 +505,7 @@ mod tests {
             date_joined: now,
             updated_at: now,
             email_reminders: false,
+            sms_reminders: false,
         }
     }
 

@@ -1,15 +1,20 @@
 use sea_orm::entity::prelude::*;
 
-/// One email of the outbox: written in the transaction of the change that causes it, sent later by
-/// the outbox sender. The body may hold a reset token: it never leaves the
-/// service except in the email itself.
+/// One message of the outbox, an email or an SMS (`channel`): written in the transaction of the
+/// change that causes it, sent later by the outbox sender. The body may hold a reset token (an
+/// email) or an appointment's time (an SMS): it never leaves the service except in the message
+/// itself.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// Email or SMS: which transport sends it, and which admin list shows it.
+    pub channel: Channel,
     pub kind: EmailKind,
+    /// An email address, or an E.164 number for an SMS.
     pub to_address: String,
+    /// Empty for an SMS.
     pub subject: String,
     pub body: String,
     pub appointment_id: Option<Uuid>,
@@ -18,7 +23,8 @@ pub struct Model {
     /// For a reminder: the appointment's start it reminds of (a moved appointment's old reminders
     /// no longer match and are not sent).
     pub starts_at: Option<DateTimeUtc>,
-    /// `<uuid@host>`, fixed when written: a retry after a crash mid-send is the same message.
+    /// `<uuid@host>` for an email, the id itself for an SMS (its `Idempotency-Key`), fixed when
+    /// written: a retry after a crash mid-send is the same message.
     #[sea_orm(unique)]
     pub message_id: String,
     pub status: EmailStatus,
@@ -33,6 +39,8 @@ pub struct Model {
     pub lease_owner: Option<String>,
     /// The recurring series the email is about (its `X-CyberMed-Series` header).
     pub series_id: Option<Uuid>,
+    /// An SMS gateway's own id of the message, when its answer gave one.
+    pub provider_message_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -95,4 +103,25 @@ pub enum EmailStatus {
     Sent,
     #[sea_orm(string_value = "FAILED")]
     Failed,
+}
+
+/// How a message of the outbox is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum Channel {
+    #[default]
+    #[sea_orm(string_value = "EMAIL")]
+    Email,
+    #[sea_orm(string_value = "SMS")]
+    Sms,
+}
+
+impl Channel {
+    /// The `channel` label of the outbox metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
 }

@@ -26,6 +26,9 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Appointment reminders by email (a private preference; default on).
     pub email_reminders: bool,
+    /// Appointment reminders and notices by SMS (a private consent; default off; on only with an
+    /// E.164 `phone`).
+    pub sms_reminders: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

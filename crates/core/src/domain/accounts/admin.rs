@@ -149,6 +149,7 @@ pub async fn create_admin(
                 date_joined: Set(now),
                 updated_at: Set(now),
                 email_reminders: Set(true),
+                sms_reminders: Set(false),
             }
             .insert(&txn)
             .await?

@@ -17,7 +17,7 @@ pub use self::{
     admin::{create_admin, set_active, set_role},
     directory::{UserFilter, access_of, count_users, find_visible_user, list_users, users_by_ids},
     passwords::{PasswordChange, PasswordReset, change_password, request_password_reset, reset_password},
-    profile::{ProfileChanges, UpdateContext, update_me},
+    profile::{ProfileChanges, QueueReminders, UpdateContext, update_me},
     registration::{NewUser, register},
     sign_in::{LOGINS, login, logout, refresh},
     standing::lock_admin,

@@ -122,6 +122,7 @@ pub async fn request_password_reset(store: &Store, config: &Config, email: &str,
         &[("name", &user.first_name), ("link", &link), ("token", &token), ("minutes", &minutes)],
     );
     let email = NewEmail {
+        channel: outbox::Channel::Email,
         kind: EmailKind::PasswordReset,
         to: user.email.clone(),
         subject: "Reset your CyberMed password".to_owned(),

@@ -1,6 +1,11 @@
 //! The viewer's edits of their own account.
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use futures_util::future::BoxFuture;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
+    sea_query::Expr,
+};
+use uuid::Uuid;
 
 use super::{commit_account_change, count_attempt, email_conflict};
 use crate::{
@@ -12,7 +17,8 @@ use crate::{
     },
     domain::{Gender, Store, audit, throttle, validation},
     error::{AppError, AppResult},
-    outbox::{self, EmailKind, NewEmail},
+    outbox::{self, Channel, EmailKind, NewEmail},
+    sms,
 };
 
 /// The text of the notice sent to the old address after an email change (`{{name}}`,
@@ -31,25 +37,40 @@ pub struct ProfileChanges {
     pub address: Option<Option<String>>,
     pub bio: Option<Option<String>>,
     pub gender: Option<Option<Gender>>,
-    /// Appointment reminders by email; turning them off drops the pending ones.
+    /// Appointment reminders by email; turning them off drops the pending ones, turning them on
+    /// queues those of the viewer's appointments still to come.
     pub email_reminders: Option<Option<bool>>,
+    /// Appointment reminders and notices by SMS, the same way; on only with an E.164 `phone`.
+    pub sms_reminders: Option<Option<bool>>,
     /// The viewer's password: required when `email` changes.
     pub current_password: Option<String>,
 }
 
-/// Where an update comes from, and what checking a password needs.
+/// Writes a patient's reminders of one channel for their active appointments still to come,
+/// inside the transaction of the change that turned them on. The appointments module, which sits
+/// above this one, provides it (`appointments::queue_reminders`); the door hands it over.
+pub type QueueReminders = for<'a> fn(&'a Store, &'a DatabaseTransaction, Uuid, Channel) -> BoxFuture<'a, AppResult<()>>;
+
+/// Where an update comes from, and what checking a password and writing reminders need.
 pub struct UpdateContext<'a> {
     pub passwords: &'a Passwords,
     pub sessions: &'a SessionCache,
     pub config: &'a Config,
     pub client_addr: &'a str,
+    pub queue_reminders: QueueReminders,
 }
 
 /// Applies a partial update to the viewer's own account.
 ///
-/// Turning `email_reminders` off deletes the viewer's pending reminders in the same transaction;
-/// turning it on again does not write them back (appointments booked or moved from then on get
-/// reminders).
+/// Turning `email_reminders` or `sms_reminders` off deletes the viewer's pending reminders of that
+/// channel (and, for SMS, their pending SMS notices) in the same transaction; turning one on
+/// writes the reminders of their active appointments still to come whose leads have not passed
+/// (see [`QueueReminders`]). Whether it was on is read in the transaction (the row locked on
+/// PostgreSQL), so two requests turning it on at once queue them once.
+///
+/// `sms_reminders` may be on only with an E.164 `phone` (`+` and 8 to 15 digits): turning it on
+/// without one, or changing `phone` to something else while it stays on, is `BAD_USER_INPUT` on
+/// `phone`. A change of `sms_reminders` is audited `user.sms_consent`.
 ///
 /// Changing the email (to another address than the current one) needs the current password,
 /// checked as `changePassword` checks the old one (counted first against the same per-email and
@@ -58,7 +79,8 @@ pub struct UpdateContext<'a> {
 /// of the user ends (the caller's stays); the calendar feed stays.
 ///
 /// # Errors
-/// `BAD_USER_INPUT` naming the field (also for `null` on a required field; `currentPassword` when
+/// `BAD_USER_INPUT` naming the field (also for `null` on a required field or a reminder
+/// preference; `phone` for SMS without an E.164 number; `currentPassword` when
 /// it is missing, or with "Old password is incorrect"); `RATE_LIMITED` (with `retryAfter`) over
 /// the password limits; `CONFLICT` on `email`.
 pub async fn update_me(
@@ -85,8 +107,11 @@ pub async fn update_me(
     if let Some(v) = changes.last_name {
         model.last_name = Set(validation::name(&required(v, "lastName")?, "lastName")?);
     }
+    let mut new_phone = None;
     if let Some(v) = changes.phone {
-        model.phone = Set(validation::optional_text(v.as_deref(), "phone", 100)?);
+        let phone = validation::optional_text(v.as_deref(), "phone", 100)?;
+        model.phone = Set(phone.clone());
+        new_phone = Some(phone);
     }
     if let Some(v) = changes.address {
         model.address = Set(validation::optional_text(v.as_deref(), "address", 100)?);
@@ -97,23 +122,50 @@ pub async fn update_me(
     if let Some(v) = changes.gender {
         model.gender = Set(v);
     }
-    let reminders_off = match changes.email_reminders {
-        Some(v) => {
-            let on = v.ok_or_else(|| AppError::bad_input("emailReminders", "This field may not be null"))?;
-            model.email_reminders = Set(on);
-            !on
-        }
-        None => false,
+    let preference = |v: Option<Option<bool>>, field: &'static str| {
+        v.map(|v| v.ok_or_else(|| AppError::bad_input(field, "This field may not be null"))).transpose()
     };
+    let email_reminders = preference(changes.email_reminders, "emailReminders")?;
+    let sms_reminders = preference(changes.sms_reminders, "smsReminders")?;
+    if let Some(on) = email_reminders {
+        model.email_reminders = Set(on);
+    }
+    if let Some(on) = sms_reminders {
+        model.sms_reminders = Set(on);
+    }
+    // SMS need an E.164 number: checked against the row as it is in the transaction below.
+    let sms_rule = sms_reminders.is_some() || new_phone.is_some();
     if new_email.is_some() {
         check_current_password(store, cx, viewer, changes.current_password).await?;
     }
     let now = store.clock.now();
     model.updated_at = Set(now);
     let txn = begin_write(&store.writer).await?;
+    let before = if email_reminders.is_some() || sms_rule { Some(stored(&txn, viewer.id()).await?) } else { None };
+    if let (true, Some(before)) = (sms_rule, &before) {
+        let on = sms_reminders.unwrap_or(before.sms);
+        let number = new_phone.as_ref().unwrap_or(&before.phone);
+        if on && !number.as_deref().is_some_and(sms::is_e164) {
+            return Err(AppError::bad_input(
+                "phone",
+                "SMS reminders need a phone number in E.164 form: + and 8 to 15 digits, e.g. +4917012345678",
+            ));
+        }
+    }
     let updated = model.update(&txn).await.map_err(email_conflict)?;
-    if reminders_off {
-        outbox::drop_reminders_of(&txn, viewer.id()).await?;
+    if let Some(Stored { email: email_was, sms: sms_was, .. }) = before {
+        for (channel, was, now_on) in
+            [(Channel::Email, email_was, updated.email_reminders), (Channel::Sms, sms_was, updated.sms_reminders)]
+        {
+            match (was, now_on) {
+                (true, false) => outbox::drop_reminders_of(&txn, viewer.id(), channel).await?,
+                (false, true) => (cx.queue_reminders)(store, &txn, viewer.id(), channel).await?,
+                _ => {}
+            }
+        }
+        if sms_was != updated.sms_reminders {
+            audit::record(&txn, Some(viewer.id()), "user.sms_consent", Some(viewer.id()), now).await?;
+        }
     }
     if let Some(new_email) = &new_email {
         let old_email = viewer.user.email.as_str();
@@ -122,6 +174,7 @@ pub async fn update_me(
         let masked = mask_email(new_email);
         let body = outbox::render(EMAIL_CHANGED_EMAIL, &[("name", &updated.first_name), ("masked", &masked)]);
         let notice = NewEmail {
+            channel: Channel::Email,
             kind: EmailKind::EmailChanged,
             to: old_email.to_owned(),
             subject: EMAIL_CHANGED_SUBJECT.to_owned(),
@@ -139,6 +192,29 @@ pub async fn update_me(
     }
     commit_account_change(store, cx.sessions, txn, viewer.id()).await?;
     Ok(updated)
+}
+
+/// The viewer's reminder choices and phone as stored.
+struct Stored {
+    email: bool,
+    sms: bool,
+    phone: Option<String>,
+}
+
+/// [`Stored`], read in `txn` (on PostgreSQL with the row locked until it ends, so that concurrent
+/// changes take turns and each sees the other's outcome).
+async fn stored(txn: &DatabaseTransaction, id: Uuid) -> AppResult<Stored> {
+    let row: Option<(bool, bool, Option<String>)> = user::Entity::find_by_id(id)
+        .select_only()
+        .column(user::Column::EmailReminders)
+        .column(user::Column::SmsReminders)
+        .column(user::Column::Phone)
+        .lock_exclusive()
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let (email, sms, phone) = row.ok_or_else(|| AppError::internal("the viewer's row is gone"))?;
+    Ok(Stored { email, sms, phone })
 }
 
 /// Checks the viewer's current password for an email change: counted first like a wrong old

@@ -76,6 +76,7 @@ pub async fn register(
         date_joined: Set(now),
         updated_at: Set(now),
         email_reminders: Set(true),
+        sms_reminders: Set(false),
     };
     let txn = begin_write(&store.writer).await?;
     if let Some(admin) = admin {

@@ -550,7 +550,8 @@ p.role, p.is_active, p.first_name, p.last_name, p.email, p.email_reminders, pp.u
 vt.active, vt.patient_bookable, vt.duration_minutes, vt.buffer_before_minutes, vt.buffer_after_minutes, \
 vt.min_notice_minutes, vt.horizon_days, vt.patient_cancel_cutoff_minutes, vt.patient_reschedule_cutoff_minutes, \
 (EXISTS (SELECT 1 FROM slot_holds h WHERE h.doctor_id = $1 AND h.status = 'LIVE' AND h.expires_at <= $4) \
-OR EXISTS (SELECT 1 FROM slot_holds h WHERE h.patient_id = $2 AND h.status = 'LIVE' AND h.expires_at <= $4)) \
+OR EXISTS (SELECT 1 FROM slot_holds h WHERE h.patient_id = $2 AND h.status = 'LIVE' AND h.expires_at <= $4)), \
+p.phone, p.sms_reminders \
 FROM users d \
 LEFT JOIN doctor_profiles dp ON dp.user_id = d.id \
 LEFT JOIN users p ON p.id = $2 \
@@ -588,6 +589,9 @@ impl Facts {
                 last_name: r.try_get_by_index(at + 1)?,
                 email: r.try_get_by_index(at + 2)?,
                 email_reminders: r.try_get_by_index(at + 3)?,
+                // The patient's are read at the end of the row (the doctor gets no SMS).
+                phone: None,
+                sms_reminders: false,
             })
         };
         let doctor = Account {
@@ -607,7 +611,11 @@ impl Facts {
             Some(role) => Some(Patient {
                 role,
                 is_active: first.try_get_by_index(10)?,
-                person: person(first, 11, b.patient_id)?,
+                person: Person {
+                    phone: first.try_get_by_index(32)?,
+                    sms_reminders: first.try_get_by_index(33)?,
+                    ..person(first, 11, b.patient_id)?
+                },
                 has_profile: first.try_get_by_index(15)?,
             }),
             None => None,

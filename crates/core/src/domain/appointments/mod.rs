@@ -6,14 +6,17 @@
 //!
 //! By sub-feature: [`booking`] (`create`), [`lifecycle`] (confirm, cancel, complete, no-show,
 //! reschedule), [`listing`] (what a viewer may read), [`events`] (the history, its emails and
-//! notices), [`series`] (recurring series, booked and cancelled through the two above). This file holds what they share: the statuses, the viewer's part, the retry loop and
-//! the time checks.
+//! notices), [`series`] (recurring series, booked and cancelled through the two above),
+//! [`sms_notices`] (the patient's SMS). This file holds what they share: the statuses, the
+//! viewer's part, the retry loop and the time checks.
 mod booking;
 mod events;
 mod lifecycle;
 mod listing;
 pub mod notices;
+mod reminders;
 mod series;
+pub mod sms_notices;
 
 use std::future::Future;
 
@@ -33,6 +36,7 @@ pub use self::{
         AppointmentCursor, AppointmentFilter, by_ids, count, get, history_of, list_counted,
         visible_in_range_with_event_counts,
     },
+    reminders::queue_reminders,
     series::{Recurrence, cancel_series, create_series, get_series, occurrences_of, series_by_ids},
 };
 pub(crate) use self::{

@@ -10,9 +10,10 @@ use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Statement, sea_query::Expr};
 use uuid::Uuid;
 
-use crate::outbox::{EmailKind, NewEmail, insert_statement, render};
+use super::sms_notices::{self, SmsPatient};
+use crate::outbox::{Channel, EmailKind, NewEmail, insert_statement, render};
 use crate::{
-    db::entities::{appointment, outbox_email, user},
+    db::entities::{appointment, doctor_profile, outbox_email, user},
     domain::{
         Store, accounts,
         appointments::{AppointmentEventKind, AppointmentStatus},
@@ -35,6 +36,15 @@ pub struct Person {
     pub last_name: String,
     pub email: String,
     pub email_reminders: bool,
+    pub phone: Option<String>,
+    pub sms_reminders: bool,
+}
+
+impl Person {
+    /// The patient as their SMS need them.
+    pub fn sms(&self) -> SmsPatient<'_> {
+        SmsPatient { id: self.id, phone: self.phone.as_deref(), on: self.sms_reminders }
+    }
 }
 
 impl From<&user::Model> for Person {
@@ -45,6 +55,8 @@ impl From<&user::Model> for Person {
             last_name: u.last_name.clone(),
             email: u.email.clone(),
             email_reminders: u.email_reminders,
+            phone: u.phone.clone(),
+            sms_reminders: u.sms_reminders,
         }
     }
 }
@@ -68,9 +80,14 @@ impl Parties {
             people.remove(&appt.doctor_id).ok_or_else(|| AppError::internal("appointment without its doctor"))?;
         let (patient, _) =
             people.remove(&appt.patient_id).ok_or_else(|| AppError::internal("appointment without its patient"))?;
+        Ok(Self::new(&doctor, profile.as_ref(), &patient))
+    }
+
+    /// The two people from their rows, with the doctor's zone from their profile.
+    pub fn new(doctor: &user::Model, profile: Option<&doctor_profile::Model>, patient: &user::Model) -> Self {
         // A stored zone is always valid (it was checked when set); UTC is the profile's default.
         let tz = profile.and_then(|p| parse_time_zone(&p.time_zone).ok()).unwrap_or(Tz::UTC);
-        Ok(Self { doctor: Person::from(&doctor), patient: Person::from(&patient), tz })
+        Self { doctor: Person::from(doctor), patient: Person::from(patient), tz }
     }
 }
 
@@ -97,9 +114,11 @@ pub enum Mail {
 /// - `COMPLETED`, `NO_SHOW`: nothing.
 ///
 /// A reminder is one row per lead of `REMINDER_LEADS`, due at the start minus the lead, for a
-/// patient whose `email_reminders` is on; a lead already past at `now` writes nothing.
+/// patient whose `email_reminders` is on; a lead already past at `now` writes nothing. A patient
+/// with `smsReminders` on also gets their SMS ([`sms_notices::of_event`]), in the same `INSERT`.
 ///
-/// With [`Mail::RemindersOnly`], the notifications to the two parties are left out.
+/// With [`Mail::RemindersOnly`], the notifications to the two parties (emails and the patient's SMS
+/// notice) are left out; the reminders of both channels stay.
 ///
 /// `parties` are the two people when the caller has them already (a booking read them in its
 /// checks); otherwise they are read here.
@@ -168,6 +187,7 @@ pub async fn on_event<C: ConnectionTrait>(
             ],
         );
         emails.push(NewEmail {
+            channel: Channel::Email,
             kind: email_kind,
             to: to.email.clone(),
             subject: subject.to_owned(),
@@ -178,30 +198,55 @@ pub async fn on_event<C: ConnectionTrait>(
             due_at: now,
         });
     }
-    let reminds = matches!(kind, AppointmentEventKind::Created | AppointmentEventKind::Rescheduled)
-        && appt.status.is_active()
-        && patient.email_reminders;
-    if reminds {
-        let body = render(REMINDER, &[("name", &patient_name), ("doctor", &doctor_name), ("when", &when)]);
-        for lead in store.outbox.reminder_leads.iter() {
-            let Ok(lead) = TimeDelta::from_std(*lead) else { continue };
-            let due_at = appt.starts_at - lead;
-            if due_at <= now {
-                continue;
-            }
-            emails.push(NewEmail {
-                kind: EmailKind::AppointmentReminder,
-                to: patient.email.clone(),
-                subject: "Appointment reminder".to_owned(),
-                body: body.clone(),
-                appointment_id: Some(appt.id),
-                recipient_id: Some(patient.id),
-                starts_at: Some(appt.starts_at),
-                due_at,
-            });
-        }
+    if matches!(kind, AppointmentEventKind::Created | AppointmentEventKind::Rescheduled) {
+        emails.extend(email_reminders(store, appt, parties, now));
     }
+    let doctor_tz = (doctor_name.as_str(), *tz);
+    emails.extend(match (mail, kind) {
+        (Mail::All, _) => sms_notices::of_event(&store.outbox, appt, kind, doctor_tz, patient.sms(), now),
+        // An occurrence of a series keeps its SMS reminders; the series writes its one notice.
+        (Mail::RemindersOnly, AppointmentEventKind::Created | AppointmentEventKind::Rescheduled) => {
+            sms_notices::reminders(&store.outbox, appt, doctor_tz, patient.sms(), now)
+        }
+        (Mail::RemindersOnly, _) => Vec::new(),
+    });
     Ok(insert_statement(&store.outbox, store.clock.now(), txn.get_database_backend(), emails))
+}
+
+/// The email reminders of an active appointment for a patient whose `email_reminders` is on: one
+/// per lead of `REMINDER_LEADS` whose time has not passed at `now`.
+pub fn email_reminders(
+    store: &Store,
+    appt: &appointment::Model,
+    parties: &Parties,
+    now: DateTime<Utc>,
+) -> Vec<NewEmail> {
+    let Parties { doctor, patient, tz } = parties;
+    if !(appt.status.is_active() && patient.email_reminders) {
+        return Vec::new();
+    }
+    let when = local_time(appt.starts_at, *tz);
+    let body = render(REMINDER, &[("name", &full_name(patient)), ("doctor", &full_name(doctor)), ("when", &when)]);
+    let mut emails = Vec::with_capacity(store.outbox.reminder_leads.len());
+    for lead in store.outbox.reminder_leads.iter() {
+        let Ok(lead) = TimeDelta::from_std(*lead) else { continue };
+        let due_at = appt.starts_at - lead;
+        if due_at <= now {
+            continue;
+        }
+        emails.push(NewEmail {
+            channel: Channel::Email,
+            kind: EmailKind::AppointmentReminder,
+            to: patient.email.clone(),
+            subject: "Appointment reminder".to_owned(),
+            body: body.clone(),
+            appointment_id: Some(appt.id),
+            recipient_id: Some(patient.id),
+            starts_at: Some(appt.starts_at),
+            due_at,
+        });
+    }
+    emails
 }
 
 /// Whether a reminder is still to be sent: [`reminder_address`] finds an address for it.
@@ -227,7 +272,7 @@ pub async fn reminder_address<C: ConnectionTrait>(db: &C, email: &outbox_email::
     else {
         return Ok(None);
     };
-    if email.kind != EmailKind::AppointmentReminder {
+    if email.kind != EmailKind::AppointmentReminder || email.channel != Channel::Email {
         return Ok(None);
     }
     let still_due = sea_orm::sea_query::Query::select()

@@ -21,7 +21,7 @@ use super::{
     booking::{self, InSeries},
     lifecycle,
     notices::{self, Mail, Parties, Person},
-    overlap_conflict, with_retries,
+    overlap_conflict, sms_notices, with_retries,
 };
 use crate::{
     auth::viewer::Viewer,
@@ -32,7 +32,7 @@ use crate::{
     domain::{Store, audit, privacy, profiles::parse_time_zone, validation},
     error::{AppError, AppResult, Refusal},
     events::EventNotice,
-    outbox::{EmailKind, NewEmail, insert_statement_for_series, render},
+    outbox::{Channel, EmailKind, NewEmail, insert_statement_for_series, render},
 };
 
 const BOOKED: &str = include_str!("../../../templates/email/appointment_series.txt");
@@ -147,6 +147,7 @@ async fn book_series(
     };
     let state = if first.status == AppointmentStatus::Pending { "requested" } else { "confirmed" };
     let emails = series_emails(&parties, &booked, |to, values| NewEmail {
+        channel: Channel::Email,
         kind: EmailKind::AppointmentSeries,
         to: to.email.clone(),
         subject: "Appointment series booked".to_owned(),
@@ -360,6 +361,7 @@ pub async fn cancel_series(
             if let Some(one) = cancelled.first() {
                 let parties = Parties::load(&txn, one).await?;
                 let emails = series_emails(&parties, &cancelled, |to, values| NewEmail {
+                    channel: Channel::Email,
                     kind: EmailKind::AppointmentCancelled,
                     to: to.email.clone(),
                     subject: "Appointment cancelled".to_owned(),
@@ -369,14 +371,22 @@ pub async fn cancel_series(
                     starts_at: None,
                     due_at: now,
                 });
+                // And the patient's one SMS for the whole cancellation (when they turned SMS on).
+                let doctor = notices::full_name(&parties.doctor);
+                let sms = sms_notices::series_cancelled(
+                    &store.outbox,
+                    &cancelled,
+                    (&doctor, parties.tz),
+                    parties.patient.sms(),
+                    now,
+                );
                 writes.extend(insert_statement_for_series(
                     &store.outbox,
                     now,
                     txn.get_database_backend(),
-                    emails,
+                    emails.into_iter().chain(sms).collect(),
                     series.id,
                 ));
-                // SMS (at most one per party for the whole cancellation) plug in here.
             }
             let wake = !writes.is_empty();
             writes.extend(audit::insert_statement(

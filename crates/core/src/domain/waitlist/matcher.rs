@@ -52,7 +52,7 @@ use crate::{
         visit_types::{self, Terms},
     },
     error::{AppError, AppResult, Refusal},
-    outbox::{EmailKind, NewEmail, insert_statement, render},
+    outbox::{Channel, EmailKind, NewEmail, insert_statement, render},
 };
 
 const OFFER_EMAIL: &str = include_str!("../../../templates/email/waitlist_offer.txt");
@@ -437,6 +437,7 @@ pub(crate) async fn write_offer(
         ],
     );
     let email = NewEmail {
+        channel: Channel::Email,
         kind: EmailKind::WaitlistOffer,
         to: patient.email.clone(),
         subject: OFFER_SUBJECT.to_owned(),
