@@ -1,5 +1,6 @@
 //! Background loops, started by [`crate::app::Application::run_until`] in every process and stopped
-//! when the server shuts down: the outbox sender ([`crate::sender`]), and housekeeping, which
+//! when the server shuts down: the outbox sender ([`crate::sender`]), the webhook sender
+//! ([`crate::webhooks`]), and housekeeping, which
 //! deletes what has expired. Their statements are left out of the request statement counter. Each
 //! takes what it uses (the store, the settings it reads, the mailer), not the application's state.
 //!
@@ -43,10 +44,14 @@ pub struct Jobs {
 pub fn start(store: &Store, config: &Arc<Config>, mailer: crate::mail::Mailer) -> Jobs {
     let (stop, stopped) = watch::channel(false);
     let sender = crate::sender::Sender::new(store.clone(), mailer, config);
-    let tasks = vec![
+    let mut tasks = vec![
         crate::sender::spawn(sender, stopped.clone()),
-        tokio::spawn(crate::db::uncounted(housekeeping_loop(store.clone(), config.clone(), stopped))),
+        tokio::spawn(crate::db::uncounted(housekeeping_loop(store.clone(), config.clone(), stopped.clone()))),
     ];
+    match crate::webhooks::WebhookSender::new(store.clone(), config.webhooks) {
+        Ok(webhooks) => tasks.push(crate::webhooks::spawn(webhooks, stopped)),
+        Err(e) => tracing::error!(error = %e, "the webhook sender could not start; deliveries wait for a restart"),
+    }
     Jobs { stop, tasks }
 }
 

@@ -7,7 +7,7 @@
 //! modules are re-exported here under the names they had, for the binary and the tests.
 //!
 //! Modules in layer order, each importing only those above it: `telemetry`, `mail`, `metrics`,
-//! `pages`, `sender`, `jobs`, `server`, `app`.
+//! `pages`, `sender`, `webhooks`, `jobs`, `server`, `app`.
 
 pub use cybermed_core::{auth, config, db, domain, error, events, login, net, outbox, page};
 pub use cybermed_graphql as graphql;
@@ -29,3 +29,5 @@ pub mod sender;
 pub mod server;
 /// Logging setup.
 pub mod telemetry;
+/// The webhook sender: claims due deliveries with a lease and POSTs them signed.
+pub mod webhooks;

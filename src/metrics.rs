@@ -28,7 +28,7 @@ use cybermed_graphql::metrics::{DURATION, REQUESTS, WS_CONNECTIONS};
 
 use crate::{
     db::entities::outbox_email::{self, Column},
-    domain::{Store, accounts::LOGINS, holds},
+    domain::{Store, accounts::LOGINS, holds, webhooks},
     outbox::EmailStatus,
 };
 
@@ -42,6 +42,8 @@ const UPKEEP: Duration = Duration::from_secs(5);
 const HTTP_REQUESTS: &str = "cybermed_http_requests_total";
 const HTTP_DURATION: &str = "cybermed_http_request_duration_seconds";
 const HOLDS_LIVE: &str = "cybermed_holds_live";
+const WEBHOOK_DELIVERIES: &str = "cybermed_webhook_deliveries_total";
+const WEBHOOK_PENDING: &str = "cybermed_webhook_pending";
 
 /// Every handle the service records through, made once per process.
 struct Instruments {
@@ -50,6 +52,7 @@ struct Instruments {
     outbox_oldest_pending: Gauge,
     outbox_failed: Counter,
     holds_live: Gauge,
+    webhook_pending: Gauge,
     pool_idle: Gauge,
     pool_in_use: Gauge,
     process: metrics_process::Collector,
@@ -86,6 +89,9 @@ fn instruments() -> &'static Instruments {
         for outcome in ["ok", "failed", "throttled"] {
             metrics::counter!(LOGINS, "outcome" => outcome).absolute(0);
         }
+        for outcome in ["succeeded", "failed", "retried"] {
+            metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).absolute(0);
+        }
         let pool = |state: &'static str| metrics::gauge!("cybermed_db_pool_connections", "state" => state);
         Instruments {
             handle,
@@ -93,6 +99,7 @@ fn instruments() -> &'static Instruments {
             outbox_oldest_pending: metrics::gauge!("cybermed_outbox_oldest_pending_seconds"),
             outbox_failed: metrics::counter!("cybermed_outbox_failed_total"),
             holds_live: metrics::gauge!(HOLDS_LIVE),
+            webhook_pending: metrics::gauge!(WEBHOOK_PENDING),
             pool_idle: pool("idle"),
             pool_in_use: pool("in_use"),
             process,
@@ -117,6 +124,11 @@ fn describe() {
     );
     metrics::describe_counter!("cybermed_outbox_failed_total", "Emails given up on after their last attempt");
     metrics::describe_gauge!(HOLDS_LIVE, "Slot holds keeping a time now (live and not expired)");
+    metrics::describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts by outcome (succeeded; retried: failed with attempts left; failed: for good)"
+    );
+    metrics::describe_gauge!(WEBHOOK_PENDING, "Webhook deliveries not sent yet (due or waiting for a retry)");
     metrics::describe_gauge!("cybermed_db_pool_connections", "Database pool connections by state (idle, in_use)");
     metrics::describe_gauge!("cybermed_build_info", "Always 1; the version is a label");
     metrics::describe_counter!(
@@ -148,6 +160,12 @@ pub fn http_request(route: &str, status: u16, duration: Duration) {
 /// Counts one email given up on (`FAILED` after its last attempt).
 pub fn outbox_failed() {
     instruments().outbox_failed.increment(1);
+}
+
+/// Counts one webhook attempt's outcome: `succeeded`, `retried` or `failed` (for good).
+pub fn webhook_delivery(outcome: &'static str) {
+    let _ = instruments();
+    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
 }
 
 /// Emails to send (due, or waiting for a retry), and the earliest due time among them.
@@ -192,6 +210,13 @@ async fn refresh_gauges(state: &Store) {
         Ok(live) => ins.holds_live.set(live as f64),
         Err(e) => {
             tracing::warn!(reason = %crate::error::describe_db_err(&e), "metrics: could not count the live holds");
+        }
+    }
+    match crate::db::uncounted(webhooks::pending_count(&state.db)).await {
+        #[expect(clippy::cast_precision_loss, reason = "a gauge; exact below 2^53 deliveries")]
+        Ok(pending) => ins.webhook_pending.set(pending as f64),
+        Err(e) => {
+            tracing::warn!(error = ?e, "metrics: could not count the pending webhooks");
         }
     }
     let (mut size, mut idle) = pool_stats(&state.db);

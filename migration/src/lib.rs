@@ -11,6 +11,7 @@ mod m20261212_000001_appointment_overlap_indexes;
 mod m20261213_000001_calendar_feeds;
 mod m20261221_000001_upcoming_index;
 mod m20261222_000001_visit_types_and_holds;
+mod m20261223_000003_webhooks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000001_calendar_feeds::Migration),
             Box::new(m20261221_000001_upcoming_index::Migration),
             Box::new(m20261222_000001_visit_types_and_holds::Migration),
+            Box::new(m20261223_000003_webhooks::Migration),
         ]
     }
 }

@@ -53,4 +53,5 @@ mod typed_client;
 mod unverified_doctors;
 mod upcoming_limits;
 mod visit_types;
+mod webhooks;
 mod ws;

@@ -68,6 +68,7 @@ pub enum EmailKind {
     AppointmentRescheduled,
     AppointmentCancelled,
     AppointmentReminder,
+    WebhookDisabled,
     EmailChanged,
 }
 
@@ -77,5 +78,28 @@ pub enum EmailKind {
 pub enum EmailStatus {
     Pending,
     Sent,
+    Failed,
+}
+
+/// What a webhook tells of; sent as the body's `type` (`appointment.created`, `ping`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "cybermed_core::domain::webhooks::WebhookEvent")]
+pub enum WebhookEvent {
+    AppointmentCreated,
+    AppointmentConfirmed,
+    AppointmentRescheduled,
+    AppointmentCancelled,
+    AppointmentCompleted,
+    AppointmentNoShow,
+    WaitlistOffered,
+    Ping,
+}
+
+/// Where a webhook delivery is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "cybermed_core::domain::webhooks::DeliveryStatus")]
+pub enum WebhookDeliveryStatus {
+    Pending,
+    Succeeded,
     Failed,
 }

@@ -13,11 +13,21 @@ use super::{
     profiles::{ProfilesMutation, ProfilesQuery},
     scalars::Described,
     visit_types::{VisitTypesMutation, VisitTypesQuery},
+    webhooks::{WebhooksMutation, WebhooksQuery},
 };
 use crate::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, ProfilesQuery, VisitTypesQuery, HoldsQuery, AppointmentsQuery, AuditQuery, OutboxQuery);
+pub struct Query(
+    AccountsQuery,
+    ProfilesQuery,
+    VisitTypesQuery,
+    HoldsQuery,
+    WebhooksQuery,
+    AppointmentsQuery,
+    AuditQuery,
+    OutboxQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -26,6 +36,7 @@ pub struct Mutation(
     AppointmentsMutation,
     VisitTypesMutation,
     HoldsMutation,
+    WebhooksMutation,
     CalendarMutation,
 );
 
@@ -103,8 +114,9 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         pagination::PageEdge,
         plain::PlainObject,
         visit_types::VisitType,
+        webhooks::{WebhookDelivery, WebhookDeliveryConnection, WebhookEndpoint},
     };
-    use cybermed_core::domain::appointments::AppointmentCursor;
+    use cybermed_core::domain::{appointments::AppointmentCursor, webhooks::DeliveryKey};
 
     fn of<T: PlainObject>() -> PlainDeclaration {
         let (plain, waits) = T::declared();
@@ -127,6 +139,10 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         of::<async_graphql::connection::PageInfo>(),
         of::<VisitType>(),
         of::<SlotHold>(),
+        of::<WebhookEndpoint>(),
+        of::<WebhookDelivery>(),
+        of::<WebhookDeliveryConnection>(),
+        of::<PageEdge<DeliveryKey, WebhookDelivery>>(),
     ]
 }
 
@@ -142,6 +158,7 @@ pub const ASYNC_OBJECTS: &[&str] = &[
     "AppointmentEvent",
     "CalendarFeed",
     "CalendarFeedInfo",
+    "WebhookSecretPayload",
     "PatientProfile",
     "AvailabilityRule",
     "TimeOff",

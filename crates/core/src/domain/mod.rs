@@ -13,6 +13,7 @@ pub mod schedule;
 pub mod throttle;
 pub mod validation;
 pub mod visit_types;
+pub mod webhooks;
 
 use std::sync::{
     Arc,

@@ -17,3 +17,5 @@ pub mod slot_hold;
 pub mod time_off;
 pub mod user;
 pub mod visit_type;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -58,6 +58,9 @@ pub enum EmailKind {
     /// To the old address, after an email change.
     #[sea_orm(string_value = "EMAIL_CHANGED")]
     EmailChanged,
+    /// To every active admin, when a webhook endpoint was turned off after failures.
+    #[sea_orm(string_value = "WEBHOOK_DISABLED")]
+    WebhookDisabled,
 }
 
 impl EmailKind {
@@ -71,6 +74,7 @@ impl EmailKind {
             Self::AppointmentCancelled => "appointment-cancelled",
             Self::AppointmentReminder => "appointment-reminder",
             Self::EmailChanged => "email-changed",
+            Self::WebhookDisabled => "webhook-disabled",
         }
     }
 }
