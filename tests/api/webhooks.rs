@@ -692,3 +692,43 @@ async fn two_processes_deliver_each_event_exactly_once() {
     let listed = settled(&c.app, &c.admin, &endpoint, 5).await;
     assert!(listed.iter().all(|d| d["status"] == "SUCCEEDED" && d["attempts"] == 1));
 }
+
+#[tokio::test]
+async fn the_typed_client_registers_an_endpoint_and_lists_its_deliveries() {
+    use cybermed_client::{
+        Client, CreateWebhookEndpoint, WebhookDeliveries, WebhookEndpoints, create_webhook_endpoint,
+        webhook_deliveries, webhook_endpoints,
+    };
+    let receiver = Receiver::start(&[], 200).await;
+    let c = Clinic::open_with("UTC", DELIVER).await;
+    let client = Client::new(c.app.url("/graphql")).with_token(&c.admin.access);
+    let created = client
+        .run::<CreateWebhookEndpoint>(create_webhook_endpoint::Variables {
+            url: receiver.url.clone(),
+            events: vec![create_webhook_endpoint::WebhookEvent::APPOINTMENT_CREATED],
+        })
+        .await
+        .unwrap()
+        .create_webhook_endpoint;
+    assert!(created.secret.starts_with("whsec_"));
+    let listed = client.run::<WebhookEndpoints>(webhook_endpoints::Variables).await.unwrap().webhook_endpoints;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, created.endpoint.id);
+    c.booked(&c.patient, &at("14:00")).await;
+    receiver.wait_for(1, 10).await;
+    let endpoint = created.endpoint.id.to_string();
+    settled(&c.app, &c.admin, &endpoint, 5).await;
+    let page = client
+        .run::<WebhookDeliveries>(webhook_deliveries::Variables {
+            endpoint_id: Some(created.endpoint.id),
+            status: Some(webhook_deliveries::WebhookDeliveryStatus::SUCCEEDED),
+            first: None,
+            after: None,
+        })
+        .await
+        .unwrap()
+        .webhook_deliveries;
+    assert_eq!(page.total_count, 1);
+    assert_eq!(page.nodes[0].event, webhook_deliveries::WebhookEvent::APPOINTMENT_CREATED);
+    assert!(page.nodes[0].delivered_at.is_some());
+}

@@ -107,7 +107,7 @@ impl WebhookDelivery {
     async fn last_status_code(&self) -> Option<i32> {
         self.0.last_status_code
     }
-    /// Why the last attempt failed (no URL, no secret).
+    /// Why the last attempt failed, in a few words (never a URL or a secret).
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }

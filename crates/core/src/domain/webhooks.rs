@@ -2,8 +2,8 @@
 //! the transaction of the change they tell of, and the writes of the sender that runs in every
 //! process (`src/webhooks.rs` does the HTTP; its claims, outcomes and the auto-disable are here).
 //!
-//! - **Who**: admins only (the GraphQL door guards every operation; the functions here take the
-//!   acting admin's id for the audit log).
+//! - **Who**: admins only: the GraphQL door guards every operation, and each change checks again
+//!   that its actor is still an active admin when it commits ([`accounts::lock_admin`]).
 //! - **Addresses**: a URL must be `https://` (unless `WEBHOOK_ALLOW_HTTP`), and its host must be or
 //!   resolve to public addresses only ([`is_public`]) unless `WEBHOOK_ALLOW_PRIVATE_NETWORKS`: checked
 //!   at registration ([`check_url`]) and again by the sender when it connects (DNS may change).
@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Role, Store, audit};
+use super::{Role, Store, accounts, audit};
 use crate::{
     config::WebhookConfig,
     db::{
@@ -264,6 +264,7 @@ pub async fn create_endpoint(
         updated_at: Set(now),
     };
     let txn = begin_write(&store.writer).await?;
+    accounts::lock_admin(&txn, actor, None).await?;
     let endpoint = webhook_endpoint::Entity::insert(row).exec_with_returning(&txn).await?;
     audit::record(&txn, Some(actor), "webhook.create", Some(endpoint.id), now).await?;
     txn.commit().await?;
@@ -297,6 +298,7 @@ pub async fn update_endpoint(
     };
     let now = store.clock.now();
     let txn = begin_write(&store.writer).await?;
+    accounts::lock_admin(&txn, actor, None).await?;
     let current = endpoint_in(&txn, id).await?;
     let mut row: webhook_endpoint::ActiveModel = current.clone().into();
     if let Some(url) = url {
@@ -333,6 +335,7 @@ pub async fn rotate_secret(store: &Store, actor: Uuid, id: Uuid) -> AppResult<(w
     let now = store.clock.now();
     let secret = new_secret();
     let txn = begin_write(&store.writer).await?;
+    accounts::lock_admin(&txn, actor, None).await?;
     let current = endpoint_in(&txn, id).await?;
     let mut row: webhook_endpoint::ActiveModel = current.clone().into();
     row.previous_secret = Set(Some(current.secret));
@@ -352,6 +355,7 @@ pub async fn rotate_secret(store: &Store, actor: Uuid, id: Uuid) -> AppResult<(w
 pub async fn delete_endpoint(store: &Store, actor: Uuid, id: Uuid) -> AppResult<bool> {
     let now = store.clock.now();
     let txn = begin_write(&store.writer).await?;
+    accounts::lock_admin(&txn, actor, None).await?;
     // Explicitly, not only by the foreign key's cascade: the same on every database.
     webhook_delivery::Entity::delete_many().filter(D::EndpointId.eq(id)).exec(&txn).await?;
     let deleted = webhook_endpoint::Entity::delete_by_id(id).exec(&txn).await?.rows_affected;
@@ -371,11 +375,12 @@ pub async fn delete_endpoint(store: &Store, actor: Uuid, id: Uuid) -> AppResult<
 pub async fn ping(store: &Store, actor: Uuid, id: Uuid) -> AppResult<webhook_delivery::Model> {
     let now = store.clock.now();
     let txn = begin_write(&store.writer).await?;
+    accounts::lock_admin(&txn, actor, None).await?;
     let endpoint = endpoint_in(&txn, id).await?;
     if !endpoint.active {
         return Err(AppError::bad_input("id", "the webhook endpoint is inactive"));
     }
-    let body = body(WebhookEvent::Ping, now, json!({ "endpointId": id }));
+    let body = body(WebhookEvent::Ping, now, &json!({ "endpointId": id }));
     let row = new_delivery(id, WebhookEvent::Ping, body.clone(), now);
     let delivery = webhook_delivery::Entity::insert(row).exec_with_returning(&txn).await?;
     audit::record(&txn, Some(actor), "webhook.ping", Some(id), now).await?;
@@ -392,6 +397,7 @@ pub async fn ping(store: &Store, actor: Uuid, id: Uuid) -> AppResult<webhook_del
 pub async fn redeliver(store: &Store, actor: Uuid, id: &str) -> AppResult<webhook_delivery::Model> {
     let now = store.clock.now();
     let txn = begin_write(&store.writer).await?;
+    accounts::lock_admin(&txn, actor, None).await?;
     let not_found = AppError::NotFound("Webhook delivery not found");
     let delivery = webhook_delivery::Entity::find_by_id(id.to_owned()).one(&txn).await?.ok_or(not_found)?;
     if delivery.status == DeliveryStatus::Pending {
@@ -431,7 +437,7 @@ async fn fail_pending_of<C: ConnectionTrait>(txn: &C, endpoint: Uuid, why: &str)
 }
 
 /// A body: `{"type", "timestamp", "data"}`.
-fn body(event: WebhookEvent, at: DateTime<Utc>, data: serde_json::Value) -> String {
+fn body(event: WebhookEvent, at: DateTime<Utc>, data: &serde_json::Value) -> String {
     json!({ "type": event.as_str(), "timestamp": rfc3339(at), "data": data }).to_string()
 }
 
@@ -494,7 +500,7 @@ pub async fn deliveries_statement<C: ConnectionTrait>(
     if subscribed.is_empty() {
         return Ok(None);
     }
-    let body = body(event, at, data);
+    let body = body(event, at, &data);
     let rows = subscribed.into_iter().map(|endpoint| new_delivery(endpoint, event, body.clone(), at));
     Ok(Some(webhook_delivery::Entity::insert_many(rows).build(txn.get_database_backend())))
 }
@@ -890,6 +896,7 @@ pub async fn pending_count<C: ConnectionTrait>(db: &C) -> AppResult<u64> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
 mod tests {
     use super::*;
 
