@@ -20,7 +20,7 @@ use crate::{
     config::Config,
     db::{
         begin_write,
-        entities::{login_failure, outbox_email, password_reset_token, refresh_token, session},
+        entities::{login_failure, outbox_email, password_reset_token, refresh_token, session, webhook_delivery},
     },
     domain::{Store, throttle},
     error::{AppError, AppResult},
@@ -86,11 +86,15 @@ pub struct HousekeepingReport {
     pub login_failures: u64,
     /// `SENT` emails sent longer ago than `OUTBOX_RETENTION_DAYS`.
     pub sent_emails: u64,
+    /// `SUCCEEDED` webhook deliveries delivered longer ago than `OUTBOX_RETENTION_DAYS` (failed
+    /// ones stay, for an admin to send again).
+    pub delivered_webhooks: u64,
 }
 
 /// Deletes, as of `store.clock`, what has expired: refresh tokens, logins and password-reset
 /// tokens past their expiry, throttled attempts out of their window, and `SENT` emails older than
-/// the retention. Never the audit log, and never a `PENDING` or `FAILED` email. Each table is one
+/// the retention, and webhook deliveries that succeeded longer ago than the same retention. Never
+/// the audit log, and never a `PENDING` or `FAILED` email or webhook delivery. Each table is one
 /// short write transaction, so the single SQLite writer is never held for long; any number of
 /// runs (in this process or others) may overlap, each row being deleted by exactly one of them.
 ///
@@ -143,7 +147,23 @@ pub async fn housekeeping_once(store: &Store, config: &Config) -> AppResult<Hous
     )
     .await?;
 
-    Ok(HousekeepingReport { refresh_tokens, sessions, password_reset_tokens, login_failures, sent_emails })
+    let delivered_webhooks = purge(
+        store,
+        "webhook_deliveries",
+        webhook_delivery::Entity::delete_many()
+            .filter(webhook_delivery::Column::Status.eq(webhook_delivery::DeliveryStatus::Succeeded))
+            .filter(webhook_delivery::Column::DeliveredAt.lte(before(now, config.outbox_retention)?)),
+    )
+    .await?;
+
+    Ok(HousekeepingReport {
+        refresh_tokens,
+        sessions,
+        password_reset_tokens,
+        login_failures,
+        sent_emails,
+        delivered_webhooks,
+    })
 }
 
 /// `now` minus `ago` (a window or retention from the configuration).
@@ -189,6 +209,7 @@ async fn housekeeping_loop(store: Store, config: Arc<Config>, mut stop: watch::R
                 password_reset_tokens = r.password_reset_tokens,
                 login_failures = r.login_failures,
                 sent_emails = r.sent_emails,
+                delivered_webhooks = r.delivered_webhooks,
                 "housekeeping"
             ),
             // The error's text is a database error's kind and code, never a statement or a value.

@@ -732,3 +732,70 @@ async fn the_typed_client_registers_an_endpoint_and_lists_its_deliveries() {
     assert_eq!(page.nodes[0].event, webhook_deliveries::WebhookEvent::APPOINTMENT_CREATED);
     assert!(page.nodes[0].delivered_at.is_some());
 }
+
+#[tokio::test]
+async fn a_waitlist_offer_is_queued_inside_the_offers_own_transaction() {
+    use cybermed::{
+        db::begin_write,
+        domain::webhooks::{WaitlistOffered, queue_waitlist_offered},
+    };
+    use sea_orm::TransactionTrait;
+    let receiver = Receiver::start(&[], 200).await;
+    let c = Clinic::open_with("UTC", DELIVER).await;
+    let (endpoint, secret) = create(&c.app, &c.admin, &receiver.url, &["WAITLIST_OFFERED"]).await;
+    let store = &c.app.state.store;
+    let starts = chrono::Utc::now() + chrono::TimeDelta::days(3);
+    let offer = WaitlistOffered {
+        waitlist_entry_id: uuid::Uuid::now_v7(),
+        doctor_id: c.doctor.id.parse().unwrap(),
+        patient_id: c.patient.id.parse().unwrap(),
+        starts_at: starts,
+        ends_at: starts + chrono::TimeDelta::minutes(30),
+        expires_at: chrono::Utc::now() + chrono::TimeDelta::minutes(15),
+    };
+    // Rolled back: nothing is sent.
+    let txn = begin_write(&store.writer).await.unwrap();
+    queue_waitlist_offered(store, &txn, offer).await.unwrap();
+    txn.rollback().await.unwrap();
+    // Committed: sent once.
+    let txn = begin_write(&store.writer).await.unwrap();
+    queue_waitlist_offered(store, &txn, offer).await.unwrap();
+    txn.commit().await.unwrap();
+    let got = receiver.wait_for(1, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.receipts().len(), 1);
+    let body = got[0].json();
+    assert_eq!(body["type"], "waitlist.offered");
+    let data = body["data"].as_object().unwrap();
+    let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["doctorId", "endsAt", "expiresAt", "patientId", "startsAt", "waitlistEntryId"]);
+    assert_eq!(data["waitlistEntryId"], offer.waitlist_entry_id.to_string());
+    if let Some(ok) = standardwebhooks_verifies(&secret, &got[0]) {
+        assert!(ok);
+    }
+    let listed = settled(&c.app, &c.admin, &endpoint, 5).await;
+    assert_eq!(listed[0]["event"], "WAITLIST_OFFERED");
+}
+
+#[tokio::test]
+async fn housekeeping_deletes_succeeded_deliveries_after_the_retention_and_keeps_failed_ones() {
+    let receiver = Receiver::start(&[500], 200).await;
+    let mut settings = DELIVER.to_vec();
+    settings.push(("WEBHOOK_MAX_ATTEMPTS", "1"));
+    let c = Clinic::open_with("UTC", &settings).await;
+    let (endpoint, _) = create(&c.app, &c.admin, &receiver.url, &["PING"]).await;
+    for n in 1..=2 {
+        let body = c.app.gql(Some(&c.admin.access), PING, json!({ "id": endpoint })).await;
+        assert!(body["errors"].is_null(), "{body}");
+        receiver.wait_for(n, 10).await;
+        settled(&c.app, &c.admin, &endpoint, 5).await;
+    }
+    let statuses: Vec<Value> = deliveries(&c.app, &c.admin, None).await.iter().map(|d| d["status"].clone()).collect();
+    assert_eq!(statuses, ["SUCCEEDED", "FAILED"]);
+    let run = || cybermed::jobs::housekeeping_once(&c.app.state, &c.app.state.config);
+    assert_eq!(run().await.unwrap().delivered_webhooks, 0, "within the retention");
+    c.app.state.clock.advance(Duration::from_secs(31 * 86_400));
+    assert_eq!(run().await.unwrap().delivered_webhooks, 1);
+    assert_eq!(c.app.count_rows("webhook_deliveries").await, 1, "the failed one stays");
+}
