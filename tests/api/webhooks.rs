@@ -739,7 +739,6 @@ async fn a_waitlist_offer_is_queued_inside_the_offers_own_transaction() {
         db::begin_write,
         domain::webhooks::{WaitlistOffered, queue_waitlist_offered},
     };
-    use sea_orm::TransactionTrait;
     let receiver = Receiver::start(&[], 200).await;
     let c = Clinic::open_with("UTC", DELIVER).await;
     let (endpoint, secret) = create(&c.app, &c.admin, &receiver.url, &["WAITLIST_OFFERED"]).await;
