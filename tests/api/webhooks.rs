@@ -798,3 +798,34 @@ async fn housekeeping_deletes_succeeded_deliveries_after_the_retention_and_keeps
     assert_eq!(run().await.unwrap().delivered_webhooks, 1);
     assert_eq!(c.app.count_rows("webhook_deliveries").await, 1, "the failed one stays");
 }
+
+/// The value of one sample line of `/metrics` (`name{labels} value`), when there is one.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+}
+
+#[tokio::test]
+async fn attempts_are_counted_by_outcome_and_the_pending_ones_gauged() {
+    let receiver = Receiver::start(&[500], 200).await;
+    let mut settings = DELIVER.to_vec();
+    settings.push(("METRICS_BIND_ADDR", "127.0.0.1:0"));
+    let c = Clinic::open_with("UTC", &settings).await;
+    let port = c.app.metrics_port.unwrap();
+    let scrape =
+        || async move { reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap() };
+    let before = scrape().await;
+    let count = |text: &str, outcome: &str| {
+        sample(text, &format!("cybermed_webhook_deliveries_total{{outcome=\"{outcome}\"}}")).unwrap()
+    };
+    assert!(before.contains("# HELP cybermed_webhook_deliveries_total"), "described");
+    assert_eq!(sample(&before, "cybermed_webhook_pending"), Some(0.0));
+    let (endpoint, _) = create(&c.app, &c.admin, &receiver.url, &["PING"]).await;
+    c.app.gql(Some(&c.admin.access), PING, json!({ "id": endpoint })).await;
+    receiver.wait_for(2, 10).await;
+    settled(&c.app, &c.admin, &endpoint, 5).await;
+    let after = scrape().await;
+    // The recorder is the test process's: other tests count too, so at least ours.
+    assert!(count(&after, "retried") >= count(&before, "retried") + 1.0, "{after}");
+    assert!(count(&after, "succeeded") >= count(&before, "succeeded") + 1.0, "{after}");
+    assert!(sample(&after, "cybermed_webhook_pending").is_some());
+}
