@@ -15,7 +15,7 @@ pub use cybermed_interop::{calendar, fhir};
 
 /// Application assembly: the state, the router and a bindable `Application`.
 pub mod app;
-/// Background loops of every process (the sender, housekeeping), started and stopped with the server.
+/// Background loops of every process (both senders, housekeeping), started and stopped with the server.
 pub mod jobs;
 /// Outgoing email over SMTP or into an outbox folder.
 pub mod mail;
