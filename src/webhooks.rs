@@ -164,8 +164,8 @@ fn describe(e: &AppError) -> String {
 
 /// Until the next pending delivery falls due, at most [`POLL`].
 async fn next_wait(state: &WebhookSender) -> Duration {
-    let next = webhooks::next_due(&state.store.db).await.ok().flatten();
     let now = state.store.clock.now();
+    let next = webhooks::next_due(&state.store.db, now).await.ok().flatten();
     next.map_or(POLL, |due| (due - now).to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(10), POLL))
 }
 

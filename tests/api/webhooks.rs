@@ -829,3 +829,47 @@ async fn attempts_are_counted_by_outcome_and_the_pending_ones_gauged() {
     assert!(count(&after, "succeeded") >= count(&before, "succeeded") + 1.0, "{after}");
     assert!(sample(&after, "cybermed_webhook_pending").is_some());
 }
+
+#[tokio::test]
+async fn a_delivery_whose_sender_died_is_taken_over_once_its_lease_expired() {
+    use cybermed::db::entities::webhook_delivery;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let receiver = Receiver::start(&[], 200).await;
+    let c = Clinic::open_with("UTC", DELIVER).await;
+    let (endpoint, _) = create(&c.app, &c.admin, &receiver.url, &["PING"]).await;
+    // A delivery claimed (attempt 1) by a sender that died: its lease runs another minute.
+    let now = c.app.state.clock.now();
+    let row = webhook_delivery::ActiveModel {
+        id: Set("msg_0000000000000000000000000000dead".to_owned()),
+        endpoint_id: Set(endpoint.parse().unwrap()),
+        event: Set(webhook_delivery::WebhookEvent::Ping),
+        body: Set(r#"{"type":"ping","timestamp":"2026-01-01T00:00:00Z","data":{}}"#.to_owned()),
+        status: Set(webhook_delivery::DeliveryStatus::Pending),
+        attempts: Set(1),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        next_attempt_at: Set(Some(now)),
+        delivered_at: Set(None),
+        lease_until: Set(Some(now + chrono::TimeDelta::seconds(60))),
+        lease_owner: Set(Some("dead:process".to_owned())),
+    };
+    webhook_delivery::Entity::insert(row).exec(&c.app.state.writer).await.unwrap();
+    // Another delivery wakes the sender: it sends that one, not the leased one.
+    let body = c.app.gql(Some(&c.admin.access), PING, json!({ "id": endpoint })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    receiver.wait_for(1, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.receipts().len(), 1, "a live lease is respected");
+    // Once the lease expired, the next claim (woken by another ping) takes it over.
+    c.app.state.clock.advance(Duration::from_secs(61));
+    let body = c.app.gql(Some(&c.admin.access), PING, json!({ "id": endpoint })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let got = receiver.wait_for(3, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.receipts().len(), 3);
+    assert_eq!(got.iter().filter(|r| r.id() == "msg_0000000000000000000000000000dead").count(), 1);
+    let listed = settled(&c.app, &c.admin, &endpoint, 5).await;
+    let dead = listed.iter().find(|d| d["id"] == "msg_0000000000000000000000000000dead").unwrap();
+    assert_eq!((dead["status"].as_str(), dead["attempts"].as_i64()), (Some("SUCCEEDED"), Some(2)));
+}

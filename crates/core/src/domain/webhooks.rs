@@ -872,19 +872,30 @@ async fn disable<C: ConnectionTrait>(
     Ok(())
 }
 
-/// When the next pending delivery falls due (`None`: none is pending).
+/// When the next pending delivery may be claimed (`None`: none is pending): its next attempt, or
+/// when its lease expires if another sender holds it (so that a sender does not poll in a loop
+/// while another one, or a dead one, holds a lease). Two small reads over the claim's index.
 ///
 /// # Errors
 /// Internal only.
-pub async fn next_due<C: ConnectionTrait>(db: &C) -> AppResult<Option<DateTime<Utc>>> {
-    let next: Option<Option<DateTime<Utc>>> = webhook_delivery::Entity::find()
+pub async fn next_due<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> AppResult<Option<DateTime<Utc>>> {
+    let free: Option<Option<DateTime<Utc>>> = webhook_delivery::Entity::find()
         .select_only()
         .column_as(D::NextAttemptAt.min(), "next")
         .filter(D::Status.eq(DeliveryStatus::Pending))
+        .filter(Condition::any().add(D::LeaseUntil.is_null()).add(D::LeaseUntil.lt(now)))
         .into_tuple()
         .one(db)
         .await?;
-    Ok(next.flatten())
+    let leased: Option<Option<DateTime<Utc>>> = webhook_delivery::Entity::find()
+        .select_only()
+        .column_as(D::LeaseUntil.min(), "next")
+        .filter(D::Status.eq(DeliveryStatus::Pending))
+        .filter(D::LeaseUntil.gte(now))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok([free.flatten(), leased.flatten()].into_iter().flatten().min())
 }
 
 /// Deliveries pending (due or waiting for a retry): `cybermed_webhook_pending`.
