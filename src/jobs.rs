@@ -1,6 +1,6 @@
 //! Background loops, started by [`crate::app::Application::run_until`] in every process and stopped
-//! when the server shuts down: the outbox sender ([`crate::sender`]), the waitlist's matcher
-//! ([`crate::matcher`]), and housekeeping, which
+//! when the server shuts down: the outbox sender ([`crate::sender`]), the webhook sender
+//! ([`crate::webhooks`]), the waitlist's matcher ([`crate::matcher`]), and housekeeping, which
 //! deletes what has expired. Their statements are left out of the request statement counter. Each
 //! takes what it uses (the store, the settings it reads, the mailer), not the application's state.
 //!
@@ -20,7 +20,7 @@ use crate::{
     config::Config,
     db::{
         begin_write,
-        entities::{login_failure, outbox_email, password_reset_token, refresh_token, session},
+        entities::{login_failure, outbox_email, password_reset_token, refresh_token, session, webhook_delivery},
     },
     domain::{Store, throttle, waitlist::WaitlistRules},
     error::{AppError, AppResult},
@@ -45,11 +45,15 @@ pub struct Jobs {
 pub fn start(store: &Store, config: &Arc<Config>, transports: crate::sender::Transports) -> Jobs {
     let (stop, stopped) = watch::channel(false);
     let sender = crate::sender::Sender::new(store.clone(), transports, config);
-    let tasks = vec![
+    let mut tasks = vec![
         crate::sender::spawn(sender, stopped.clone()),
         crate::matcher::spawn(store.clone(), WaitlistRules::from(&**config), stopped.clone()),
-        tokio::spawn(crate::db::uncounted(housekeeping_loop(store.clone(), config.clone(), stopped))),
+        tokio::spawn(crate::db::uncounted(housekeeping_loop(store.clone(), config.clone(), stopped.clone()))),
     ];
+    match crate::webhooks::WebhookSender::new(store.clone(), config.webhooks) {
+        Ok(webhooks) => tasks.push(crate::webhooks::spawn(webhooks, stopped)),
+        Err(e) => tracing::error!(error = %e, "the webhook sender could not start; deliveries wait for a restart"),
+    }
     Jobs { stop, tasks }
 }
 
@@ -84,11 +88,15 @@ pub struct HousekeepingReport {
     pub login_failures: u64,
     /// `SENT` emails sent longer ago than `OUTBOX_RETENTION_DAYS`.
     pub sent_emails: u64,
+    /// `SUCCEEDED` webhook deliveries delivered longer ago than `OUTBOX_RETENTION_DAYS` (failed
+    /// ones stay, for an admin to send again).
+    pub delivered_webhooks: u64,
 }
 
 /// Deletes, as of `store.clock`, what has expired: refresh tokens, logins and password-reset
 /// tokens past their expiry, throttled attempts out of their window, and `SENT` emails older than
-/// the retention. Never the audit log, and never a `PENDING` or `FAILED` email. Each table is one
+/// the retention, and webhook deliveries that succeeded longer ago than the same retention. Never
+/// the audit log, and never a `PENDING` or `FAILED` email or webhook delivery. Each table is one
 /// short write transaction, so the single SQLite writer is never held for long; any number of
 /// runs (in this process or others) may overlap, each row being deleted by exactly one of them.
 ///
@@ -141,7 +149,23 @@ pub async fn housekeeping_once(store: &Store, config: &Config) -> AppResult<Hous
     )
     .await?;
 
-    Ok(HousekeepingReport { refresh_tokens, sessions, password_reset_tokens, login_failures, sent_emails })
+    let delivered_webhooks = purge(
+        store,
+        "webhook_deliveries",
+        webhook_delivery::Entity::delete_many()
+            .filter(webhook_delivery::Column::Status.eq(webhook_delivery::DeliveryStatus::Succeeded))
+            .filter(webhook_delivery::Column::DeliveredAt.lte(before(now, config.outbox_retention)?)),
+    )
+    .await?;
+
+    Ok(HousekeepingReport {
+        refresh_tokens,
+        sessions,
+        password_reset_tokens,
+        login_failures,
+        sent_emails,
+        delivered_webhooks,
+    })
 }
 
 /// `now` minus `ago` (a window or retention from the configuration).
@@ -187,6 +211,7 @@ async fn housekeeping_loop(store: Store, config: Arc<Config>, mut stop: watch::R
                 password_reset_tokens = r.password_reset_tokens,
                 login_failures = r.login_failures,
                 sent_emails = r.sent_emails,
+                delivered_webhooks = r.delivered_webhooks,
                 "housekeeping"
             ),
             // The error's text is a database error's kind and code, never a statement or a value.

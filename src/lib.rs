@@ -7,7 +7,7 @@
 //! modules are re-exported here under the names they had, for the binary and the tests.
 //!
 //! Modules in layer order, each importing only those above it: `telemetry`, `mail`, `sms`, `metrics`,
-//! `pages`, `sender`, `matcher`, `jobs`, `server`, `app`.
+//! `pages`, `sender`, `webhooks`, `matcher`, `jobs`, `server`, `app`.
 
 pub use cybermed_core::{auth, config, db, domain, error, events, login, net, outbox, page};
 pub use cybermed_graphql as graphql;
@@ -15,7 +15,7 @@ pub use cybermed_interop::{calendar, fhir};
 
 /// Application assembly: the state, the router and a bindable `Application`.
 pub mod app;
-/// Background loops of every process (the sender, housekeeping), started and stopped with the server.
+/// Background loops of every process (both senders, housekeeping), started and stopped with the server.
 pub mod jobs;
 /// Outgoing email over SMTP or into an outbox folder.
 pub mod mail;
@@ -34,3 +34,5 @@ pub mod server;
 pub mod sms;
 /// Logging setup.
 pub mod telemetry;
+/// The webhook sender: claims due deliveries with a lease and POSTs them signed.
+pub mod webhooks;

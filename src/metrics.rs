@@ -28,7 +28,7 @@ use cybermed_graphql::metrics::{DURATION, REQUESTS, WS_CONNECTIONS};
 
 use crate::{
     db::entities::outbox_email::{self, Column},
-    domain::{Store, accounts::LOGINS, holds, waitlist},
+    domain::{Store, accounts::LOGINS, holds, waitlist, webhooks},
     outbox::{Channel, EmailStatus},
 };
 
@@ -42,6 +42,8 @@ const UPKEEP: Duration = Duration::from_secs(5);
 const HTTP_REQUESTS: &str = "cybermed_http_requests_total";
 const HTTP_DURATION: &str = "cybermed_http_request_duration_seconds";
 const HOLDS_LIVE: &str = "cybermed_holds_live";
+const WEBHOOK_DELIVERIES: &str = "cybermed_webhook_deliveries_total";
+const WEBHOOK_PENDING: &str = "cybermed_webhook_pending";
 
 /// Every handle the service records through, made once per process.
 struct Instruments {
@@ -49,6 +51,7 @@ struct Instruments {
     /// Per channel, in [`CHANNELS`]' order.
     outbox: [OutboxInstruments; 2],
     holds_live: Gauge,
+    webhook_pending: Gauge,
     pool_idle: Gauge,
     pool_in_use: Gauge,
     process: metrics_process::Collector,
@@ -102,6 +105,9 @@ fn instruments() -> &'static Instruments {
         for outcome in ["ok", "failed", "throttled"] {
             metrics::counter!(LOGINS, "outcome" => outcome).absolute(0);
         }
+        for outcome in ["succeeded", "failed", "retried"] {
+            metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).absolute(0);
+        }
         let pool = |state: &'static str| metrics::gauge!("cybermed_db_pool_connections", "state" => state);
         let outbox = CHANNELS.map(|c| {
             let failed = metrics::counter!("cybermed_outbox_failed_total", "channel" => c.label());
@@ -116,6 +122,7 @@ fn instruments() -> &'static Instruments {
             handle,
             outbox,
             holds_live: metrics::gauge!(HOLDS_LIVE),
+            webhook_pending: metrics::gauge!(WEBHOOK_PENDING),
             pool_idle: pool("idle"),
             pool_in_use: pool("in_use"),
             process,
@@ -148,6 +155,11 @@ fn describe() {
     metrics::describe_gauge!(HOLDS_LIVE, "Slot holds keeping a time now (live and not expired)");
     metrics::describe_gauge!(waitlist::ENTRIES, "Waitlist entries by status (waiting, offered, booked, expired, left)");
     metrics::describe_counter!(waitlist::OFFERS, "Waitlist offers by outcome: made, accepted, declined, expired");
+    metrics::describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts by outcome (succeeded; retried: failed with attempts left; failed: for good)"
+    );
+    metrics::describe_gauge!(WEBHOOK_PENDING, "Webhook deliveries not sent yet (due or waiting for a retry)");
     metrics::describe_gauge!("cybermed_db_pool_connections", "Database pool connections by state (idle, in_use)");
     metrics::describe_gauge!("cybermed_build_info", "Always 1; the version is a label");
     metrics::describe_counter!(
@@ -184,6 +196,12 @@ pub fn outbox_failed(channel: Channel) {
 /// Per channel: messages to send (due, or waiting for a retry), and the earliest due time among
 /// them.
 type Backlog = (Channel, i64, Option<DateTime<Utc>>);
+
+/// Counts one webhook attempt's outcome: `succeeded`, `retried` or `failed` (for good).
+pub fn webhook_delivery(outcome: &'static str) {
+    let _ = instruments();
+    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
+}
 
 /// Reads the gauges that describe the database: the outbox backlog per channel (one query over the
 /// `(status, due_at)` index, grouped by channel), the live holds (one count over the partial
@@ -243,6 +261,13 @@ async fn refresh_gauges(state: &Store) {
         }
         Err(e) => {
             tracing::warn!(reason = %crate::error::describe_db_err(&e), "metrics: could not count the waitlist");
+        }
+    }
+    match crate::db::uncounted(webhooks::pending_count(&state.db)).await {
+        #[expect(clippy::cast_precision_loss, reason = "a gauge; exact below 2^53 deliveries")]
+        Ok(pending) => ins.webhook_pending.set(pending as f64),
+        Err(e) => {
+            tracing::warn!(error = ?e, "metrics: could not count the pending webhooks");
         }
     }
     let (mut size, mut idle) = pool_stats(&state.db);

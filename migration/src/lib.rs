@@ -13,6 +13,7 @@ mod m20261221_000001_upcoming_index;
 mod m20261222_000001_visit_types_and_holds;
 mod m20261223_000001_waitlist;
 mod m20261223_000002_appointment_series;
+mod m20261223_000003_webhooks;
 mod m20261223_000004_sms;
 
 /// Every migration, oldest first.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261223_000001_waitlist::Migration),
             Box::new(m20261223_000002_appointment_series::Migration),
             Box::new(m20261223_000004_sms::Migration),
+            Box::new(m20261223_000003_webhooks::Migration),
         ]
     }
 }

@@ -114,6 +114,7 @@ async fn make_rows(app: &TestApp) -> Made {
             password_reset_tokens: 2,
             login_failures: 6,
             sent_emails,
+            delivered_webhooks: 0,
         },
         old_sent,
         kept_emails: vec![old_pending, old_failed, new_sent],
@@ -167,6 +168,7 @@ async fn two_housekeeping_runs_at_once_both_succeed_and_delete_each_row_once() {
         password_reset_tokens: first.password_reset_tokens + second.password_reset_tokens,
         login_failures: first.login_failures + second.login_failures,
         sent_emails: first.sent_emails + second.sent_emails,
+        delivered_webhooks: first.delivered_webhooks + second.delivered_webhooks,
     };
     assert_eq!(together, made.expected);
     assert_eq!(app.count_rows("sessions").await, 2);

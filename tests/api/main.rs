@@ -56,4 +56,5 @@ mod unverified_doctors;
 mod upcoming_limits;
 mod visit_types;
 mod waitlist;
+mod webhooks;
 mod ws;

@@ -69,6 +69,36 @@ pub struct Doctors;
 )]
 pub struct SetAvailability;
 
+/// `webhookEndpoints`: admins' list of webhook endpoints.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/webhook_endpoints.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq"
+)]
+pub struct WebhookEndpoints;
+
+/// `createWebhookEndpoint`: an endpoint and its secret, shown only here.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/create_webhook_endpoint.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq"
+)]
+pub struct CreateWebhookEndpoint;
+
+/// `webhookDeliveries`: deliveries newest first, by endpoint and status.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/webhook_deliveries.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq"
+)]
+pub struct WebhookDeliveries;
+
 /// `availableSlots`: a doctor's free slots in `[from, to)`.
 #[derive(GraphQLQuery)]
 #[graphql(

@@ -177,6 +177,39 @@ pub struct Config {
     pub sms_reminder_leads: Vec<Duration>,
     /// `SMS_QUIET_HOURS`, in the doctor's zone; `None`: none.
     pub sms_quiet_hours: Option<QuietHours>,
+    /// Webhook endpoints and their sender (`WEBHOOK_*`).
+    pub webhooks: WebhookConfig,
+}
+
+/// The webhook settings (`WEBHOOK_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// `WEBHOOK_ALLOW_HTTP`: `http://` URLs are accepted too.
+    pub allow_http: bool,
+    /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS`: loopback, private and other non-public addresses are
+    /// accepted, at registration and when delivering.
+    pub allow_private_networks: bool,
+    /// `WEBHOOK_RETRY_SECS` (fractions allowed): the first retry's delay, doubling up to `retry_max`.
+    pub retry: Duration,
+    /// `WEBHOOK_RETRY_MAX_SECS`.
+    pub retry_max: Duration,
+    /// `WEBHOOK_MAX_ATTEMPTS`: attempts before a delivery is `FAILED`.
+    pub max_attempts: u32,
+    /// `WEBHOOK_DISABLE_AFTER`: deliveries failing for good in a row before an endpoint is turned off.
+    pub disable_after: u32,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            allow_private_networks: false,
+            retry: Duration::from_secs(30),
+            retry_max: Duration::from_secs(3600),
+            max_attempts: 10,
+            disable_after: 20,
+        }
+    }
 }
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -333,6 +366,17 @@ impl Config {
                 .context("SMS_REMINDER_LEADS")?,
             sms_quiet_hours: QuietHours::parse(get("SMS_QUIET_HOURS").as_deref().unwrap_or("21:00-08:00"))
                 .context("SMS_QUIET_HOURS")?,
+            webhooks: WebhookConfig {
+                allow_http: flag("WEBHOOK_ALLOW_HTTP", var("WEBHOOK_ALLOW_HTTP").as_deref())?,
+                allow_private_networks: flag(
+                    "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+                    var("WEBHOOK_ALLOW_PRIVATE_NETWORKS").as_deref(),
+                )?,
+                retry: fractional_secs("WEBHOOK_RETRY_SECS", var("WEBHOOK_RETRY_SECS").as_deref(), 30)?,
+                retry_max: fractional_secs("WEBHOOK_RETRY_MAX_SECS", var("WEBHOOK_RETRY_MAX_SECS").as_deref(), 3600)?,
+                max_attempts: at_least_one("WEBHOOK_MAX_ATTEMPTS", count("WEBHOOK_MAX_ATTEMPTS", 10)?)?,
+                disable_after: at_least_one("WEBHOOK_DISABLE_AFTER", count("WEBHOOK_DISABLE_AFTER", 20)?)?,
+            },
         })
     }
 
@@ -340,6 +384,31 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
+}
+
+/// A boolean setting: `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); unset is false.
+///
+/// # Errors
+/// Any other value.
+fn flag(key: &str, value: Option<&str>) -> anyhow::Result<bool> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => bail!("{key} must be true or false, not `{other}`"),
+    }
+}
+
+/// Seconds that may have a fraction (`0.2`), at least 1 ms; `default` when unset.
+///
+/// # Errors
+/// Not a number, or under 1 ms.
+fn fractional_secs(key: &str, value: Option<&str>, default: u64) -> anyhow::Result<Duration> {
+    let Some(v) = value else { return Ok(Duration::from_secs(default)) };
+    let secs: f64 = v.parse().with_context(|| format!("{key} must be a number of seconds"))?;
+    if !secs.is_finite() || !(0.001..=31_536_000.0).contains(&secs) {
+        bail!("{key} must be between 0.001 and 31536000 seconds");
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// `n`, unless it is zero (a limit of zero would refuse everything).

@@ -59,6 +59,9 @@ pub struct EventHub {
     accounts: broadcast::Sender<Option<Uuid>>,
     /// Wakes this process's outbox sender.
     outbox: Arc<Notify>,
+    /// Wakes this process's webhook sender: with the outbox's wake-ups (same channel), a
+    /// transaction that wrote deliveries wakes the senders the way one that wrote emails does.
+    webhooks: Arc<Notify>,
     backend: DbBackend,
 }
 
@@ -69,18 +72,25 @@ impl EventHub {
         let (tx, _) = broadcast::channel(EVENT_BUFFER);
         let (accounts, _) = broadcast::channel(64);
         let outbox = Arc::new(Notify::new());
+        let webhooks = Arc::new(Notify::new());
         let backend = db.get_database_backend();
         if backend == DbBackend::Postgres {
             let pool = db.get_postgres_connection_pool().clone();
-            let (tx, accounts, outbox) = (tx.clone(), accounts.clone(), outbox.clone());
-            tokio::spawn(async move { listen(pool, tx, accounts, outbox, sessions).await });
+            let (tx, accounts) = (tx.clone(), accounts.clone());
+            let wake = Wakeups { outbox: outbox.clone(), webhooks: webhooks.clone() };
+            tokio::spawn(async move { listen(pool, tx, accounts, wake, sessions).await });
         }
-        Self { tx, accounts, outbox, backend }
+        Self { tx, accounts, outbox, webhooks, backend }
     }
 
     /// What wakes this process's outbox sender.
     pub fn outbox_wakeups(&self) -> Arc<Notify> {
         self.outbox.clone()
+    }
+
+    /// What wakes this process's webhook sender.
+    pub fn webhook_wakeups(&self) -> Arc<Notify> {
+        self.webhooks.clone()
     }
 
     /// Wakes the senders after `txn` wrote to the outbox: on PostgreSQL every process's, on
@@ -92,6 +102,7 @@ impl EventHub {
     pub async fn outbox_written<C: ConnectionTrait>(&self, txn: &C) -> AppResult<()> {
         if self.backend != DbBackend::Postgres {
             self.outbox.notify_one();
+            self.webhooks.notify_one();
             return Ok(());
         }
         txn.execute_raw(Statement::from_sql_and_values(
@@ -194,6 +205,19 @@ impl EventHub {
     }
 }
 
+/// The senders a notice on the outbox channel wakes.
+struct Wakeups {
+    outbox: Arc<Notify>,
+    webhooks: Arc<Notify>,
+}
+
+impl Wakeups {
+    fn notify(&self) {
+        self.outbox.notify_one();
+        self.webhooks.notify_one();
+    }
+}
+
 /// Feeds the local hub from PostgreSQL notifications, reconnecting for as long as the pool is open.
 /// Each time it listens again after losing its connection (notices sent meanwhile are lost), it
 /// empties the login cache, wakes the outbox sender and sends [`Heard::Gap`] to the subscribers,
@@ -202,7 +226,7 @@ async fn listen(
     pool: sea_orm::sqlx::PgPool,
     tx: broadcast::Sender<Heard>,
     accounts: broadcast::Sender<Option<Uuid>>,
-    outbox: Arc<Notify>,
+    outbox: Wakeups,
     sessions: Arc<SessionCache>,
 ) {
     let accounts_changed = |user: Option<Uuid>| {
@@ -234,7 +258,7 @@ async fn listen(
         // Whatever changed while not listening is unknown: start from an empty cache.
         accounts_changed(None);
         // Emails may have been written while not listening.
-        outbox.notify_one();
+        outbox.notify();
         if listened {
             missed();
         }
@@ -245,11 +269,11 @@ async fn listen(
                 // sent in between were missed.
                 Ok(None) => {
                     accounts_changed(None);
-                    outbox.notify_one();
+                    outbox.notify();
                     missed();
                 }
                 Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => accounts_changed(n.payload().parse().ok()),
-                Ok(Some(n)) if n.channel() == OUTBOX_CHANNEL => outbox.notify_one(),
+                Ok(Some(n)) if n.channel() == OUTBOX_CHANNEL => outbox.notify(),
                 Ok(Some(n)) => match serde_json::from_str::<EventNotice>(n.payload()) {
                     Ok(notice) => {
                         let _ = tx.send(Heard::Notice(notice));

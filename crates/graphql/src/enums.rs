@@ -70,6 +70,7 @@ pub enum EmailKind {
     AppointmentReminder,
     AppointmentSeries,
     WaitlistOffer,
+    WebhookDisabled,
     EmailChanged,
 }
 
@@ -91,4 +92,27 @@ pub enum WaitlistStatus {
     Booked,
     Expired,
     Left,
+}
+
+/// What a webhook tells of; sent as the body's `type` (`appointment.created`, `ping`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "cybermed_core::domain::webhooks::WebhookEvent")]
+pub enum WebhookEvent {
+    AppointmentCreated,
+    AppointmentConfirmed,
+    AppointmentRescheduled,
+    AppointmentCancelled,
+    AppointmentCompleted,
+    AppointmentNoShow,
+    WaitlistOffered,
+    Ping,
+}
+
+/// Where a webhook delivery is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "cybermed_core::domain::webhooks::DeliveryStatus")]
+pub enum WebhookDeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
 }

@@ -5,7 +5,7 @@
 //! checks it): `enums`, `errors`, `guard`, `introspection`, `limits`, `live`, `metrics`, `order`,
 //! `scalars`, `calendar`, `nulls`, `plain`, `pagination`, `state`, `loaders`, `outbox`, `reads`,
 //! `objects`, `socket_operation`, `visit_types`, `holds`, `accounts`, `appointments`, `waitlist`, `audit`, `profiles`,
-//! `schema`, `http`, `socket`. The items of this file (the request context's [`ContextExt`]) are what every
+//! `webhooks`, `schema`, `http`, `socket`. The items of this file (the request context's [`ContextExt`]) are what every
 //! resolver reads.
 
 // Foundations: the schema's vocabulary, errors, bounds, and the workarounds of async-graphql
@@ -38,6 +38,7 @@ pub mod profiles;
 pub mod socket_operation;
 pub mod visit_types;
 pub mod waitlist;
+pub mod webhooks;
 // The schema and its transports.
 pub mod http;
 pub mod schema;

@@ -16,8 +16,9 @@ use crate::AppState;
 use cybermed_core::{
     db::entities::{
         appointment, appointment_event, appointment_series, doctor_profile, patient_profile, time_off, visit_type,
+        webhook_endpoint,
     },
-    domain::{Role, accounts, appointments, profiles, schedule, visit_types},
+    domain::{Role, accounts, appointments, profiles, schedule, visit_types, webhooks},
     error::{AppError, AppResult},
 };
 
@@ -278,6 +279,20 @@ impl Loader<VisitTypeById> for DbLoader {
         let _permit = self.permit().await;
         let rows = visit_types::by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|t| (VisitTypeById(t.id), Arc::new(t))).collect())
+    }
+}
+
+/// A webhook endpoint, by id (admins only read them).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WebhookEndpointById(pub Uuid);
+
+impl Loader<WebhookEndpointById> for DbLoader {
+    type Value = Arc<webhook_endpoint::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[WebhookEndpointById]) -> Result<HashMap<WebhookEndpointById, Self::Value>, AppError> {
+        let rows = webhooks::endpoints_by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|e| (WebhookEndpointById(e.id), Arc::new(e))).collect())
     }
 }
 

@@ -14,6 +14,7 @@ use super::{
     scalars::Described,
     visit_types::{VisitTypesMutation, VisitTypesQuery},
     waitlist::{WaitlistMutation, WaitlistQuery},
+    webhooks::{WebhooksMutation, WebhooksQuery},
 };
 use crate::AppState;
 
@@ -24,6 +25,7 @@ pub struct Query(
     VisitTypesQuery,
     HoldsQuery,
     WaitlistQuery,
+    WebhooksQuery,
     AppointmentsQuery,
     AuditQuery,
     OutboxQuery,
@@ -38,6 +40,7 @@ pub struct Mutation(
     HoldsMutation,
     SeriesMutation,
     WaitlistMutation,
+    WebhooksMutation,
     CalendarMutation,
 );
 
@@ -116,8 +119,9 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         plain::PlainObject,
         visit_types::VisitType,
         waitlist::{WaitlistEntry, WaitlistEntryConnection, WaitlistOffer},
+        webhooks::{WebhookDelivery, WebhookDeliveryConnection, WebhookEndpoint},
     };
-    use cybermed_core::domain::appointments::AppointmentCursor;
+    use cybermed_core::domain::{appointments::AppointmentCursor, webhooks::DeliveryKey};
 
     fn of<T: PlainObject>() -> PlainDeclaration {
         let (plain, waits) = T::declared();
@@ -148,6 +152,10 @@ pub fn plain_objects() -> Vec<PlainDeclaration> {
         of::<WaitlistEntryConnection>(),
         of::<PageEdge<uuid::Uuid, WaitlistEntry>>(),
         of::<WaitlistOffer>(),
+        of::<WebhookEndpoint>(),
+        of::<WebhookDelivery>(),
+        of::<WebhookDeliveryConnection>(),
+        of::<PageEdge<DeliveryKey, WebhookDelivery>>(),
     ]
 }
 
@@ -163,6 +171,7 @@ pub const ASYNC_OBJECTS: &[&str] = &[
     "AppointmentEvent",
     "CalendarFeed",
     "CalendarFeedInfo",
+    "WebhookSecretPayload",
     "PatientProfile",
     "AvailabilityRule",
     "TimeOff",

@@ -15,6 +15,7 @@ pub mod validation;
 pub mod visit_types;
 pub mod waitlist;
 pub mod waitlist_marks;
+pub mod webhooks;
 
 use std::sync::{
     Arc,

@@ -19,3 +19,5 @@ pub mod time_off;
 pub mod user;
 pub mod visit_type;
 pub mod waitlist_entry;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

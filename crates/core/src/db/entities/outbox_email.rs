@@ -74,6 +74,9 @@ pub enum EmailKind {
     /// To a waiting patient: an earlier time is kept for them for `WAITLIST_OFFER_TTL_SECS`.
     #[sea_orm(string_value = "WAITLIST_OFFER")]
     WaitlistOffer,
+    /// To every active admin, when a webhook endpoint was turned off after failures.
+    #[sea_orm(string_value = "WEBHOOK_DISABLED")]
+    WebhookDisabled,
 }
 
 impl EmailKind {
@@ -89,6 +92,7 @@ impl EmailKind {
             Self::AppointmentSeries => "appointment-series",
             Self::EmailChanged => "email-changed",
             Self::WaitlistOffer => "waitlist-offer",
+            Self::WebhookDisabled => "webhook-disabled",
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::{
         by_position::FromPosition,
         entities::{appointment, appointment_event, doctor_profile, user},
     },
-    domain::{Store, audit, waitlist_marks},
+    domain::{Store, audit, waitlist_marks, webhooks},
     error::AppResult,
     events::EventNotice,
 };
@@ -92,8 +92,10 @@ pub(super) async fn record_with<C: ConnectionTrait>(
     writes.extend(audit::insert_statement(backend, actor, action, [Some(appt.id)], at));
     let freed = matches!(kind, AppointmentEventKind::Cancelled | AppointmentEventKind::Rescheduled);
     writes.extend(waitlist_marks::on_appointment_change(backend, appt, freed, at));
-    let wake = emails.is_some();
+    let deliveries = webhooks::deliveries_for_appointment(txn, appt, kind, at).await?;
+    let wake = emails.is_some() || deliveries.is_some();
     writes.extend(emails);
+    writes.extend(deliveries);
     batch::execute_all(txn, writes).await?;
     let notice =
         EventNotice { event_id, appointment_id: appt.id, doctor_id: appt.doctor_id, patient_id: appt.patient_id };

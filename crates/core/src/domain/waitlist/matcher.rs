@@ -50,6 +50,7 @@ use crate::{
         audit,
         schedule::{DoctorCalendar, Slot, free_starts},
         visit_types::{self, Terms},
+        webhooks::{self, WaitlistOffered},
     },
     error::{AppError, AppResult, Refusal},
     outbox::{Channel, EmailKind, NewEmail, insert_statement, render},
@@ -381,8 +382,8 @@ async fn try_offer(
 /// Writes one offer inside `txn`: the offer's hold (for the entry's patient, living
 /// `WAITLIST_OFFER_TTL_SECS`; the database refuses it if its time is no longer free), the entry
 /// `OFFERED` with the offer's times, the `WAITLIST_OFFER` email to the patient, and the audit entry
-/// `waitlist.offer` (system). **Everything an offer causes is written here**, in the offer's
-/// transaction: this is where a `waitlist.offered` webhook delivery is to be added.
+/// `waitlist.offer` (system) and the `waitlist.offered` webhook deliveries. **Everything an offer
+/// causes is written here**, in the offer's transaction (whose caller wakes the senders).
 ///
 /// # Errors
 /// The database's refusal of the hold's time (the patient's own overlap); internal ones.
@@ -451,6 +452,15 @@ pub(crate) async fn write_offer(
     let mut writes = vec![insert, offered];
     writes.extend(insert_statement(&store.outbox, now, backend, vec![email]));
     writes.extend(audit::insert_statement(backend, None, "waitlist.offer", [Some(entry.id)], now));
+    let offer = WaitlistOffered {
+        waitlist_entry_id: entry.id,
+        doctor_id: hold.doctor_id,
+        patient_id: hold.patient_id,
+        starts_at: hold.starts_at,
+        ends_at: hold.ends_at,
+        expires_at: hold.expires_at,
+    };
+    writes.extend(webhooks::waitlist_offered_statement(txn, offer, now).await?);
     batch::execute_all(txn, writes).await?;
     Ok(hold)
 }
