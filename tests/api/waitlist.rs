@@ -613,6 +613,7 @@ async fn a_cancellation_with_1000_waiting_entries_reaches_the_first_in_line() {
                 date_joined: now,
                 updated_at: now,
                 email_reminders: true,
+                sms_reminders: false,
             })
             .reset_all()
         });

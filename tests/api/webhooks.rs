@@ -873,3 +873,40 @@ async fn a_delivery_whose_sender_died_is_taken_over_once_its_lease_expired() {
     let dead = listed.iter().find(|d| d["id"] == "msg_0000000000000000000000000000dead").unwrap();
     assert_eq!((dead["status"].as_str(), dead["attempts"].as_i64()), (Some("SUCCEEDED"), Some(2)));
 }
+
+/// End to end: a cancellation frees a time, the background matcher offers it to the first in
+/// line, and the offer's `waitlist.offered` delivery (written in the offer's transaction) reaches
+/// the endpoint signed, naming the entry and the offered time, ids and times only.
+#[tokio::test]
+async fn a_freed_time_offered_to_the_waitlist_is_told_as_waitlist_offered() {
+    let receiver = Receiver::start(&[], 200).await;
+    let c = Clinic::open_with("UTC", DELIVER).await;
+    let (_, secret) = create(&c.app, &c.admin, &receiver.url, &["WAITLIST_OFFERED"]).await;
+    let day = crate::helpers::upcoming(2, 2);
+    c.app.set_rules(&c.doctor, json!([{ "weekday": "WED", "startTime": "09:00:00", "endTime": "10:00:00" }])).await;
+    let at = |hhmm: &str| crate::helpers::utc_of_local(day, hhmm, "UTC");
+    // The day is full; a second patient waits for it.
+    let first = c.booked(&c.patient, &at("09:00")).await["id"].as_str().unwrap().to_owned();
+    let other = c.app.patient().await;
+    assert!(c.booked(&other, &at("09:30")).await["errors"].is_null());
+    let waiting = c.app.patient().await;
+    let join = "mutation($i: JoinWaitlistInput!) { joinWaitlist(input: $i) { id } }";
+    let window = json!({ "doctorId": c.doctor.id, "earliest": at("00:00"), "latest": crate::helpers::utc_of_local(day.succ_opt().unwrap(), "00:00", "UTC") });
+    let body = c.app.gql(Some(&waiting.access), join, json!({ "i": window })).await;
+    let entry = body["data"]["joinWaitlist"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+
+    assert!(c.act(&c.patient, "cancelAppointment", &first).await["errors"].is_null());
+
+    let got = receiver.wait_for(1, 10).await;
+    assert_eq!(got.len(), 1, "one waitlist.offered delivery");
+    let body = got[0].json();
+    assert_eq!(body["type"], "waitlist.offered");
+    assert_eq!(body["data"]["waitlistEntryId"], entry);
+    assert_eq!(body["data"]["patientId"], waiting.id);
+    assert_eq!(body["data"]["doctorId"], c.doctor.id);
+    assert_eq!(body["data"]["startsAt"], at("09:00"));
+    assert!(!got[0].body.contains(&waiting.email), "ids and times only");
+    if let Some(ok) = standardwebhooks_verifies(&secret, &got[0]) {
+        assert!(ok, "standardwebhooks must accept the signature");
+    }
+}
