@@ -136,6 +136,12 @@ async fn seed_demo_fills_an_empty_database_and_prints_working_logins() {
         .filter(|e| !e["node"]["occurrence"].is_null())
         .count();
     assert_eq!(occurrences, 6, "one weekly series of six");
+    let line = app
+        .gql(Some(&admin.access), "{ waitlist(status: [WAITING]) { totalCount nodes { patient { id } } } }", json!({}))
+        .await;
+    assert_eq!(line["data"]["waitlist"]["totalCount"], 2, "two patients waiting: {line}");
+    let nodes = line["data"]["waitlist"]["nodes"].as_array().unwrap();
+    assert_ne!(nodes[0]["patient"]["id"], nodes[1]["patient"]["id"], "two patients: {line}");
 
     // Its people are fictional: nothing was written to the outbox for them, so no later `serve`
     // sends them notifications or reminders.

@@ -680,3 +680,55 @@ async fn a_cancellation_with_1000_waiting_entries_reaches_the_first_in_line() {
          one match: {statements} statements, {took:?}"
     );
 }
+
+/// `/metrics`: the entries by status (read at scrape from the database) and the offers counted by
+/// outcome: made, declined, accepted.
+#[tokio::test]
+async fn metrics_gauge_the_entries_by_status_and_count_the_offers_by_outcome() {
+    let l = Line::open(&[("METRICS_BIND_ADDR", "127.0.0.1:0")]).await;
+    let c = &l.c;
+    let port = c.app.metrics_port.unwrap();
+    let scrape =
+        || async move { reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap() };
+    let sample = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    let offers =
+        |text: &str, outcome: &str| sample(text, &format!("cybermed_waitlist_offers_total{{outcome=\"{outcome}\"}}"));
+    let before = scrape().await;
+    assert!(before.contains("# HELP cybermed_waitlist_entries "), "{before}");
+    assert!(before.contains("# HELP cybermed_waitlist_offers_total "), "{before}");
+
+    let holder = c.app.patient().await;
+    let first = c.booked(&holder, &l.at("09:00")).await["id"].as_str().unwrap().to_owned();
+    c.booked(&c.app.patient().await, &l.at("09:30")).await;
+    let (a, b, w) = (c.app.patient().await, c.app.patient().await, c.app.patient().await);
+    let (ea, eb) = (l.joined(&a).await, l.joined(&b).await);
+    l.joined(&w).await;
+    l.cancel(&holder, &first).await;
+    l.offered(&a, &ea).await;
+    assert!(l.act(&a, DECLINE, &ea).await["errors"].is_null());
+    l.offered(&b, &eb).await;
+    assert!(l.act(&b, ACCEPT, &eb).await["errors"].is_null());
+
+    // The gauge is set from this test's database at each scrape; another test's scrape may set it
+    // between ours and its rendering, so read until ours is seen.
+    let mut text = String::new();
+    for _ in 0..40 {
+        text = scrape().await;
+        let gauge = |s: &str| sample(&text, &format!("cybermed_waitlist_entries{{status=\"{s}\"}}"));
+        if (gauge("waiting"), gauge("offered"), gauge("booked"), gauge("expired")) == (2.0, 0.0, 1.0, 0.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let gauge = |s: &str| sample(&text, &format!("cybermed_waitlist_entries{{status=\"{s}\"}}"));
+    // a declined (back in line), b booked, w still waiting.
+    assert_eq!((gauge("waiting"), gauge("offered"), gauge("booked"), gauge("expired")), (2.0, 0.0, 1.0, 0.0), "{text}");
+    // The counters are the test process's: other tests count too, so at least ours.
+    assert!(offers(&text, "made") >= offers(&before, "made") + 2.0, "{text}");
+    assert!(offers(&text, "declined") >= offers(&before, "declined") + 1.0, "{text}");
+    assert!(offers(&text, "accepted") >= offers(&before, "accepted") + 1.0, "{text}");
+}
