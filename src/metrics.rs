@@ -108,6 +108,9 @@ fn instruments() -> &'static Instruments {
         for outcome in ["succeeded", "failed", "retried"] {
             metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).absolute(0);
         }
+        for outcome in ["made", "accepted", "declined", "expired"] {
+            metrics::counter!(waitlist::OFFERS, "outcome" => outcome).absolute(0);
+        }
         let pool = |state: &'static str| metrics::gauge!("cybermed_db_pool_connections", "state" => state);
         let outbox = CHANNELS.map(|c| {
             let failed = metrics::counter!("cybermed_outbox_failed_total", "channel" => c.label());
