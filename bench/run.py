@@ -228,8 +228,63 @@ def fill(client, binary, env):
     # availableSlots over 31 days of the filled ones, plain and with the type.
     slot_queries = [f"{patients[i % PATIENTS][1]} {doctors[i % DOCTORS]} {visit_types[i % DOCTORS]}" for i in range(PATIENTS)]
     return {"admin": admin, "patients": patients, "doctors": doctors, "slots": slots, "typed_slots": typed_slots,
+            # `book_hooked` books the back half of the plain slots (`book` never gets that far).
+            "hooked_slots": slots[len(slots) // 2:],
             "slot_queries": slot_queries, "slots_from": slot_time(1, 0), "slots_to": slot_time(32, 0),
             "book_from": slot_time(FILL_DAYS + 2, 0)}
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that answers 204 to every POST and counts the ids it got."""
+
+    def __init__(self):
+        import http.server
+        ids = self.ids = []
+        lock = self.lock = threading.Lock()
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    ids.append(self.headers.get("webhook-id"))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def book_hooked(client, data, seconds, work, pid, results, memory):
+    """Issue 24: `book` with one webhook endpoint subscribed to `appointment.created` (a receiver
+    on this machine) and every patient's SMS on. Each booking then also writes its delivery and
+    its SMS reminder row in its own transaction, and the sender POSTs the delivery, signed; both
+    are counted to the booking (the server settles before the CPU is read). Undone afterwards, so
+    later workloads measure what they always did."""
+    receiver = Receiver()
+    admin = data["admin"]
+    created = client.gql("mutation($u:String!){createWebhookEndpoint(url:$u,events:[APPOINTMENT_CREATED]){endpoint{id}}}",
+                         {"u": receiver.url}, admin)["createWebhookEndpoint"]["endpoint"]["id"]
+    sms = "mutation($i:UpdateMeInput!){updateMe(input:$i){smsReminders}}"
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda it: client.gql(sms, {"i": {"phone": f"+491700000{it[0]:04d}", "smsReminders": True}}, it[1][1]),
+                      enumerate(data["patients"])))
+    try:
+        r = measure("book_hooked", "book.lua", seconds, work, pid, results, memory, settles=True,
+                    extra_env={"BENCH_SLOTS": "hooked_slots.txt"})
+        booked = r["requests"] - r["errors"]
+        with receiver.lock:
+            got, distinct = len(receiver.ids), len(set(receiver.ids))
+        log(f"    webhook deliveries received: {got} ({distinct} distinct ids) for {booked} bookings")
+        r["webhooks_received"] = got
+    finally:
+        client.gql("mutation($id:UUID!){deleteWebhookEndpoint(id:$id)}", {"id": created}, admin)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda p: client.gql(sms, {"i": {"smsReminders": False}}, p[1]), data["patients"]))
+        receiver.server.shutdown()
 
 
 WRK_LINE = re.compile(r"BENCH checked=(\d+) failed=(\d+) p50_us=(\d+) p99_us=(\d+)")
@@ -260,9 +315,9 @@ def settle(pid, limit=60.0):
             return
 
 
-def measure(name, script, seconds, data_dir, pid, results, memory, settles=False):
+def measure(name, script, seconds, data_dir, pid, results, memory, settles=False, extra_env=None):
     before = server_cpu_seconds(pid)
-    r = wrk(script, seconds, data_dir)
+    r = wrk(script, seconds, data_dir, extra_env=extra_env)
     during = server_cpu_seconds(pid) - before
     if settles:
         settle(pid)
@@ -293,7 +348,8 @@ def main():
     ap.add_argument("--binary", help="run this binary instead of target/release/cybermed (implies --no-build), "
                                      "e.g. a copy built from an earlier commit, to compare")
     ap.add_argument("--only", help="comma-separated workloads to run (e.g. typename,screen20), skipping the "
-                                   "storm, the control and the target checks: for quick comparisons")
+                                   "storm, the control and the target checks: for quick comparisons; `book_hooked` (only "
+                                   "here) is `book` with one webhook endpoint and every patient's SMS on")
     args = ap.parse_args()
 
     if not args.no_build and not args.binary:
@@ -325,7 +381,10 @@ def main():
            # The clinic is 220 sign-ups from one address, and the login storm counts as one client.
            "REGISTER_MAX_PER_HOUR": "100000",
            # The booking workloads give each of the 200 patients hundreds of upcoming appointments.
-           "MAX_UPCOMING_PER_PATIENT": "1000000", "MAX_UPCOMING_PER_DOCTOR_PAIR": "1000000"}
+           "MAX_UPCOMING_PER_PATIENT": "1000000", "MAX_UPCOMING_PER_DOCTOR_PAIR": "1000000",
+           # `book_hooked` (issue 24): a webhook endpoint on this machine, and SMS written as files.
+           "WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+           "SMS_OUTBOX_DIR": os.path.join(work, "sms")}
     proc, BASE = start_server(binary, env)
     pid = proc.pid
     memory = Memory(pid)
@@ -345,6 +404,8 @@ def main():
             f.write("\n".join(e for e, _ in data["patients"]) + "\n")
         with open(os.path.join(work, "slots.txt"), "w") as f:
             f.write("\n".join(data["slots"]) + "\n")
+        with open(os.path.join(work, "hooked_slots.txt"), "w") as f:
+            f.write("\n".join(data["hooked_slots"]) + "\n")
         with open(os.path.join(work, "typed_slots.txt"), "w") as f:
             f.write("\n".join(data["typed_slots"]) + "\n")
         with open(os.path.join(work, "slot_queries.txt"), "w") as f:
@@ -365,9 +426,14 @@ def main():
             # In the order given (to tell a workload's own cost from what earlier ones left behind).
             wanted = args.only.split(",")
             scripts = dict(workloads)
-            for name, script in [(n, scripts[n]) for n in wanted if n in scripts]:
+            for name in wanted:
+                if name == "book_hooked":
+                    book_hooked(client, data, args.seconds, work, pid, results, memory)
+                    continue
+                if name not in scripts:
+                    sys.exit(f"no workload {name}")
                 # A booking's emails are delivered after it: their CPU is the booking's.
-                measure(name, script, args.seconds, work, pid, results, memory, settles=name.startswith("book"))
+                measure(name, scripts[name], args.seconds, work, pid, results, memory, settles=name.startswith("book"))
             base = results.get("typename", {}).get("cpu_us_per_req")
             if base:
                 for name, r in results.items():

@@ -301,7 +301,13 @@ fn pool_stats(db: &DatabaseConnection) -> (u32, u32) {
 }
 
 /// `GET /metrics`: the Prometheus text format (version 0.0.4).
+///
+/// One scrape at a time per process: the gauges read from the database are process-wide, so two
+/// scrapes at once (two Prometheus servers, or the tests' several services in one process, each
+/// with its own database) must not set them between each other's reading and rendering.
 async fn scrape(State(state): State<Store>) -> Response {
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     refresh_gauges(&state).await;
     let ins = instruments();
     ins.process.collect();

@@ -1,7 +1,8 @@
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 -- Each line: token doctorId startsAt. Thread i takes lines i, i+T, i+2T … so that no two requests
 -- ever ask for the same slot, and one patient is never asked twice for one time.
-local slots = read_lines(os.getenv("BENCH_DATA") .. "/slots.txt")
+-- BENCH_SLOTS: another file of such lines (`book_hooked` books slots of its own).
+local slots = read_lines(os.getenv("BENCH_DATA") .. "/" .. (os.getenv("BENCH_SLOTS") or "slots.txt"))
 local threads_n = tonumber(os.getenv("BENCH_THREADS"))
 local n = 0
 function request()

@@ -182,6 +182,53 @@ except Exception as e:
     Some(said == "verified")
 }
 
+/// Whether the npm `standardwebhooks` package (a devDependency of `clients/typescript`, installed by
+/// `npm ci` there) accepts `receipt` signed with `secret`, called as the README's TypeScript
+/// receiver does; `None` when node or the package is missing (then the caller skips).
+fn npm_standardwebhooks_verifies(secret: &str, receipt: &Receipt) -> Option<bool> {
+    const SCRIPT: &str = r#"
+import { Webhook } from "standardwebhooks";
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+const data = JSON.parse(input);
+try {
+  new Webhook(data.secret).verify(data.body, data.headers);
+  console.log("verified");
+} catch (e) {
+  console.log("refused", e.constructor.name);
+}
+"#;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/typescript");
+    let available = dir.join("node_modules/standardwebhooks/package.json").exists()
+        && Command::new("node").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !available {
+        assert!(
+            std::env::var_os("CYBERMED_REQUIRE_TOOLS").is_none(),
+            "CYBERMED_REQUIRE_TOOLS is set but node or clients/typescript's standardwebhooks is missing (npm ci there)"
+        );
+        eprintln!("skipping the TypeScript signature check: run npm ci in clients/typescript");
+        return None;
+    }
+    let mut child = Command::new("node")
+        .args(["--input-type=module", "-e", SCRIPT])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = json!({ "secret": secret, "headers": receipt.headers, "body": receipt.body });
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        said.starts_with("verified") || said.starts_with("refused"),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(said == "verified")
+}
+
 fn another_secret() -> String {
     use base64::Engine;
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
@@ -221,6 +268,10 @@ async fn a_booking_delivers_a_signed_event_that_an_independent_library_verifies(
     if let Some(ok) = standardwebhooks_verifies(&secret, r) {
         assert!(ok, "standardwebhooks must accept the signature");
         assert_eq!(standardwebhooks_verifies(&another_secret(), r), Some(false), "and refuse another secret");
+    }
+    if let Some(ok) = npm_standardwebhooks_verifies(&secret, r) {
+        assert!(ok, "npm standardwebhooks must accept the signature");
+        assert_eq!(npm_standardwebhooks_verifies(&another_secret(), r), Some(false), "and refuse another secret");
     }
     let listed = settled(&c.app, &c.admin, &endpoint, 5).await;
     assert_eq!(listed.len(), 1);
