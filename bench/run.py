@@ -139,8 +139,12 @@ def start_server_cmd(cmd, env, timeout=60):
     if not port:
         proc.kill()
         sys.exit("the server did not start")
-    # Keep draining its output so that it never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    # Keep draining its output so that it never blocks on a full pipe; its errors are shown.
+    def drain():
+        for line in proc.stdout:
+            if '"level":"ERROR"' in line or '"level":"WARN"' in line:
+                sys.stderr.write("server: " + line)
+    threading.Thread(target=drain, daemon=True).start()
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -243,16 +247,22 @@ class Receiver:
         lock = self.lock = threading.Lock()
 
         class Hook(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: one connection per sender slot
+
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with lock:
                     ids.append(self.headers.get("webhook-id"))
                 self.send_response(204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *a):
                 pass
 
+        # A listen backlog for every sender slot: with the default 5, connections beyond it wait
+        # for a SYN retransmission (1 s), which would measure this receiver, not the sender.
+        http.server.ThreadingHTTPServer.request_queue_size = 128
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -276,6 +286,14 @@ def book_hooked(client, data, seconds, work, pid, results, memory):
         r = measure("book_hooked", "book.lua", seconds, work, pid, results, memory, settles=True,
                     extra_env={"BENCH_SLOTS": "hooked_slots.txt"})
         booked = r["requests"] - r["errors"]
+        # Every booking's delivery reaches the receiver (settle() has waited for the server to be
+        # idle, so this normally holds at once).
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with receiver.lock:
+                if len(receiver.ids) >= booked:
+                    break
+            time.sleep(0.2)
         with receiver.lock:
             got, distinct = len(receiver.ids), len(set(receiver.ids))
         log(f"    webhook deliveries received: {got} ({distinct} distinct ids) for {booked} bookings")

@@ -494,4 +494,30 @@ mod tests {
         assert_eq!(stored(&writer).await, BTreeSet::from([20, 22]));
         assert_eq!(q.stats().groups, 1);
     }
+
+    /// A job whose savepoint journals more than a MiB of pages (it rewrites rows written before
+    /// the group began) still commits. SQLite keeps a savepoint's journal in memory up to
+    /// `SQLITE_STMTJRNL_SPILL` (`.cargo/config.toml`) and then writes it to a temp file in one
+    /// write per chunk of that size; the unix VFS writes at most 0x1ffff bytes per call, so a
+    /// threshold above that failed the job with SQLITE_FULL ("database or disk is full").
+    #[tokio::test]
+    async fn a_job_journaling_more_than_a_mib_in_its_savepoint_commits() {
+        let (_dir, writer, q) = queue().await;
+        writer
+            .execute_unprepared(
+                "CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+                 INSERT INTO big SELECT i, printf('%.1000c', 'x') FROM n",
+            )
+            .await
+            .unwrap();
+        fn rewrite(txn: &DatabaseTransaction) -> JobFuture<'_, Result<u64, DbErr>> {
+            Box::pin(async move {
+                Ok(txn.execute_unprepared("UPDATE big SET v = printf('%.1000c', 'y')").await?.rows_affected())
+            })
+        }
+        let out = in_one_group(&q, vec![q.run(rewrite), q.run(rewrite)]).await;
+        assert!(matches!(out[..], [Ok(4000), Ok(4000)]), "{out:?}");
+        assert_eq!(q.stats().groups, 1, "together, each in its savepoint");
+    }
 }
