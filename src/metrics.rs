@@ -202,8 +202,13 @@ type Backlog = (Channel, i64, Option<DateTime<Utc>>);
 
 /// Counts one webhook attempt's outcome: `succeeded`, `retried` or `failed` (for good).
 pub fn webhook_delivery(outcome: &'static str) {
+    webhook_deliveries(outcome, 1);
+}
+
+/// Counts `n` webhook attempts of one outcome (a batch's successes).
+pub fn webhook_deliveries(outcome: &'static str, n: u64) {
     let _ = instruments();
-    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
+    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(n);
 }
 
 /// Reads the gauges that describe the database: the outbox backlog per channel (one query over the

@@ -177,30 +177,59 @@ async fn next_wait(state: &WebhookSender) -> Duration {
 pub async fn send_due(state: &WebhookSender, owner: &str, stop: &watch::Receiver<bool>) -> Result<usize, AppError> {
     let claimed = webhooks::claim(&state.store, owner, LEASE, BATCH).await?;
     let n = claimed.len();
-    futures_util::stream::iter(claimed)
-        .for_each_concurrent(CONCURRENCY, |claimed| async move {
-            let done = if *stop.borrow() {
-                webhooks::release(&state.store, owner, &claimed.delivery).await
-            } else {
-                attempt_one(state, owner, &claimed).await
-            };
-            if let Err(e) = done {
-                tracing::warn!(reason = %describe(&e), "could not record a webhook delivery's attempt");
-            }
-        })
-        .await;
+    // Failures are recorded one by one as they come (each has its retry time and may turn its
+    // endpoint off); the successes of the batch together at its end.
+    // The futures made in a loop, not by a closure: a closure over `&Claimed` here makes the
+    // spawned sender's future not `Send` for every lifetime (a known limit of the inference).
+    let mut attempts = Vec::with_capacity(n);
+    for c in &claimed {
+        attempts.push(attempt_or_release(state, owner, stop, c));
+    }
+    let codes: Vec<Option<u16>> = futures_util::stream::iter(attempts).buffered(CONCURRENCY).collect().await;
+    let succeeded: Vec<(&Claimed, u16)> =
+        claimed.iter().zip(codes).filter_map(|(claimed, code)| code.map(|code| (claimed, code))).collect();
+    match webhooks::record_successes(&state.store, owner, &succeeded).await {
+        Ok(recorded) => crate::metrics::webhook_deliveries("succeeded", recorded),
+        // Not recorded: their leases expire and they are sent again, under the same `webhook-id`.
+        Err(e) => {
+            tracing::warn!(reason = %describe(&e), "could not record delivered webhooks; they will be sent again");
+        }
+    }
     Ok(n)
 }
 
-/// One attempt of a claimed delivery, and its recording.
-async fn attempt_one(state: &WebhookSender, owner: &str, claimed: &Claimed) -> Result<(), AppError> {
+/// The attempt of `claimed` (or its release when the sender is stopping): its status code when it
+/// succeeded and is still to be recorded.
+async fn attempt_or_release(
+    state: &WebhookSender,
+    owner: &str,
+    stop: &watch::Receiver<bool>,
+    claimed: &Claimed,
+) -> Option<u16> {
+    let done = if *stop.borrow() {
+        webhooks::release(&state.store, owner, &claimed.delivery).await.map(|()| None)
+    } else {
+        attempt_one(state, owner, claimed).await
+    };
+    done.unwrap_or_else(|e| {
+        tracing::warn!(reason = %describe(&e), "could not record a webhook delivery's attempt");
+        None
+    })
+}
+
+/// One attempt of a claimed delivery: a failure is recorded here; a success (its status code)
+/// is returned for [`webhooks::record_successes`].
+async fn attempt_one(state: &WebhookSender, owner: &str, claimed: &Claimed) -> Result<Option<u16>, AppError> {
     let d = &claimed.delivery;
     let attempt = match &claimed.endpoint {
         None => Attempt { status_code: None, error: Some("the endpoint is inactive".to_owned()) },
         Some(endpoint) => post(state, claimed, &endpoint.url).await,
     };
+    if attempt.error.is_none() {
+        return Ok(Some(attempt.status_code.unwrap_or(200)));
+    }
     let attempts = u32::try_from(d.attempts).unwrap_or(u32::MAX);
-    let retry_at = (attempt.error.is_some() && attempts < state.rules.max_attempts).then(|| {
+    let retry_at = (attempts < state.rules.max_attempts).then(|| {
         let delay = crate::sender::backoff(state.rules.retry, state.rules.retry_max, attempts);
         state.store.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default()
     });
@@ -221,7 +250,7 @@ async fn attempt_one(state: &WebhookSender, owner: &str, claimed: &Claimed) -> R
         }
         Recorded::Lost => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 /// POSTs a delivery to `url`, signed for now.

@@ -749,6 +749,53 @@ pub enum Recorded {
     Lost,
 }
 
+/// Records the successful attempts of one claim together (only those still `owner`'s): their
+/// deliveries `SUCCEEDED`, and their endpoints' failure streaks ended. One write transaction for
+/// the whole batch (an `UPDATE` of the deliveries per distinct status code, usually one, and one of
+/// the endpoints) instead of one per delivery: on SQLite every write queues for the one writer
+/// with the bookings, as the email sender's recordings taught. Returns how many were recorded.
+///
+/// # Errors
+/// Internal only.
+pub async fn record_successes(store: &Store, owner: &str, succeeded: &[(&Claimed, u16)]) -> AppResult<u64> {
+    if succeeded.is_empty() {
+        return Ok(0);
+    }
+    let now = store.clock.now();
+    let mut codes: Vec<u16> = succeeded.iter().map(|(_, code)| *code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut endpoints: Vec<Uuid> = succeeded.iter().map(|(c, _)| c.delivery.endpoint_id).collect();
+    endpoints.sort_unstable();
+    endpoints.dedup();
+    let txn = begin_write(&store.writer).await?;
+    let mut recorded = 0;
+    for code in codes {
+        let ids = succeeded.iter().filter(|(_, c)| *c == code).map(|(claimed, _)| claimed.delivery.id.clone());
+        recorded += webhook_delivery::Entity::update_many()
+            .col_expr(D::Status, Expr::value(DeliveryStatus::Succeeded))
+            .col_expr(D::DeliveredAt, Expr::value(Some(now)))
+            .col_expr(D::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(D::LastError, Expr::value(Option::<String>::None))
+            .col_expr(D::LastStatusCode, Expr::value(Some(i32::from(code))))
+            .col_expr(D::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(D::LeaseOwner, Expr::value(Option::<String>::None))
+            .filter(D::Id.is_in(ids))
+            .filter(D::LeaseOwner.eq(owner))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+    }
+    webhook_endpoint::Entity::update_many()
+        .col_expr(E::ConsecutiveFailures, Expr::value(0))
+        .filter(E::Id.is_in(endpoints))
+        .filter(E::ConsecutiveFailures.ne(0))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(recorded)
+}
+
 /// Records one attempt of a claimed delivery (only while the claim is still `owner`'s).
 ///
 /// Success: `SUCCEEDED`, and the endpoint's count of failures back to 0. Failure with attempts
