@@ -33,10 +33,17 @@ QUERIES = {
                 "patient { id firstName lastName email } } } } }",
     "ids20": "{ appointments(first: 20) { edges { node { id } } } }",
 }
+# The screen's query for a patient who has no appointment (issue 25's "empty list"): the page is
+# empty, so what it costs is the request, the login and the statements, not the rows.
+QUERIES["empty20"] = QUERIES["screen20"]
 
 
-def total_instructions(out_dir):
+def total_instructions(out_dir, keep=None):
+    """The instructions of the dumps in `out_dir` (removed, or moved to `keep` for
+    callgrind_annotate)."""
     total = 0
+    if keep:
+        os.makedirs(keep, exist_ok=True)
     for path in glob.glob(os.path.join(out_dir, "cg.out*")):
         with open(path) as f:
             for line in f:
@@ -44,7 +51,10 @@ def total_instructions(out_dir):
                 if m:
                     total += int(m.group(1))
                     break
-        os.remove(path)
+        if keep:
+            shutil.move(path, os.path.join(keep, os.path.basename(path)))
+        else:
+            os.remove(path)
     return total
 
 
@@ -82,6 +92,8 @@ def main():
     ap.add_argument("--binary", default=os.path.join(bench.ROOT, "target", "release", "cybermed"))
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--only", help="comma-separated workloads")
+    ap.add_argument("--profile", help="keep each workload's callgrind dumps in PROFILE/<workload>/ "
+                                      "(read them with callgrind_annotate --inclusive=yes)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="cybermed-instr-")
     env = {**os.environ, "APP_ENV": "production", "LOG_FORMAT": "json",
@@ -95,6 +107,11 @@ def main():
     proc, base = bench.start_server(args.binary, env)
     try:
         data = bench.fill(bench.Client(base), args.binary, env)
+        # A patient without appointments, for `empty20`.
+        empty_token = bench.Client(base).gql(
+            "mutation($i:RegisterInput!){register(input:$i){accessToken}}",
+            {"i": {"email": "empty@bench.example", "password": bench.PASSWORD, "firstName": "Empty",
+                   "lastName": "Bench", "role": "PATIENT"}})["register"]["accessToken"]
         # Every thread of the measured server is counted: its outbox sender must have nothing left
         # to send (the fill's 4,000 booking notices), or it would be measured with the requests.
         pending = "{ outbox(first: 1, status: PENDING) { totalCount } }"
@@ -123,14 +140,16 @@ def main():
                 results[name] = bookings(client, proc, out_dir, data, name, args.requests)
                 continue
             q = QUERIES[name]
+            who = empty_token if name == "empty20" else token
             for _ in range(5):
-                client.gql(q, token=token)
+                client.gql(q, token=who)
             subprocess.run(["callgrind_control", "--zero", str(proc.pid)], check=True, capture_output=True)
             for _ in range(args.requests):
-                client.gql(q, token=token)
+                client.gql(q, token=who)
             subprocess.run(["callgrind_control", "--dump", str(proc.pid)], check=True, capture_output=True)
             time.sleep(1)
-            results[name] = total_instructions(out_dir) / args.requests
+            keep = os.path.join(args.profile, name) if args.profile else None
+            results[name] = total_instructions(out_dir, keep) / args.requests
         base_i = results.get("typename")
         for name, n in results.items():
             ratio = f"  {n / base_i:5.1f}× {{ __typename }}" if base_i else ""

@@ -322,3 +322,30 @@ async fn the_screens_page_is_answered_on_the_plain_path_in_at_most_three_stateme
     assert!(body["errors"].is_null(), "{body}");
     assert!(plain_stats(&c.app).1 > before.1, "a page with `history` is left to the usual path");
 }
+
+/// The empty list (a patient with no appointment) is one statement: the page's, whose emptiness is
+/// the total of 0; past the end and `first: 0` still count.
+#[tokio::test]
+async fn an_empty_first_page_is_one_statement_and_a_total_of_zero() {
+    let c = Clinic::open("Europe/Paris").await;
+    let nobody = c.app.patient().await;
+    let (_, warm) = c.app.statements_for(Some(&nobody.access), SCREEN, json!({ "first": 20 })).await;
+    assert!(warm["errors"].is_null(), "{warm}");
+    let (me_only, _) = c.app.statements_for(Some(&nobody.access), "{ __typename }", json!({})).await;
+    let (statements, body) = c.app.statements_for(Some(&nobody.access), SCREEN, json!({ "first": 20 })).await;
+    assert_eq!(body["data"]["appointments"]["totalCount"], 0, "{body}");
+    assert_eq!(body["data"]["appointments"]["edges"], json!([]), "{body}");
+    assert_eq!(statements - me_only, 1, "the page alone: {statements} against {me_only}");
+
+    // `first: 0` and a page past the end still know the total.
+    c.booked(&c.patient, &at("09:00")).await;
+    let body = c.app.gql(Some(&c.patient.access), SCREEN, json!({ "first": 0 })).await;
+    assert_eq!(body["data"]["appointments"]["totalCount"], 1, "{body}");
+    let first =
+        c.app.gql(Some(&c.patient.access), "{ appointments(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let end = first["data"]["appointments"]["pageInfo"]["endCursor"].clone();
+    let q = "query($a: String) { appointments(first: 5, after: $a) { totalCount edges { node { id } } } }";
+    let past = c.app.gql(Some(&c.patient.access), q, json!({ "a": end })).await;
+    assert_eq!(past["data"]["appointments"]["totalCount"], 1, "{past}");
+    assert_eq!(past["data"]["appointments"]["edges"], json!([]), "{past}");
+}

@@ -96,7 +96,8 @@ const OLDEST_FIRST: Keyset<appointment::Entity, AppointmentCursor> =
 /// One page of at most `limit` of the viewer's appointments (all for admins), newest `starts_at`
 /// first (oldest first with `oldest_first`; `after` is then a position in that order); with
 /// `with_total`, also how many match the filter on all pages, counted by the same statement (a
-/// scalar subquery, run once, over the same indexes as [`count`]).
+/// scalar subquery, run once, over the same indexes as [`count`]; an empty first page is a total
+/// of 0 without one).
 ///
 /// # Errors
 /// Internal only.
@@ -130,8 +131,9 @@ pub async fn list_counted(
         }
     }
     if with_total && total.is_none() {
-        // No row on this page (past the end, or none at all): the total needs its own count.
-        total = Some(count(store, viewer, filter).await?);
+        // No row on this page. A first page that asked for rows and got none: nothing matches,
+        // by the same statement. Past the end, or `first: 0`: the total needs its own count.
+        total = Some(if after.is_none() && limit > 0 { 0 } else { count(store, viewer, filter).await? });
     }
     Ok((keyset.page(out, limit, after.is_some()), total))
 }
