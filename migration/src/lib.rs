@@ -1,5 +1,6 @@
 //! Schema migrations for CyberMed. One file per change; a landed migration is never edited.
 pub use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
 
 mod m20261122_000001_accounts;
 mod m20261122_000002_profiles;
@@ -35,8 +36,22 @@ impl MigratorTrait for Migrator {
             Box::new(m20261222_000001_visit_types_and_holds::Migration),
             Box::new(m20261223_000001_waitlist::Migration),
             Box::new(m20261223_000002_appointment_series::Migration),
-            Box::new(m20261223_000004_sms::Migration),
             Box::new(m20261223_000003_webhooks::Migration),
+            Box::new(m20261223_000004_sms::Migration),
         ]
     }
+}
+
+/// Runs a migration written as SQL for each backend: `postgres` as one script, or `sqlite`'s
+/// statements one call each, in order.
+async fn run_sql(manager: &SchemaManager<'_>, postgres: &str, sqlite: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if manager.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(postgres).await?;
+    } else {
+        for statement in sqlite {
+            db.execute_unprepared(statement).await?;
+        }
+    }
+    Ok(())
 }

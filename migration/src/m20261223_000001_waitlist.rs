@@ -12,7 +12,7 @@
 //!   `due_at` (now, or when a hold or offer of theirs expires), written in the transaction of the
 //!   change that freed the time; claimed with a lease by the matcher of any process. `version`
 //!   grows with each mark, so a match that began before a newer mark leaves the row due.
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -127,32 +127,10 @@ const SQLITE_DOWN: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(POSTGRES_UP).await?;
-            }
-            _ => {
-                for statement in SQLITE_UP {
-                    db.execute_unprepared(statement).await?;
-                }
-            }
-        }
-        Ok(())
+        crate::run_sql(manager, POSTGRES_UP, SQLITE_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(POSTGRES_DOWN).await?;
-            }
-            _ => {
-                for statement in SQLITE_DOWN {
-                    db.execute_unprepared(statement).await?;
-                }
-            }
-        }
-        Ok(())
+        crate::run_sql(manager, POSTGRES_DOWN, SQLITE_DOWN).await
     }
 }

@@ -11,7 +11,7 @@
 //! - `outbox.series_id`: the series an email is about (the one `APPOINTMENT_SERIES` email of a
 //!   booking, the one `APPOINTMENT_CANCELLED` of a series cancellation), for its
 //!   `X-CyberMed-Series` header.
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -79,32 +79,10 @@ const SQLITE_DOWN: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(POSTGRES_UP).await?;
-            }
-            _ => {
-                for statement in SQLITE_UP {
-                    db.execute_unprepared(statement).await?;
-                }
-            }
-        }
-        Ok(())
+        crate::run_sql(manager, POSTGRES_UP, SQLITE_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(POSTGRES_DOWN).await?;
-            }
-            _ => {
-                for statement in SQLITE_DOWN {
-                    db.execute_unprepared(statement).await?;
-                }
-            }
-        }
-        Ok(())
+        crate::run_sql(manager, POSTGRES_DOWN, SQLITE_DOWN).await
     }
 }
