@@ -155,31 +155,10 @@ except Exception as e:
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !available {
-        assert!(
-            std::env::var_os("CYBERMED_REQUIRE_TOOLS").is_none(),
-            "CYBERMED_REQUIRE_TOOLS is set but python3 with standardwebhooks is missing (pip install standardwebhooks)"
-        );
-        eprintln!("skipping the signature check: python3 with standardwebhooks is missing");
-        return None;
-    }
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input = json!({ "secret": secret, "headers": receipt.headers, "body": receipt.body });
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(
-        said.starts_with("verified") || said.starts_with("refused"),
-        "{said} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(said == "verified")
+    let missing = "python3 with standardwebhooks (pip install standardwebhooks)";
+    let mut command = Command::new("python3");
+    command.args(["-c", SCRIPT]);
+    verify_with(available.then_some(command), missing, secret, receipt)
 }
 
 /// Whether the npm `standardwebhooks` package (a devDependency of `clients/typescript`, installed by
@@ -201,22 +180,25 @@ try {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/typescript");
     let available = dir.join("node_modules/standardwebhooks/package.json").exists()
         && Command::new("node").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
-    if !available {
+    let missing = "node with clients/typescript's standardwebhooks (npm ci there)";
+    let mut command = Command::new("node");
+    command.args(["--input-type=module", "-e", SCRIPT]).current_dir(&dir);
+    verify_with(available.then_some(command), missing, secret, receipt)
+}
+
+/// Runs a verifier `command` (a script reading `{"secret","headers","body"}` on stdin and printing
+/// `verified` or `refused …`): whether it accepted `receipt`. Without a command (the tool is
+/// `missing`) the check is skipped (`None`), unless `CYBERMED_REQUIRE_TOOLS` is set.
+fn verify_with(command: Option<Command>, missing: &str, secret: &str, receipt: &Receipt) -> Option<bool> {
+    let Some(mut command) = command else {
         assert!(
             std::env::var_os("CYBERMED_REQUIRE_TOOLS").is_none(),
-            "CYBERMED_REQUIRE_TOOLS is set but node or clients/typescript's standardwebhooks is missing (npm ci there)"
+            "CYBERMED_REQUIRE_TOOLS is set but {missing} is missing"
         );
-        eprintln!("skipping the TypeScript signature check: run npm ci in clients/typescript");
+        eprintln!("skipping a signature check: {missing} is missing");
         return None;
-    }
-    let mut child = Command::new("node")
-        .args(["--input-type=module", "-e", SCRIPT])
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    };
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let input = json!({ "secret": secret, "headers": receipt.headers, "body": receipt.body });
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
