@@ -235,9 +235,8 @@ async fn attempt_one(state: &WebhookSender, owner: &str, claimed: &Claimed) -> R
     });
     let why = attempt.error.clone();
     let recorded =
-        webhooks::record_attempt(&state.store, owner, claimed, attempt, retry_at, state.rules.disable_after).await?;
+        webhooks::record_failure(&state.store, owner, claimed, attempt, retry_at, state.rules.disable_after).await?;
     match recorded {
-        Recorded::Succeeded => crate::metrics::webhook_delivery("succeeded"),
         Recorded::Retried => {
             tracing::info!(delivery = %d.id, attempts, reason = why.as_deref().unwrap_or(""),
                 "webhook not delivered; will retry");

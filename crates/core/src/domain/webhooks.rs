@@ -740,7 +740,6 @@ pub struct Attempt {
 /// What recording an attempt did, for the metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recorded {
-    Succeeded,
     /// Failed; tried again at the given time.
     Retried,
     /// Failed for good (its attempts ran out, or its endpoint is off).
@@ -796,10 +795,10 @@ pub async fn record_successes(store: &Store, owner: &str, succeeded: &[(&Claimed
     Ok(recorded)
 }
 
-/// Records one attempt of a claimed delivery (only while the claim is still `owner`'s).
+/// Records one failed attempt of a claimed delivery (only while the claim is still `owner`'s);
+/// successes are recorded by the batch, with [`record_successes`].
 ///
-/// Success: `SUCCEEDED`, and the endpoint's count of failures back to 0. Failure with attempts
-/// left (`retry_at` given): `PENDING` again, due at `retry_at`. Failure for good: `FAILED`, and
+/// With attempts left (`retry_at` given): `PENDING` again, due at `retry_at`. For good: `FAILED`, and
 /// the endpoint's count of failures in a row goes up; when it reaches `disable_after`, the
 /// endpoint is turned off with a `disabledReason`, its pending deliveries are failed, every active
 /// admin gets a `WEBHOOK_DISABLED` email and the audit log an entry `webhook.disabled`, all in
@@ -807,7 +806,7 @@ pub async fn record_successes(store: &Store, owner: &str, succeeded: &[(&Claimed
 ///
 /// # Errors
 /// Internal only.
-pub async fn record_attempt(
+pub async fn record_failure(
     store: &Store,
     owner: &str,
     claimed: &Claimed,
@@ -823,17 +822,8 @@ pub async fn record_attempt(
         .col_expr(D::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(D::LeaseOwner, Expr::value(Option::<String>::None))
         .col_expr(D::LastStatusCode, Expr::value(code));
-    let outcome = match (&attempt.error, retry_at) {
-        (None, _) => Recorded::Succeeded,
-        (Some(_), Some(_)) if claimed.endpoint.is_some() => Recorded::Retried,
-        (Some(_), _) => Recorded::Failed,
-    };
+    let outcome = if retry_at.is_some() && claimed.endpoint.is_some() { Recorded::Retried } else { Recorded::Failed };
     update = match outcome {
-        Recorded::Succeeded => update
-            .col_expr(D::Status, Expr::value(DeliveryStatus::Succeeded))
-            .col_expr(D::DeliveredAt, Expr::value(Some(now)))
-            .col_expr(D::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(D::LastError, Expr::value(Option::<String>::None)),
         Recorded::Retried => update
             .col_expr(D::NextAttemptAt, Expr::value(retry_at))
             .col_expr(D::LastError, Expr::value(attempt.error.clone())),
@@ -848,14 +838,6 @@ pub async fn record_attempt(
         return Ok(Recorded::Lost);
     }
     match outcome {
-        Recorded::Succeeded => {
-            webhook_endpoint::Entity::update_many()
-                .col_expr(E::ConsecutiveFailures, Expr::value(0))
-                .filter(E::Id.eq(d.endpoint_id))
-                .filter(E::ConsecutiveFailures.ne(0))
-                .exec(&txn)
-                .await?;
-        }
         Recorded::Failed if claimed.endpoint.is_some() => {
             let counted = webhook_endpoint::Entity::update_many()
                 .col_expr(E::ConsecutiveFailures, Expr::col(E::ConsecutiveFailures).add(1))
@@ -875,7 +857,7 @@ pub async fn record_attempt(
     Ok(outcome)
 }
 
-/// Turns `endpoint` off after its failures, inside `txn` (see [`record_attempt`]).
+/// Turns `endpoint` off after its failures, inside `txn` (see [`record_failure`]).
 async fn disable<C: ConnectionTrait>(
     store: &Store,
     txn: &C,
