@@ -32,6 +32,8 @@ WRK_DIR = os.path.join(ROOT, "bench", "wrk")
 PASSWORD = "Bench-Password-2026"
 ADMIN_PASSWORD = "Bench-Admin-Password-2026"
 DOCTORS, PATIENTS, APPOINTMENTS, FILL_DAYS, BUSY_PATIENTS = 20, 200, 2000, 60, 20
+# Patients with no appointment at all: the `empty20` workload (the screen's query answered with an empty page).
+EMPTY_PATIENTS = 20
 CONNECTIONS, THREADS = 32, 2
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -180,9 +182,16 @@ def fill(client, binary, env):
                    token=p["accessToken"])
         return email, p["accessToken"]
 
+    def empty_patient(i):
+        # Patients who never book (issue 25's empty list): not in `patients`, so no workload books for them.
+        p = client.gql(register, {"i": {"email": f"empty{i:02d}@bench.example", "password": PASSWORD,
+                                        "firstName": f"Empty{i}", "lastName": "Bench", "role": "PATIENT"}})["register"]
+        return p["accessToken"]
+
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         doctors_and_types = list(pool.map(doctor, range(DOCTORS)))
         patients = list(pool.map(patient, range(PATIENTS)))
+        empty_patients = list(pool.map(empty_patient, range(EMPTY_PATIENTS)))
     doctors = [d for d, _ in doctors_and_types]
     visit_types = [v for _, v in doctors_and_types]
 
@@ -231,7 +240,7 @@ def fill(client, binary, env):
                 typed_slots.append(f"{patients[j % PATIENTS][1]} {doctors[d]} {slot_time(day, index)} {visit_types[d]}")
     # availableSlots over 31 days of the filled ones, plain and with the type.
     slot_queries = [f"{patients[i % PATIENTS][1]} {doctors[i % DOCTORS]} {visit_types[i % DOCTORS]}" for i in range(PATIENTS)]
-    return {"admin": admin, "patients": patients, "doctors": doctors, "slots": slots, "typed_slots": typed_slots,
+    return {"admin": admin, "patients": patients, "empty_patients": empty_patients, "doctors": doctors, "slots": slots, "typed_slots": typed_slots,
             # `book_hooked` books the back half of the plain slots (`book` never gets that far).
             "hooked_slots": slots[len(slots) // 2:],
             "slot_queries": slot_queries, "slots_from": slot_time(1, 0), "slots_to": slot_time(32, 0),
@@ -418,6 +427,8 @@ def main():
             f.write("\n".join(t for _, t in data["patients"]) + "\n")
         with open(os.path.join(work, "busy_tokens.txt"), "w") as f:
             f.write("\n".join(t for _, t in data["patients"][:BUSY_PATIENTS]) + "\n")
+        with open(os.path.join(work, "empty_tokens.txt"), "w") as f:
+            f.write("\n".join(data["empty_patients"]) + "\n")
         with open(os.path.join(work, "emails.txt"), "w") as f:
             f.write("\n".join(e for e, _ in data["patients"]) + "\n")
         with open(os.path.join(work, "slots.txt"), "w") as f:
@@ -438,7 +449,7 @@ def main():
         settle(pid)  # the fill's emails delivered before the yardstick is measured
         log(f"workloads, {args.seconds} s each at {CONNECTIONS} connections:")
         workloads = [("typename", "typename.lua"), ("me", "me.lua"), ("nested20", "nested.lua"),
-                     ("screen20", "screen.lua"), ("book", "book.lua"), ("book_typed", "book_typed.lua"),
+                     ("screen20", "screen.lua"), ("empty20", "empty.lua"), ("book", "book.lua"), ("book_typed", "book_typed.lua"),
                      ("slots31", "slots.lua"), ("slots31_typed", "slots_typed.lua"), ("login", "login.lua")]
         if args.only:
             # In the order given (to tell a workload's own cost from what earlier ones left behind).

@@ -63,6 +63,7 @@ pub async fn with_db(config: Config, pools: db::Pools) -> anyhow::Result<(AppSta
 pub fn router(state: AppState) -> Router {
     let limits = DocumentLimits::new(Limits { introspection: state.config.graphiql, ..Limits::default() });
     let schema = graphql::build_schema(Some(state.clone()), None, None);
+    let revalidating_schema = graphql::build_revalidating_schema(state.clone());
     let sdl = schema.sdl();
     let nulls = Nulls::from_sdl(&sdl);
     let unused_scalars = graphql::introspection::UnusedScalars::from_sdl(&sdl);
@@ -72,7 +73,7 @@ pub fn router(state: AppState) -> Router {
     let cors_origins = state.config.cors_allowed_origins.clone();
     let feeds = crate::calendar::routes(state.core.clone());
     let state_for_fhir = state.core.clone();
-    let st = GraphqlState { schema, ws_schema, limits, nulls, unused_scalars, app: state };
+    let st = GraphqlState { schema, revalidating_schema, ws_schema, limits, nulls, unused_scalars, app: state };
 
     let mut router = Router::new()
         .route("/graphql", get(graphql::http::get).post(graphql::http::post))

@@ -244,3 +244,47 @@ async fn in_production_asking_for_the_schema_is_an_error_not_a_null() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["errors"][0]["message"], "Introspection is disabled", "{body}");
 }
+
+/// A request that passed validation runs without the rules next time (issue 25), but only that
+/// very request: the same document with other variables is validated in full again, and the
+/// complexity bound, which depends on the variables, holds either way.
+#[tokio::test]
+async fn a_document_validated_before_is_validated_again_for_other_variables() {
+    let app = TestApp::spawn().await;
+    let patient = app.register(&crate::helpers::email("validated"), "PATIENT").await;
+    let token = Some(patient.access.as_str());
+    let query = "query Page($first: Int) { appointments(first: $first) { totalCount edges { node { id startsAt \
+                 status reasonForVisit doctor { id firstName lastName email } patient { id firstName lastName email } } } } }";
+    for _ in 0..3 {
+        let body = app.gql(token, query, json!({"first": 5})).await;
+        assert_eq!(body["data"]["appointments"]["totalCount"], 0, "{body}");
+    }
+    // Refused the same way on the first and the later attempts, after the valid ones.
+    let wrong_type = app.gql(token, query, json!({"first": "five"})).await;
+    assert!(rejected(&wrong_type), "{wrong_type}");
+    assert!(crate::helpers::message(&wrong_type).contains("Invalid value for argument"), "{wrong_type}");
+    assert_eq!(app.gql(token, query, json!({"first": "five"})).await, wrong_type);
+    for _ in 0..2 {
+        // 100 rows of 14 fields each: within `first`'s range, over the complexity budget of 1,000.
+        let too_complex = app.gql(token, query, json!({"first": 100})).await;
+        assert!(rejected(&too_complex), "{too_complex}");
+        assert!(crate::helpers::message(&too_complex).contains("too complex"), "{too_complex}");
+    }
+    // An operation name that the document does not hold is refused however often the document ran.
+    for _ in 0..2 {
+        let body: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&patient.access)
+            .json(&json!({"query": query, "variables": {"first": 5}, "operationName": "Other"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(rejected(&body), "{body}");
+    }
+    let body = app.gql(token, query, json!({"first": 5})).await;
+    assert_eq!(body["data"]["appointments"]["totalCount"], 0, "{body}");
+}

@@ -29,6 +29,9 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 pub struct GraphqlState {
     /// For HTTP: documents are checked before they reach it.
     pub schema: CyberSchema,
+    /// For HTTP requests that passed `schema`'s validation before, exactly as they are now: the
+    /// same schema without validation's rules ([`crate::build_revalidating_schema`]).
+    pub revalidating_schema: CyberSchema,
     /// For WebSocket operations: checks the documents itself.
     pub ws_schema: CyberSchema,
     pub limits: DocumentLimits,
@@ -188,14 +191,21 @@ async fn execute(
             let query = std::mem::take(&mut request.query);
             let operation_name = request.operation_name.clone();
             let introspects = query.contains("__schema") || query.contains("__type");
-            let variables = if introspects { request.variables.clone() } else { async_graphql::Variables::default() };
+            let validated = st.limits.was_validated(&query, operation_name.as_deref(), &request.variables);
+            let variables =
+                if introspects || !validated { request.variables.clone() } else { async_graphql::Variables::default() };
             let reads = Arc::new(PrivateReads::default());
-            let mut response = st.schema.execute(request.data(reads.clone())).await;
-            root_order.apply(&mut response.data);
+            let schema = if validated { &st.revalidating_schema } else { &st.schema };
+            let mut response = schema.execute(request.data(reads.clone())).await;
             // Validation is the schema's first step: an answer without data whose errors name no
-            // field is its refusal.
+            // field is its refusal (or a refusal after it).
+            let refused = crate::errors::is_request_error(&response);
+            if !validated && !refused {
+                st.limits.mark_validated(&query, operation_name.as_deref(), &variables);
+            }
+            root_order.apply(&mut response.data);
             if validity == Validity::Unchecked {
-                validity = if crate::errors::is_request_error(&response) { Validity::Invalid } else { Validity::Valid };
+                validity = if refused { Validity::Invalid } else { Validity::Valid };
             }
             if (introspects || !response.errors.is_empty())
                 && let Ok(doc) = st.limits.prepare(&query)

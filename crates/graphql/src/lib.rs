@@ -54,7 +54,7 @@ use cybermed_core::{
     login::RequestAuth,
 };
 
-pub use schema::{CyberSchema, build_schema};
+pub use schema::{CyberSchema, build_revalidating_schema, build_schema};
 pub use state::AppState;
 
 /// The operation of `doc` a request runs: the one named `name`, or the first when no name is given

@@ -206,6 +206,19 @@ impl DocumentLimits {
         self.cache.put(query, &doc);
         Ok(doc)
     }
+
+    /// Whether this very request (document text, operation name and variables) passed validation
+    /// before ([`Self::mark_validated`]): it may then run on the schema that skips the rules
+    /// ([`crate::build_revalidating_schema`]).
+    pub fn was_validated(&self, query: &str, operation: Option<&str>, variables: &Variables) -> bool {
+        self.cache.was_validated(query, operation, variables)
+    }
+
+    /// Remembers that this request passed the full validation (for a cached document and small
+    /// variables only).
+    pub fn mark_validated(&self, query: &str, operation: Option<&str>, variables: &Variables) {
+        self.cache.mark_validated(query, operation, variables);
+    }
 }
 
 impl ExtensionFactory for DocumentLimits {
@@ -214,12 +227,26 @@ impl ExtensionFactory for DocumentLimits {
     }
 }
 
-/// Parsed and checked documents by their text. Bounded: a new document evicts the least recently
-/// used; only small documents.
-struct DocumentCache(Mutex<LruCache<String, ExecutableDocument>>);
+/// Parsed and checked documents by their text, each with the requests of it (operation name and
+/// variables) that passed validation. Bounded: a new document evicts the least recently used; only
+/// small documents, and a few small sets of variables per document.
+struct DocumentCache(Mutex<LruCache<String, Cached>>);
+
+struct Cached {
+    doc: ExecutableDocument,
+    /// Newest last; at most [`VALIDATED_PER_DOCUMENT`].
+    validated: Vec<(Option<String>, Variables)>,
+}
 
 const CACHE_ENTRIES: NonZeroUsize = NonZeroUsize::new(256).expect("not zero");
 const CACHE_MAX_DOCUMENT: usize = 4 * 1024;
+/// How many (operation, variables) pairs of one document are remembered as validated: a screen's
+/// first page is one pair for every user; the next pages (a cursor each) are validated in full.
+const VALIDATED_PER_DOCUMENT: usize = 8;
+/// Variables remembered as validated are small: at most this many values (each list item and
+/// object field counts) and this many bytes of strings in all.
+const VALIDATED_MAX_VALUES: usize = 64;
+const VALIDATED_MAX_TEXT: usize = 1024;
 
 impl Default for DocumentCache {
     fn default() -> Self {
@@ -229,7 +256,7 @@ impl Default for DocumentCache {
 
 impl DocumentCache {
     fn get(&self, query: &str) -> Option<ExecutableDocument> {
-        self.0.lock().ok()?.get(query).cloned()
+        self.0.lock().ok()?.get(query).map(|c| c.doc.clone())
     }
 
     fn put(&self, query: &str, doc: &ExecutableDocument) {
@@ -237,9 +264,56 @@ impl DocumentCache {
             return;
         }
         if let Ok(mut map) = self.0.lock() {
-            map.put(query.to_owned(), doc.clone());
+            map.put(query.to_owned(), Cached { doc: doc.clone(), validated: Vec::new() });
         }
     }
+
+    fn was_validated(&self, query: &str, operation: Option<&str>, variables: &Variables) -> bool {
+        let Ok(map) = self.0.lock() else { return false };
+        map.peek(query)
+            .is_some_and(|c| c.validated.iter().any(|(op, vars)| op.as_deref() == operation && vars == variables))
+    }
+
+    fn mark_validated(&self, query: &str, operation: Option<&str>, variables: &Variables) {
+        if !is_small(variables) {
+            return;
+        }
+        let Ok(mut map) = self.0.lock() else { return };
+        let Some(cached) = map.peek_mut(query) else { return };
+        if cached.validated.iter().any(|(op, vars)| op.as_deref() == operation && vars == variables) {
+            return;
+        }
+        if cached.validated.len() == VALIDATED_PER_DOCUMENT {
+            cached.validated.remove(0);
+        }
+        cached.validated.push((operation.map(str::to_owned), variables.clone()));
+    }
+}
+
+/// Whether `variables` are small enough to be remembered ([`VALIDATED_MAX_VALUES`],
+/// [`VALIDATED_MAX_TEXT`]); stops walking as soon as they are not.
+fn is_small(variables: &Variables) -> bool {
+    let mut values = 0usize;
+    let mut text = 0usize;
+    let mut stack: Vec<&ConstValue> = variables.values().collect();
+    while let Some(value) = stack.pop() {
+        values += 1;
+        match value {
+            ConstValue::String(s) => text += s.len(),
+            ConstValue::Enum(e) => text += e.len(),
+            ConstValue::Binary(b) => text += b.len(),
+            ConstValue::List(items) => stack.extend(items),
+            ConstValue::Object(fields) => {
+                text += fields.keys().map(|k| k.len()).sum::<usize>();
+                stack.extend(fields.values());
+            }
+            ConstValue::Null | ConstValue::Number(_) | ConstValue::Boolean(_) => {}
+        }
+        if values > VALIDATED_MAX_VALUES || text > VALIDATED_MAX_TEXT {
+            return false;
+        }
+    }
+    true
 }
 
 struct DocumentLimitsExtension(Limits, Arc<DocumentCache>);

@@ -1,5 +1,5 @@
 //! Schema assembly: the merged root types, document limits, and per-deployment switches.
-use async_graphql::{MergedObject, SDLExportOptions, Schema};
+use async_graphql::{MergedObject, SDLExportOptions, Schema, ValidationMode};
 
 use super::{
     accounts::{AccountsMutation, AccountsQuery},
@@ -62,9 +62,31 @@ const PARSER_RECURSION_BACKSTOP: usize = 64;
 /// [`DocumentLimits::prepare`] first. Likewise with `nulls`, field errors are placed as the spec
 /// says inside the schema; without, the caller applies [`Nulls::fix`] to each response.
 pub fn build_schema(state: Option<AppState>, limits: Option<DocumentLimits>, nulls: Option<Nulls>) -> CyberSchema {
+    build(state, limits, nulls, ValidationMode::Strict)
+}
+
+/// The HTTP schema for a request whose document, operation and variables are known to have passed
+/// [`build_schema`]'s validation ([`DocumentLimits::was_validated`]): it runs only the part of
+/// validation that is not a rule, the complexity and depth bounds and the fragment-cycle check
+/// (async-graphql's `ValidationMode::Fast`), which give the same answer for the same request.
+/// Validation is a pure function of the schema, the document, the operation's name and the
+/// variables (the variables' values are checked against the arguments they fill), so nothing is
+/// let through that the full rules would refuse; it costs the screen's query a quarter of what
+/// the full rules cost (BENCHMARKS.md, "The floor").
+pub fn build_revalidating_schema(state: AppState) -> CyberSchema {
+    build(Some(state), None, None, ValidationMode::Fast)
+}
+
+fn build(
+    state: Option<AppState>,
+    limits: Option<DocumentLimits>,
+    nulls: Option<Nulls>,
+    validation: ValidationMode,
+) -> CyberSchema {
     let introspection = state.as_ref().is_none_or(|s| s.config.graphiql);
     let suggestions = state.as_ref().is_none_or(|s| !s.config.is_production());
     let mut builder = Schema::build(Described(Query::default()), Mutation::default(), AppointmentsSubscription)
+        .validation_mode(validation)
         .limit_recursive_depth(PARSER_RECURSION_BACKSTOP)
         .limit_directives(MAX_DIRECTIVES)
         .limit_complexity(MAX_COMPLEXITY);
