@@ -33,6 +33,7 @@ mod outbox_audit;
 mod pages;
 mod password_reset;
 mod passwords;
+mod people;
 mod plain;
 mod privacy;
 mod profiles;

@@ -18,12 +18,16 @@ use uuid::Uuid;
 
 use crate::{
     auth::sessions::SessionCache,
+    db::people::PeopleCache,
     error::{AppResult, describe_db_err},
 };
 
 const CHANNEL: &str = "cybermed_appointment_events";
 /// Account changes that may end logins: every replica empties its login cache.
 const ACCOUNTS_CHANNEL: &str = "cybermed_accounts_changed";
+/// A doctor's profile changed: every replica forgets what it kept of them (an account change, on
+/// [`ACCOUNTS_CHANNEL`], forgets the person too).
+const PEOPLE_CHANNEL: &str = "cybermed_people_changed";
 /// Emails written to the outbox: every replica's sender looks for due ones.
 const OUTBOX_CHANNEL: &str = "cybermed_outbox";
 
@@ -66,9 +70,9 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// Starts the hub; on PostgreSQL also the listener that feeds it and empties `sessions` when
-    /// another replica changed accounts.
-    pub fn start(db: &DatabaseConnection, sessions: Arc<SessionCache>) -> Self {
+    /// Starts the hub; on PostgreSQL also the listener that feeds it, empties `sessions` when
+    /// another replica changed accounts and forgets in `people` whom another replica changed.
+    pub fn start(db: &DatabaseConnection, sessions: Arc<SessionCache>, people: Arc<PeopleCache>) -> Self {
         let (tx, _) = broadcast::channel(EVENT_BUFFER);
         let (accounts, _) = broadcast::channel(64);
         let outbox = Arc::new(Notify::new());
@@ -78,7 +82,8 @@ impl EventHub {
             let pool = db.get_postgres_connection_pool().clone();
             let (tx, accounts) = (tx.clone(), accounts.clone());
             let wake = Wakeups { outbox: outbox.clone(), webhooks: webhooks.clone() };
-            tokio::spawn(async move { listen(pool, tx, accounts, wake, sessions).await });
+            let caches = Caches { sessions, people };
+            tokio::spawn(async move { listen(pool, tx, accounts, wake, caches).await });
         }
         Self { tx, accounts, outbox, webhooks, backend }
     }
@@ -138,6 +143,24 @@ impl EventHub {
             DbBackend::Postgres,
             "SELECT pg_notify($1, $2)",
             [ACCOUNTS_CHANNEL.into(), user.to_string().into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Tells every replica, on commit of `txn`, that `user`'s doctor profile changed (PostgreSQL; a
+    /// no-op on SQLite, whose one process forgets them itself).
+    ///
+    /// # Errors
+    /// Internal only.
+    pub async fn notify_people_changed<C: ConnectionTrait>(&self, txn: &C, user: Uuid) -> AppResult<()> {
+        if self.backend != DbBackend::Postgres {
+            return Ok(());
+        }
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [PEOPLE_CHANNEL.into(), user.to_string().into()],
         ))
         .await?;
         Ok(())
@@ -205,6 +228,12 @@ impl EventHub {
     }
 }
 
+/// What the listener empties when other replicas change accounts or people.
+struct Caches {
+    sessions: Arc<SessionCache>,
+    people: Arc<PeopleCache>,
+}
+
 /// The senders a notice on the outbox channel wakes.
 struct Wakeups {
     outbox: Arc<Notify>,
@@ -227,10 +256,15 @@ async fn listen(
     tx: broadcast::Sender<Heard>,
     accounts: broadcast::Sender<Option<Uuid>>,
     outbox: Wakeups,
-    sessions: Arc<SessionCache>,
+    caches: Caches,
 ) {
+    let person_changed = |user: Option<Uuid>| match user {
+        Some(user) => caches.people.forget(user),
+        None => caches.people.clear(),
+    };
     let accounts_changed = |user: Option<Uuid>| {
-        sessions.clear();
+        caches.sessions.clear();
+        person_changed(user);
         let _ = accounts.send(user);
     };
     let missed = || {
@@ -251,7 +285,7 @@ async fn listen(
                 continue;
             }
         };
-        if listener.listen_all([CHANNEL, ACCOUNTS_CHANNEL, OUTBOX_CHANNEL]).await.is_err() {
+        if listener.listen_all([CHANNEL, ACCOUNTS_CHANNEL, PEOPLE_CHANNEL, OUTBOX_CHANNEL]).await.is_err() {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
@@ -273,6 +307,7 @@ async fn listen(
                     missed();
                 }
                 Ok(Some(n)) if n.channel() == ACCOUNTS_CHANNEL => accounts_changed(n.payload().parse().ok()),
+                Ok(Some(n)) if n.channel() == PEOPLE_CHANNEL => person_changed(n.payload().parse().ok()),
                 Ok(Some(n)) if n.channel() == OUTBOX_CHANNEL => outbox.notify(),
                 Ok(Some(n)) => match serde_json::from_str::<EventNotice>(n.payload()) {
                     Ok(notice) => {

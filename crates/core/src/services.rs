@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::{
     auth::{jwt::TokenKeys, password::Passwords, sessions::SessionCache},
     config::Config,
-    db,
+    db::{self, people::PeopleCache},
     domain::{Clock, Store, demo::Seeder},
     events::EventHub,
     outbox,
@@ -59,7 +59,8 @@ impl Core {
             TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.access_token_ttl, config.refresh_token_ttl);
         let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
         let sessions = Arc::new(SessionCache::default());
-        let events = EventHub::start(&db, sessions.clone());
+        let people = Arc::new(PeopleCache::default());
+        let events = EventHub::start(&db, sessions.clone(), people.clone());
         let writes = db::group_commit::WriteQueue::start(&writer);
         let store = Store {
             db,
@@ -68,6 +69,7 @@ impl Core {
             clock: Clock::default(),
             events,
             outbox: outbox::Settings::from_config(&config),
+            people,
         };
         Ok(Self(Arc::new(Services { store, statements, config: Arc::new(config), keys, passwords, sessions })))
     }

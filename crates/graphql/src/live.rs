@@ -28,7 +28,7 @@ use uuid::Uuid;
 use cybermed_core::{
     Core,
     auth::viewer::Viewer,
-    db::entities::{appointment, appointment_event, doctor_profile, session, user},
+    db::entities::{appointment, appointment_event, session, user},
     domain::{
         Role, appointments, audit,
         privacy::{self, Looker},
@@ -36,11 +36,7 @@ use cybermed_core::{
     events::{EVENT_BUFFER, EventNotice, Heard},
 };
 
-/// A user with their doctor profile (if any), loaded together.
-pub struct UserRow {
-    pub user: Arc<user::Model>,
-    pub doctor_profile: Option<Arc<doctor_profile::Model>>,
-}
+pub use cybermed_core::db::people::UserRow;
 
 /// An event as its live subscribers receive it, read once for all of them.
 pub struct EventRows {

@@ -215,11 +215,19 @@ impl Loader<UserById> for DbLoader {
         if rest.is_empty() {
             return Ok(out);
         }
+        // People pages show are kept by the process (see `db::people`): a page whose people were
+        // seen reads none of them again.
+        let people = &self.state.people;
+        let generation = people.generation();
+        let missing = people.take(rest.iter().map(|k| k.0), |row| {
+            out.insert(UserById(row.user.id), row);
+        });
+        if missing.is_empty() {
+            return Ok(out);
+        }
         let _permit = self.permit().await;
-        let rows = accounts::users_by_ids(&self.state.db, &ids(&rest, |k| k.0)).await?;
-        out.extend(rows.into_iter().map(|(id, (u, p))| {
-            (UserById(id), Arc::new(UserRow { user: Arc::new(u), doctor_profile: p.map(Arc::new) }))
-        }));
+        let rows = accounts::users_by_ids(&self.state.db, &missing).await?;
+        out.extend(people.keep(generation, rows.into_values()).into_iter().map(|row| (UserById(row.user.id), row)));
         Ok(out)
     }
 }

@@ -3,6 +3,7 @@ pub mod batch;
 pub mod by_position;
 pub mod entities;
 pub mod group_commit;
+pub mod people;
 
 use std::{
     sync::{

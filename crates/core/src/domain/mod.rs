@@ -26,7 +26,12 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::DatabaseConnection;
 
 pub use crate::db::entities::user::{Gender, Role};
-use crate::{db::group_commit::WriteQueue, error::AppResult, events::EventHub, outbox};
+use crate::{
+    db::{group_commit::WriteQueue, people::PeopleCache},
+    error::AppResult,
+    events::EventHub,
+    outbox,
+};
 
 /// What every domain function works with: the database, the clock, the event hub, and the outbox's
 /// settings (emails are written inside domain transactions). Cheap to clone: handles and reference
@@ -45,6 +50,9 @@ pub struct Store {
     /// Write jobs committed in groups on SQLite, one transaction each on PostgreSQL (bookings;
     /// see `db::group_commit`).
     pub writes: WriteQueue,
+    /// People as pages show them, kept by this process; every change to an account or a doctor's
+    /// profile forgets the person (see `db::people`).
+    pub people: Arc<PeopleCache>,
 }
 
 /// The service's clock. Real time plus an offset that only tests move, so that expiry can be
@@ -88,5 +96,19 @@ impl Store {
         };
         txn.execute_raw(insert).await?;
         self.events.outbox_written(txn).await
+    }
+
+    /// Commits `txn`, which changed `user`'s doctor profile, and makes every process forget what
+    /// it kept of them (see `db::people`): a notice inside the transaction (PostgreSQL), this
+    /// process's cache after the commit. An account change does the same through
+    /// `accounts::commit_account_change`.
+    ///
+    /// # Errors
+    /// Internal only.
+    pub async fn commit_person_change(&self, txn: sea_orm::DatabaseTransaction, user: uuid::Uuid) -> AppResult<()> {
+        self.events.notify_people_changed(&txn, user).await?;
+        txn.commit().await?;
+        self.people.forget(user);
+        Ok(())
     }
 }

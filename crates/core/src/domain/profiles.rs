@@ -99,7 +99,7 @@ pub async fn upsert_doctor_profile(
         .ok_or_else(|| AppError::internal("doctor profile vanished after upsert"))?;
     audit::record(&txn, Some(viewer.id()), "profile.doctor_update", Some(viewer.id()), now).await?;
     super::waitlist_marks::mark_now(&txn, viewer.id(), now).await?;
-    txn.commit().await?;
+    store.commit_person_change(txn, viewer.id()).await?;
     Ok(saved)
 }
 
@@ -192,7 +192,7 @@ pub async fn verify_doctor(store: &Store, admin: Option<Uuid>, id: Uuid, verifie
     }
     let action = if verified { "doctor.verify" } else { "doctor.unverify" };
     audit::record(&txn, admin, action, Some(id), store.clock.now()).await?;
-    txn.commit().await?;
+    store.commit_person_change(txn, id).await?;
     Ok(user)
 }
 

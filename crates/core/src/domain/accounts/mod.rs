@@ -77,10 +77,10 @@ async fn count_attempt(
     Ok(())
 }
 
-/// Commits `txn`, a change that may end logins of `user` (or disable them), and makes every
-/// process forget what it cached of them: a notice sent inside the transaction (PostgreSQL; so it
-/// reaches every replica only if the change commits), then this process's own login cache
-/// (`sessions`) and open WebSockets after the commit.
+/// Commits `txn`, a change that may end logins of `user` (or disable them), or that changes what
+/// pages show of them, and makes every process forget what it cached of them: a notice sent inside
+/// the transaction (PostgreSQL; so it reaches every replica only if the change commits), then this
+/// process's own login cache (`sessions`), people cache and open WebSockets after the commit.
 ///
 /// # Errors
 /// Internal only.
@@ -93,6 +93,7 @@ async fn commit_account_change(
     store.events.notify_accounts_changed(&txn, user).await?;
     txn.commit().await?;
     sessions.clear();
+    store.people.forget(user);
     store.events.accounts_changed_here(user);
     Ok(())
 }
