@@ -5,9 +5,28 @@
 //! appointments. `Entity::find()` selects a model's columns in the order of its `Column` enum, so a
 //! model can be read at consecutive positions; each implementation lists its columns, and a test
 //! checks the list against the entity.
-use sea_orm::{DbErr, FromQueryResult, QueryResult};
+use sea_orm::{DbErr, FromQueryResult, QueryResult, TryGetable};
 
 use super::entities::{appointment, appointment_event, doctor_profile, user};
+
+/// A nullable column. SeaORM decodes a NULL by building an error with a formatted message and
+/// then mapping it to `None` (about 400 instructions and an allocation each; a page of 20
+/// appointments has over a hundred NULLs): the driver's row is asked first whether it is NULL.
+fn nullable<T: TryGetable>(r: &QueryResult, idx: usize) -> Result<Option<T>, DbErr> {
+    if is_null(r, idx) { Ok(None) } else { r.try_get_by_index(idx) }
+}
+
+/// Whether column `idx` of the row is NULL (false when it cannot tell: the caller decodes).
+fn is_null(r: &QueryResult, idx: usize) -> bool {
+    use sea_orm::sqlx::{Row, ValueRef};
+    if let Some(row) = r.try_as_sqlite_row() {
+        return row.try_get_raw(idx).is_ok_and(|v| v.is_null());
+    }
+    if let Some(row) = r.try_as_pg_row() {
+        return row.try_get_raw(idx).is_ok_and(|v| v.is_null());
+    }
+    false
+}
 
 /// A model read from `WIDTH` consecutive columns.
 pub trait FromPosition: Sized {
@@ -66,19 +85,19 @@ impl FromPosition for appointment::Model {
             ends_at: r.try_get_by_index(at + 4)?,
             reason_for_visit: r.try_get_by_index(at + 5)?,
             status: r.try_get_by_index(at + 6)?,
-            cancellation_reason: r.try_get_by_index(at + 7)?,
+            cancellation_reason: nullable(r, at + 7)?,
             created_at: r.try_get_by_index(at + 8)?,
             updated_at: r.try_get_by_index(at + 9)?,
-            visit_type_id: r.try_get_by_index(at + 10)?,
+            visit_type_id: nullable(r, at + 10)?,
             blocked_from: r.try_get_by_index(at + 11)?,
             blocked_until: r.try_get_by_index(at + 12)?,
-            min_notice_minutes: r.try_get_by_index(at + 13)?,
-            horizon_days: r.try_get_by_index(at + 14)?,
-            patient_cancel_cutoff_minutes: r.try_get_by_index(at + 15)?,
-            patient_reschedule_cutoff_minutes: r.try_get_by_index(at + 16)?,
-            cancelled_at: r.try_get_by_index(at + 17)?,
-            series_id: r.try_get_by_index(at + 18)?,
-            occurrence: r.try_get_by_index(at + 19)?,
+            min_notice_minutes: nullable(r, at + 13)?,
+            horizon_days: nullable(r, at + 14)?,
+            patient_cancel_cutoff_minutes: nullable(r, at + 15)?,
+            patient_reschedule_cutoff_minutes: nullable(r, at + 16)?,
+            cancelled_at: nullable(r, at + 17)?,
+            series_id: nullable(r, at + 18)?,
+            occurrence: nullable(r, at + 19)?,
         })
     }
 }
@@ -93,7 +112,7 @@ impl FromPosition for appointment_event::Model {
             kind: r.try_get_by_index(at + 2)?,
             status: r.try_get_by_index(at + 3)?,
             starts_at: r.try_get_by_index(at + 4)?,
-            actor_id: r.try_get_by_index(at + 5)?,
+            actor_id: nullable(r, at + 5)?,
             at: r.try_get_by_index(at + 6)?,
         })
     }
@@ -127,10 +146,10 @@ impl FromPosition for user::Model {
             password_hash: r.try_get_by_index(at + 2)?,
             first_name: r.try_get_by_index(at + 3)?,
             last_name: r.try_get_by_index(at + 4)?,
-            phone: r.try_get_by_index(at + 5)?,
-            address: r.try_get_by_index(at + 6)?,
-            bio: r.try_get_by_index(at + 7)?,
-            gender: r.try_get_by_index(at + 8)?,
+            phone: nullable(r, at + 5)?,
+            address: nullable(r, at + 6)?,
+            bio: nullable(r, at + 7)?,
+            gender: nullable(r, at + 8)?,
             role: r.try_get_by_index(at + 9)?,
             is_active: r.try_get_by_index(at + 10)?,
             is_staff: r.try_get_by_index(at + 11)?,
@@ -177,7 +196,7 @@ impl FromPosition for doctor_profile::Model {
 pub fn user_with_profile(r: &QueryResult) -> Result<(user::Model, Option<doctor_profile::Model>), DbErr> {
     let user = user::Model::from_position(r, 0)?;
     let at = user::Model::COLUMNS.len();
-    let profile = match r.try_get_by_index::<Option<uuid::Uuid>>(at)? {
+    let profile = match nullable::<uuid::Uuid>(r, at)? {
         Some(_) => Some(doctor_profile::Model::from_position(r, at)?),
         None => None,
     };
