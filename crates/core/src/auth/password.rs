@@ -1,12 +1,14 @@
-//! argon2id hashing on dedicated low-priority threads, with working memory only while hashing.
+//! argon2id hashing on dedicated threads, with working memory only while hashing.
 //!
 //! argon2id with m = 7 MiB, t = 5, p = 1: one of OWASP's equivalent recommended configurations
 //! (alongside 19 MiB × 2 passes), chosen for the smaller footprint of the per-core working memory.
 //! One worker thread per core does all the hashing, so at most one hash per core runs at once and a
-//! login storm queues instead of starving the runtime. The workers run at the lowest CPU priority
-//! (nice 19), so requests that need no hashing keep most of their latency during a storm of logins
-//! while an idle server still hashes at full speed. (`SCHED_IDLE` protected latency better but
-//! starved logins whenever anything else was busy.)
+//! login storm queues instead of starving the runtime. The workers run at the same priority as
+//! everything else. They used to run at the lowest (nice 19), which kept a few milliseconds of
+//! `me`'s p99 during a login storm but gave logins only the CPU nothing else wanted: beside any
+//! other busy process, or the request load itself, logins got about one core of two (46 logins/s
+//! instead of 79 beside a `me` load; BENCHMARKS.md, "The floor": what limited logins).
+//! (`SCHED_IDLE` starved them outright.)
 //!
 //! Memory: each hash needs its 7 MiB of blocks, so a server hashing on every core holds 7 MiB per
 //! core, as much as all its other heap together. The blocks of a finished hash go back to a pool
@@ -130,16 +132,6 @@ impl Passwords {
 }
 
 fn worker(jobs: &Mutex<mpsc::Receiver<Job>>, spare: &Mutex<Vec<Vec<Block>>>, release_after: Duration) {
-    use thread_priority::{
-        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy, set_thread_priority_and_policy,
-        thread_native_id,
-    };
-    // Best effort: where the policy cannot be set, hashing simply competes as an equal.
-    let _ = set_thread_priority_and_policy(
-        thread_native_id(),
-        ThreadPriority::Min,
-        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
-    );
     loop {
         // One worker at a time waits on the queue (the others wait for the lock), so "no job for
         // `release_after`" is seen by whichever waits, whatever buffer each worker last used.
