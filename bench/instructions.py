@@ -64,7 +64,7 @@ BOOKINGS = {"book": "slots", "book_typed": "typed_slots"}
 BOOK = "mutation($i: CreateAppointmentInput!) { createAppointment(input: $i) { id startsAt } }"
 
 
-def bookings(client, proc, out_dir, data, name, n):
+def bookings(client, proc, out_dir, data, name, n, keep=None):
     lines = iter(data[BOOKINGS[name]])
 
     def book():
@@ -84,7 +84,7 @@ def bookings(client, proc, out_dir, data, name, n):
     time.sleep(5)
     subprocess.run(["callgrind_control", "--dump", str(proc.pid)], check=True, capture_output=True)
     time.sleep(1)
-    return total_instructions(out_dir) / n
+    return total_instructions(out_dir, keep) / n
 
 
 def main():
@@ -137,7 +137,8 @@ def main():
         names.append("typename")
         for name in names:
             if name in BOOKINGS:
-                results[name] = bookings(client, proc, out_dir, data, name, args.requests)
+                keep = os.path.join(args.profile, name) if args.profile else None
+                results[name] = bookings(client, proc, out_dir, data, name, args.requests, keep)
                 continue
             q = QUERIES[name]
             who = empty_token if name == "empty20" else token

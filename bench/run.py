@@ -351,11 +351,13 @@ def measure(name, script, seconds, data_dir, pid, results, memory, settles=False
     after = server_cpu_seconds(pid) - before - during
     r["cpu_us_per_req"] = (during + after) / max(r["requests"], 1) * 1e6
     r["cpu_after_us_per_req"] = after / max(r["requests"], 1) * 1e6
+    # How many of the machine's cores the server used while the load ran (issue 25: logins on every core).
+    r["cores"] = during / seconds
     m = memory.phase(name)
     r["rss_mb"], r["peak_rss_mb"] = m["rss_mb"], m["peak_mb"]
     results[name] = r
     log(f"  {name:<10} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
-        f"errors {r['errors']:>5}  server CPU {r['cpu_us_per_req']:>7.0f} µs/req  RSS {r['rss_mb']:.0f} MB (peak {r['peak_rss_mb']:.0f})")
+        f"errors {r['errors']:>5}  server CPU {r['cpu_us_per_req']:>7.0f} µs/req on {r['cores']:.2f} cores  RSS {r['rss_mb']:.0f} MB (peak {r['peak_rss_mb']:.0f})")
     if settles:
         log(f"    of which after the load (e.g. emails delivered): {r['cpu_after_us_per_req']:.0f} µs/req")
     if r["errors"]:

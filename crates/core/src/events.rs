@@ -136,16 +136,7 @@ impl EventHub {
     /// # Errors
     /// Internal only.
     pub async fn notify_accounts_changed<C: ConnectionTrait>(&self, txn: &C, user: Uuid) -> AppResult<()> {
-        if self.backend != DbBackend::Postgres {
-            return Ok(());
-        }
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [ACCOUNTS_CHANNEL.into(), user.to_string().into()],
-        ))
-        .await?;
-        Ok(())
+        self.notify_user(txn, ACCOUNTS_CHANNEL, user).await
     }
 
     /// Tells every replica, on commit of `txn`, that `user`'s doctor profile changed (PostgreSQL; a
@@ -154,13 +145,18 @@ impl EventHub {
     /// # Errors
     /// Internal only.
     pub async fn notify_people_changed<C: ConnectionTrait>(&self, txn: &C, user: Uuid) -> AppResult<()> {
+        self.notify_user(txn, PEOPLE_CHANNEL, user).await
+    }
+
+    /// `user`'s id on `channel`, delivered on commit of `txn` (PostgreSQL only).
+    async fn notify_user<C: ConnectionTrait>(&self, txn: &C, channel: &str, user: Uuid) -> AppResult<()> {
         if self.backend != DbBackend::Postgres {
             return Ok(());
         }
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_notify($1, $2)",
-            [PEOPLE_CHANNEL.into(), user.to_string().into()],
+            [channel.into(), user.to_string().into()],
         ))
         .await?;
         Ok(())
