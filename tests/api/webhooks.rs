@@ -309,6 +309,22 @@ async fn a_booking_delivers_a_signed_event_that_an_independent_library_verifies(
     }
 }
 
+/// A booking that writes a delivery wakes the webhook sender (on SQLite only the sender of what a
+/// booking wrote is woken): the second booking's delivery arrives long before the sender's 5 s poll,
+/// which it would wait for otherwise (the first delivery set the sender to sleep for that long).
+#[tokio::test]
+async fn a_bookings_delivery_is_sent_at_once_not_at_the_next_poll() {
+    let receiver = Receiver::start(&[], 200).await;
+    let c = Clinic::open_with("UTC", DELIVER).await;
+    create(&c.app, &c.admin, &receiver.url, &["APPOINTMENT_CREATED"]).await;
+    c.booked(&c.patient, &at("09:00")).await;
+    assert_eq!(receiver.wait_for(1, 10).await.len(), 1);
+    let booked = std::time::Instant::now();
+    c.booked(&c.patient, &at("10:00")).await;
+    assert_eq!(receiver.wait_for(2, 10).await.len(), 2);
+    assert!(booked.elapsed() < Duration::from_secs(2), "sent after {:?}", booked.elapsed());
+}
+
 #[tokio::test]
 async fn failed_attempts_are_retried_under_one_webhook_id_until_one_succeeds() {
     let receiver = Receiver::start(&[500, 500], 200).await;

@@ -44,6 +44,15 @@ pub struct EventNotice {
     pub patient_id: Uuid,
 }
 
+/// What a transaction wrote for the senders to send.
+#[derive(Clone, Copy, Debug)]
+pub struct Written {
+    /// Emails (or SMS) to the outbox.
+    pub emails: bool,
+    /// Webhook deliveries.
+    pub deliveries: bool,
+}
+
 /// What the local fan-out carries.
 #[derive(Clone, Copy, Debug)]
 pub enum Heard {
@@ -105,9 +114,24 @@ impl EventHub {
     /// # Errors
     /// Internal only.
     pub async fn outbox_written<C: ConnectionTrait>(&self, txn: &C) -> AppResult<()> {
+        self.senders_wanted(txn, Written { emails: true, deliveries: true }).await
+    }
+
+    /// [`Self::outbox_written`] for a transaction that knows what it wrote: on SQLite only the
+    /// sender of what was written is woken (a webhook sender woken by every booking's emails
+    /// claimed nothing, a write transaction on the one writer each time); on PostgreSQL every
+    /// process's senders, as before.
+    ///
+    /// # Errors
+    /// Internal only.
+    pub async fn senders_wanted<C: ConnectionTrait>(&self, txn: &C, written: Written) -> AppResult<()> {
         if self.backend != DbBackend::Postgres {
-            self.outbox.notify_one();
-            self.webhooks.notify_one();
+            if written.emails {
+                self.outbox.notify_one();
+            }
+            if written.deliveries {
+                self.webhooks.notify_one();
+            }
             return Ok(());
         }
         txn.execute_raw(Statement::from_sql_and_values(
@@ -190,14 +214,19 @@ impl EventHub {
         Ok(())
     }
 
-    /// [`Self::notify_in`] and [`Self::outbox_written`] together, for a transaction that recorded
-    /// events and wrote emails: on PostgreSQL one statement for both.
+    /// [`Self::notify_in`] and [`Self::senders_wanted`] together, for a transaction that recorded
+    /// events and wrote emails or deliveries: on PostgreSQL one statement for both.
     ///
     /// # Errors
     /// Internal only.
-    pub async fn notify_in_and_outbox<C: ConnectionTrait>(&self, txn: &C, notices: &[EventNotice]) -> AppResult<()> {
+    pub async fn notify_in_and_outbox<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        notices: &[EventNotice],
+        written: Written,
+    ) -> AppResult<()> {
         if self.backend != DbBackend::Postgres || notices.is_empty() {
-            self.outbox_written(txn).await?;
+            self.senders_wanted(txn, written).await?;
             return self.notify_in(txn, notices).await;
         }
         let payloads =

@@ -14,7 +14,7 @@ use crate::{
     },
     domain::{Store, audit, waitlist_marks, webhooks},
     error::AppResult,
-    events::EventNotice,
+    events::{EventNotice, Written},
 };
 
 fn event(
@@ -93,14 +93,14 @@ pub(super) async fn record_with<C: ConnectionTrait>(
     let freed = matches!(kind, AppointmentEventKind::Cancelled | AppointmentEventKind::Rescheduled);
     writes.extend(waitlist_marks::on_appointment_change(backend, appt, freed, at));
     let deliveries = webhooks::deliveries_for_appointment(txn, appt, kind, at).await?;
-    let wake = emails.is_some() || deliveries.is_some();
+    let written = Written { emails: emails.is_some(), deliveries: deliveries.is_some() };
     writes.extend(emails);
     writes.extend(deliveries);
     batch::execute_all(txn, writes).await?;
     let notice =
         EventNotice { event_id, appointment_id: appt.id, doctor_id: appt.doctor_id, patient_id: appt.patient_id };
-    if wake {
-        store.events.notify_in_and_outbox(txn, &[notice]).await?;
+    if written.emails || written.deliveries {
+        store.events.notify_in_and_outbox(txn, &[notice], written).await?;
     } else {
         store.events.notify_in(txn, &[notice]).await?;
     }
