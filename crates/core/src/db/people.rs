@@ -6,7 +6,7 @@
 //! every request, as for a row just read. It holds no secret: the password hash is dropped before
 //! a row is kept.
 //!
-//! Every change to what it holds forgets it, as [`super::super::auth::sessions::SessionCache`]
+//! Every change to what it holds forgets it, as `auth::sessions::SessionCache`
 //! does for logins: a change of a user's account (`commit_account_change`) or of a doctor's profile
 //! forgets the person after its commit in this process, and on PostgreSQL sends a notice from
 //! inside its transaction (delivered only on commit) on which every replica forgets them too
