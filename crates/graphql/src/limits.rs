@@ -302,11 +302,12 @@ fn is_small(variables: &Variables) -> bool {
             ConstValue::String(s) => text += s.len(),
             ConstValue::Enum(e) => text += e.len(),
             ConstValue::Binary(b) => text += b.len(),
-            ConstValue::List(items) => stack.extend(items),
-            ConstValue::Object(fields) => {
+            ConstValue::List(items) if values + items.len() <= VALIDATED_MAX_VALUES => stack.extend(items),
+            ConstValue::Object(fields) if values + fields.len() <= VALIDATED_MAX_VALUES => {
                 text += fields.keys().map(|k| k.len()).sum::<usize>();
                 stack.extend(fields.values());
             }
+            ConstValue::List(_) | ConstValue::Object(_) => return false,
             ConstValue::Null | ConstValue::Number(_) | ConstValue::Boolean(_) => {}
         }
         if values > VALIDATED_MAX_VALUES || text > VALIDATED_MAX_TEXT {
@@ -608,6 +609,26 @@ impl<'a> Walker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_small_variables_of_a_cached_document_are_remembered_as_validated() {
+        let cache = DocumentCache::default();
+        let q = "query($ids: [UUID!]) { __typename }";
+        cache.put(q, &async_graphql::parser::parse_query(q).unwrap_or_else(|e| panic!("{e}")));
+        let vars = |n: usize| Variables::from_json(serde_json::json!({ "ids": vec![1; n] }));
+        cache.mark_validated(q, None, &vars(3));
+        assert!(cache.was_validated(q, None, &vars(3)));
+        assert!(!cache.was_validated(q, None, &vars(4)), "other variables");
+        assert!(!cache.was_validated(q, Some("Other"), &vars(3)), "another operation");
+        cache.mark_validated(q, None, &vars(VALIDATED_MAX_VALUES + 1));
+        assert!(!cache.was_validated(q, None, &vars(VALIDATED_MAX_VALUES + 1)), "too many values");
+        let long = Variables::from_json(serde_json::json!({ "ids": ["x".repeat(VALIDATED_MAX_TEXT + 1)] }));
+        cache.mark_validated(q, None, &long);
+        assert!(!cache.was_validated(q, None, &long), "too much text");
+        // An uncached document is never remembered.
+        cache.mark_validated("{ me { id } }", None, &vars(1));
+        assert!(!cache.was_validated("{ me { id } }", None, &vars(1)));
+    }
 
     #[test]
     fn a_full_document_cache_evicts_the_least_recently_used_document_and_keeps_the_recent_ones() {
