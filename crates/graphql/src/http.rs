@@ -192,16 +192,19 @@ async fn execute(
             let operation_name = request.operation_name.clone();
             let introspects = query.contains("__schema") || query.contains("__type");
             let validated = st.limits.was_validated(&query, operation_name.as_deref(), &request.variables);
-            let variables =
-                if introspects || !validated { request.variables.clone() } else { async_graphql::Variables::default() };
+            // Kept for after the execution: to remember them as validated, to hide unused scalars.
+            let to_mark = (!validated).then(|| request.variables.clone());
+            let variables = if introspects { request.variables.clone() } else { async_graphql::Variables::default() };
             let reads = Arc::new(PrivateReads::default());
             let schema = if validated { &st.revalidating_schema } else { &st.schema };
             let mut response = schema.execute(request.data(reads.clone())).await;
             // Validation is the schema's first step: an answer without data whose errors name no
             // field is its refusal (or a refusal after it).
             let refused = crate::errors::is_request_error(&response);
-            if !validated && !refused {
-                st.limits.mark_validated(&query, operation_name.as_deref(), &variables);
+            if let Some(variables) = to_mark
+                && !refused
+            {
+                st.limits.mark_validated(&query, operation_name.as_deref(), variables);
             }
             root_order.apply(&mut response.data);
             if validity == Validity::Unchecked {

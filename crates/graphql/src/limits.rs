@@ -216,7 +216,7 @@ impl DocumentLimits {
 
     /// Remembers that this request passed the full validation (for a cached document and small
     /// variables only).
-    pub fn mark_validated(&self, query: &str, operation: Option<&str>, variables: &Variables) {
+    pub fn mark_validated(&self, query: &str, operation: Option<&str>, variables: Variables) {
         self.cache.mark_validated(query, operation, variables);
     }
 }
@@ -274,19 +274,19 @@ impl DocumentCache {
             .is_some_and(|c| c.validated.iter().any(|(op, vars)| op.as_deref() == operation && vars == variables))
     }
 
-    fn mark_validated(&self, query: &str, operation: Option<&str>, variables: &Variables) {
-        if !is_small(variables) {
+    fn mark_validated(&self, query: &str, operation: Option<&str>, variables: Variables) {
+        if !is_small(&variables) {
             return;
         }
         let Ok(mut map) = self.0.lock() else { return };
         let Some(cached) = map.peek_mut(query) else { return };
-        if cached.validated.iter().any(|(op, vars)| op.as_deref() == operation && vars == variables) {
+        if cached.validated.iter().any(|(op, vars)| op.as_deref() == operation && *vars == variables) {
             return;
         }
         if cached.validated.len() == VALIDATED_PER_DOCUMENT {
             cached.validated.remove(0);
         }
-        cached.validated.push((operation.map(str::to_owned), variables.clone()));
+        cached.validated.push((operation.map(str::to_owned), variables));
     }
 }
 
@@ -616,17 +616,17 @@ mod tests {
         let q = "query($ids: [UUID!]) { __typename }";
         cache.put(q, &async_graphql::parser::parse_query(q).unwrap_or_else(|e| panic!("{e}")));
         let vars = |n: usize| Variables::from_json(serde_json::json!({ "ids": vec![1; n] }));
-        cache.mark_validated(q, None, &vars(3));
+        cache.mark_validated(q, None, vars(3));
         assert!(cache.was_validated(q, None, &vars(3)));
         assert!(!cache.was_validated(q, None, &vars(4)), "other variables");
         assert!(!cache.was_validated(q, Some("Other"), &vars(3)), "another operation");
-        cache.mark_validated(q, None, &vars(VALIDATED_MAX_VALUES + 1));
+        cache.mark_validated(q, None, vars(VALIDATED_MAX_VALUES + 1));
         assert!(!cache.was_validated(q, None, &vars(VALIDATED_MAX_VALUES + 1)), "too many values");
         let long = Variables::from_json(serde_json::json!({ "ids": ["x".repeat(VALIDATED_MAX_TEXT + 1)] }));
-        cache.mark_validated(q, None, &long);
+        cache.mark_validated(q, None, long.clone());
         assert!(!cache.was_validated(q, None, &long), "too much text");
         // An uncached document is never remembered.
-        cache.mark_validated("{ me { id } }", None, &vars(1));
+        cache.mark_validated("{ me { id } }", None, vars(1));
         assert!(!cache.was_validated("{ me { id } }", None, &vars(1)));
     }
 
