@@ -3,7 +3,8 @@ dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 -- have none, with `page_rows` 0).
 local tokens = read_lines(os.getenv("BENCH_DATA") .. "/" .. (page_tokens or "busy_tokens.txt"))
 local rows = page_rows or 20
--- screen.lua and empty.lua set `page_query` (and `page_total`) before running this script.
+-- screen.lua sets `page_query` and `page_total` (empty.lua, through it, also `page_tokens` and
+-- `page_rows`) before running this script.
 local query = page_query or '"{ appointments(first: 20) { edges { node { id startsAt status doctor { id firstName lastName email doctorProfile { specialty } } patient { id firstName lastName email } } } } }"'
 local n = 0
 function request()
