@@ -122,7 +122,12 @@ impl TestApp {
 
     /// POSTs one GraphQL operation; returns the response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        self.gql_body(token, &json!({ "query": query, "variables": variables })).await
+    }
+
+    /// POSTs a GraphQL request body as given (e.g. with an `operationName`); returns the response body.
+    pub async fn gql_body(&self, token: Option<&str>, body: &Value) -> Value {
+        let mut req = self.client.post(self.url("/graphql")).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

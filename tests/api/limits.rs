@@ -272,17 +272,8 @@ async fn a_document_validated_before_is_validated_again_for_other_variables() {
     }
     // An operation name that the document does not hold is refused however often the document ran.
     for _ in 0..2 {
-        let body: Value = app
-            .client
-            .post(app.url("/graphql"))
-            .bearer_auth(&patient.access)
-            .json(&json!({"query": query, "variables": {"first": 5}, "operationName": "Other"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body =
+            app.gql_body(token, &json!({"query": query, "variables": {"first": 5}, "operationName": "Other"})).await;
         assert!(rejected(&body), "{body}");
     }
     let body = app.gql(token, query, json!({"first": 5})).await;
