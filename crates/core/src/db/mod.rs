@@ -42,6 +42,15 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
+    // sqlx pings a connection on every checkout by default: a round trip per statement (on SQLite
+    // to the connection's thread and back, two context switches). A file has no far end to lose;
+    // a PostgreSQL connection is checked only once it has sat idle long enough for a server,
+    // proxy or firewall to have dropped it.
+    if is_sqlite {
+        opts.test_before_acquire(false);
+    } else {
+        opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
+    }
     if is_sqlite {
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
