@@ -106,14 +106,14 @@ async fn session_with_user(state: &Services, sid: Uuid) -> AppResult<Option<(ses
 
     use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, SelectTwoModel, SelectorTrait, Statement, Values};
     static SQL: OnceLock<(String, String)> = OnceLock::new();
-    let backend = state.db.get_database_backend();
+    let backend = state.reads.get_database_backend();
     let (sqlite, postgres) = SQL.get_or_init(|| {
         let query = session::Entity::find_by_id(Uuid::nil()).find_also_related(user::Entity);
         (query.build(DbBackend::Sqlite).sql, query.build(DbBackend::Postgres).sql)
     });
     let sql = if backend == DbBackend::Postgres { postgres } else { sqlite };
     let stmt = Statement { sql: sql.clone(), values: Some(Values(vec![sid.into()])), db_backend: backend };
-    let Some(row) = state.db.query_one_raw(stmt).await? else { return Ok(None) };
+    let Some(row) = state.reads.query_one_raw(stmt).await? else { return Ok(None) };
     Ok(Some(SelectTwoModel::<session::Model, user::Model>::from_raw_query_result(row)?))
 }
 
@@ -157,7 +157,7 @@ pub async fn logins_now(
     let rows = session::Entity::find()
         .filter(session::Column::Id.is_in(sids.iter().copied()))
         .find_also_related(user::Entity)
-        .all(&state.db)
+        .all(&state.reads)
         .await?;
     let mut found = std::collections::HashMap::with_capacity(rows.len());
     for (s, u) in rows {

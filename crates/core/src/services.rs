@@ -54,7 +54,7 @@ impl Core {
     /// # Errors
     /// The password hasher's threads could not start.
     pub async fn new(config: Config, pools: db::Pools) -> anyhow::Result<Self> {
-        let db::Pools { db, writer, statements } = pools;
+        let db::Pools { db, writer, reads, statements } = pools;
         let keys =
             TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.access_token_ttl, config.refresh_token_ttl);
         let passwords = Passwords::new().await.map_err(|_| anyhow::anyhow!("password hasher failed to start"))?;
@@ -64,6 +64,7 @@ impl Core {
         let writes = db::group_commit::WriteQueue::start(&writer);
         let store = Store {
             db,
+            reads,
             writer,
             writes,
             clock: Clock::default(),

@@ -75,7 +75,7 @@ impl UserListTotal {
             Self::Counted(n) => *n,
             Self::Later(filter) => {
                 not_probing().await;
-                Box::pin(accounts::count_users(&ctx.state()?.db, filter)).await?
+                Box::pin(accounts::count_users(&ctx.state()?.reads, filter)).await?
             }
         };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
@@ -97,11 +97,11 @@ pub async fn user_page(
     let limit = page_size(first)?;
     let after = decode_cursor::<Uuid>(after.as_deref())?;
     let total = if ctx.look_ahead().field("totalCount").exists() {
-        UserListTotal::Counted(accounts::count_users(&state.db, &filter).await?)
+        UserListTotal::Counted(accounts::count_users(&state.reads, &filter).await?)
     } else {
         UserListTotal::Later(filter.clone())
     };
-    let page = accounts::list_users(&state.db, &filter, after, limit).await?;
+    let page = accounts::list_users(&state.reads, &filter, after, limit).await?;
     let keys: Vec<_> = page.rows().map(|u| (u.id, u.role)).collect();
     let profiles = prefetch_users(ctx, ctx.look_ahead().field("edges").field("node"), &keys).await?;
     let users = page.map(|u| match &profiles {
@@ -125,7 +125,7 @@ impl AccountsQuery {
     /// who share an appointment with them. Otherwise `NOT_FOUND`.
     async fn user(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<User>> {
         let viewer = ctx.viewer().await?;
-        Ok(Some(accounts::find_visible_user(&ctx.state()?.db, &viewer, id).await?.into()))
+        Ok(Some(accounts::find_visible_user(&ctx.state()?.reads, &viewer, id).await?.into()))
     }
 
     /// Every user (admins only), in sign-up order.

@@ -59,7 +59,7 @@ pub struct AuditListTotal(AuditFilter);
 #[Object]
 impl AuditListTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
-        Ok(i64::try_from(audit::count(&ctx.state()?.db, &self.0).await?).unwrap_or(i64::MAX))
+        Ok(i64::try_from(audit::count(&ctx.state()?.reads, &self.0).await?).unwrap_or(i64::MAX))
     }
 }
 
@@ -86,7 +86,7 @@ impl AuditQuery {
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let filter = AuditFilter { actor_id, subject_id };
-        let page = audit::list(&ctx.state()?.db, &filter, after, limit).await?;
+        let page = audit::list(&ctx.state()?.reads, &filter, after, limit).await?;
         let actors: Vec<Uuid> = page.rows().filter_map(|r| r.actor_id).collect();
         if !actors.is_empty() && ctx.look_ahead().field("edges").field("node").field("actor").exists() {
             ctx.loaders().await?.load_many(actors.into_iter().map(UserById)).await?;

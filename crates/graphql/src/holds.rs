@@ -82,7 +82,7 @@ impl HoldsQuery {
     async fn my_holds(&self, ctx: &Context<'_>) -> AppResult<Vec<Fast<SlotHold>>> {
         let viewer = ctx.viewer().await?;
         let state = ctx.state()?;
-        let rows = holds::my_holds(&state.db, &viewer, state.clock.now()).await?;
+        let rows = holds::my_holds(&state.reads, &viewer, state.clock.now()).await?;
         Ok(rows.into_iter().map(fast).collect())
     }
 }

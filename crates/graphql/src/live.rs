@@ -403,7 +403,7 @@ async fn deliver(live: &Inner, state: &Core, n: EventNotice) -> Option<Delivery>
         to: recipients.iter().map(|r| (r.id, Verdict::Missed)).collect(),
     };
     let Ok(_permit) = live.gate.acquire().await else { return Some(missed(&recipients)) };
-    let rows = match appointments::event_with_parties(&state.db, n.event_id).await {
+    let rows = match appointments::event_with_parties(&state.reads, n.event_id).await {
         Ok(Some(e)) => Arc::new(EventRows::new(e)),
         Ok(None) => return None,
         Err(e) => {

@@ -145,7 +145,7 @@ impl Loader<DoctorProfileOf> for DbLoader {
             return Ok(out);
         }
         let _permit = self.permit().await;
-        let rows = profiles::doctor_profiles_of(&self.state.db, &ids(&rest, |k| k.0)).await?;
+        let rows = profiles::doctor_profiles_of(&self.state.reads, &ids(&rest, |k| k.0)).await?;
         out.extend(rows.into_iter().map(|(id, p)| (DoctorProfileOf(id), Arc::new(p))));
         Ok(out)
     }
@@ -157,7 +157,7 @@ impl Loader<PatientProfileOf> for DbLoader {
 
     async fn load(&self, keys: &[PatientProfileOf]) -> Result<HashMap<PatientProfileOf, Self::Value>, AppError> {
         let _permit = self.permit().await;
-        let rows = profiles::patient_profiles_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let rows = profiles::patient_profiles_of(&self.state.reads, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|(id, p)| (PatientProfileOf(id), Arc::new(p))).collect())
     }
 }
@@ -168,7 +168,7 @@ impl Loader<AvailabilityOf> for DbLoader {
 
     async fn load(&self, keys: &[AvailabilityOf]) -> Result<HashMap<AvailabilityOf, Self::Value>, AppError> {
         let _permit = self.permit().await;
-        let mut rows = schedule::rules_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let mut rows = schedule::rules_of(&self.state.reads, &ids(keys, |k| k.0)).await?;
         // Every key gets an answer, so doctors without rules are not asked for again.
         Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
     }
@@ -181,7 +181,7 @@ impl Loader<UpcomingTimeOffOf> for DbLoader {
     async fn load(&self, keys: &[UpcomingTimeOffOf]) -> Result<HashMap<UpcomingTimeOffOf, Self::Value>, AppError> {
         let now = self.state.clock.now();
         let _permit = self.permit().await;
-        let mut rows = schedule::time_off_of(&self.state.db, &ids(keys, |k| k.0), now).await?;
+        let mut rows = schedule::time_off_of(&self.state.reads, &ids(keys, |k| k.0), now).await?;
         Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
     }
 }
@@ -226,7 +226,7 @@ impl Loader<UserById> for DbLoader {
             return Ok(out);
         }
         let _permit = self.permit().await;
-        let rows = accounts::users_by_ids(&self.state.db, &missing).await?;
+        let rows = accounts::users_by_ids(&self.state.reads, &missing).await?;
         out.extend(people.keep(generation, rows.into_values()).into_iter().map(|row| (UserById(row.user.id), row)));
         Ok(out)
     }
@@ -243,7 +243,7 @@ impl Loader<AppointmentById> for DbLoader {
             return Ok(out);
         }
         let _permit = self.permit().await;
-        let rows = appointments::by_ids(&self.state.db, &ids(&rest, |k| k.0)).await?;
+        let rows = appointments::by_ids(&self.state.reads, &ids(&rest, |k| k.0)).await?;
         out.extend(rows.into_iter().map(|(id, a)| (AppointmentById(id), Arc::new(a))));
         Ok(out)
     }
@@ -263,7 +263,7 @@ impl Loader<SeriesById> for DbLoader {
 
     async fn load(&self, keys: &[SeriesById]) -> Result<HashMap<SeriesById, Self::Value>, AppError> {
         let _permit = self.permit().await;
-        let rows = appointments::series_by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let rows = appointments::series_by_ids(&self.state.reads, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|s| (SeriesById(s.id), Arc::new(s))).collect())
     }
 }
@@ -274,7 +274,7 @@ impl Loader<OccurrencesOf> for DbLoader {
 
     async fn load(&self, keys: &[OccurrencesOf]) -> Result<HashMap<OccurrencesOf, Self::Value>, AppError> {
         let _permit = self.permit().await;
-        let mut rows = appointments::occurrences_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let mut rows = appointments::occurrences_of(&self.state.reads, &ids(keys, |k| k.0)).await?;
         Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
     }
 }
@@ -285,7 +285,7 @@ impl Loader<VisitTypeById> for DbLoader {
 
     async fn load(&self, keys: &[VisitTypeById]) -> Result<HashMap<VisitTypeById, Self::Value>, AppError> {
         let _permit = self.permit().await;
-        let rows = visit_types::by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let rows = visit_types::by_ids(&self.state.reads, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|t| (VisitTypeById(t.id), Arc::new(t))).collect())
     }
 }
@@ -299,7 +299,7 @@ impl Loader<WebhookEndpointById> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[WebhookEndpointById]) -> Result<HashMap<WebhookEndpointById, Self::Value>, AppError> {
-        let rows = webhooks::endpoints_by_ids(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let rows = webhooks::endpoints_by_ids(&self.state.reads, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|e| (WebhookEndpointById(e.id), Arc::new(e))).collect())
     }
 }
@@ -310,7 +310,7 @@ impl Loader<HistoryOf> for DbLoader {
 
     async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, AppError> {
         let _permit = self.permit().await;
-        let mut rows = appointments::history_of(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let mut rows = appointments::history_of(&self.state.reads, &ids(keys, |k| k.0)).await?;
         Ok(keys.iter().map(|k| (*k, Arc::new(rows.remove(&k.0).unwrap_or_default()))).collect())
     }
 }
@@ -331,7 +331,7 @@ impl Loader<SharesAppointment> for DbLoader {
         }
         out.extend(rest.iter().map(|k| (*k, false)));
         for (viewer, others) in by_viewer {
-            for other in cybermed_core::domain::privacy::sharing_with(&self.state.db, viewer, &others).await? {
+            for other in cybermed_core::domain::privacy::sharing_with(&self.state.reads, viewer, &others).await? {
                 out.insert(SharesAppointment(viewer, other), true);
             }
         }

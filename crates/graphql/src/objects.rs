@@ -200,7 +200,7 @@ impl User {
         }
         // One lookup, for the viewer's own account only: a list of others never waits for it.
         not_probing().await;
-        let created = calendar_feeds::created_at_of(&ctx.state()?.db, self.model.id).await?;
+        let created = calendar_feeds::created_at_of(&ctx.state()?.reads, self.model.id).await?;
         Ok(created.map(|at| CalendarFeedInfo { created_at: at.into() }))
     }
 }

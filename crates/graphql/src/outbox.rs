@@ -149,7 +149,7 @@ pub struct OutboxListTotal(OutboxFilter);
 #[Object]
 impl OutboxListTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
-        Ok(i64::try_from(outbox::count(&ctx.state()?.db, self.0).await?).unwrap_or(i64::MAX))
+        Ok(i64::try_from(outbox::count(&ctx.state()?.reads, self.0).await?).unwrap_or(i64::MAX))
     }
 }
 
@@ -213,7 +213,7 @@ async fn read_page(
     let state = ctx.state()?;
     let limit = page_size(first)?;
     let after = decode_cursor(after.as_deref())?;
-    let page = outbox::list(&state.db, filter, after, limit).await?;
+    let page = outbox::list(&state.reads, filter, after, limit).await?;
     if !page.is_empty() {
         audit::record(&state.writer, Some(viewer.id()), "outbox.read", None, state.clock.now()).await?;
     }

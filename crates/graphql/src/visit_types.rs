@@ -139,7 +139,7 @@ impl VisitTypesQuery {
     ) -> AppResult<Vec<Fast<VisitType>>> {
         let viewer = ctx.viewer().await?;
         let all = include_inactive.unwrap_or(false);
-        let rows = visit_types::list(&ctx.state()?.db, &viewer, doctor_id, all).await?;
+        let rows = visit_types::list(&ctx.state()?.reads, &viewer, doctor_id, all).await?;
         Ok(rows.into_iter().map(fast).collect())
     }
 }

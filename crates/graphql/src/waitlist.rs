@@ -112,7 +112,7 @@ pub struct WaitlistTotal(EntryFilter);
 impl WaitlistTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
         let viewer = ctx.viewer().await?;
-        Ok(i64::try_from(waitlist::count(&ctx.state()?.db, &viewer, &self.0).await?).unwrap_or(i64::MAX))
+        Ok(i64::try_from(waitlist::count(&ctx.state()?.reads, &viewer, &self.0).await?).unwrap_or(i64::MAX))
     }
 }
 
@@ -158,7 +158,7 @@ impl WaitlistQuery {
         let after = decode_cursor(after.as_deref())?;
         let filter =
             EntryFilter { doctor_id, statuses: status.unwrap_or_default().into_iter().map(Into::into).collect() };
-        let page = waitlist::list(&state.db, &viewer, &filter, after, limit).await?;
+        let page = waitlist::list(&state.reads, &viewer, &filter, after, limit).await?;
         Ok(Fast(Page::of(page.map(|m| WaitlistEntry(Arc::new(m))), WaitlistTotal(filter))))
     }
 }

@@ -144,7 +144,7 @@ pub struct WebhookDeliveryListTotal(DeliveryFilter);
 #[Object]
 impl WebhookDeliveryListTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
-        Ok(i64::try_from(webhooks::count_deliveries(&ctx.state()?.db, self.0).await?).unwrap_or(i64::MAX))
+        Ok(i64::try_from(webhooks::count_deliveries(&ctx.state()?.reads, self.0).await?).unwrap_or(i64::MAX))
     }
 }
 
@@ -160,7 +160,7 @@ impl WebhooksQuery {
     /// Every webhook endpoint, oldest first (admins only).
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn webhook_endpoints(&self, ctx: &Context<'_>) -> AppResult<Vec<Fast<WebhookEndpoint>>> {
-        let rows = webhooks::endpoints(&ctx.state()?.db).await?;
+        let rows = webhooks::endpoints(&ctx.state()?.reads).await?;
         Ok(rows.into_iter().map(endpoint).collect())
     }
 
@@ -178,7 +178,7 @@ impl WebhooksQuery {
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let filter = DeliveryFilter { endpoint_id, status: status.map(Into::into) };
-        let page = webhooks::deliveries(&state.db, filter, after, limit).await?;
+        let page = webhooks::deliveries(&state.reads, filter, after, limit).await?;
         Ok(Fast(Page::of(page.map(WebhookDelivery), WebhookDeliveryListTotal(filter))))
     }
 }

@@ -4,6 +4,7 @@ pub mod by_position;
 pub mod entities;
 pub mod group_commit;
 pub mod people;
+pub mod reads;
 
 use std::{
     sync::{
@@ -37,7 +38,8 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
     // cores busy (each costs a thread, its page cache and its prepared statements). PostgreSQL is
     // shared by several replicas, so each stays modest by default.
     let default_max = if is_sqlite { cores.max(2) } else { (cores * 4).clamp(8, 32) };
-    opts.max_connections(max_connections.unwrap_or(default_max))
+    let max = max_connections.unwrap_or(default_max);
+    opts.max_connections(max)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
@@ -78,7 +80,8 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
     } else {
         db.clone()
     };
-    Ok(Pools { db, writer, statements: counter })
+    let reads = reads::Reads::open(&db, max, counter.clone()).await?;
+    Ok(Pools { db, writer, reads, statements: counter })
 }
 
 /// Longest `serve` or `migrate` waits for the database at start before it gives up with a message
@@ -141,6 +144,9 @@ pub struct Pools {
     pub db: DatabaseConnection,
     /// For write transactions: on SQLite a single connection, on PostgreSQL the same pool.
     pub writer: DatabaseConnection,
+    /// For requests' reads: on SQLite connections of their own (see [`reads`]), on PostgreSQL the
+    /// same pool.
+    pub reads: reads::Reads,
     pub statements: StatementCounter,
 }
 
@@ -163,11 +169,18 @@ pub async fn uncounted<F: Future>(work: F) -> F::Output {
 impl StatementCounter {
     fn attach(&self, db: &mut DatabaseConnection) {
         let c = self.0.clone();
-        db.set_metric_callback(move |_| {
-            if BACKGROUND.try_with(|()| ()).is_err() {
-                c.fetch_add(1, Ordering::Relaxed);
-            }
-        });
+        db.set_metric_callback(move |_| Self::count_in(&c));
+    }
+
+    /// Counts one statement run (unless by background work).
+    pub fn count(&self) {
+        Self::count_in(&self.0);
+    }
+
+    fn count_in(n: &AtomicU64) {
+        if BACKGROUND.try_with(|()| ()).is_err() {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn get(&self) -> u64 {

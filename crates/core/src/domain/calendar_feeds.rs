@@ -160,14 +160,14 @@ pub enum Opened {
 pub async fn open(store: &Store, config: &Config, token: Option<&str>, client_addr: &str) -> AppResult<Opened> {
     let now = store.clock.now();
     let attempt = throttle::Attempt::calendar_feed(config, client_addr);
-    if let Err(limited) = throttle::over_limit(&store.db, &attempt, now).await? {
+    if let Err(limited) = throttle::over_limit(&store.reads, &attempt, now).await? {
         return Ok(Opened::Limited(limited));
     }
     let row = match token.filter(|t| well_formed(t)) {
         Some(t) => {
             calendar_feed::Entity::find()
                 .filter(calendar_feed::Column::TokenHash.eq(token_hash(t)))
-                .one(&store.db)
+                .one(&store.reads)
                 .await?
         }
         None => None,
@@ -178,7 +178,7 @@ pub async fn open(store: &Store, config: &Config, token: Option<&str>, client_ad
         txn.commit().await?;
         return Ok(counted.map_or_else(Opened::Limited, |()| Opened::NotFound));
     };
-    let owner = match user::Entity::find_by_id(row.user_id).one(&store.db).await? {
+    let owner = match user::Entity::find_by_id(row.user_id).one(&store.reads).await? {
         Some(owner) if owner.is_active && may_have_feed(owner.role) => owner,
         _ => return Ok(Opened::NotFound),
     };
@@ -197,7 +197,7 @@ fn well_formed(token: &str) -> bool {
 /// statement) and the other parties' names (one more statement for the whole feed).
 async fn entries_of(store: &Store, owner: &user::Model, now: DateTime<Utc>) -> AppResult<Vec<FeedEntry>> {
     let looker = Looker { id: owner.id, role: owner.role };
-    let rows = appointments::visible_in_range_with_event_counts(&store.db, looker, now - PAST, now + AHEAD).await?;
+    let rows = appointments::visible_in_range_with_event_counts(&store.reads, looker, now - PAST, now + AHEAD).await?;
     // The other person: the patient where the owner is the doctor, else the doctor.
     let other = |a: &appointment::Model| match privacy::appointment_part(looker, a) {
         Some(AppointmentPart::Doctor) => a.patient_id,
@@ -209,7 +209,7 @@ async fn entries_of(store: &Store, owner: &user::Model, now: DateTime<Utc>) -> A
     } else {
         user::Entity::find()
             .filter(user::Column::Id.is_in(others))
-            .all(&store.db)
+            .all(&store.reads)
             .await?
             .into_iter()
             .map(|u| (u.id, u))

@@ -25,6 +25,8 @@ use std::sync::{
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::DatabaseConnection;
 
+use crate::db::reads::Reads;
+
 pub use crate::db::entities::user::{Gender, Role};
 use crate::{
     db::{group_commit::WriteQueue, people::PeopleCache},
@@ -47,6 +49,9 @@ pub struct Store {
     pub events: EventHub,
     /// What the outbox writer needs of the configuration.
     pub outbox: outbox::Settings,
+    /// Where requests read what they show (on SQLite without the pool's round trips; see
+    /// `db::reads`).
+    pub reads: Reads,
     /// Write jobs committed in groups on SQLite, one transaction each on PostgreSQL (bookings;
     /// see `db::group_commit`).
     pub writes: WriteQueue,

@@ -406,10 +406,10 @@ pub async fn available_slots(
     if to - from > TimeDelta::days(MAX_SLOT_RANGE_DAYS) {
         return Err(AppError::bad_input("to", format!("The range can span at most {MAX_SLOT_RANGE_DAYS} days")));
     }
-    let cal = DoctorCalendar::load(&store.db, doctor_id).await?;
+    let cal = DoctorCalendar::load(&store.reads, doctor_id).await?;
     let terms = match visit_type {
         Some(id) => {
-            let t = visit_types::get_visible(&store.db, viewer, id).await?;
+            let t = visit_types::get_visible(&store.reads, viewer, id).await?;
             if t.doctor_id != doctor_id {
                 return Err(visit_types::not_found());
             }
@@ -424,7 +424,7 @@ pub async fn available_slots(
     if !cal.bookable() {
         return Ok(Vec::new());
     }
-    free_starts(&store.db, &cal, terms, from, to, store.clock.now()).await
+    free_starts(&store.reads, &cal, terms, from, to, store.clock.now()).await
 }
 
 /// The free starts of `cal`'s doctor in `[from, to)` for a visit on `terms`, as a patient's

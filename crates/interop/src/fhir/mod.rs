@@ -233,7 +233,7 @@ async fn service_types<'a>(
         return Ok(HashMap::new());
     }
     let system = resources::visit_type_system(&state.config.public_url);
-    Ok(visit_types::by_ids(&state.db, &ids)
+    Ok(visit_types::by_ids(&state.reads, &ids)
         .await?
         .into_iter()
         .map(|t| (t.id, Concept::visit_type(&system, t.id, &t.name)))
@@ -394,13 +394,13 @@ async fn search_appointments(
 async fn read_patient(State(state): State<Core>, headers: HeaderMap, Path(id): Path<String>) -> FhirResult<Response> {
     let viewer = authenticate(&state, &headers).await?;
     let id = path_id(&id, "Patient")?;
-    let user = accounts::find_visible_user(&state.db, &viewer, id).await.map_err(not_found_as("Patient"))?;
+    let user = accounts::find_visible_user(&state.reads, &viewer, id).await.map_err(not_found_as("Patient"))?;
     if user.role != Role::Patient {
         return Err(AppError::NotFound("Patient").into());
     }
-    let access = accounts::access_of(&state.db, &viewer, &user).await?;
+    let access = accounts::access_of(&state.reads, &viewer, &user).await?;
     let profile = if access.reads(PrivateField::PatientProfile) {
-        profiles::patient_profiles_of(&state.db, &[user.id]).await?.remove(&user.id)
+        profiles::patient_profiles_of(&state.reads, &[user.id]).await?.remove(&user.id)
     } else {
         None
     };
@@ -420,12 +420,12 @@ async fn read_practitioner(
 ) -> FhirResult<Response> {
     let viewer = authenticate(&state, &headers).await?;
     let id = path_id(&id, "Practitioner")?;
-    let user = accounts::find_visible_user(&state.db, &viewer, id).await.map_err(not_found_as("Practitioner"))?;
+    let user = accounts::find_visible_user(&state.reads, &viewer, id).await.map_err(not_found_as("Practitioner"))?;
     if user.role != Role::Doctor {
         return Err(AppError::NotFound("Practitioner").into());
     }
-    let access = accounts::access_of(&state.db, &viewer, &user).await?;
-    let profile = profiles::doctor_profiles_of(&state.db, &[user.id]).await?.remove(&user.id);
+    let access = accounts::access_of(&state.reads, &viewer, &user).await?;
+    let profile = profiles::doctor_profiles_of(&state.reads, &[user.id]).await?.remove(&user.id);
     Ok(fhir_json(StatusCode::OK, &resources::Practitioner::new(&user, profile.as_ref(), access)))
 }
 
@@ -433,7 +433,7 @@ async fn read_practitioner(
 async fn read_schedule(State(state): State<Core>, headers: HeaderMap, Path(id): Path<String>) -> FhirResult<Response> {
     authenticate(&state, &headers).await?;
     let id = path_id(&id, "Schedule")?;
-    let cal = DoctorCalendar::load(&state.db, id).await.map_err(not_found_as("Schedule"))?;
+    let cal = DoctorCalendar::load(&state.reads, id).await.map_err(not_found_as("Schedule"))?;
     let horizon = TimeDelta::days(appointments::MAX_DAYS_AHEAD);
     Ok(fhir_json(StatusCode::OK, &resources::Schedule::new(&cal, state.clock.now(), horizon)))
 }

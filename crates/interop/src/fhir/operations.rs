@@ -174,7 +174,7 @@ async fn find(
     }
     let service_type = match visit_type {
         Some(id) => {
-            let t = visit_types::get_visible(&state.db, viewer, id).await?;
+            let t = visit_types::get_visible(&state.reads, viewer, id).await?;
             Some(Concept::visit_type(&system, t.id, &t.name))
         }
         None => None,
@@ -363,7 +363,7 @@ pub(super) async fn book(State(state): State<Core>, headers: HeaderMap, body: By
     let b = Booking::read(appointment_of(&params)?, &base, &system)?;
     // The end is the booking's own (the type's length, or the doctor's slot): one that says
     // otherwise asks for another visit than the one that would be booked.
-    if let Some(minutes) = visit_types::booking_minutes(&state.db, &viewer, b.doctor, b.visit_type).await? {
+    if let Some(minutes) = visit_types::booking_minutes(&state.reads, &viewer, b.doctor, b.visit_type).await? {
         let expected = b.start + TimeDelta::minutes(i64::from(minutes));
         if b.end != expected {
             return Err(bad(

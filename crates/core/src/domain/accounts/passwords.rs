@@ -87,7 +87,7 @@ pub async fn request_password_reset(store: &Store, config: &Config, email: &str,
     let Some(user) = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .filter(user::Column::IsActive.eq(true))
-        .one(&store.db)
+        .one(&store.reads)
         .await?
     else {
         return Ok(());
@@ -174,7 +174,7 @@ pub async fn reset_password(
         .filter(password_reset_token::Column::TokenHash.eq(tried.as_str()))
         .filter(password_reset_token::Column::ExpiresAt.gt(now))
         .into_tuple()
-        .one(&store.db)
+        .one(&store.reads)
         .await?;
     let Some(user_id) = found else {
         return Err(bad_token());

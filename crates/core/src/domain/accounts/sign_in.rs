@@ -77,7 +77,7 @@ async fn check_login(
     count_attempt(store, &throttle::Attempt::password(config, &email, client_addr), "auth.login_throttled", now)
         .await?;
 
-    let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&store.db).await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&store.reads).await?;
     let verified = match &found {
         Some(u) => passwords.verify(password, u.password_hash.clone()).await?,
         None => passwords.verify_dummy(password).await?,
@@ -202,7 +202,7 @@ pub async fn refresh(store: &Store, keys: &TokenKeys, sessions: &SessionCache, t
 pub async fn logout(store: &Store, keys: &TokenKeys, sessions: &SessionCache, token: &str) -> AppResult<()> {
     let now = store.clock.now();
     let claims = keys.verify(token, TokenType::Refresh, now)?;
-    let stored = refresh_token::Entity::find_by_id(claims.jti).one(&store.db).await?;
+    let stored = refresh_token::Entity::find_by_id(claims.jti).one(&store.reads).await?;
     match stored {
         Some(s) if s.session_id == claims.sid && crate::auth::constant_time_eq(&s.token_hash, &token_hash(token)) => {}
         _ => return Err(AppError::Unauthenticated("Invalid or expired token")),

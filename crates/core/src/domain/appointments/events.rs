@@ -112,7 +112,7 @@ pub(super) async fn record_with<C: ConnectionTrait>(
 /// # Errors
 /// Internal only.
 pub async fn event_by_id(store: &Store, id: Uuid) -> AppResult<Option<appointment_event::Model>> {
-    Ok(appointment_event::Entity::find_by_id(id).one(&store.db).await?)
+    Ok(appointment_event::Entity::find_by_id(id).one(&store.reads).await?)
 }
 
 /// An event with everything a live subscriber's usual selection reads: its appointment, the two
