@@ -5,6 +5,7 @@ pub mod entities;
 pub mod group_commit;
 pub mod people;
 pub mod reads;
+pub mod shapes;
 
 use std::{
     sync::{
