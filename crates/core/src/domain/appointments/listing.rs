@@ -155,8 +155,10 @@ impl PageArgs {
         let mut query =
             keyset.select(appointment::Entity::find().filter(visible.clone()), self.after.as_ref(), self.limit);
         if self.with_total {
+            // `COUNT(*)`: answered from the index alone (`COUNT(id)` reads every row to see
+            // that its id is not null).
             let count = Query::select()
-                .expr(Expr::col(appointment::Column::Id).count())
+                .expr(Expr::cust("COUNT(*)"))
                 .from(appointment::Entity)
                 .cond_where(visible)
                 .to_owned();
