@@ -258,8 +258,8 @@ async fn deliver_one(
         Channel::Email if email.kind == EmailKind::AppointmentReminder => {
             notices::reminder_address(&state.writer, &email).await?.map(Some)
         }
-        // A read: the readers' pool (on SQLite, not the one writer, which bookings wait for).
-        Channel::Email => Some(notices::notification_address(&state.db, &email).await?),
+        // A read: on the read connections (on SQLite, not the one writer, which bookings wait for).
+        Channel::Email => Some(notices::notification_address(&state.reads, &email).await?),
     };
     let Some(current) = wanted else {
         outbox_email::Entity::delete_many()
