@@ -157,11 +157,8 @@ impl PageArgs {
         if self.with_total {
             // `COUNT(*)`: answered from the index alone (`COUNT(id)` reads every row to see
             // that its id is not null).
-            let count = Query::select()
-                .expr(Expr::cust("COUNT(*)"))
-                .from(appointment::Entity)
-                .cond_where(visible)
-                .to_owned();
+            let count =
+                Query::select().expr(Expr::cust("COUNT(*)")).from(appointment::Entity).cond_where(visible).to_owned();
             QuerySelect::query(&mut query).expr_as(Expr::from(SubQueryStatement::SelectStatement(count)), "total");
         }
         sea_orm::QueryTrait::build(&query, backend)
