@@ -9,10 +9,14 @@
 //! back. A request cancelled mid-statement puts its connection back too: the connection's thread
 //! finishes or drops that statement before it takes the next one, and the connections only read
 //! (`PRAGMA query_only`), so none is ever left inside a transaction.
-use std::sync::{Arc, Mutex};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
+    Statement,
     sqlx::{
         Connection,
         sqlite::{SqliteConnection, SqliteRow},
@@ -22,6 +26,9 @@ use sea_query_sqlx::SqlxValues;
 use tokio::sync::Semaphore;
 
 use super::StatementCounter;
+
+/// How long a read waits for a connection before it fails (as the pool's `acquire_timeout`).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where requests read (see the module's documentation). Cheap to clone.
 #[derive(Clone)]
@@ -66,24 +73,25 @@ impl Reads {
 
 impl SqliteReaders {
     /// Runs `stmt` on an idle connection (waiting for one) and returns its rows.
-    async fn fetch(&self, stmt: Statement, limit: Option<usize>) -> Result<Vec<SqliteRow>, DbErr> {
+    async fn fetch(&self, stmt: Statement, one: bool) -> Result<Vec<SqliteRow>, DbErr> {
         use sea_orm::sqlx::Executor;
 
-        let _permit = self
-            .free
-            .acquire()
+        let closed = || DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed);
+        // As long as the pool waits for a connection.
+        let _permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.free.acquire())
             .await
-            .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed))?;
-        let mut lease =
-            Lease { readers: self, conn: self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop() };
-        let conn = lease.conn.as_mut().ok_or(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed))?;
+            .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
+            .map_err(|_| closed())?;
+        let mut lease = Lease { readers: self, conn: self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop() };
+        let conn = lease.conn.as_mut().ok_or_else(closed)?;
         self.statements.count();
         let Statement { sql, values, .. } = stmt;
         let values = SqlxValues(values.unwrap_or_else(|| sea_orm::Values(Vec::new())));
         let query = sea_orm::sqlx::query_with(sea_orm::sqlx::AssertSqlSafe(sql.as_str()), values);
-        let rows = match limit {
-            Some(1) => Executor::fetch_optional(&mut *conn, query).await.map(|r| r.into_iter().collect()),
-            _ => Executor::fetch_all(&mut *conn, query).await,
+        let rows = if one {
+            Executor::fetch_optional(&mut *conn, query).await.map(|r| r.into_iter().collect())
+        } else {
+            Executor::fetch_all(&mut *conn, query).await
         };
         rows.map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e.into())))
     }
@@ -99,7 +107,7 @@ struct Lease<'a> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.readers.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(conn);
+            self.readers.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
         }
     }
 }
@@ -134,14 +142,14 @@ impl ConnectionTrait for Reads {
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         match self {
             Self::Pool(db) => db.query_one_raw(stmt).await,
-            Self::Sqlite(readers) => Ok(readers.fetch(stmt, Some(1)).await?.into_iter().next().map(Into::into)),
+            Self::Sqlite(readers) => Ok(readers.fetch(stmt, true).await?.into_iter().next().map(Into::into)),
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match self {
             Self::Pool(db) => db.query_all_raw(stmt).await,
-            Self::Sqlite(readers) => Ok(readers.fetch(stmt, None).await?.into_iter().map(Into::into).collect()),
+            Self::Sqlite(readers) => Ok(readers.fetch(stmt, false).await?.into_iter().map(Into::into).collect()),
         }
     }
 }
