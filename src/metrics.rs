@@ -279,11 +279,13 @@ async fn refresh_gauges(state: &Store) {
         }
     }
     let (mut size, mut idle) = pool_stats(&state.db);
-    // On SQLite the writer is a pool of its own; on PostgreSQL it is the same pool.
+    // On SQLite the writer is a pool of its own, and requests read on connections of their own;
+    // on PostgreSQL both are the same pool.
     if state.db.get_database_backend() == DbBackend::Sqlite {
-        let (s, i) = pool_stats(&state.writer);
-        size += s;
-        idle += i;
+        for (s, i) in [pool_stats(&state.writer)].into_iter().chain(state.reads.sqlite_stats()) {
+            size += s;
+            idle += i;
+        }
     }
     ins.pool_idle.set(f64::from(idle));
     ins.pool_in_use.set(f64::from(size.saturating_sub(idle)));

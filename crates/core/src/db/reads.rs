@@ -44,6 +44,8 @@ pub struct SqliteReaders {
     idle: Mutex<Vec<SqliteConnection>>,
     /// One permit per connection in `idle`.
     free: Semaphore,
+    /// How many connections there are.
+    open: usize,
     statements: StatementCounter,
 }
 
@@ -66,8 +68,22 @@ impl Reads {
                     .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?,
             );
         }
-        let free = Semaphore::new(idle.len());
-        Ok(Self::Sqlite(Arc::new(SqliteReaders { idle: Mutex::new(idle), free, statements })))
+        let (free, open) = (Semaphore::new(idle.len()), idle.len());
+        Ok(Self::Sqlite(Arc::new(SqliteReaders { idle: Mutex::new(idle), free, open, statements })))
+    }
+}
+
+impl Reads {
+    /// `(open connections, idle connections)` of the SQLite read connections (for the pool
+    /// gauges); `None` on PostgreSQL, whose reads are the pool's.
+    pub fn sqlite_stats(&self) -> Option<(u32, u32)> {
+        match self {
+            Self::Pool(_) => None,
+            Self::Sqlite(readers) => {
+                let open = u32::try_from(readers.open).unwrap_or(u32::MAX);
+                Some((open, u32::try_from(readers.free.available_permits()).unwrap_or(u32::MAX)))
+            }
+        }
     }
 }
 
