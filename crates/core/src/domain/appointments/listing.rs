@@ -2,7 +2,6 @@
 use std::{collections::HashMap, sync::LazyLock};
 
 use chrono::{DateTime, Utc};
-
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement, Value,
@@ -195,7 +194,7 @@ impl PageArgs {
         (backend as u8, self.looker.role, f.status.len(), flags)
     }
 
-    /// Every value the statement binds, each once.
+    /// Every value the statement may bind, in a fixed order (an admin's id is not bound).
     fn params(&self) -> Vec<Value> {
         let f = &self.filter;
         let mut p = vec![Value::from(self.looker.id)];
