@@ -202,10 +202,13 @@ impl AppointmentSeries {
         let viewer = ctx.viewer().await?;
         let looker = Looker::from(&*viewer);
         let rows = ctx.load_one(OccurrencesOf(self.0.id)).await?.unwrap_or_default();
-        let visible: Vec<&appointment::Model> =
-            rows.iter().filter(|a| privacy::appointment_part(looker, *a).is_some()).collect();
+        let visible: Vec<Arc<appointment::Model>> = rows
+            .iter()
+            .filter(|a| privacy::appointment_part(looker, *a).is_some())
+            .map(|a| Arc::new(a.clone()))
+            .collect();
         let users = prefetch_appointments(ctx, &[ctx.look_ahead()], &visible).await?;
-        Ok(FastList(visible.into_iter().map(|a| with_parties(a.clone(), &users, looker)).collect()))
+        Ok(FastList(visible.into_iter().map(|a| with_parties(a, &users, looker)).collect()))
     }
 }
 
@@ -385,7 +388,9 @@ impl AppointmentsQuery {
             appointments::list_counted(state, &viewer, &filter, cursor, limit, with_total, false).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         let nodes = ctx.look_ahead().field("nodes");
-        let rows: Vec<_> = page.rows().collect();
+        // Shared from here on: the loaders keep the same rows the page shows, not copies.
+        let page = page.map(Arc::new);
+        let rows: Vec<_> = page.rows().cloned().collect();
         let users = prefetch_appointments(ctx, &[node, nodes], &rows).await?;
         let looker = Looker::from(&*viewer);
         let total = match total {
@@ -399,18 +404,19 @@ impl AppointmentsQuery {
     async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Fast<Appointment>>> {
         let viewer = ctx.viewer().await?;
         let appt = appointments::get(ctx.state()?, &viewer, id).await?;
-        let users = prefetch_appointments(ctx, &[ctx.look_ahead()], &[&appt]).await?;
+        let appt = Arc::new(appt);
+        let users = prefetch_appointments(ctx, &[ctx.look_ahead()], std::slice::from_ref(&appt)).await?;
         Ok(Some(Fast(with_parties(appt, &users, Looker::from(&*viewer)))))
     }
 }
 
 /// The appointment with its two people when both were loaded.
-fn with_parties(a: appointment::Model, users: &HashMap<UserById, Arc<UserRow>>, looker: Looker) -> Appointment {
+fn with_parties(a: Arc<appointment::Model>, users: &HashMap<UserById, Arc<UserRow>>, looker: Looker) -> Appointment {
     let parties = match (users.get(&UserById(a.doctor_id)), users.get(&UserById(a.patient_id))) {
         (Some(doctor), Some(patient)) => Some(Parties { doctor: doctor.clone(), patient: patient.clone(), looker }),
         _ => None,
     };
-    Appointment { model: Arc::new(a), parties }
+    Appointment { model: a, parties }
 }
 
 /// Loads up front, one query per kind, what the selections (`nodes`: where appointments appear
@@ -419,7 +425,7 @@ fn with_parties(a: appointment::Model, users: &HashMap<UserById, Arc<UserRow>>, 
 async fn prefetch_appointments(
     ctx: &Context<'_>,
     nodes: &[async_graphql::Lookahead<'_>],
-    rows: &[&appointment::Model],
+    rows: &[Arc<appointment::Model>],
 ) -> AppResult<HashMap<UserById, Arc<UserRow>>> {
     if rows.is_empty() {
         return Ok(HashMap::new());
@@ -430,7 +436,7 @@ async fn prefetch_appointments(
             [(SharesAppointment(a.doctor_id, a.patient_id), true), (SharesAppointment(a.patient_id, a.doctor_id), true)]
         }))
         .await;
-    loaders.feed_many(rows.iter().map(|a| (AppointmentById(a.id), Arc::new((*a).clone())))).await;
+    loaders.feed_many(rows.iter().map(|a| (AppointmentById(a.id), a.clone()))).await;
     let any = |f: &dyn Fn(&async_graphql::Lookahead<'_>) -> bool| nodes.iter().any(f);
     let wants_people = any(&|n| {
         n.field("doctor").exists()
@@ -585,7 +591,8 @@ pub(crate) async fn answer(
     viewer: &Viewer,
     appt: appointment::Model,
 ) -> AppResult<Fast<Appointment>> {
-    let users = prefetch_appointments(ctx, &[ctx.look_ahead()], &[&appt]).await?;
+    let appt = Arc::new(appt);
+    let users = prefetch_appointments(ctx, &[ctx.look_ahead()], std::slice::from_ref(&appt)).await?;
     Ok(Fast(with_parties(appt, &users, Looker::from(viewer))))
 }
 
