@@ -51,10 +51,6 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
     // proxy or firewall to have dropped it.
     if is_sqlite {
         opts.test_before_acquire(false);
-    } else {
-        opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
-    }
-    if is_sqlite {
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -66,6 +62,8 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
                 .pragma("cache_size", "-512")
                 .create_if_missing(true)
         });
+    } else {
+        opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
     }
     let counter = StatementCounter::default();
     let mut db = Database::connect(opts.clone()).await?;

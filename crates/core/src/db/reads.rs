@@ -71,9 +71,7 @@ impl Reads {
         let (free, open) = (Semaphore::new(idle.len()), idle.len());
         Ok(Self::Sqlite(Arc::new(SqliteReaders { idle: Mutex::new(idle), free, open, statements })))
     }
-}
 
-impl Reads {
     /// `(open connections, idle connections)` of the SQLite read connections (for the pool
     /// gauges); `None` on PostgreSQL, whose reads are the pool's.
     pub fn sqlite_stats(&self) -> Option<(u32, u32)> {
