@@ -51,14 +51,60 @@ impl Mailer {
         Ok(Self { from, transport })
     }
 
-    /// Delivers one email of the outbox as plain text, with its fixed `Message-ID` and the
-    /// `X-CyberMed-Kind` (and, for appointment emails, `X-CyberMed-Appointment`; for a recurring
-    /// series' emails, `X-CyberMed-Series`) headers.
+    /// Whether emails go to the outbox folder, where [`Self::write_files`] delivers a batch at once.
+    pub fn writes_files(&self) -> bool {
+        matches!(self.transport, Transport::Outbox(_))
+    }
+
+    /// Delivers one email of the outbox (see [`Self::message`]): through SMTP, or as its file.
     ///
     /// # Errors
     /// A description safe to log and to show admins (no addresses, no content) when building or
     /// delivery fails.
     pub async fn deliver(&self, email: &outbox_email::Model) -> Result<(), String> {
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp
+                .send(self.message(email)?)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("SMTP delivery failed ({})", smtp_error_kind(&e))),
+            Transport::Outbox(_) => self.write_files(std::slice::from_ref(email)).await.remove(0),
+        }
+    }
+
+    /// Writes `emails` to the outbox folder, each as `<id>.eml` (a retry after a crash rewrites the
+    /// same file), in one call to the blocking pool for them all: each hand-over to a blocking
+    /// thread and back costs more than writing a small file. The outcomes are in `emails`' order,
+    /// described as [`Self::deliver`]'s; with SMTP configured, every one is an error.
+    pub async fn write_files(&self, emails: &[outbox_email::Model]) -> Vec<Result<(), String>> {
+        let Transport::Outbox(dir) = &self.transport else {
+            return emails.iter().map(|_| Err("the outbox folder is not configured".to_owned())).collect();
+        };
+        let files: Vec<_> =
+            emails.iter().map(|e| self.message(e).map(|m| (format!("{}.eml", e.id), m.formatted()))).collect();
+        let dir = dir.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let created = std::fs::create_dir_all(&dir);
+            files
+                .into_iter()
+                .map(|file| {
+                    let (name, bytes) = file?;
+                    if let Err(e) = &created {
+                        return Err(format!("cannot create the outbox folder: {}", e.kind()));
+                    }
+                    std::fs::write(dir.join(name), bytes)
+                        .map_err(|e| format!("cannot write to the outbox: {}", e.kind()))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        written.unwrap_or_else(|_| emails.iter().map(|_| Err("the outbox writer stopped".to_owned())).collect())
+    }
+
+    /// One email of the outbox as plain text, with its fixed `Message-ID` and the
+    /// `X-CyberMed-Kind` (and, for appointment emails, `X-CyberMed-Appointment`; for a recurring
+    /// series' emails, `X-CyberMed-Series`) headers.
+    fn message(&self, email: &outbox_email::Model) -> Result<Message, String> {
         let to: Mailbox = email.to_address.parse().map_err(|_| "recipient is not a valid mailbox".to_owned())?;
         let body = &email.body;
         // Plain 7bit/8bit when every line fits RFC 5322's 998 octets, so that links and tokens
@@ -84,24 +130,7 @@ impl Mailer {
         if let Some(series) = email.series_id {
             builder = builder.raw_header(HeaderValue::new(SERIES, series.to_string()));
         }
-        let message = builder.singlepart(part).map_err(|_| "could not build the message".to_owned())?;
-        match &self.transport {
-            Transport::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("SMTP delivery failed ({})", smtp_error_kind(&e))),
-            Transport::Outbox(dir) => {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| format!("cannot create the outbox folder: {}", e.kind()))?;
-                // Named by the email's id: a retry after a crash rewrites the same file.
-                let name = format!("{}.eml", email.id);
-                tokio::fs::write(dir.join(name), message.formatted())
-                    .await
-                    .map_err(|e| format!("cannot write to the outbox: {}", e.kind()))
-            }
-        }
+        builder.singlepart(part).map_err(|_| "could not build the message".to_owned())
     }
 }
 

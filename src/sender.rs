@@ -147,23 +147,37 @@ async fn next_wait(state: &Sender) -> Duration {
 /// turns true, the deliveries under way finish and the rest of the batch is released at once
 /// (for the next sender, here or in another process) instead of waiting for its lease to expire.
 ///
+/// Each message is first checked against what it is for now ([`current`]); the batch's
+/// notifications' addresses are read in one statement. Emails for the outbox folder are then
+/// written together ([`Mailer::write_files`]); SMTP emails and SMS go [`CONCURRENCY`] at a time.
+///
 /// # Errors
 /// The claim failed (each delivery's outcome is recorded on its row).
 pub async fn send_due(state: &Sender, owner: &str, stop: &watch::Receiver<bool>) -> AppResult<usize> {
     let claimed = claim(state, owner).await?;
     let n = claimed.len();
+    // A read: on the read connections (on SQLite, not the one writer, which bookings wait for).
+    let addresses = notices::notification_addresses(&state.reads, &claimed).await?;
     let sent = std::sync::Mutex::new(Vec::with_capacity(n));
+    let files = std::sync::Mutex::new(Vec::new());
     futures_util::stream::iter(claimed)
         .for_each_concurrent(CONCURRENCY, |email| async {
             let done = if *stop.borrow() {
                 release(state, owner, &email).await
             } else {
-                match deliver_one(state, owner, email).await {
-                    Ok(Some(done)) => {
-                        if let Ok(mut sent) = sent.lock() {
-                            sent.push(done);
+                match current(state, owner, email, &addresses).await {
+                    Ok(Some(email)) if email.channel == Channel::Email && state.mailer.writes_files() => {
+                        if let Ok(mut files) = files.lock() {
+                            files.push(email);
                         }
                         Ok(())
+                    }
+                    Ok(Some(email)) => {
+                        let outcome = match email.channel {
+                            Channel::Email => state.mailer.deliver(&email).await.map(|()| None),
+                            Channel::Sms => state.sms.send(&email).await,
+                        };
+                        settle(state, owner, &email, outcome, &sent).await
                     }
                     other => other.map(|_| ()),
                 }
@@ -173,6 +187,15 @@ pub async fn send_due(state: &Sender, owner: &str, stop: &watch::Receiver<bool>)
             }
         })
         .await;
+    let files = files.into_inner().unwrap_or_default();
+    if !files.is_empty() {
+        let outcomes = state.mailer.write_files(&files).await;
+        for (email, outcome) in files.iter().zip(outcomes) {
+            if let Err(e) = settle(state, owner, email, outcome.map(|()| None), &sent).await {
+                tracing::warn!(reason = %describe(&e), "could not record an email's delivery");
+            }
+        }
+    }
     // The batch's deliveries recorded in one statement: the writer is shared with requests. A
     // gateway's id of an SMS is one more statement for that SMS.
     let sent = sent.into_inner().unwrap_or_default();
@@ -238,28 +261,27 @@ async fn claim(state: &Sender, owner: &str) -> AppResult<Vec<outbox_email::Model
     Ok(claimed)
 }
 
-/// Delivers one claimed message through its channel. A failure is recorded here (only while the
-/// claim is still ours); a success is returned (its id, and an SMS gateway's id of it), for the
-/// batch to record at once.
+/// A claimed message as it is to be sent now, `None` when it is not to be sent.
 ///
 /// An appointment email goes to its recipient's address as it is now (see
-/// [`notices::reminder_address`] and [`notices::notification_address`]), an SMS to the patient's
-/// number as it is now ([`sms_notices::number_for`]); when that changed since it was written, the
-/// row is updated first, so that the admin lists show where it went. A reminder or an SMS no
-/// longer wanted (cancelled, moved, started, turned off, a deactivated patient) is deleted unsent.
-async fn deliver_one(
+/// [`notices::reminder_address`] and [`notices::notification_address`], from `addresses`), an SMS to
+/// the patient's number as it is now ([`sms_notices::number_for`]); when that changed since it was
+/// written, the row is updated first, so that the admin lists show where it went. A reminder or an
+/// SMS no longer wanted (cancelled, moved, started, turned off, a deactivated patient) is deleted
+/// unsent.
+async fn current(
     state: &Sender,
     owner: &str,
     mut email: outbox_email::Model,
-) -> AppResult<Option<(Uuid, Option<String>)>> {
+    addresses: &notices::NotificationAddresses,
+) -> AppResult<Option<outbox_email::Model>> {
     // `None`: not to be sent; `Some(None)`: to the address it was written with.
     let wanted: Option<Option<String>> = match email.channel {
         Channel::Sms => sms_notices::number_for(&state.writer, &email, state.clock.now()).await?.map(Some),
         Channel::Email if email.kind == EmailKind::AppointmentReminder => {
             notices::reminder_address(&state.writer, &email).await?.map(Some)
         }
-        // A read: on the read connections (on SQLite, not the one writer, which bookings wait for).
-        Channel::Email => Some(notices::notification_address(&state.reads, &email).await?),
+        Channel::Email => Some(notices::notification_address(addresses, &email)),
     };
     let Some(current) = wanted else {
         outbox_email::Entity::delete_many()
@@ -278,12 +300,25 @@ async fn deliver_one(
             .await?;
         email.to_address = to;
     }
-    let outcome = match email.channel {
-        Channel::Email => state.mailer.deliver(&email).await.map(|()| None),
-        Channel::Sms => state.sms.send(&email).await,
-    };
+    Ok(Some(email))
+}
+
+/// Takes a delivery's outcome: a success joins `sent` (its id, and an SMS gateway's id of it), for
+/// the batch to record at once; a failure is recorded here (only while the claim is still ours).
+async fn settle(
+    state: &Sender,
+    owner: &str,
+    email: &outbox_email::Model,
+    outcome: Result<Option<String>, String>,
+    sent: &std::sync::Mutex<Vec<(Uuid, Option<String>)>>,
+) -> AppResult<()> {
     let why = match outcome {
-        Ok(provider_id) => return Ok(Some((email.id, provider_id))),
+        Ok(provider_id) => {
+            if let Ok(mut sent) = sent.lock() {
+                sent.push((email.id, provider_id));
+            }
+            return Ok(());
+        }
         Err(why) => why.chars().take(200).collect::<String>(),
     };
     let now = state.clock.now();
@@ -323,7 +358,7 @@ async fn deliver_one(
     if attempts >= state.max_attempts && recorded.rows_affected > 0 {
         crate::metrics::outbox_failed(email.channel);
     }
-    Ok(None)
+    Ok(())
 }
 
 /// The delay before attempt `attempts + 1`: `first`, doubling each time, at most `max`.

@@ -295,18 +295,41 @@ pub async fn reminder_address<C: ConnectionTrait>(db: &C, email: &outbox_email::
         .await?)
 }
 
-/// Where an appointment notification (requested, confirmed, rescheduled, cancelled) goes, looked
-/// up by the sender just before sending it: its recipient's address as it is now, like a
+/// Where appointment notifications (requested, confirmed, rescheduled, cancelled) go, looked up
+/// by the sender just before sending them: each recipient's address as it is now, like a
 /// reminder's (one written before an email change and sent after it, say after the mail server
-/// was down, goes to the new address). `None` for any other email, or a recipient that is gone:
-/// the address it was written with stands.
+/// was down, goes to the new address). One statement for a whole claimed batch (none when it holds
+/// no notification); see [`notification_address`] for each email's.
 ///
 /// # Errors
 /// Internal only.
-pub async fn notification_address<C: ConnectionTrait>(
+pub async fn notification_addresses<C: ConnectionTrait>(
     db: &C,
-    email: &outbox_email::Model,
-) -> AppResult<Option<String>> {
+    emails: &[outbox_email::Model],
+) -> AppResult<NotificationAddresses> {
+    let mut recipients: Vec<Uuid> = emails.iter().filter_map(notification_recipient).collect();
+    if recipients.is_empty() {
+        return Ok(NotificationAddresses::default());
+    }
+    recipients.sort_unstable();
+    recipients.dedup();
+    let found: Vec<(Uuid, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Email)
+        .filter(user::Column::Id.is_in(recipients))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(NotificationAddresses(found.into_iter().collect()))
+}
+
+/// The recipients' addresses [`notification_addresses`] found.
+#[derive(Debug, Default)]
+pub struct NotificationAddresses(std::collections::HashMap<Uuid, String>);
+
+/// The recipient whose address an email goes to now: an appointment notification's.
+fn notification_recipient(email: &outbox_email::Model) -> Option<Uuid> {
     let notification = matches!(
         email.kind,
         EmailKind::AppointmentRequested
@@ -315,10 +338,13 @@ pub async fn notification_address<C: ConnectionTrait>(
             | EmailKind::AppointmentCancelled
             | EmailKind::AppointmentSeries
     );
-    let (true, Some(_), Some(recipient)) = (notification, email.appointment_id, email.recipient_id) else {
-        return Ok(None);
-    };
-    Ok(user::Entity::find_by_id(recipient).select_only().column(user::Column::Email).into_tuple().one(db).await?)
+    email.recipient_id.filter(|_| notification && email.appointment_id.is_some())
+}
+
+/// Where `email` goes now, from `found`: its recipient's address for a notification. `None` for
+/// any other email, or a recipient that is gone: the address it was written with stands.
+pub fn notification_address(found: &NotificationAddresses, email: &outbox_email::Model) -> Option<String> {
+    notification_recipient(email).and_then(|r| found.0.get(&r).cloned())
 }
 
 pub(super) fn full_name(u: &Person) -> String {
