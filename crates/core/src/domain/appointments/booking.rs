@@ -534,19 +534,21 @@ struct Patient {
     person: Person,
 }
 
-/// One row per availability rule of the doctor (one with empty rule columns when they have none;
-/// none when the doctor does not exist). Parameters: `$1` doctor, `$2` patient, `$3` start, `$4`
+/// One row (none when the doctor does not exist); the doctor's availability rules in one text
+/// column, `weekday start end` each, separated by commas (see [`parse_rules`]): a row per rule
+/// repeated every other column, which the driver copies value by value. Parameters: `$1` doctor, `$2` patient, `$3` start, `$4`
 /// now, `$5` the visit type (null: none; a type of another doctor joins nothing). The text is the same on both backends and for every booking (SQLite reads `$n` too), so
 /// each connection prepares it once. The scalar subqueries (time off, the upcoming counts, whether
 /// an expired hold is still live, answered from the partial indexes of live holds) are
-/// uncorrelated: each runs once, not once per row.
+/// uncorrelated: each runs once.
 const FACTS_SQL: &str = concat!(
     "SELECT d.role, d.is_active, d.first_name, d.last_name, d.email, d.email_reminders, \
 dp.verified, dp.time_zone, dp.slot_minutes, \
 p.role, p.is_active, p.first_name, p.last_name, p.email, p.email_reminders, pp.user_id IS NOT NULL, \
 (SELECT MIN(t.starts_at) FROM time_off t WHERE t.doctor_id = $1 AND t.ends_at > $3), ",
     upcoming_counts_sql!("$1", "$2", "$4"),
-    ", r.weekday, r.start_time, r.end_time, \
+    ", (SELECT string_agg(CAST(r.weekday AS TEXT) || ' ' || CAST(r.start_time AS TEXT) || ' ' || \
+CAST(r.end_time AS TEXT), ',') FROM availability_rules r WHERE r.doctor_id = $1), \
 vt.active, vt.patient_bookable, vt.duration_minutes, vt.buffer_before_minutes, vt.buffer_after_minutes, \
 vt.min_notice_minutes, vt.horizon_days, vt.patient_cancel_cutoff_minutes, vt.patient_reschedule_cutoff_minutes, \
 (EXISTS (SELECT 1 FROM slot_holds h WHERE h.doctor_id = $1 AND h.status = 'LIVE' AND h.expires_at <= $4) \
@@ -556,7 +558,6 @@ FROM users d \
 LEFT JOIN doctor_profiles dp ON dp.user_id = d.id \
 LEFT JOIN users p ON p.id = $2 \
 LEFT JOIN patient_profiles pp ON pp.user_id = p.id \
-LEFT JOIN availability_rules r ON r.doctor_id = d.id \
 LEFT JOIN visit_types vt ON vt.id = $5 AND vt.doctor_id = d.id \
 WHERE d.id = $1"
 );
@@ -568,8 +569,7 @@ impl Facts {
             FACTS_SQL,
             [b.doctor_id.into(), b.patient_id.into(), b.starts_at.into(), now.into(), b.visit_type_id.into()],
         );
-        let rows = txn.query_all_raw(stmt).await?;
-        let Some(first) = rows.first() else {
+        let Some(first) = txn.query_one_raw(stmt).await? else {
             return Ok(Self {
                 doctor: None,
                 profile: None,
@@ -597,7 +597,7 @@ impl Facts {
         let doctor = Account {
             role: first.try_get_by_index(0)?,
             is_active: first.try_get_by_index(1)?,
-            person: person(first, 2, b.doctor_id)?,
+            person: person(&first, 2, b.doctor_id)?,
         };
         let profile = match first.try_get_by_index::<Option<bool>>(6)? {
             Some(verified) => Some(DoctorProfile {
@@ -612,9 +612,9 @@ impl Facts {
                 role,
                 is_active: first.try_get_by_index(10)?,
                 person: Person {
-                    phone: first.try_get_by_index(32)?,
-                    sms_reminders: first.try_get_by_index(33)?,
-                    ..person(first, 11, b.patient_id)?
+                    phone: first.try_get_by_index(30)?,
+                    sms_reminders: first.try_get_by_index(31)?,
+                    ..person(&first, 11, b.patient_id)?
                 },
                 has_profile: first.try_get_by_index(15)?,
             }),
@@ -622,26 +622,20 @@ impl Facts {
         };
         let time_off_from = first.try_get_by_index(16)?;
         let (upcoming, upcoming_with_doctor) = (first.try_get_by_index(17)?, first.try_get_by_index(18)?);
-        let mut rules = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let Some(weekday) = r.try_get_by_index::<Option<i16>>(19)? else { continue };
-            let start: NaiveTime = r.try_get_by_index(20)?;
-            let end: NaiveTime = r.try_get_by_index(21)?;
-            rules.push(Rule { weekday: Weekday::from_index(weekday).unwrap_or(Weekday::Mon), start, end });
-        }
-        let visit_type = match first.try_get_by_index::<Option<bool>>(22)? {
+        let rules = parse_rules(first.try_get_by_index::<Option<String>>(19)?.as_deref().unwrap_or_default())?;
+        let visit_type = match first.try_get_by_index::<Option<bool>>(20)? {
             Some(active) => Some(VisitTypeFacts {
                 active,
-                patient_bookable: first.try_get_by_index(23)?,
+                patient_bookable: first.try_get_by_index(21)?,
                 terms: Terms {
-                    duration_minutes: first.try_get_by_index(24)?,
-                    buffer_before_minutes: first.try_get_by_index(25)?,
-                    buffer_after_minutes: first.try_get_by_index(26)?,
+                    duration_minutes: first.try_get_by_index(22)?,
+                    buffer_before_minutes: first.try_get_by_index(23)?,
+                    buffer_after_minutes: first.try_get_by_index(24)?,
                     policy: Some(Policy {
-                        min_notice_minutes: first.try_get_by_index(27)?,
-                        horizon_days: first.try_get_by_index(28)?,
-                        cancel_cutoff_minutes: first.try_get_by_index(29)?,
-                        reschedule_cutoff_minutes: first.try_get_by_index(30)?,
+                        min_notice_minutes: first.try_get_by_index(25)?,
+                        horizon_days: first.try_get_by_index(26)?,
+                        cancel_cutoff_minutes: first.try_get_by_index(27)?,
+                        reschedule_cutoff_minutes: first.try_get_by_index(28)?,
                     }),
                 },
             }),
@@ -656,7 +650,43 @@ impl Facts {
             upcoming,
             upcoming_with_doctor,
             visit_type,
-            expired_holds: first.try_get_by_index(31)?,
+            expired_holds: first.try_get_by_index(29)?,
         })
+    }
+}
+
+/// The availability rules of [`FACTS_SQL`]'s text column: `weekday start end`, comma-separated
+/// (empty: none). The times are written `HH:MM:SS` by both backends.
+fn parse_rules(text: &str) -> Result<Vec<Rule>, DbErr> {
+    let bad = || DbErr::Type("an availability rule the booking cannot read".to_owned());
+    text.split(',')
+        .filter(|rule| !rule.is_empty())
+        .map(|rule| {
+            let mut parts = rule.split(' ');
+            let mut next = || parts.next().ok_or_else(bad);
+            let weekday: i16 = next()?.parse().map_err(|_| bad())?;
+            let start: NaiveTime = next()?.parse().map_err(|_| bad())?;
+            let end: NaiveTime = next()?.parse().map_err(|_| bad())?;
+            Ok(Rule { weekday: Weekday::from_index(weekday).ok_or_else(bad)?, start, end })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveTime;
+
+    use super::{Weekday, parse_rules};
+
+    #[test]
+    fn availability_rules_are_read_from_their_text_column() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(parse_rules("").unwrap().is_empty());
+        let rules = parse_rules("0 08:00:00 18:00:00,6 09:30:00 12:15:00").unwrap();
+        let read: Vec<_> = rules.iter().map(|r| (r.weekday, r.start, r.end)).collect();
+        assert_eq!(read, [(Weekday::Mon, t(8, 0), t(18, 0)), (Weekday::Sun, t(9, 30), t(12, 15))]);
+        for bad in ["7 08:00:00 18:00:00", "0 08:00:00", "0 8h 18:00:00", "x 08:00:00 18:00:00"] {
+            assert!(parse_rules(bad).is_err(), "{bad}");
+        }
     }
 }
