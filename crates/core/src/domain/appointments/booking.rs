@@ -673,6 +673,7 @@ fn parse_rules(text: &str) -> Result<Vec<Rule>, DbErr> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
 mod tests {
     use chrono::NaiveTime;
 
