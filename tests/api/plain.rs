@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::{
     appointments::{Clinic, at},
-    helpers::{Session, TestApp, upcoming, utc_of_local},
+    helpers::{Session, TestApp, on_postgres, upcoming, utc_of_local},
 };
 
 /// The in-place path's counters: (objects answered in place, objects left to the usual path).
@@ -294,9 +294,13 @@ async fn the_screens_page_is_answered_on_the_plain_path_in_at_most_two_statement
         let mut bodies = Vec::new();
         for (round, most) in [("cold", 2), ("warm", 1)] {
             let before = plain_stats(&c.app);
+            let inline = c.app.state.reads.inline_answered();
             let (statements, body) =
                 c.app.statements_for(Some(&c.patient.access), SCREEN, json!({ "first": first })).await;
             let after = plain_stats(&c.app);
+            // On SQLite the page's rows were read and decoded in the request's thread (`db::inline`).
+            let expected = u64::from(!on_postgres());
+            assert_eq!(c.app.state.reads.inline_answered() - inline, expected, "the page read in place: {round}");
             assert!(body["errors"].is_null(), "{body}");
             let list = &body["data"]["appointments"];
             assert_eq!(list["totalCount"], 4, "{body}");
@@ -310,7 +314,7 @@ async fn the_screens_page_is_answered_on_the_plain_path_in_at_most_two_statement
             assert_eq!(after.1 - before.1, 0, "objects left to the usual path: {before:?} → {after:?}");
             assert_eq!(after.0 - before.0, 2, "the page and `me` answered in place: {before:?} → {after:?}");
             // Once its people were seen, the page is its own statement alone (counted wherever it
-            // ran: on SQLite on the read connections of `db::reads`).
+            // ran).
             assert_eq!(statements, most, "statements for first: {first}, {round}");
             bodies.push(body);
         }
@@ -340,10 +344,14 @@ async fn an_empty_first_page_is_one_statement_and_a_total_of_zero() {
     let (_, warm) = c.app.statements_for(Some(&nobody.access), SCREEN, json!({ "first": 20 })).await;
     assert!(warm["errors"].is_null(), "{warm}");
     let (me_only, _) = c.app.statements_for(Some(&nobody.access), "{ __typename }", json!({})).await;
+    let inline = c.app.state.reads.inline_answered();
     let (statements, body) = c.app.statements_for(Some(&nobody.access), SCREEN, json!({ "first": 20 })).await;
     assert_eq!(body["data"]["appointments"]["totalCount"], 0, "{body}");
     assert_eq!(body["data"]["appointments"]["edges"], json!([]), "{body}");
     assert_eq!(statements - me_only, 1, "the page alone: {statements} against {me_only}");
+    // On SQLite that statement ran in the request's own thread (`db::inline`).
+    let expected = u64::from(!on_postgres());
+    assert_eq!(c.app.state.reads.inline_answered() - inline, expected, "the page read in the asking thread");
 
     // `first: 0` and a page past the end still know the total.
     c.booked(&c.patient, &at("09:00")).await;

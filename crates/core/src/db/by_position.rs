@@ -5,15 +5,70 @@
 //! appointments. `Entity::find()` selects a model's columns in the order of its `Column` enum, so a
 //! model can be read at consecutive positions; each implementation lists its columns, and a test
 //! checks the list against the entity.
-use sea_orm::{DbErr, FromQueryResult, QueryResult, TryGetable};
+//!
+//! A model is decoded from any [`Row`]: SeaORM's [`QueryResult`], or a row SQLite hands over in
+//! the request's own thread (`rusqlite::Row`, see [`super::inline`]); one declaration per model
+//! serves both.
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sea_orm::{ActiveEnum, DbErr, FromQueryResult, QueryResult, TryGetable};
+use uuid::Uuid;
 
-use super::entities::{appointment, appointment_event, doctor_profile, user};
+use super::entities::{
+    appointment::{self, AppointmentStatus},
+    appointment_event::{self, AppointmentEventKind},
+    doctor_profile,
+    user::{self, Gender, Role},
+};
+
+/// A row whose columns are read by position.
+pub trait Row {
+    /// Column `idx` as a `T`.
+    ///
+    /// # Errors
+    /// A column of another type, or out of range.
+    fn read<T: Column>(&self, idx: usize) -> Result<T, DbErr>;
+}
+
+impl Row for QueryResult {
+    fn read<T: Column>(&self, idx: usize) -> Result<T, DbErr> {
+        T::from_result(self, idx)
+    }
+}
+
+impl Row for rusqlite::Row<'_> {
+    fn read<T: Column>(&self, idx: usize) -> Result<T, DbErr> {
+        T::from_sqlite(self.get_ref(idx).map_err(|_| mismatch())?)
+    }
+}
+
+/// A value a column holds, read from either kind of row.
+pub trait Column: Sized {
+    /// # Errors
+    /// A column of another type.
+    fn from_result(r: &QueryResult, idx: usize) -> Result<Self, DbErr>;
+    /// # Errors
+    /// A column of another type.
+    fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> Result<Self, DbErr>;
+}
+
+fn mismatch() -> DbErr {
+    DbErr::Type("a column of an unexpected type".to_owned())
+}
 
 /// A nullable column. SeaORM decodes a NULL by building an error with a formatted message and
 /// then mapping it to `None` (about 400 instructions and an allocation each; a page of 20
 /// appointments has over a hundred NULLs): the driver's row is asked first whether it is NULL.
-fn nullable<T: TryGetable>(r: &QueryResult, idx: usize) -> Result<Option<T>, DbErr> {
-    if is_null(r, idx) { Ok(None) } else { r.try_get_by_index(idx) }
+impl<T: Column> Column for Option<T> {
+    fn from_result(r: &QueryResult, idx: usize) -> Result<Self, DbErr> {
+        if is_null(r, idx) { Ok(None) } else { T::from_result(r, idx).map(Some) }
+    }
+
+    fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> Result<Self, DbErr> {
+        match v {
+            rusqlite::types::ValueRef::Null => Ok(None),
+            v => T::from_sqlite(v).map(Some),
+        }
+    }
 }
 
 /// Whether column `idx` of the row is NULL (false when it cannot tell: the caller decodes).
@@ -28,6 +83,57 @@ fn is_null(r: &QueryResult, idx: usize) -> bool {
     false
 }
 
+fn text(v: rusqlite::types::ValueRef<'_>) -> Result<&str, DbErr> {
+    v.as_str().map_err(|_| mismatch())
+}
+
+fn integer(v: rusqlite::types::ValueRef<'_>) -> Result<i64, DbErr> {
+    v.as_i64().map_err(|_| mismatch())
+}
+
+/// SeaORM's own decoding for a [`QueryResult`]; `$sqlite` for SQLite's value.
+macro_rules! column {
+    ($t:ty, |$v:ident| $sqlite:expr) => {
+        impl Column for $t {
+            fn from_result(r: &QueryResult, idx: usize) -> Result<Self, DbErr> {
+                <$t as TryGetable>::try_get_by_index(r, idx).map_err(Into::into)
+            }
+
+            fn from_sqlite($v: rusqlite::types::ValueRef<'_>) -> Result<Self, DbErr> {
+                $sqlite
+            }
+        }
+    };
+}
+
+column!(String, |v| text(v).map(str::to_owned));
+column!(i64, |v| integer(v));
+column!(i32, |v| integer(v).and_then(|n| i32::try_from(n).map_err(|_| mismatch())));
+column!(bool, |v| integer(v).map(|n| n != 0));
+// sqlx writes a UUID as its 16 bytes, and reads text too.
+column!(Uuid, |v| match v {
+    rusqlite::types::ValueRef::Blob(b) => Uuid::from_slice(b).map_err(|_| mismatch()),
+    v => Uuid::parse_str(text(v)?).map_err(|_| mismatch()),
+});
+// sqlx writes RFC 3339 (`2026-12-07T09:00:00+00:00`); SQLite's own functions write
+// `2026-12-07 09:00:00`, which sqlx reads as UTC too.
+column!(DateTime<Utc>, |v| {
+    let t = text(v)?;
+    DateTime::parse_from_rfc3339(t)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%F %T%.f").map(|t| t.and_utc()))
+        .map_err(|_| mismatch())
+});
+
+/// An enum stored as its string value.
+macro_rules! enum_column {
+    ($($t:ty),*) => {$(
+        column!($t, |v| <$t as ActiveEnum>::try_from_value(&text(v)?.to_owned()));
+    )*};
+}
+
+enum_column!(AppointmentStatus, AppointmentEventKind, Role, Gender);
+
 /// A model read from `WIDTH` consecutive columns.
 pub trait FromPosition: Sized {
     /// The model's columns, in the order `Entity::find()` selects them.
@@ -37,7 +143,7 @@ pub trait FromPosition: Sized {
     ///
     /// # Errors
     /// A column of an unexpected type (a mismatch of [`FromPosition::COLUMNS`] and the query).
-    fn from_position(row: &QueryResult, at: usize) -> Result<Self, DbErr>;
+    fn from_position<R: Row>(row: &R, at: usize) -> Result<Self, DbErr>;
 }
 
 /// A model read by position from a select of its entity alone (`Select::into_model`).
@@ -76,28 +182,28 @@ impl FromPosition for appointment::Model {
         "occurrence",
     ];
 
-    fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn from_position<R: Row>(r: &R, at: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: r.try_get_by_index(at)?,
-            doctor_id: r.try_get_by_index(at + 1)?,
-            patient_id: r.try_get_by_index(at + 2)?,
-            starts_at: r.try_get_by_index(at + 3)?,
-            ends_at: r.try_get_by_index(at + 4)?,
-            reason_for_visit: r.try_get_by_index(at + 5)?,
-            status: r.try_get_by_index(at + 6)?,
-            cancellation_reason: nullable(r, at + 7)?,
-            created_at: r.try_get_by_index(at + 8)?,
-            updated_at: r.try_get_by_index(at + 9)?,
-            visit_type_id: nullable(r, at + 10)?,
-            blocked_from: r.try_get_by_index(at + 11)?,
-            blocked_until: r.try_get_by_index(at + 12)?,
-            min_notice_minutes: nullable(r, at + 13)?,
-            horizon_days: nullable(r, at + 14)?,
-            patient_cancel_cutoff_minutes: nullable(r, at + 15)?,
-            patient_reschedule_cutoff_minutes: nullable(r, at + 16)?,
-            cancelled_at: nullable(r, at + 17)?,
-            series_id: nullable(r, at + 18)?,
-            occurrence: nullable(r, at + 19)?,
+            id: r.read(at)?,
+            doctor_id: r.read(at + 1)?,
+            patient_id: r.read(at + 2)?,
+            starts_at: r.read(at + 3)?,
+            ends_at: r.read(at + 4)?,
+            reason_for_visit: r.read(at + 5)?,
+            status: r.read(at + 6)?,
+            cancellation_reason: r.read(at + 7)?,
+            created_at: r.read(at + 8)?,
+            updated_at: r.read(at + 9)?,
+            visit_type_id: r.read(at + 10)?,
+            blocked_from: r.read(at + 11)?,
+            blocked_until: r.read(at + 12)?,
+            min_notice_minutes: r.read(at + 13)?,
+            horizon_days: r.read(at + 14)?,
+            patient_cancel_cutoff_minutes: r.read(at + 15)?,
+            patient_reschedule_cutoff_minutes: r.read(at + 16)?,
+            cancelled_at: r.read(at + 17)?,
+            series_id: r.read(at + 18)?,
+            occurrence: r.read(at + 19)?,
         })
     }
 }
@@ -105,15 +211,15 @@ impl FromPosition for appointment::Model {
 impl FromPosition for appointment_event::Model {
     const COLUMNS: &'static [&'static str] = &["id", "appointment_id", "kind", "status", "starts_at", "actor_id", "at"];
 
-    fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn from_position<R: Row>(r: &R, at: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: r.try_get_by_index(at)?,
-            appointment_id: r.try_get_by_index(at + 1)?,
-            kind: r.try_get_by_index(at + 2)?,
-            status: r.try_get_by_index(at + 3)?,
-            starts_at: r.try_get_by_index(at + 4)?,
-            actor_id: nullable(r, at + 5)?,
-            at: r.try_get_by_index(at + 6)?,
+            id: r.read(at)?,
+            appointment_id: r.read(at + 1)?,
+            kind: r.read(at + 2)?,
+            status: r.read(at + 3)?,
+            starts_at: r.read(at + 4)?,
+            actor_id: r.read(at + 5)?,
+            at: r.read(at + 6)?,
         })
     }
 }
@@ -139,25 +245,25 @@ impl FromPosition for user::Model {
         "sms_reminders",
     ];
 
-    fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn from_position<R: Row>(r: &R, at: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: r.try_get_by_index(at)?,
-            email: r.try_get_by_index(at + 1)?,
-            password_hash: r.try_get_by_index(at + 2)?,
-            first_name: r.try_get_by_index(at + 3)?,
-            last_name: r.try_get_by_index(at + 4)?,
-            phone: nullable(r, at + 5)?,
-            address: nullable(r, at + 6)?,
-            bio: nullable(r, at + 7)?,
-            gender: nullable(r, at + 8)?,
-            role: r.try_get_by_index(at + 9)?,
-            is_active: r.try_get_by_index(at + 10)?,
-            is_staff: r.try_get_by_index(at + 11)?,
-            is_superuser: r.try_get_by_index(at + 12)?,
-            date_joined: r.try_get_by_index(at + 13)?,
-            updated_at: r.try_get_by_index(at + 14)?,
-            email_reminders: r.try_get_by_index(at + 15)?,
-            sms_reminders: r.try_get_by_index(at + 16)?,
+            id: r.read(at)?,
+            email: r.read(at + 1)?,
+            password_hash: r.read(at + 2)?,
+            first_name: r.read(at + 3)?,
+            last_name: r.read(at + 4)?,
+            phone: r.read(at + 5)?,
+            address: r.read(at + 6)?,
+            bio: r.read(at + 7)?,
+            gender: r.read(at + 8)?,
+            role: r.read(at + 9)?,
+            is_active: r.read(at + 10)?,
+            is_staff: r.read(at + 11)?,
+            is_superuser: r.read(at + 12)?,
+            date_joined: r.read(at + 13)?,
+            updated_at: r.read(at + 14)?,
+            email_reminders: r.read(at + 15)?,
+            sms_reminders: r.read(at + 16)?,
         })
     }
 }
@@ -174,16 +280,16 @@ impl FromPosition for doctor_profile::Model {
         "updated_at",
     ];
 
-    fn from_position(r: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn from_position<R: Row>(r: &R, at: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            user_id: r.try_get_by_index(at)?,
-            verified: r.try_get_by_index(at + 1)?,
-            specialty: r.try_get_by_index(at + 2)?,
-            experience_years: r.try_get_by_index(at + 3)?,
-            time_zone: r.try_get_by_index(at + 4)?,
-            slot_minutes: r.try_get_by_index(at + 5)?,
-            created_at: r.try_get_by_index(at + 6)?,
-            updated_at: r.try_get_by_index(at + 7)?,
+            user_id: r.read(at)?,
+            verified: r.read(at + 1)?,
+            specialty: r.read(at + 2)?,
+            experience_years: r.read(at + 3)?,
+            time_zone: r.read(at + 4)?,
+            slot_minutes: r.read(at + 5)?,
+            created_at: r.read(at + 6)?,
+            updated_at: r.read(at + 7)?,
         })
     }
 }
@@ -196,7 +302,7 @@ impl FromPosition for doctor_profile::Model {
 pub fn user_with_profile(r: &QueryResult) -> Result<(user::Model, Option<doctor_profile::Model>), DbErr> {
     let user = user::Model::from_position(r, 0)?;
     let at = user::Model::COLUMNS.len();
-    let profile = match nullable::<uuid::Uuid>(r, at)? {
+    let profile = match r.read::<Option<Uuid>>(at)? {
         Some(_) => Some(doctor_profile::Model::from_position(r, at)?),
         None => None,
     };

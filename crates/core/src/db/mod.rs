@@ -3,6 +3,7 @@ pub mod batch;
 pub mod by_position;
 pub mod entities;
 pub mod group_commit;
+pub mod inline;
 pub mod people;
 pub mod reads;
 pub mod shapes;

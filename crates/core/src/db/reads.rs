@@ -25,7 +25,7 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Semaphore;
 
-use super::StatementCounter;
+use super::{StatementCounter, inline::Inline};
 
 /// How long a read waits for a connection before it fails (as the pool's `acquire_timeout`).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,6 +47,8 @@ pub struct SqliteReaders {
     /// How many connections there are.
     open: usize,
     statements: StatementCounter,
+    /// The connections short reads use in the asking thread (none for an in-memory database).
+    inline: Option<Inline>,
 }
 
 impl Reads {
@@ -69,7 +71,38 @@ impl Reads {
             );
         }
         let (free, open) = (Semaphore::new(idle.len()), idle.len());
-        Ok(Self::Sqlite(Arc::new(SqliteReaders { idle: Mutex::new(idle), free, open, statements })))
+        // One per core: a read in the asking thread holds that core.
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let inline = Inline::open(options.get_filename(), cores, statements.clone())?;
+        Ok(Self::Sqlite(Arc::new(SqliteReaders { idle: Mutex::new(idle), free, open, statements, inline })))
+    }
+
+    /// How many statements were answered in the asking thread (always 0 on PostgreSQL).
+    pub fn inline_answered(&self) -> u64 {
+        match self {
+            Self::Sqlite(readers) => readers.inline.as_ref().map_or(0, Inline::answered),
+            Self::Pool(_) => 0,
+        }
+    }
+
+    /// The rows of `stmt`, each decoded by `decode`, read in the asking thread on SQLite when that
+    /// is quick (see [`super::inline`]); `None` when they were not (always on PostgreSQL): the
+    /// caller then reads them as any other statement.
+    ///
+    /// # Errors
+    /// The statement failed, or a row did not decode.
+    pub fn inline<T>(
+        &self,
+        stmt: &Statement,
+        decode: impl FnMut(&rusqlite::Row<'_>) -> Result<T, DbErr>,
+    ) -> Result<Option<Vec<T>>, DbErr> {
+        match self {
+            Self::Sqlite(readers) => match &readers.inline {
+                Some(inline) => inline.rows(stmt, decode),
+                None => Ok(None),
+            },
+            Self::Pool(_) => Ok(None),
+        }
     }
 
     /// `(open connections, idle connections)` of the SQLite read connections (for the pool

@@ -3,8 +3,8 @@ use std::{collections::HashMap, sync::LazyLock};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, Iterable, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
     sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
 };
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use crate::page::{Keyset, KeysetPage, PageKey};
 use crate::{
     auth::viewer::Viewer,
     db::{
-        by_position::FromPosition,
+        by_position::{FromPosition, Row},
         entities::{appointment, appointment_event},
         shapes::ShapeCache,
     },
@@ -113,14 +113,20 @@ pub async fn list_counted(
     oldest_first: bool,
 ) -> AppResult<(KeysetPage<AppointmentCursor, appointment::Model>, Option<u64>)> {
     let page = PageArgs { looker: viewer.into(), filter: filter.clone(), after, limit, with_total, oldest_first };
-    let rows = store.reads.query_all_raw(page.statement(store.reads.get_database_backend())).await?;
+    let stmt = page.statement(store.reads.get_database_backend());
+    // On SQLite in this thread when that is quick (`db::inline`), else on a read connection.
+    let rows = match store.reads.inline(&stmt, |row| page_row(row, with_total))? {
+        Some(rows) => rows,
+        None => {
+            let rows = store.reads.query_all_raw(stmt).await?;
+            rows.iter().map(|row| page_row(row, with_total)).collect::<Result<_, _>>()?
+        }
+    };
     let mut total = None;
     let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        out.push(appointment::Model::from_position(row, 0)?);
-        if with_total && total.is_none() {
-            total = Some(appended_count(row)?);
-        }
+    for (appointment, count) in rows {
+        out.push(appointment);
+        total = total.or(count);
     }
     if with_total && total.is_none() {
         // No row on this page. A first page that asked for rows and got none: nothing matches,
@@ -281,9 +287,15 @@ pub async fn visible_in_range_with_event_counts<C: ConnectionTrait>(
 
 /// The count a statement selects after an appointment's columns (a scalar subquery: the page's
 /// total, or the appointment's events).
-fn appended_count(row: &sea_orm::QueryResult) -> AppResult<u64> {
-    let n: i64 = row.try_get_by_index(appointment::Model::COLUMNS.len())?;
+fn appended_count<R: Row>(row: &R) -> Result<u64, DbErr> {
+    let n: i64 = row.read(appointment::Model::COLUMNS.len())?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A row of a page's statement: the appointment, and the total when it was asked for.
+fn page_row<R: Row>(row: &R, with_total: bool) -> Result<(appointment::Model, Option<u64>), DbErr> {
+    let total = if with_total { Some(appended_count(row)?) } else { None };
+    Ok((appointment::Model::from_position(row, 0)?, total))
 }
 
 /// Events of several appointments, oldest first (for the DataLoader).
