@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    address::Envelope,
     message::{
         Body, Mailbox, SinglePart,
         header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue},
@@ -118,7 +119,11 @@ impl Mailer {
             Body::new(body.clone())
         };
         let part = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body);
+        // The envelope given, not derived: lettre would parse the `From` and `To` it just wrote.
+        let envelope = Envelope::new(Some(self.from.email.clone()), vec![to.email.clone()])
+            .map_err(|_| "could not build the message".to_owned())?;
         let mut builder = Message::builder()
+            .envelope(envelope)
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.as_str())
