@@ -189,9 +189,9 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::db::{by_position::Row, entities::appointment::AppointmentStatus, reads::Reads};
+    use crate::db::{Pools, by_position::Row, entities::appointment::AppointmentStatus};
 
-    async fn pools() -> (tempfile::TempDir, crate::db::Pools) {
+    async fn pools() -> (tempfile::TempDir, Pools) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("i.db").display());
         let pools = crate::db::connect(&url, Some(2)).await.unwrap();
@@ -209,8 +209,8 @@ mod tests {
 
     type Read = (Uuid, DateTime<Utc>, AppointmentStatus, Option<i32>, bool);
 
-    fn read(reads: &Reads, s: &Statement) -> Result<Option<Vec<Read>>, DbErr> {
-        reads.inline(s, |r| Ok((r.read(0)?, r.read(1)?, r.read(2)?, r.read(3)?, r.read(4)?)))
+    fn read(pools: &Pools, s: &Statement) -> Result<Option<Vec<Read>>, DbErr> {
+        pools.reads.inline(s, |r| Ok((r.read(0)?, r.read(1)?, r.read(2)?, r.read(3)?, r.read(4)?)))
     }
 
     #[tokio::test]
@@ -227,17 +227,17 @@ mod tests {
             "SELECT id, at, status, n, ok FROM t WHERE id = ? AND at = ? AND status = ? AND ok = ? AND ? > 1",
             vec![id.into(), at.into(), status.into(), true.into(), 2_u64.into()],
         );
-        let rows = read(&pools.reads, &find).unwrap().expect("read in this thread");
+        let rows = read(&pools, &find).unwrap().expect("read in this thread");
         assert_eq!(rows, [(id, at, AppointmentStatus::Confirmed, None, true)]);
         assert_eq!(pools.statements.get() - before, 1, "counted as any statement");
         assert_eq!(pools.reads.inline_answered() - answered, 1);
 
         // A value this path does not bind: the caller reads it the usual way.
         let float = stmt("SELECT id, at, status, n, ok FROM t WHERE ? > 0", vec![1.5_f64.into()]);
-        assert!(read(&pools.reads, &float).unwrap().is_none());
+        assert!(read(&pools, &float).unwrap().is_none());
         // Read-only, and a row of another shape is an error, not a wrong value.
-        assert!(read(&pools.reads, &stmt("DELETE FROM t RETURNING id, at, status, n, ok", vec![])).is_err());
-        assert!(read(&pools.reads, &stmt("SELECT at, id, status, n, ok FROM t", vec![])).is_err());
+        assert!(read(&pools, &stmt("DELETE FROM t RETURNING id, at, status, n, ok", vec![])).is_err());
+        assert!(read(&pools, &stmt("SELECT at, id, status, n, ok FROM t", vec![])).is_err());
     }
 
     #[tokio::test]
