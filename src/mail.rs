@@ -73,8 +73,8 @@ impl Mailer {
         }
     }
 
-    /// Writes `emails` to the outbox folder, each as `<id>.eml` (a retry after a crash rewrites the
-    /// same file), in one call to the blocking pool for them all: each hand-over to a blocking
+    /// Writes `emails` to the outbox folder, each as `<id>.eml`, whole or not at all (a retry after a
+    /// crash replaces the same file), in one call to the blocking pool for them all: each hand-over to a blocking
     /// thread and back costs more than writing a small file. The outcomes are in `emails`' order,
     /// described as [`Self::deliver`]'s; with SMTP configured, every one is an error.
     pub async fn write_files(&self, emails: &[outbox_email::Model]) -> Vec<Result<(), String>> {
@@ -93,8 +93,7 @@ impl Mailer {
                     if let Err(e) = &created {
                         return Err(format!("cannot create the outbox folder: {}", e.kind()));
                     }
-                    std::fs::write(dir.join(name), bytes)
-                        .map_err(|e| format!("cannot write to the outbox: {}", e.kind()))
+                    publish(&dir, &name, &bytes).map_err(|e| format!("cannot write to the outbox: {}", e.kind()))
                 })
                 .collect::<Vec<_>>()
         })
@@ -139,6 +138,18 @@ impl Mailer {
     }
 }
 
+/// Writes `bytes` as `dir/name` so that a reader never finds it half-written: under a hidden name
+/// first (`.name.part`), then renamed over `name` (a retry replaces it whole).
+fn publish(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let part = dir.join(format!(".{name}.part"));
+    let written = std::fs::write(&part, bytes).and_then(|()| std::fs::rename(&part, dir.join(name)));
+    if written.is_err() {
+        // Nothing half-written is left behind.
+        let _ = std::fs::remove_file(&part);
+    }
+    written
+}
+
 fn smtp_error_kind(e: &lettre::transport::smtp::Error) -> &'static str {
     if e.is_timeout() {
         "timeout"
@@ -148,5 +159,24 @@ fn smtp_error_kind(e: &lettre::transport::smtp::Error) -> &'static str {
         "transient"
     } else {
         "connection"
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use super::publish;
+
+    #[test]
+    fn an_email_file_appears_whole_and_a_retry_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        publish(dir.path(), "a.eml", b"first").unwrap();
+        publish(dir.path(), "a.eml", b"second, whole").unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["a.eml"], "nothing but the email is left");
+        assert_eq!(std::fs::read(dir.path().join("a.eml")).unwrap(), b"second, whole");
+        // A folder that cannot take it: an error, and nothing written.
+        assert!(publish(&dir.path().join("missing"), "b.eml", b"x").is_err());
+        assert!(!dir.path().join("missing").exists());
     }
 }

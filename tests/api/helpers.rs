@@ -193,8 +193,14 @@ impl TestApp {
     pub async fn outbox_emails(&self, n: usize) -> Vec<String> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         loop {
+            // The emails (`*.eml`), not a file still being written (`.<id>.eml.part`).
             let mut files: Vec<_> = std::fs::read_dir(&self.outbox)
-                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                        .collect()
+                })
                 .unwrap_or_default();
             files.sort();
             if files.len() >= n || tokio::time::Instant::now() > deadline {

@@ -139,7 +139,8 @@ async fn json_logs_are_one_object_per_line_and_hold_no_secrets_or_health_data() 
     gql(None, "mutation { requestPasswordReset(email: \"log.patient@example.com\") { message } }", json!({})).await;
     let mut reset_token = String::new();
     for _ in 0..100 {
-        if let Some(f) = std::fs::read_dir(&outbox).ok().and_then(|mut d| d.next()).and_then(Result::ok) {
+        let eml = |e: &std::fs::DirEntry| e.path().extension().is_some_and(|x| x == "eml");
+        if let Some(f) = std::fs::read_dir(&outbox).ok().and_then(|d| d.filter_map(Result::ok).find(eml)) {
             reset_token = token_in(&std::fs::read_to_string(f.path()).unwrap());
             break;
         }
