@@ -17,10 +17,7 @@
 //! read-only.
 use std::{
     path::Path,
-    sync::{
-        Mutex, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::atomic::{AtomicU64, Ordering},
     time::Duration,
 };
 
@@ -28,7 +25,7 @@ use chrono::SecondsFormat;
 use rusqlite::{OpenFlags, ffi::ErrorCode, types::Value as Lite};
 use sea_orm::{DbErr, RuntimeErr, Statement, Value};
 
-use super::StatementCounter;
+use super::{StatementCounter, shelf::Shelf};
 
 /// Most steps of SQLite's virtual machine a read runs in the asking thread before it is
 /// interrupted and read elsewhere: about a millisecond on this machine (a page of 20 appointments
@@ -40,7 +37,7 @@ const STEPS: u32 = 1_000;
 
 /// Read-only SQLite connections used in the asking thread, one statement at a time each.
 pub struct Inline {
-    idle: Mutex<Vec<rusqlite::Connection>>,
+    idle: Shelf<rusqlite::Connection>,
     statements: StatementCounter,
     /// Statements answered here (tests read it: a page that silently went the usual way would
     /// still be right, only slower).
@@ -67,7 +64,7 @@ impl Inline {
             conn.pragma_update(None, "cache_size", -512).map_err(|e| to_db_err(&e))?;
             idle.push(conn);
         }
-        Ok(Some(Self { idle: Mutex::new(idle), statements, answered: AtomicU64::new(0) }))
+        Ok(Some(Self { idle: Shelf::new(idle), statements, answered: AtomicU64::new(0) }))
     }
 
     /// How many statements were answered here.
@@ -88,8 +85,7 @@ impl Inline {
     ) -> Result<Option<Vec<T>>, DbErr> {
         let values = stmt.values.as_ref().map_or(&[][..], |v| v.0.as_slice());
         let Some(params) = values.iter().map(bind).collect::<Option<Vec<Lite>>>() else { return Ok(None) };
-        let Some(conn) = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop() else { return Ok(None) };
-        let conn = Lease { inline: self, conn: Some(conn) };
+        let Some(conn) = self.idle.take() else { return Ok(None) };
         let mut calls_left = BUDGET / STEPS;
         let interrupt = move || {
             calls_left = calls_left.saturating_sub(1);
@@ -117,28 +113,6 @@ impl Inline {
                 Ok(None)
             }
             Err(e) => Err(to_db_err(&e)),
-        }
-    }
-}
-
-/// A connection taken from [`Inline`], put back when dropped.
-struct Lease<'a> {
-    inline: &'a Inline,
-    conn: Option<rusqlite::Connection>,
-}
-
-impl std::ops::Deref for Lease<'_> {
-    type Target = rusqlite::Connection;
-
-    fn deref(&self) -> &rusqlite::Connection {
-        self.conn.as_ref().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"))
-    }
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.inline.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
         }
     }
 }

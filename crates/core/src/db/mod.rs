@@ -7,6 +7,7 @@ pub mod inline;
 pub mod people;
 pub mod reads;
 pub mod shapes;
+pub mod shelf;
 
 use std::{
     sync::{

@@ -9,10 +9,7 @@
 //! back. A request cancelled mid-statement puts its connection back too: the connection's thread
 //! finishes or drops that statement before it takes the next one, and the connections only read
 //! (`PRAGMA query_only`), so none is ever left inside a transaction.
-use std::{
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
@@ -25,7 +22,7 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Semaphore;
 
-use super::{StatementCounter, inline::Inline};
+use super::{StatementCounter, inline::Inline, shelf::Shelf};
 
 /// How long a read waits for a connection before it fails (as the pool's `acquire_timeout`).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,7 +38,7 @@ pub enum Reads {
 
 /// Read-only SQLite connections, each used by one statement at a time.
 pub struct SqliteReaders {
-    idle: Mutex<Vec<SqliteConnection>>,
+    idle: Shelf<SqliteConnection>,
     /// One permit per connection in `idle`.
     free: Semaphore,
     /// How many connections there are.
@@ -74,7 +71,7 @@ impl Reads {
         // One per core: a read in the asking thread holds that core.
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let inline = Inline::open(options.get_filename(), cores, statements.clone())?;
-        Ok(Self::Sqlite(Arc::new(SqliteReaders { idle: Mutex::new(idle), free, open, statements, inline })))
+        Ok(Self::Sqlite(Arc::new(SqliteReaders { idle: Shelf::new(idle), free, open, statements, inline })))
     }
 
     /// How many statements were answered in the asking thread (always 0 on PostgreSQL).
@@ -129,8 +126,8 @@ impl SqliteReaders {
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
             .map_err(|_| closed())?;
-        let mut lease = Lease { readers: self, conn: self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop() };
-        let conn = lease.conn.as_mut().ok_or_else(closed)?;
+        // Taken after the permit and put back before it is released, so a waiter always finds one.
+        let mut conn = self.idle.take().ok_or_else(closed)?;
         self.statements.count();
         let Statement { sql, values, .. } = stmt;
         let values = SqlxValues(values.unwrap_or_else(|| sea_orm::Values(Vec::new())));
@@ -141,21 +138,6 @@ impl SqliteReaders {
             Executor::fetch_all(&mut *conn, query).await
         };
         rows.map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e.into())))
-    }
-}
-
-/// A connection taken from [`SqliteReaders`], put back when dropped (also when the request that
-/// took it is cancelled). The permit is released after it, so a waiter always finds one.
-struct Lease<'a> {
-    readers: &'a SqliteReaders,
-    conn: Option<SqliteConnection>,
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.readers.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
-        }
     }
 }
 
