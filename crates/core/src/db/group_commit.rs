@@ -496,10 +496,11 @@ mod tests {
     }
 
     /// A job whose savepoint journals more than a MiB of pages (it rewrites rows written before
-    /// the group began) still commits. SQLite keeps a savepoint's journal in memory up to
-    /// `SQLITE_STMTJRNL_SPILL` (`.cargo/config.toml`) and then writes it to a temp file in one
-    /// write per chunk of that size; the unix VFS writes at most 0x1ffff bytes per call, so a
-    /// threshold above that failed the job with SQLITE_FULL ("database or disk is full").
+    /// the group began) still commits. SQLite keeps a savepoint's journal in memory
+    /// (`SQLITE_STMTJRNL_SPILL=-1`, `.cargo/config.toml`); with a positive threshold it writes the
+    /// journal to a temp file past it, one write per chunk of that size, and the unix VFS writes
+    /// at most 0x1ffff bytes per call, so a threshold above that failed the job with SQLITE_FULL
+    /// ("database or disk is full").
     #[tokio::test]
     async fn a_job_journaling_more_than_a_mib_in_its_savepoint_commits() {
         let (_dir, writer, q) = queue().await;

@@ -53,17 +53,7 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
     // proxy or firewall to have dropped it.
     if is_sqlite {
         opts.test_before_acquire(false);
-        opts.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                // 512 KiB of page cache per connection (SQLite's default is 2 MiB): the OS caches
-                // the file for all of them, and memory per replica stays small. In WAL mode a
-                // reader's cache is emptied anyway whenever a write has been committed since.
-                .pragma("cache_size", "-512")
-                .create_if_missing(true)
-        });
+        opts.map_sqlx_sqlite_opts(|o| sqlite_options(o, READ_CACHE_KIB));
     } else {
         opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
     }
@@ -75,6 +65,7 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
         // the process, instead of sleeping in SQLite's busy handler (which backs off for up to
         // 100 ms at a time and so makes the tail latency of writes).
         opts.max_connections(1).min_connections(1);
+        opts.map_sqlx_sqlite_opts(|o| sqlite_options(o, WRITE_CACHE_KIB));
         let mut writer = Database::connect(opts).await?;
         counter.attach(&mut writer);
         writer
@@ -83,6 +74,31 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
     };
     let reads = reads::Reads::open(&db, max, counter.clone()).await?;
     Ok(Pools { db, writer, reads, statements: counter })
+}
+
+/// Page cache of a reading SQLite connection, in KiB (SQLite's default is 2 MiB): the OS caches
+/// the file for all of them, and memory per replica stays small. In WAL mode a reader's cache is
+/// emptied anyway whenever a write has been committed since.
+const READ_CACHE_KIB: u32 = 512;
+
+/// Page cache of the SQLite writer, in KiB. A group of bookings dirties a leaf of each of a dozen
+/// indexes per booking, scattered over the file. In a reader's 512 KiB (128 pages) a group spilled
+/// dirty pages to the WAL before its commit, wrote them there again at the commit and read them
+/// back to checksum them, and the writer read most pages again from the file for the next group.
+/// This holds what a group touches; SQLite fills it only as far as pages are used.
+const WRITE_CACHE_KIB: u32 = 4096;
+
+/// The options of every SQLite connection, with a page cache of `cache_kib` KiB.
+fn sqlite_options(
+    o: sea_orm::sqlx::sqlite::SqliteConnectOptions,
+    cache_kib: u32,
+) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .pragma("cache_size", format!("-{cache_kib}"))
+        .create_if_missing(true)
 }
 
 /// Longest `serve` or `migrate` waits for the database at start before it gives up with a message
