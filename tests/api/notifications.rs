@@ -329,27 +329,49 @@ async fn email_reminders_may_not_be_set_to_null() {
 
 #[tokio::test]
 async fn a_booking_is_one_select_and_four_inserts_its_emails_included_sent_to_sqlite_at_once() {
-    let c = Clinic::open_with("Europe/Berlin", &[]).await;
+    let c = Clinic::open_with(
+        "Europe/Berlin",
+        &[("WEBHOOK_ALLOW_HTTP", "true"), ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")],
+    )
+    .await;
     let day = upcoming(1, 7);
     // Only the id back, so that the count is the booking's own (no fields resolved after it).
     let create = "mutation($i: CreateAppointmentInput!) { createAppointment(input: $i) { id } }";
     // The fewest of three bookings: a login check that missed its cache under load only adds.
-    let mut fewest = u64::MAX;
-    for hhmm in ["09:00", "10:00", "11:00"] {
-        let starts = utc_of_local(day, hhmm, "Europe/Berlin");
-        let input = json!({ "i": { "doctorId": c.doctor.id, "startsAt": starts, "reasonForVisit": "Check-up" } });
-        let (n, body) = c.app.statements_for(Some(&c.patient.access), create, input).await;
-        assert!(body["errors"].is_null(), "{body}");
-        fewest = fewest.min(n);
-    }
+    let fewest = |times: [&'static str; 3]| {
+        let c = &c;
+        async move {
+            let mut fewest = u64::MAX;
+            for hhmm in times {
+                let starts = utc_of_local(day, hhmm, "Europe/Berlin");
+                let input =
+                    json!({ "i": { "doctorId": c.doctor.id, "startsAt": starts, "reasonForVisit": "Check-up" } });
+                let (n, body) = c.app.statements_for(Some(&c.patient.access), create, input).await;
+                assert!(body["errors"].is_null(), "{body}");
+                fewest = fewest.min(n);
+            }
+            fewest
+        }
+    };
+    let without_endpoints = fewest(["09:00", "10:00", "11:00"]).await;
     assert_eq!(rows(&c).await.len(), 12, "two notifications and two reminders each");
     // One SELECT (the doctor with profile, availability and time off, the patient with profile:
-    // everything checked, and both people as the emails name them), then one INSERT each for the
-    // appointment, its event, the audit entry and all the emails, nothing read back: on SQLite
-    // sent as one call, on PostgreSQL one by one, with one NOTIFY for the event and the senders,
-    // after the advisory locks of the doctor and the patient (one statement). (Was 11 and 13.)
-    // Plus one indexed SELECT of the active webhook endpoints, in the transaction, whose deliveries
-    // would be one more INSERT in the same call (there are none here). (Was 7 and 2 before webhooks.)
-    let expected = if c.app.database_url.starts_with("postgres") { 8 } else { 3 };
-    assert_eq!(fewest, expected);
+    // everything checked, and both people as the emails name them; and whether any webhook
+    // endpoint is active), then one INSERT each for the appointment, its event, the audit entry
+    // and all the emails, nothing read back: on SQLite sent as one call, on PostgreSQL one by one,
+    // with one NOTIFY for the event and the senders, after the advisory locks of the doctor and
+    // the patient (one statement). (Was 11 and 13; 3 and 8 while the active endpoints were read
+    // by a SELECT of their own whether there were any.)
+    let postgres = c.app.database_url.starts_with("postgres");
+    assert_eq!(without_endpoints, if postgres { 7 } else { 2 });
+    // With an active endpoint (subscribed to another event: nothing to deliver), its lookup in the
+    // transaction is one more SELECT; a delivery would be one more INSERT in the same call.
+    let hook = "mutation($u: String!, $e: [WebhookEvent!]!) { createWebhookEndpoint(url: $u, events: $e) { secret } }";
+    let body = c
+        .app
+        .gql(Some(&c.admin.access), hook, json!({ "u": "http://127.0.0.1:9/hook", "e": ["APPOINTMENT_CANCELLED"] }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let with_an_endpoint = fewest(["13:00", "14:00", "15:00"]).await;
+    assert_eq!(with_an_endpoint, without_endpoints + 1);
 }

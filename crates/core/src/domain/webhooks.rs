@@ -518,8 +518,18 @@ pub fn appointment_event(kind: crate::db::entities::appointment_event::Appointme
     }
 }
 
+/// What a writer already knows of the webhook endpoints, read inside its transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoints {
+    /// Not known: the deliveries' statement reads the active endpoints.
+    Unknown,
+    /// None is active: there is nothing to deliver, and nothing to read.
+    NoneActive,
+}
+
 /// The deliveries of an appointment's event (see [`deliveries_statement`]): `data` holds
-/// `appointmentId`, `doctorId`, `patientId`, `status`, `startsAt`, `endsAt`, nothing else.
+/// `appointmentId`, `doctorId`, `patientId`, `status`, `startsAt`, `endsAt`, nothing else. None,
+/// without a statement, when `endpoints` says that no endpoint is active.
 ///
 /// # Errors
 /// Internal only.
@@ -528,7 +538,11 @@ pub async fn deliveries_for_appointment<C: ConnectionTrait>(
     appt: &appointment::Model,
     kind: crate::db::entities::appointment_event::AppointmentEventKind,
     at: DateTime<Utc>,
+    endpoints: Endpoints,
 ) -> AppResult<Option<Statement>> {
+    if endpoints == Endpoints::NoneActive {
+        return Ok(None);
+    }
     let data = json!({
         "appointmentId": appt.id,
         "doctorId": appt.doctor_id,

@@ -36,6 +36,7 @@ use crate::{
         schedule::{Rule, Weekday},
         validation,
         visit_types::{self, Policy, Terms},
+        webhooks,
     },
     error::{AppError, AppResult, Clash},
     events::EventNotice,
@@ -87,6 +88,8 @@ pub struct Cleared {
     pub blocked_from: DateTime<Utc>,
     pub blocked_until: DateTime<Utc>,
     pub parties: Parties,
+    /// What the facts said of the webhook endpoints (none active: no deliveries to look for).
+    pub endpoints: webhooks::Endpoints,
 }
 
 /// A booking request once the viewer's side is settled: what the job needs, owned (it may run
@@ -356,7 +359,7 @@ pub(super) async fn book(
             (r, cleared)
         }
     };
-    let Cleared { terms, ends_at, blocked_from, blocked_until, parties } = cleared;
+    let Cleared { terms, ends_at, blocked_from, blocked_until, parties, endpoints } = cleared;
     let policy = terms.policy;
 
     let appt = appointment::Model {
@@ -418,6 +421,7 @@ pub(super) async fn book(
         Some(&parties),
         Some(insert),
         mail,
+        endpoints,
     )
     .await?;
     Ok((appt, notice, parties))
@@ -485,6 +489,7 @@ async fn clear_locked(txn: &DatabaseTransaction, r: &Request, now: DateTime<Utc>
         blocked_from,
         blocked_until,
         parties: Parties { doctor: doctor.person, patient: patient.person, tz },
+        endpoints: if facts.endpoints_active { webhooks::Endpoints::Unknown } else { webhooks::Endpoints::NoneActive },
     })
 }
 
@@ -513,6 +518,9 @@ struct Facts {
     /// Whether the doctor or the patient has a hold still `LIVE` whose time has run out: its row
     /// in `calendar_blocks` must go before anything is written.
     expired_holds: bool,
+    /// Whether any webhook endpoint is active (when none is, the event's deliveries are not
+    /// looked for: a statement less in the booking).
+    endpoints_active: bool,
 }
 
 struct VisitTypeFacts {
@@ -553,7 +561,8 @@ vt.active, vt.patient_bookable, vt.duration_minutes, vt.buffer_before_minutes, v
 vt.min_notice_minutes, vt.horizon_days, vt.patient_cancel_cutoff_minutes, vt.patient_reschedule_cutoff_minutes, \
 (EXISTS (SELECT 1 FROM slot_holds h WHERE h.doctor_id = $1 AND h.status = 'LIVE' AND h.expires_at <= $4) \
 OR EXISTS (SELECT 1 FROM slot_holds h WHERE h.patient_id = $2 AND h.status = 'LIVE' AND h.expires_at <= $4)), \
-p.phone, p.sms_reminders \
+p.phone, p.sms_reminders, \
+EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.active) \
 FROM users d \
 LEFT JOIN doctor_profiles dp ON dp.user_id = d.id \
 LEFT JOIN users p ON p.id = $2 \
@@ -580,6 +589,7 @@ impl Facts {
                 upcoming_with_doctor: 0,
                 visit_type: None,
                 expired_holds: false,
+                endpoints_active: false,
             });
         };
         let person = |r: &QueryResult, at: usize, id: Uuid| -> Result<Person, DbErr> {
@@ -651,6 +661,7 @@ impl Facts {
             upcoming_with_doctor,
             visit_type,
             expired_holds: first.try_get_by_index(29)?,
+            endpoints_active: first.try_get_by_index(32)?,
         })
     }
 }

@@ -57,7 +57,8 @@ pub(super) async fn record<C: ConnectionTrait>(
     parties: Option<&Parties>,
     change: Option<Statement>,
 ) -> Result<EventNotice, Failure> {
-    record_with(store, txn, appt, kind, moved_from, actor, at, parties, change, Mail::All).await
+    record_with(store, txn, appt, kind, moved_from, actor, at, parties, change, Mail::All, webhooks::Endpoints::Unknown)
+        .await
 }
 
 /// [`record`], writing only `mail`'s emails of the event: an occurrence of a recurring series
@@ -74,6 +75,7 @@ pub(super) async fn record_with<C: ConnectionTrait>(
     parties: Option<&Parties>,
     change: Option<Statement>,
     mail: Mail,
+    endpoints: webhooks::Endpoints,
 ) -> Result<EventNotice, Failure> {
     let backend = txn.get_database_backend();
     let action = match kind {
@@ -92,7 +94,7 @@ pub(super) async fn record_with<C: ConnectionTrait>(
     writes.extend(audit::insert_statement(backend, actor, action, [Some(appt.id)], at));
     let freed = matches!(kind, AppointmentEventKind::Cancelled | AppointmentEventKind::Rescheduled);
     writes.extend(waitlist_marks::on_appointment_change(backend, appt, freed, at));
-    let deliveries = webhooks::deliveries_for_appointment(txn, appt, kind, at).await?;
+    let deliveries = webhooks::deliveries_for_appointment(txn, appt, kind, at, endpoints).await?;
     let written = Written { emails: emails.is_some(), deliveries: deliveries.is_some() };
     writes.extend(emails);
     writes.extend(deliveries);

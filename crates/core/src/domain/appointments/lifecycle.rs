@@ -15,7 +15,7 @@ use crate::{
     auth::viewer::Viewer,
     db::{begin_write, entities::appointment},
     domain::Store,
-    domain::{privacy::AppointmentPart as Party, schedule::DoctorCalendar, validation, visit_types},
+    domain::{privacy::AppointmentPart as Party, schedule::DoctorCalendar, validation, visit_types, webhooks},
     error::{AppError, AppResult, Refusal},
     events::EventNotice,
 };
@@ -129,7 +129,20 @@ pub(super) async fn apply(
     }
     model.updated_at = Set(now);
     let appt = model.update(txn).await?;
-    let notice = record_with(store, txn, &appt, kind, None, Some(viewer.id()), now, None, None, mail).await?;
+    let notice = record_with(
+        store,
+        txn,
+        &appt,
+        kind,
+        None,
+        Some(viewer.id()),
+        now,
+        None,
+        None,
+        mail,
+        webhooks::Endpoints::Unknown,
+    )
+    .await?;
     Ok((appt, notice))
 }
 
