@@ -84,8 +84,9 @@ const READ_CACHE_KIB: u32 = 512;
 /// Page cache of the SQLite writer, in KiB. A group of bookings dirties a leaf of each of a dozen
 /// indexes per booking, scattered over the file. In a reader's 512 KiB (128 pages) a group spilled
 /// dirty pages to the WAL before its commit, wrote them there again at the commit and read them
-/// back to checksum them, and the writer read most pages again from the file for the next group.
-/// This holds what a group touches; SQLite fills it only as far as pages are used.
+/// back to checksum them, and the writer read the pages it had evicted again for the next group.
+/// This holds what a group changes; SQLite fills it only as far as pages are used (BENCHMARKS.md,
+/// "The SQLite writer's I/O").
 const WRITE_CACHE_KIB: u32 = 4096;
 
 /// The options of every SQLite connection, with a page cache of `cache_kib` KiB.
