@@ -13,7 +13,8 @@ use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const INDEXES: [(&str, &str); 2] = [
+/// The indexes: name, then the statement that makes it.
+pub(crate) const INDEXES: [(&str, &str); 2] = [
     (
         "idx_appointments_doctor_active_ends",
         "CREATE INDEX idx_appointments_doctor_active_ends ON appointments (doctor_id, ends_at, starts_at)
