@@ -4,9 +4,14 @@
 //! (the WAL frames of every page touched, the lock taken and given back, a round trip to the
 //! connection's thread for `BEGIN` and for `COMMIT`). So on SQLite one task owns the write path
 //! for [`WriteQueue::run`]: it takes every job waiting (up to [`MAX_GROUP`]) and runs them in one
-//! `BEGIN IMMEDIATE … COMMIT`, each inside a `SAVEPOINT` of its own. A job that fails (a rule, a
-//! constraint such as the overlap triggers) is rolled back to its savepoint and the others go on;
-//! every job is answered only after the group's commit, with its own result. If the group itself
+//! `BEGIN IMMEDIATE … COMMIT`. A group first runs straight, its jobs one after the other with no
+//! savepoint (a savepoint costs a round trip per job and a copy of every page the job changes);
+//! when every job succeeds it commits. When one fails or panics, nothing of that run is kept and
+//! the group runs again, each job inside a `SAVEPOINT` of its own: a job that fails (a rule, a
+//! constraint such as the overlap triggers) is rolled back to its savepoint and the others go on.
+//! After a group whose savepoints caught a failure, the next group starts with savepoints; after
+//! one without, straight again (so a stream of clashing bookings is not run twice per group).
+//! Every job is answered only after the group's commit, with its own result. If the group itself
 //! fails (a savepoint that cannot be taken or released, or the commit), nothing of it is kept and
 //! every job is run again alone, in a transaction of its own, and answered from that run: a job is
 //! never told it succeeded by a commit that did not happen, and never told of a conflict found
@@ -226,6 +231,8 @@ where
 /// The SQLite writer's loop: a group per wake-up, until every [`WriteQueue`] is dropped.
 async fn serve(writer: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>, counts: Arc<Counts>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
+    // Whether the next group runs straight first: not right after a group where a job failed.
+    let mut straight_first = true;
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         group.retain(|job| job.wanted());
         if group.len() == 1 {
@@ -233,7 +240,11 @@ async fn serve(writer: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Bo
                 alone(&writer, job).await;
             }
         } else if !group.is_empty() {
-            together(&writer, std::mem::take(&mut group), &counts).await;
+            let jobs = std::mem::take(&mut group);
+            let left = if straight_first { straight(&writer, jobs, &counts).await } else { Some(jobs) };
+            if let Some(jobs) = left {
+                straight_first = together(&writer, jobs, &counts).await;
+            }
         }
         group.clear();
     }
@@ -267,26 +278,64 @@ async fn alone(writer: &DatabaseConnection, mut job: Box<dyn Job>) {
     }
 }
 
-/// Jobs in one transaction, a savepoint each; on a failure of the group, each again alone.
-async fn together(writer: &DatabaseConnection, jobs: Vec<Box<dyn Job>>, counts: &Counts) {
+/// Jobs in one transaction without savepoints, committed when every one succeeded (and on a
+/// failed commit each again alone, as [`together`] does). `Some`: a job failed or panicked (or
+/// the transaction could not begin), nothing of this run is kept, and the jobs are handed back,
+/// unanswered, to run with savepoints.
+async fn straight(
+    writer: &DatabaseConnection,
+    mut jobs: Vec<Box<dyn Job>>,
+    counts: &Counts,
+) -> Option<Vec<Box<dyn Job>>> {
+    let Ok(txn) = begin_write(writer).await else { return Some(jobs) };
+    for job in &mut jobs {
+        if run_caught(job, &txn).await != Some(true) {
+            let _ = txn.rollback().await;
+            return Some(jobs);
+        }
+    }
+    match txn.commit().await {
+        Ok(()) => {
+            counts.groups.fetch_add(1, Ordering::Relaxed);
+            counts.grouped_jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+            for job in jobs {
+                job.answer(None);
+            }
+        }
+        Err(e) => {
+            let reason = crate::error::describe_db_err(&e);
+            tracing::warn!(%reason, "a group of writes failed to commit; running each alone");
+            for job in jobs {
+                alone(writer, job).await;
+            }
+        }
+    }
+    None
+}
+
+/// Jobs in one transaction, a savepoint each; on a failure of the group, each again alone. True
+/// when every job succeeded and the group committed.
+async fn together(writer: &DatabaseConnection, jobs: Vec<Box<dyn Job>>, counts: &Counts) -> bool {
     let txn = match begin_write(writer).await {
         Ok(txn) => txn,
         Err(e) => {
             for job in jobs {
                 job.answer(Some(e.clone()));
             }
-            return;
+            return false;
         }
     };
     // One round trip between two jobs (the end of one savepoint and the start of the next); the
     // last job's savepoint ends with the commit.
     let mut kept = Vec::with_capacity(jobs.len());
     let mut broken = txn.execute_unprepared("SAVEPOINT job").await.is_err();
+    let mut all_succeeded = true;
     let last = jobs.len().saturating_sub(1);
     let mut rest = jobs.into_iter().enumerate();
     while !broken {
         let Some((i, mut job)) = rest.next() else { break };
         let ran = run_caught(&mut job, &txn).await;
+        all_succeeded &= ran == Some(true);
         let next = match (ran == Some(true), i == last) {
             (true, false) => Some("RELEASE job; SAVEPOINT job"),
             (false, false) => Some("ROLLBACK TO job; RELEASE job; SAVEPOINT job"),
@@ -311,7 +360,7 @@ async fn together(writer: &DatabaseConnection, jobs: Vec<Box<dyn Job>>, counts: 
                 for job in kept {
                     job.answer(None);
                 }
-                return;
+                return all_succeeded;
             }
             Err(e) => {
                 let reason = crate::error::describe_db_err(&e);
@@ -325,6 +374,7 @@ async fn together(writer: &DatabaseConnection, jobs: Vec<Box<dyn Job>>, counts: 
     for job in kept {
         alone(writer, job).await;
     }
+    false
 }
 
 #[cfg(test)]
@@ -448,7 +498,7 @@ mod tests {
         assert!(matches!(&out[1], Err(DbErr::Custom(m)) if m == "job 2 refused"), "{out:?}");
         assert!(matches!(out[2], Ok(3)), "{out:?}");
         assert_eq!(stored(&writer).await, BTreeSet::from([1, 3]));
-        assert_eq!(runs.load(Ordering::Relaxed), 3, "each ran once");
+        assert_eq!(runs.load(Ordering::Relaxed), 5, "straight up to job 2, then each in its savepoint");
         assert_eq!(q.stats(), WriteStats { in_flight: 0, groups: 1, grouped_jobs: 3 });
     }
 
@@ -471,7 +521,7 @@ mod tests {
         assert!(matches!(&out[2], Err(DbErr::Custom(m)) if m == "job 12 refused"), "{out:?}");
         assert_eq!(stored(&writer).await, BTreeSet::from([10]));
         let runs = [a.load(Ordering::Relaxed), b.load(Ordering::Relaxed), c.load(Ordering::Relaxed)];
-        assert_eq!(runs, [2, 2, 2], "in the group, then alone");
+        assert_eq!(runs, [3, 3, 3], "straight, with savepoints, then alone");
         assert_eq!(q.stats(), WriteStats { in_flight: 0, groups: 0, grouped_jobs: 0 });
     }
 
@@ -517,8 +567,60 @@ mod tests {
                 Ok(txn.execute_unprepared("UPDATE big SET v = printf('%.1000c', 'y')").await?.rows_affected())
             })
         }
-        let out = in_one_group(&q, vec![q.run(rewrite), q.run(rewrite)]).await;
-        assert!(matches!(out[..], [Ok(4000), Ok(4000)]), "{out:?}");
+        // A job that fails sends the group to its savepoints.
+        fn refuse(_txn: &DatabaseTransaction) -> JobFuture<'_, Result<u64, DbErr>> {
+            Box::pin(async { Err(DbErr::Custom("refused".to_owned())) })
+        }
+        type Rewrite = for<'a> fn(&'a DatabaseTransaction) -> JobFuture<'a, Result<u64, DbErr>>;
+        let jobs: [Rewrite; 3] = [rewrite, refuse, rewrite];
+        let out = in_one_group(&q, jobs.map(|j| q.run(j)).into()).await;
+        assert!(matches!(out[..], [Ok(4000), Err(_), Ok(4000)]), "{out:?}");
         assert_eq!(q.stats().groups, 1, "together, each in its savepoint");
+    }
+
+    /// A job that notes whether it runs inside a savepoint (only there does it find one named
+    /// `job`; rolling back to it undoes nothing, as the job has written nothing), then fails or
+    /// succeeds.
+    fn probe(
+        seen: &Arc<std::sync::Mutex<Vec<bool>>>,
+        fail: bool,
+    ) -> impl for<'a> FnMut(&'a DatabaseTransaction) -> JobFuture<'a, Result<(), DbErr>> + Send + 'static {
+        let seen = seen.clone();
+        move |txn| {
+            let seen = seen.clone();
+            Box::pin(async move {
+                let in_savepoint = txn.execute_unprepared("ROLLBACK TO job").await.is_ok();
+                seen.lock().unwrap().push(in_savepoint);
+                if fail { Err(DbErr::Custom("refused".to_owned())) } else { Ok(()) }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_runs_straight_until_a_job_fails_and_after_a_failure_starts_with_savepoints() {
+        let (_dir, _writer, q) = queue().await;
+        let seen = || Arc::new(std::sync::Mutex::new(Vec::new()));
+        let taken = |s: &Arc<std::sync::Mutex<Vec<bool>>>| std::mem::take(&mut *s.lock().unwrap());
+
+        // Every job succeeds: one run each, no savepoint.
+        let (a, b) = (seen(), seen());
+        let out = in_one_group(&q, vec![q.run(probe(&a, false)), q.run(probe(&b, false))]).await;
+        assert!(out.iter().all(Result::is_ok), "{out:?}");
+        assert_eq!((taken(&a), taken(&b)), (vec![false], vec![false]));
+
+        // The second fails: straight, then again with savepoints; the third ran only there.
+        let (a, b, c) = (seen(), seen(), seen());
+        let out =
+            in_one_group(&q, vec![q.run(probe(&a, false)), q.run(probe(&b, true)), q.run(probe(&c, false))]).await;
+        assert!(out[0].is_ok() && out[1].is_err() && out[2].is_ok(), "{out:?}");
+        assert_eq!((taken(&a), taken(&b), taken(&c)), (vec![false, true], vec![false, true], vec![true]));
+
+        // After a failure, the next group starts with savepoints; after a clean one, straight.
+        let (a, b) = (seen(), seen());
+        in_one_group(&q, vec![q.run(probe(&a, false)), q.run(probe(&b, false))]).await;
+        assert_eq!((taken(&a), taken(&b)), (vec![true], vec![true]));
+        in_one_group(&q, vec![q.run(probe(&a, false)), q.run(probe(&b, false))]).await;
+        assert_eq!((taken(&a), taken(&b)), (vec![false], vec![false]));
+        assert_eq!(q.stats().groups, 4);
     }
 }
