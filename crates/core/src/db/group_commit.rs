@@ -295,22 +295,35 @@ async fn straight(
         }
     }
     match txn.commit().await {
-        Ok(()) => {
-            counts.groups.fetch_add(1, Ordering::Relaxed);
-            counts.grouped_jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
-            for job in jobs {
-                job.answer(None);
-            }
-        }
+        Ok(()) => committed(jobs, counts),
         Err(e) => {
-            let reason = crate::error::describe_db_err(&e);
-            tracing::warn!(%reason, "a group of writes failed to commit; running each alone");
-            for job in jobs {
-                alone(writer, job).await;
-            }
+            uncommitted(&e);
+            each_alone(writer, jobs).await;
         }
     }
     None
+}
+
+/// Answers the jobs of a group that committed, each with its own result.
+fn committed(jobs: Vec<Box<dyn Job>>, counts: &Counts) {
+    counts.groups.fetch_add(1, Ordering::Relaxed);
+    counts.grouped_jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+    for job in jobs {
+        job.answer(None);
+    }
+}
+
+/// Logs a group's failed commit (its jobs are then run again alone).
+fn uncommitted(e: &DbErr) {
+    let reason = crate::error::describe_db_err(e);
+    tracing::warn!(%reason, "a group of writes failed to commit; running each alone");
+}
+
+/// Runs each job again alone, in order, and answers it from that run.
+async fn each_alone(writer: &DatabaseConnection, jobs: Vec<Box<dyn Job>>) {
+    for job in jobs {
+        alone(writer, job).await;
+    }
 }
 
 /// Jobs in one transaction, a savepoint each; on a failure of the group, each again alone. True
@@ -355,25 +368,16 @@ async fn together(writer: &DatabaseConnection, jobs: Vec<Box<dyn Job>>, counts: 
     if !broken {
         match txn.commit().await {
             Ok(()) => {
-                counts.groups.fetch_add(1, Ordering::Relaxed);
-                counts.grouped_jobs.fetch_add(kept.len() as u64, Ordering::Relaxed);
-                for job in kept {
-                    job.answer(None);
-                }
+                committed(kept, counts);
                 return all_succeeded;
             }
-            Err(e) => {
-                let reason = crate::error::describe_db_err(&e);
-                tracing::warn!(%reason, "a group of writes failed to commit; running each alone");
-            }
+            Err(e) => uncommitted(&e),
         }
     } else {
         tracing::warn!("a group of writes failed; running each alone");
         let _ = txn.rollback().await;
     }
-    for job in kept {
-        alone(writer, job).await;
-    }
+    each_alone(writer, kept).await;
     false
 }
 
