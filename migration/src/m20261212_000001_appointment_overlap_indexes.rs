@@ -14,7 +14,7 @@ use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 pub struct Migration;
 
 /// The indexes: name, then the statement that makes it.
-pub(crate) const INDEXES: [(&str, &str); 2] = [
+const INDEXES: [(&str, &str); 2] = [
     (
         "idx_appointments_doctor_active_ends",
         "CREATE INDEX idx_appointments_doctor_active_ends ON appointments (doctor_id, ends_at, starts_at)
@@ -30,24 +30,36 @@ pub(crate) const INDEXES: [(&str, &str); 2] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for (_, create) in INDEXES {
-            db.execute_unprepared(create).await?;
-        }
-        Ok(())
+        make(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for (name, _) in INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}")).await?;
-        }
-        Ok(())
+        remove(manager).await
     }
+}
+
+/// Makes the indexes (SQLite only; PostgreSQL never had them). Also the `down` of
+/// `m20261225_000001_drop_appointment_overlap_indexes`.
+pub(crate) async fn make(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DbBackend::Sqlite {
+        return Ok(());
+    }
+    let db = manager.get_connection();
+    for (_, create) in INDEXES {
+        db.execute_unprepared(create).await?;
+    }
+    Ok(())
+}
+
+/// Drops the indexes (SQLite only). Also the `up` of
+/// `m20261225_000001_drop_appointment_overlap_indexes`.
+pub(crate) async fn remove(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DbBackend::Sqlite {
+        return Ok(());
+    }
+    let db = manager.get_connection();
+    for (name, _) in INDEXES {
+        db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}")).await?;
+    }
+    Ok(())
 }

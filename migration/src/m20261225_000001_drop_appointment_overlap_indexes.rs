@@ -6,10 +6,10 @@
 //! reminders read `(doctor_id, starts_at, id)`, `(patient_id, starts_at, id)` and the patient's
 //! upcoming index. Each booking still wrote a leaf of each of the two, scattered over the file
 //! (two of the ~13 pages a booking writes to the WAL). PostgreSQL never had them.
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
 
-// The indexes as that migration made them (`down` makes them again).
-use super::m20261212_000001_appointment_overlap_indexes::INDEXES;
+// What that migration does and undoes, the other way round.
+use super::m20261212_000001_appointment_overlap_indexes::{make, remove};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -17,24 +17,10 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for (name, _) in INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}")).await?;
-        }
-        Ok(())
+        remove(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for (_, create) in INDEXES {
-            db.execute_unprepared(create).await?;
-        }
-        Ok(())
+        make(manager).await
     }
 }
