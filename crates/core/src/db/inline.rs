@@ -60,8 +60,8 @@ impl Inline {
             let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| to_db_err(&e))?;
             // Never wait for a lock: read elsewhere instead.
             conn.busy_timeout(Duration::ZERO).map_err(|e| to_db_err(&e))?;
-            // As the other connections (see `db::connect`).
-            conn.pragma_update(None, "cache_size", -512).map_err(|e| to_db_err(&e))?;
+            // As the other reading connections (see `db::connect`).
+            conn.pragma_update(None, "cache_size", -i64::from(super::READ_CACHE_KIB)).map_err(|e| to_db_err(&e))?;
             idle.push(conn);
         }
         Ok(Some(Self { idle: Shelf::new(idle), statements, answered: AtomicU64::new(0) }))

@@ -79,7 +79,7 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools, D
 /// Page cache of a reading SQLite connection, in KiB (SQLite's default is 2 MiB): the OS caches
 /// the file for all of them, and memory per replica stays small. In WAL mode a reader's cache is
 /// emptied anyway whenever a write has been committed since.
-const READ_CACHE_KIB: u32 = 512;
+pub(super) const READ_CACHE_KIB: u32 = 512;
 
 /// Page cache of the SQLite writer, in KiB. A group of bookings dirties a leaf of each of a dozen
 /// indexes per booking, scattered over the file. In a reader's 512 KiB (128 pages) a group spilled
