@@ -73,10 +73,11 @@ impl Mailer {
         }
     }
 
-    /// Writes `emails` to the outbox folder, each as `<id>.eml`, whole or not at all (a retry after a
-    /// crash replaces the same file), in one call to the blocking pool for them all: each hand-over to a blocking
-    /// thread and back costs more than writing a small file. The outcomes are in `emails`' order,
-    /// described as [`Self::deliver`]'s; with SMTP configured, every one is an error.
+    /// Writes `emails` to the outbox folder, each as `<id>.eml`, whole or not at all (a retry after
+    /// a crash replaces the same file), in one call to the blocking pool for them all: each
+    /// hand-over to a blocking thread and back costs more than writing a small file. The outcomes
+    /// are in `emails`' order, described as [`Self::deliver`]'s; with SMTP configured, every one is
+    /// an error.
     pub async fn write_files(&self, emails: &[outbox_email::Model]) -> Vec<Result<(), String>> {
         let Transport::Outbox(dir) = &self.transport else {
             return emails.iter().map(|_| Err("the outbox folder is not configured".to_owned())).collect();
