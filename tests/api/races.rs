@@ -77,3 +77,28 @@ async fn simultaneous_reschedules_into_one_slot_let_one_through() {
     let conflicts = results.iter().filter(|r| code(r) == Some("CONFLICT")).count();
     assert_eq!((ok, conflicts), (1, 7), "{results:?}");
 }
+
+/// Bookings of different times fired at once beside clashing ones: on SQLite the writer commits
+/// them in groups, each booking's writes sent with the next one's first statement. Every booking
+/// that succeeded has its appointment, event, audit entry and emails; the refused ones nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distinct_and_clashing_bookings_at_once_each_write_all_their_rows_or_none() {
+    let c = Clinic::open("UTC").await;
+    let patients: Vec<Session> = join_all((0..12).map(|_| c.app.patient())).await;
+    // The k-th half hour from 08:00.
+    let slot = |k: usize| format!("{:02}:{:02}", 8 + k / 2, (k % 2) * 30);
+    for round in 0..2 {
+        // Six patients at six times of their own, six at a seventh.
+        let results = join_all(patients.iter().enumerate().map(|(i, p)| {
+            let k = 7 * round + if i % 2 == 0 { i / 2 } else { 6 };
+            c.book(p, json!({ "doctorId": c.doctor.id, "startsAt": at(&slot(k)) }))
+        }))
+        .await;
+        assert_eq!(outcome(&results), (7, 5), "round {round}: {results:?}");
+    }
+    assert_eq!(c.app.count_rows("appointments").await, 14);
+    assert_eq!(c.app.count_rows("appointment_events").await, 14);
+    assert_eq!(c.app.count_rows("audit_log WHERE action = 'appointment.create'").await, 14);
+    let with_emails = "(SELECT DISTINCT appointment_id FROM outbox WHERE appointment_id IS NOT NULL) AS a";
+    assert_eq!(c.app.count_rows(with_emails).await, 14);
+}

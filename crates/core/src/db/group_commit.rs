@@ -18,6 +18,10 @@
 //! against writes that were not committed. A single waiting job runs alone from the start (no
 //! savepoint).
 //!
+//! In a straight run, a job submitted with [`WriteQueue::run_carrying`] hands its last writes to
+//! the group, which sends them to SQLite with the next job's first statement: see
+//! [`crate::db::batch`].
+//!
 //! On PostgreSQL, which takes concurrent writers, a job runs in the caller's task in a transaction
 //! of its own, as before: there is nothing to gain from queueing behind one connection.
 //!
@@ -40,7 +44,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::REQUEST_ID;
-use super::{BACKGROUND, begin_write};
+use super::{BACKGROUND, batch, begin_write};
 
 /// The future of one run of a job, borrowing its transaction.
 pub type JobFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -136,6 +140,30 @@ impl WriteQueue {
         T: Send + 'static,
         E: From<DbErr> + Send + 'static,
     {
+        self.submit(job, false).await
+    }
+
+    /// [`Self::run`] for a job that begins with [`batch::query_one_after_carried`] (or
+    /// [`batch::flush_carried`]) and ends with [`batch::execute_last`]: in a group's straight run,
+    /// its last writes are sent with the next job's first statement (a round trip less per job).
+    ///
+    /// # Errors
+    /// As [`Self::run`].
+    pub async fn run_carrying<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        F: for<'a> FnMut(&'a DatabaseTransaction) -> JobFuture<'a, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbErr> + Send + 'static,
+    {
+        self.submit(job, true).await
+    }
+
+    async fn submit<T, E, F>(&self, job: F, carries: bool) -> Result<T, E>
+    where
+        F: for<'a> FnMut(&'a DatabaseTransaction) -> JobFuture<'a, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbErr> + Send + 'static,
+    {
         match &self.inner {
             Inner::Direct(writer) => {
                 let _in_flight = InFlight::new(&self.counts.in_flight);
@@ -161,6 +189,7 @@ impl WriteQueue {
                     span: tracing::Span::current(),
                     request_id: REQUEST_ID.try_with(Clone::clone).ok(),
                     background: BACKGROUND.try_with(|()| ()).is_ok(),
+                    carries,
                 });
                 queue.send(job).map_err(|_| DbErr::Custom(LOST.to_owned()))?;
                 // Counted once queued: a job counted in flight is one the writer can take.
@@ -179,6 +208,8 @@ trait Job: Send {
     fn answer(self: Box<Self>, failed: Option<DbErr>);
     /// Whether the caller still waits for the answer.
     fn wanted(&self) -> bool;
+    /// Whether it was submitted with [`WriteQueue::run_carrying`].
+    fn carries(&self) -> bool;
 }
 
 struct Typed<F, T, E> {
@@ -188,6 +219,7 @@ struct Typed<F, T, E> {
     span: tracing::Span,
     request_id: Option<String>,
     background: bool,
+    carries: bool,
 }
 
 impl<F, T, E> Job for Typed<F, T, E>
@@ -225,6 +257,10 @@ where
 
     fn wanted(&self) -> bool {
         !self.answer.is_closed()
+    }
+
+    fn carries(&self) -> bool {
+        self.carries
     }
 }
 
@@ -279,20 +315,32 @@ async fn alone(writer: &DatabaseConnection, mut job: Box<dyn Job>) {
 }
 
 /// Jobs in one transaction without savepoints, committed when every one succeeded (and on a
-/// failed commit each again alone, as [`together`] does). `Some`: a job failed or panicked (or
-/// the transaction could not begin), nothing of this run is kept, and the jobs are handed back,
-/// unanswered, to run with savepoints.
+/// failed commit each again alone, as [`together`] does). `Some`: a job failed or panicked, or a
+/// write one handed over failed (or the transaction could not begin), nothing of this run is kept,
+/// and the jobs are handed back, unanswered, to run with savepoints.
 async fn straight(
     writer: &DatabaseConnection,
     mut jobs: Vec<Box<dyn Job>>,
     counts: &Counts,
 ) -> Option<Vec<Box<dyn Job>>> {
     let Ok(txn) = begin_write(writer).await else { return Some(jobs) };
-    for job in &mut jobs {
-        if run_caught(job, &txn).await != Some(true) {
-            let _ = txn.rollback().await;
-            return Some(jobs);
+    let ran = batch::carrying(async {
+        for job in &mut jobs {
+            // What the job before handed over runs first, unless this job takes it along.
+            if !job.carries() && batch::flush_carried(&txn).await.is_err() {
+                return false;
+            }
+            batch::let_carry(job.carries());
+            if run_caught(job, &txn).await != Some(true) {
+                return false;
+            }
         }
+        batch::flush_carried(&txn).await.is_ok()
+    })
+    .await;
+    if !ran {
+        let _ = txn.rollback().await;
+        return Some(jobs);
     }
     match txn.commit().await {
         Ok(()) => committed(jobs, counts),
@@ -598,6 +646,98 @@ mod tests {
                 if fail { Err(DbErr::Custom("refused".to_owned())) } else { Ok(()) }
             })
         }
+    }
+
+    /// A job submitted with `run_carrying`: it reads how many rows of `t` are below `id` (its
+    /// first statement, after what was carried to it), then writes row `id` with parent `parent`
+    /// (its last, carried on); it answers with what it read.
+    fn carrying(
+        id: i64,
+        parent: Option<i64>,
+    ) -> impl for<'a> FnMut(&'a DatabaseTransaction) -> JobFuture<'a, Result<i64, DbErr>> + Send + 'static {
+        move |txn| {
+            Box::pin(async move {
+                let below = "SELECT COUNT(*) FROM t WHERE id < $1 AND $1 > 0";
+                let row = batch::query_one_after_carried(txn, below, vec![id.into()]).await?;
+                let seen = row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(-1);
+                let insert = Statement::from_sql_and_values(
+                    txn.get_database_backend(),
+                    "INSERT INTO t (id, p) VALUES (?, ?)",
+                    [id.into(), parent.into()],
+                );
+                batch::execute_last(txn, vec![insert]).await?;
+                Ok(seen)
+            })
+        }
+    }
+
+    /// A job that notes how many rows `t` has.
+    fn count_rows(
+        seen: &Arc<std::sync::Mutex<Vec<i64>>>,
+    ) -> impl for<'a> FnMut(&'a DatabaseTransaction) -> JobFuture<'a, Result<(), DbErr>> + Send + 'static {
+        let seen = seen.clone();
+        move |txn| {
+            let seen = seen.clone();
+            Box::pin(async move {
+                let sql = Statement::from_string(txn.get_database_backend(), "SELECT COUNT(*) FROM t");
+                let n = txn.query_one_raw(sql).await?.unwrap().try_get_by_index::<i64>(0)?;
+                seen.lock().unwrap().push(n);
+                Ok(())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn carried_writes_run_before_the_next_jobs_first_statement_in_the_same_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pools = crate::db::connect(&url, None).await.unwrap();
+        pools
+            .writer
+            .execute_unprepared("CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p (id))")
+            .await
+            .unwrap();
+        let q = WriteQueue::start(&pools.writer);
+        let calls = |run: u64| pools.statements.get() - run;
+
+        // Each job sees the rows of the jobs before it; the last one's are written before the commit.
+        let before = pools.statements.get();
+        let out = in_one_group(&q, (1..=3).map(|id| q.run_carrying(carrying(id, None))).collect()).await;
+        let carried = calls(before);
+        assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(stored(&pools.writer).await, BTreeSet::from([1, 2, 3]));
+
+        // The same jobs submitted with `run`: a round trip each for the writes (the last one's too).
+        let before = pools.statements.get();
+        let out = in_one_group(&q, (4..=6).map(|id| q.run(carrying(id, None))).collect()).await;
+        assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(calls(before), carried + 2, "three writes' round trips against one carried to the commit");
+
+        // A write that fails where it was carried (its parent does not exist) fails the straight
+        // run; with savepoints, its own job is answered with it and the others commit.
+        let out = in_one_group(
+            &q,
+            vec![
+                q.run_carrying(carrying(7, None)),
+                q.run_carrying(carrying(8, Some(999))),
+                q.run_carrying(carrying(9, None)),
+            ],
+        )
+        .await;
+        assert!(matches!(out[0], Ok(6)), "{out:?}");
+        let fk = crate::error::db_error_code(out[1].as_ref().unwrap_err());
+        assert_eq!(fk.as_deref(), Some("787"), "job 8's own write fails: {out:?}");
+        assert!(matches!(out[2], Ok(7)), "{out:?}");
+        assert_eq!(stored(&pools.writer).await, BTreeSet::from([1, 2, 3, 4, 5, 6, 7, 9]));
+
+        // A job that does not take them along finds the carried writes run before it starts.
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        type Run<'a> = Pin<Box<dyn Future<Output = Result<(), DbErr>> + Send + 'a>>;
+        let first: Run<'_> = Box::pin(async { q.run_carrying(carrying(10, None)).await.map(|_| ()) });
+        let then: Run<'_> = Box::pin(q.run(count_rows(&seen)));
+        let out = in_one_group(&q, vec![first, then]).await;
+        assert!(out.iter().all(Result::is_ok), "{out:?}");
+        assert_eq!(*seen.lock().unwrap(), [9]);
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@
 //! hold, takes the locks, consumes it (before the appointment's `INSERT`, so that the hold's block
 //! is gone when the appointment's is written), then runs the checks but notice and horizon.
 use chrono::{DateTime, NaiveTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, QueryTrait, Set, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, QueryTrait, Set};
 use uuid::Uuid;
 
 use super::{
@@ -24,6 +24,7 @@ use super::{
 };
 use crate::{
     auth::viewer::Viewer,
+    db::batch,
     db::entities::{
         appointment,
         slot_hold::{self, HoldStatus},
@@ -180,7 +181,9 @@ pub async fn create(
     let booking = prepare(viewer, &input, limits)?;
     let (appt, notice, _) = with_retries(|| {
         let (owned, booking) = (store.clone(), booking.clone());
-        store.writes.run(move |txn| {
+        // `book` begins with the facts' query (or, with a hold, by running what was carried) and
+        // ends with the event's writes.
+        store.writes.run_carrying(move |txn| {
             let (store, booking) = (owned.clone(), booking.clone());
             Box::pin(async move { book(&store, txn, &booking).await })
         })
@@ -350,6 +353,8 @@ pub(super) async fn book(
             (r, cleared)
         }
         Some(id) => {
+            // The writes a booking before this one in the group handed over run first.
+            batch::flush_carried(txn).await?;
             let hold = held_for(txn, b, id).await?;
             let r = b.request(hold.doctor_id, hold.patient_id, hold.visit_type_id, true);
             lock_parties(txn, r.doctor_id, r.patient_id).await?;
@@ -573,12 +578,10 @@ WHERE d.id = $1"
 
 impl Facts {
     async fn load(txn: &DatabaseTransaction, b: &Request, now: DateTime<Utc>) -> Result<Self, DbErr> {
-        let stmt = Statement::from_sql_and_values(
-            txn.get_database_backend(),
-            FACTS_SQL,
-            [b.doctor_id.into(), b.patient_id.into(), b.starts_at.into(), now.into(), b.visit_type_id.into()],
-        );
-        let Some(first) = txn.query_one_raw(stmt).await? else {
+        // A booking's first statement: the writes of the booking before it in the group go along.
+        let values =
+            vec![b.doctor_id.into(), b.patient_id.into(), b.starts_at.into(), now.into(), b.visit_type_id.into()];
+        let Some(first) = batch::query_one_after_carried(txn, FACTS_SQL, values).await? else {
             return Ok(Self {
                 doctor: None,
                 profile: None,

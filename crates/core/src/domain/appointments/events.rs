@@ -98,7 +98,9 @@ pub(super) async fn record_with<C: ConnectionTrait>(
     let written = Written { emails: emails.is_some(), deliveries: deliveries.is_some() };
     writes.extend(emails);
     writes.extend(deliveries);
-    batch::execute_all(txn, writes).await?;
+    // Nothing runs after them here on SQLite (the notices are PostgreSQL's): a booking may hand
+    // them over to its group (see `batch::execute_last`).
+    batch::execute_last(txn, writes).await?;
     let notice =
         EventNotice { event_id, appointment_id: appt.id, doctor_id: appt.doctor_id, patient_id: appt.patient_id };
     if written.emails || written.deliveries {
