@@ -108,34 +108,50 @@ fn resolve(tz: Tz, local: NaiveDateTime, earliest: bool) -> Option<DateTime<Utc>
 /// Every grid slot of `rules` in `tz` whose start lies in `[from, to)`, in order.
 pub fn grid(tz: Tz, rules: &[Rule], slot_minutes: i64, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Slot> {
     let mut out = Vec::new();
-    if slot_minutes <= 0 || from >= to || rules.is_empty() {
+    if slot_minutes <= 0 || from >= to {
         return out;
     }
     let step = TimeDelta::minutes(slot_minutes);
-    let first_day = from.with_timezone(&tz).date_naive() - Days::new(1);
-    let last_day = to.with_timezone(&tz).date_naive() + Days::new(1);
-    let mut day = first_day;
-    while day <= last_day {
-        let weekday = Weekday::of(day);
-        for rule in rules.iter().filter(|r| r.weekday == weekday) {
-            let (Some(start), Some(end)) =
-                (resolve(tz, day.and_time(rule.start), true), resolve(tz, day.and_time(rule.end), false))
-            else {
-                continue;
-            };
-            let mut t = start;
-            while t + step <= end {
-                if t >= from && t < to {
-                    out.push(Slot { start: t, end: t + step });
-                }
-                t += step;
+    for (start, end) in windows(tz, rules, from, to) {
+        let mut t = start;
+        while t + step <= end {
+            if t >= from && t < to {
+                out.push(Slot { start: t, end: t + step });
             }
+            t += step;
         }
-        day = day + Days::new(1);
     }
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether `at` starts one of [`grid`]'s slots, without listing them (a booking's check).
+pub fn starts_slot(tz: Tz, rules: &[Rule], slot_minutes: i64, at: DateTime<Utc>) -> bool {
+    if slot_minutes <= 0 {
+        return false;
+    }
+    let step = TimeDelta::minutes(slot_minutes);
+    windows(tz, rules, at, at + TimeDelta::seconds(1))
+        .any(|(start, end)| at >= start && at + step <= end && (at - start).num_seconds() % step.num_seconds() == 0)
+}
+
+/// The windows of `rules` in `tz` as UTC intervals, on every local date that can hold a slot
+/// starting in `[from, to)` (a date either side too: a window may cross midnight in UTC).
+fn windows(
+    tz: Tz,
+    rules: &[Rule],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> {
+    let first_day = from.with_timezone(&tz).date_naive() - Days::new(1);
+    let last_day = to.with_timezone(&tz).date_naive() + Days::new(1);
+    first_day.iter_days().take_while(move |day| *day <= last_day).flat_map(move |day| {
+        let weekday = Weekday::of(day);
+        rules.iter().filter(move |r| r.weekday == weekday).filter_map(move |rule| {
+            Some((resolve(tz, day.and_time(rule.start), true)?, resolve(tz, day.and_time(rule.end), false)?))
+        })
+    })
 }
 
 /// Checks and stores a whole week of rules, replacing the old ones in one transaction.
@@ -494,6 +510,34 @@ mod tests {
             grid(chrono_tz::Europe::Berlin, &rules, 30, utc("2027-07-05T00:00:00Z"), utc("2027-07-06T00:00:00Z"));
         assert_eq!(summer.first().map(|s| s.start), Some(utc("2027-07-05T07:00:00Z")));
         assert_eq!(summer.len(), 2);
+    }
+
+    #[test]
+    fn a_start_is_a_slot_exactly_when_the_grid_lists_it() {
+        // Berlin across both clock changes, with a window crossing the skipped and the repeated hour.
+        let rules: Vec<Rule> = Weekday::ALL
+            .iter()
+            .flat_map(|&weekday| {
+                [(1, 30, 4, 0), (9, 0, 12, 0), (13, 15, 18, 0)].map(|(h1, m1, h2, m2)| Rule {
+                    weekday,
+                    start: t(h1, m1),
+                    end: t(h2, m2),
+                })
+            })
+            .collect();
+        for (day, minutes) in [("2027-03-28", 30), ("2027-10-31", 45), ("2027-01-04", 20)] {
+            let from = utc(&format!("{day}T00:00:00Z")) - TimeDelta::hours(6);
+            let to = from + TimeDelta::hours(36);
+            let listed: Vec<_> =
+                grid(chrono_tz::Europe::Berlin, &rules, minutes, from, to).iter().map(|s| s.start).collect();
+            assert!(listed.len() > 10, "{day}: {listed:?}");
+            let mut t = from;
+            while t < to {
+                let is = starts_slot(chrono_tz::Europe::Berlin, &rules, minutes, t);
+                assert_eq!(is, listed.contains(&t), "{day} {t}");
+                t += TimeDelta::minutes(5);
+            }
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub(crate) use self::{
 };
 use super::{
     privacy::{self, AppointmentPart},
-    schedule::{Rule, grid},
+    schedule::{Rule, starts_slot},
 };
 pub use crate::db::entities::{appointment::AppointmentStatus, appointment_event::AppointmentEventKind};
 use crate::{
@@ -269,12 +269,8 @@ fn check_start(
         return Err(AppError::bad_input("startsAt", "startsAt can be at most 365 days ahead").into());
     }
     let ends_at = starts_at + TimeDelta::minutes(grid_of.slot_minutes);
-    if on_grid {
-        let day = TimeDelta::days(1);
-        let slots = grid(grid_of.tz, grid_of.rules, grid_of.slot_minutes, starts_at - day, starts_at + day);
-        if !slots.iter().any(|s| s.start == starts_at) {
-            return Err(AppError::bad_input("startsAt", "startsAt is not one of the doctor's available slots").into());
-        }
+    if on_grid && !starts_slot(grid_of.tz, grid_of.rules, grid_of.slot_minutes, starts_at) {
+        return Err(AppError::bad_input("startsAt", "startsAt is not one of the doctor's available slots").into());
     }
     Ok(ends_at)
 }
