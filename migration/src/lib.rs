@@ -18,6 +18,7 @@ mod m20261223_000003_webhooks;
 mod m20261223_000004_sms;
 mod m20261224_000001_list_order_indexes;
 mod m20261225_000001_drop_appointment_overlap_indexes;
+mod m20261226_000001_patient_index_covers_upcoming;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261223_000004_sms::Migration),
             Box::new(m20261224_000001_list_order_indexes::Migration),
             Box::new(m20261225_000001_drop_appointment_overlap_indexes::Migration),
+            Box::new(m20261226_000001_patient_index_covers_upcoming::Migration),
         ]
     }
 }

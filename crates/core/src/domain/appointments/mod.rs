@@ -103,8 +103,10 @@ impl UpcomingLimits {
 
 /// The two counts [`UpcomingLimits`] compares, as two scalar subqueries (a patient's upcoming
 /// appointments in all, then those with the doctor), over the SQL parameters named: the doctor,
-/// the patient, now. The status list is written out so that both databases answer from the
-/// partial index of upcoming appointments (`m20261221_000001_upcoming_index`). Run after the
+/// the patient, now. Both databases answer them from an index alone, over the patient's
+/// appointments still to come: SQLite from `(patient_id, starts_at, id, status, doctor_id)`
+/// (`m20261226_000001_patient_index_covers_upcoming`), PostgreSQL from the partial index of active
+/// appointments (`m20261221_000001_upcoming_index`; the status list is written out for it). Run after the
 /// booking's locks (see [`lock_parties`]; SQLite's one writer), they count every committed
 /// booking of the patient and, in a group of bookings committed together, the earlier ones.
 macro_rules! upcoming_counts_sql {
@@ -126,6 +128,9 @@ macro_rules! upcoming_counts_sql {
 }
 use upcoming_counts_sql;
 
+/// The two upcoming counts alone: `$1` the doctor, `$2` the patient, `$3` now.
+const UPCOMING_COUNTS_SQL: &str = concat!("SELECT ", upcoming_counts_sql!("$1", "$2", "$3"));
+
 /// Refuses one more upcoming appointment of `patient` (with `doctor`) over `limits`, inside `txn`
 /// after its locks: one statement.
 async fn check_upcoming(
@@ -135,9 +140,11 @@ async fn check_upcoming(
     patient: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), Failure> {
-    const SQL: &str = concat!("SELECT ", upcoming_counts_sql!("$1", "$2", "$3"));
-    let stmt =
-        Statement::from_sql_and_values(txn.get_database_backend(), SQL, [doctor.into(), patient.into(), now.into()]);
+    let stmt = Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        UPCOMING_COUNTS_SQL,
+        [doctor.into(), patient.into(), now.into()],
+    );
     let row = txn.query_one_raw(stmt).await?.ok_or_else(|| AppError::internal("no row counted"))?;
     limits.check(row.try_get_by_index(0)?, row.try_get_by_index(1)?)
 }
@@ -307,5 +314,37 @@ async fn load_for<C: ConnectionTrait>(
     match privacy::appointment_part(viewer.into(), &appt) {
         Some(part) => Ok((appt, part)),
         None => Err(AppError::NotFound("Appointment").into()),
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    /// Every booking counts the patient's upcoming appointments: on SQLite from one index alone,
+    /// never row by row from the table (the planner once preferred the list's index and read
+    /// each of the patient's appointments to come from the table to learn its status).
+    #[tokio::test]
+    async fn the_upcoming_counts_are_read_from_an_index_alone_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pools = crate::db::open(&url, None).await.unwrap();
+        let explain = format!("EXPLAIN QUERY PLAN {}", super::UPCOMING_COUNTS_SQL);
+        let rows = pools
+            .writer
+            .query_all_raw(Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                explain,
+                [uuid::Uuid::nil().into(), uuid::Uuid::nil().into(), chrono::Utc::now().into()],
+            ))
+            .await
+            .unwrap();
+        let plan: Vec<String> = rows.iter().map(|r| r.try_get_by_index::<String>(3).unwrap()).collect();
+        let searches: Vec<&String> = plan.iter().filter(|p| p.starts_with("SEARCH")).collect();
+        assert_eq!(searches.len(), 2, "{plan:?}");
+        for search in searches {
+            assert!(search.contains("COVERING INDEX idx_appointments_patient_starts_covering"), "{plan:?}");
+        }
     }
 }
