@@ -18,33 +18,35 @@ const COVERING: &str = "idx_appointments_patient_starts_covering";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(&format!(
+        on_sqlite(
+            manager,
+            &format!(
                 "CREATE INDEX {COVERING} ON appointments (patient_id, starts_at, id, status, doctor_id);
                  DROP INDEX IF EXISTS idx_appointments_patient_starts_id;
                  DROP INDEX IF EXISTS idx_appointments_patient_upcoming"
-            ))
-            .await?;
-        Ok(())
+            ),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(&format!(
+        on_sqlite(
+            manager,
+            &format!(
                 "CREATE INDEX idx_appointments_patient_starts_id ON appointments (patient_id, starts_at, id);
                  CREATE INDEX idx_appointments_patient_upcoming ON appointments (patient_id, starts_at, doctor_id)
                  WHERE status IN ('PENDING', 'CONFIRMED');
                  DROP INDEX IF EXISTS {COVERING}"
-            ))
-            .await?;
-        Ok(())
+            ),
+        )
+        .await
     }
+}
+
+/// Runs `sql` on SQLite; on PostgreSQL nothing.
+async fn on_sqlite(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() == DbBackend::Sqlite {
+        manager.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
 }

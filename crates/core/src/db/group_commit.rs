@@ -439,7 +439,8 @@ mod tests {
 
     use super::*;
 
-    async fn queue() -> (tempfile::TempDir, DatabaseConnection, WriteQueue) {
+    /// A fresh SQLite file with tables `p` and `t`, its pools, and a queue on its writer.
+    async fn pools_and_queue() -> (tempfile::TempDir, crate::db::Pools, WriteQueue) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let pools = crate::db::connect(&url, None).await.unwrap();
@@ -449,6 +450,11 @@ mod tests {
             .await
             .unwrap();
         let q = WriteQueue::start(&pools.writer);
+        (dir, pools, q)
+    }
+
+    async fn queue() -> (tempfile::TempDir, DatabaseConnection, WriteQueue) {
+        let (dir, pools, q) = pools_and_queue().await;
         (dir, pools.writer, q)
     }
 
@@ -689,15 +695,7 @@ mod tests {
 
     #[tokio::test]
     async fn carried_writes_run_before_the_next_jobs_first_statement_in_the_same_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let pools = crate::db::connect(&url, None).await.unwrap();
-        pools
-            .writer
-            .execute_unprepared("CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE t (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p (id))")
-            .await
-            .unwrap();
-        let q = WriteQueue::start(&pools.writer);
+        let (_dir, pools, q) = pools_and_queue().await;
         let calls = |run: u64| pools.statements.get() - run;
 
         // Each job sees the rows of the jobs before it; the last one's are written before the commit.
