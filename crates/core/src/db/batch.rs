@@ -40,7 +40,7 @@ pub(crate) fn let_carry(open: bool) {
     let _ = CARRY.try_with(|c| c.open.set(open));
 }
 
-/// Runs the writes handed over and not run yet (none outside [`carrying`]).
+/// Runs the writes handed over and not run yet (none outside a group's straight run).
 ///
 /// # Errors
 /// The first failing write's error.

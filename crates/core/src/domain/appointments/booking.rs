@@ -1,12 +1,14 @@
 //! Booking: `createAppointment`, with every rule checked inside the write transaction.
 //!
 //! A booking is a [`WriteQueue`](crate::db::group_commit::WriteQueue) job: on SQLite it is
-//! committed together with the other bookings waiting for the one writer, in a savepoint of its
-//! own. Its statements: one `SELECT` for everything it checks and names in its emails (the doctor,
-//! their profile and availability, the patient and whether they have a profile, the doctor's
-//! time off from the start on, how many upcoming appointments the patient holds), then one `INSERT` each for the appointment, its event, the audit
-//! entry and the emails, nothing read back, sent to SQLite in one round trip (on PostgreSQL one
-//! after the other, then the notices).
+//! committed together with the other bookings waiting for the one writer (in a savepoint of its
+//! own only when one of them fails). Its statements: one `SELECT` for everything it checks and
+//! names in its emails (the doctor, their profile and availability, the patient and whether they
+//! have a profile, the doctor's time off from the start on, how many upcoming appointments the
+//! patient holds), then one `INSERT` each for the appointment, its event, the audit entry and the
+//! emails, nothing read back, sent to SQLite in one round trip (on PostgreSQL one after the other,
+//! then the notices). In a group, that round trip is the next booking's `SELECT`
+//! ([`WriteQueue::run_carrying`](crate::db::group_commit::WriteQueue::run_carrying)).
 //!
 //! The checks are [`clear`]'s, which a slot hold (`domain::holds`) runs too: a hold is refused
 //! exactly when a booking by its patient would be. Whichever runs, it first ends the doctor's and
