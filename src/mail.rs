@@ -140,8 +140,9 @@ impl Mailer {
 }
 
 /// Writes `bytes` as `dir/name` so that a reader never finds it half-written: under a hidden name
-/// first (`.name.part`), then renamed over `name` (a retry replaces it whole).
-fn publish(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+/// first (`.name.part`), then renamed over `name` (a retry replaces it whole). Emails and the SMS
+/// `file` transport's messages alike.
+pub(crate) fn publish(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let part = dir.join(format!(".{name}.part"));
     let written = std::fs::write(&part, bytes).and_then(|()| std::fs::rename(&part, dir.join(name)));
     if written.is_err() {

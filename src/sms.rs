@@ -64,8 +64,8 @@ impl SmsTransport {
     /// Sends one SMS of the outbox: `to_address` is its number, `message_id` its idempotency key
     /// (the same on every attempt). Returns the gateway's id of the message when it gave one.
     ///
-    /// - `file`: writes `<id>.json`, `{"id","to","body"}`, creating the folder if needed (a retry
-    ///   rewrites the same file).
+    /// - `file`: writes `<id>.json`, `{"id","to","body"}`, creating the folder if needed, whole
+    ///   ([`crate::mail::publish`]: a hidden name, then renamed; a retry replaces the same file).
     /// - `http`: `POST`s `{"to","body","messageId"}` with `Idempotency-Key: <messageId>` and the
     ///   bearer token when set; a 2xx answer is sent (its JSON `id`, a string or a number, is the
     ///   gateway's id), anything else, or no answer within [`HTTP_TIMEOUT`], is a failure.
@@ -78,9 +78,11 @@ impl SmsTransport {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| format!("cannot create the SMS outbox folder: {}", e.kind()))?;
-                let file = json!({ "id": sms.id, "to": sms.to_address, "body": sms.body });
-                tokio::fs::write(dir.join(format!("{}.json", sms.id)), file.to_string())
+                let file = json!({ "id": sms.id, "to": sms.to_address, "body": sms.body }).to_string();
+                let (dir, name) = (dir.clone(), format!("{}.json", sms.id));
+                tokio::task::spawn_blocking(move || crate::mail::publish(&dir, &name, file.as_bytes()))
                     .await
+                    .map_err(|_| "the SMS outbox write was lost".to_owned())?
                     .map_err(|e| format!("cannot write to the SMS outbox: {}", e.kind()))?;
                 Ok(None)
             }

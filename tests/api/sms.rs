@@ -175,6 +175,12 @@ async fn the_file_transport_writes_a_short_json_sms_naming_the_doctor_and_the_lo
     let rows = wait_for(&c, "the cancellation SMS", |r| r.iter().any(|s| s.status == EmailStatus::Sent)).await;
     let sent = rows.iter().find(|s| s.kind == EmailKind::AppointmentCancelled).unwrap();
     let file = c.app.sms_outbox.join(format!("{}.json", sent.id));
+    // Written under a hidden name and renamed: nothing else is left in the folder.
+    let names: Vec<String> = std::fs::read_dir(&c.app.sms_outbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, [format!("{}.json", sent.id)]);
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let mut keys: Vec<&String> = json.as_object().unwrap().keys().collect();
     keys.sort();
