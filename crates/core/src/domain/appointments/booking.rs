@@ -496,7 +496,7 @@ async fn clear_locked(txn: &DatabaseTransaction, r: &Request, now: DateTime<Utc>
         blocked_from,
         blocked_until,
         parties: Parties { doctor: doctor.person, patient: patient.person, tz },
-        endpoints: if facts.endpoints_active { webhooks::Endpoints::Unknown } else { webhooks::Endpoints::NoneActive },
+        endpoints: facts.endpoints,
     })
 }
 
@@ -525,9 +525,9 @@ struct Facts {
     /// Whether the doctor or the patient has a hold still `LIVE` whose time has run out: its row
     /// in `calendar_blocks` must go before anything is written.
     expired_holds: bool,
-    /// Whether any webhook endpoint is active (when none is, the event's deliveries are not
-    /// looked for: a statement less in the booking).
-    endpoints_active: bool,
+    /// Whether any webhook endpoint may be active (`NoneActive`: the event's deliveries are not
+    /// looked for, a statement less in the booking).
+    endpoints: webhooks::Endpoints,
 }
 
 struct VisitTypeFacts {
@@ -594,7 +594,7 @@ impl Facts {
                 upcoming_with_doctor: 0,
                 visit_type: None,
                 expired_holds: false,
-                endpoints_active: false,
+                endpoints: webhooks::Endpoints::NoneActive,
             });
         };
         let person = |r: &QueryResult, at: usize, id: Uuid| -> Result<Person, DbErr> {
@@ -666,7 +666,11 @@ impl Facts {
             upcoming_with_doctor,
             visit_type,
             expired_holds: first.try_get_by_index(29)?,
-            endpoints_active: first.try_get_by_index(32)?,
+            endpoints: if first.try_get_by_index(32)? {
+                webhooks::Endpoints::Unknown
+            } else {
+                webhooks::Endpoints::NoneActive
+            },
         })
     }
 }
