@@ -283,8 +283,8 @@ async fn refresh_gauges(state: &Store) {
     // on PostgreSQL both are the same pool.
     if state.db.get_database_backend() == DbBackend::Sqlite {
         for (s, i) in [pool_stats(&state.writer)].into_iter().chain(state.reads.sqlite_stats()) {
-            size += s;
-            idle += i;
+            size = size.saturating_add(s);
+            idle = idle.saturating_add(i);
         }
     }
     ins.pool_idle.set(f64::from(idle));
@@ -304,7 +304,15 @@ fn pool_stats(db: &DatabaseConnection) -> (u32, u32) {
         }
         _ => (0, 0),
     };
-    (size, u32::try_from(idle).unwrap_or(u32::MAX))
+    (size, idle_of(size, idle))
+}
+
+/// A pool's idle count as a gauge can show it: at most its size, and 0 while sqlx's count is
+/// below zero. sqlx 0.9 counts idle connections in an atomic that a release increments only
+/// after it has freed its permit, so an acquire racing it decrements first and the count wraps
+/// to `usize::MAX` for a moment.
+fn idle_of(size: u32, idle: usize) -> u32 {
+    if idle > usize::MAX / 2 { 0 } else { u32::try_from(idle).unwrap_or(u32::MAX).min(size) }
 }
 
 /// `GET /metrics`: the Prometheus text format (version 0.0.4).
@@ -360,5 +368,19 @@ pub async fn upkeep(shutdown: impl Future<Output = ()>) {
     tokio::select! {
         () = shutdown => {},
         () = ticks => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idle_of;
+
+    #[test]
+    fn an_idle_count_below_zero_for_a_moment_reads_as_none_and_never_above_the_pool() {
+        assert_eq!(idle_of(4, usize::MAX), 0, "sqlx's count wrapped below zero");
+        assert_eq!(idle_of(4, usize::MAX - 2), 0);
+        assert_eq!(idle_of(4, 3), 3);
+        assert_eq!(idle_of(4, 6), 4, "never more idle than open");
+        assert_eq!(idle_of(0, 0), 0);
     }
 }

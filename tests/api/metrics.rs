@@ -501,7 +501,8 @@ async fn logins_websocket_connections_and_failed_emails_are_counted_in_a_process
     assert_eq!(open, 0.0, "a closed connection is no longer counted");
 
     let lines = server.stop();
-    assert!(lines.iter().all(|l| serde_json::from_str::<Value>(l).is_ok()), "JSON log lines");
+    let not_json: Vec<&String> = lines.iter().filter(|l| serde_json::from_str::<Value>(l).is_err()).collect();
+    assert!(not_json.is_empty(), "JSON log lines only: {not_json:#?}");
 }
 
 #[tokio::test]
