@@ -416,6 +416,62 @@ async fn book_creates_the_appointment_as_create_appointment_does() {
     assert_eq!(ok(&c.app, &c.patient.access, &format!("/fhir/r4/Appointment/{id3}")).await, a.body);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn book_judges_the_end_in_its_transaction_when_the_length_changes_meanwhile() {
+    // Bookings that each claim the visit type's length, fired at once beside a change of that
+    // length: each is booked with the end it claimed, or refused naming `end` and the new length;
+    // never booked with an end it did not ask for.
+    let c = Clinic::open("UTC").await;
+    let vt = visit_type(&c.app, &c.doctor, "Consultation", 30, 0).await;
+    let day = upcoming(2, 7);
+    let update =
+        "mutation($id: UUID!, $i: VisitTypeInput!) { updateVisitType(id: $id, input: $i) { durationMinutes } }";
+    let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    let (mut minutes, mut booked, mut refused) = (30, 0, 0);
+    for round in 0..3 {
+        let next = if minutes == 30 { 45 } else { 30 };
+        let claims: Vec<(String, String)> = (0..8)
+            .map(|i| {
+                let start = utc_of_local(day, &format!("{:02}:00", round * 8 + i), "UTC");
+                let end = (at(&start) + chrono::TimeDelta::minutes(minutes)).to_rfc3339();
+                (start, end)
+            })
+            .collect();
+        let books = claims.iter().map(|(start, end)| {
+            let mut body = booking(&c.doctor.id, &c.patient.id, start, end);
+            resource_of(&mut body)["serviceType"] = service_type(&vt, "Consultation");
+            let (app, token) = (&c.app, c.doctor.access.clone());
+            async move { post(app, &token, "/fhir/r4/Appointment/$book", &body).await }
+        });
+        let change = c.app.gql(
+            Some(&c.doctor.access),
+            update,
+            json!({ "id": vt, "i": { "name": "Consultation", "durationMinutes": next } }),
+        );
+        let (answers, changed) = tokio::join!(futures_util::future::join_all(books), change);
+        assert_eq!(changed["data"]["updateVisitType"]["durationMinutes"], next, "{changed}");
+        for ((start, end), a) in claims.iter().zip(answers) {
+            if a.status == 201 {
+                assert_eq!(
+                    (at(a.body["start"].as_str().unwrap()), at(a.body["end"].as_str().unwrap())),
+                    (at(start), at(end))
+                );
+                booked += 1;
+            } else {
+                let (code, diagnostics) = outcome(&a, 400);
+                assert_eq!(code, "value");
+                assert!(
+                    diagnostics.starts_with("end:") && diagnostics.contains(&format!("{next} minutes")),
+                    "{diagnostics}"
+                );
+                refused += 1;
+            }
+        }
+        minutes = next;
+    }
+    assert_eq!(booked + refused, 24);
+}
+
 #[tokio::test]
 async fn book_refuses_as_create_appointment_refuses() {
     let c = Clinic::open("UTC").await;

@@ -305,6 +305,7 @@ impl From<CreateAppointmentInput> for NewAppointment {
             reason_for_visit: input.reason_for_visit,
             visit_type_id: input.visit_type_id,
             hold_id: input.hold_id,
+            ends_at: None,
         }
     }
 }

@@ -176,6 +176,7 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
             reason_for_visit: reason.to_owned(),
             visit_type_id,
             hold_id: None,
+            ends_at: None,
         };
         let who = Viewer { user: who.user.clone(), session_id: who.session_id };
         // A handful of bookings: the default limits never refuse them.
@@ -234,6 +235,7 @@ pub async fn seed(state: Seeder<'_>) -> AppResult<Vec<DemoLogin>> {
             reason_for_visit: "Back exercises".to_owned(),
             visit_type_id: None,
             hold_id: None,
+            ends_at: None,
         };
         let weekly = Recurrence { interval_weeks: 1, count: 6 };
         appointments::create_series(state.store, &doctors[0], input, weekly, UpcomingLimits::default()).await?;

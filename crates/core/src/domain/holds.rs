@@ -110,6 +110,7 @@ pub async fn hold_slot(
         for_the_patient: true,
         judge_policy: true,
         limits: rules.upcoming,
+        ends_at: None,
     };
     let actor = viewer.id();
     with_retries(|| {

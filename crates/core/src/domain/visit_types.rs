@@ -14,10 +14,7 @@ use uuid::Uuid;
 use super::{Role, Store, audit, validation};
 use crate::{
     auth::viewer::Viewer,
-    db::{
-        begin_write,
-        entities::{doctor_profile, visit_type},
-    },
+    db::{begin_write, entities::visit_type},
     error::{AppError, AppResult, is_unique_violation},
 };
 
@@ -119,30 +116,6 @@ pub async fn get_visible<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: Uuid) 
 /// Internal only.
 pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppResult<Vec<visit_type::Model>> {
     Ok(visit_type::Entity::find().filter(visit_type::Column::Id.is_in(ids.iter().copied())).all(db).await?)
-}
-
-/// How many minutes a booking with `doctor_id` (and `visit_type_id`) by `viewer` would last: the
-/// visit type's `durationMinutes`, or without one the doctor's `slotMinutes`. `None` when it cannot
-/// tell because no such booking could be made (no doctor profile; a type of another doctor, or one
-/// `viewer` may not see): the booking itself then says why. FHIR's `$book` checks the `end` it is
-/// given against this before booking.
-///
-/// # Errors
-/// Internal only.
-pub async fn booking_minutes<C: ConnectionTrait>(
-    db: &C,
-    viewer: &Viewer,
-    doctor_id: Uuid,
-    visit_type_id: Option<Uuid>,
-) -> AppResult<Option<i32>> {
-    Ok(match visit_type_id {
-        Some(id) => visit_type::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .filter(|t| t.doctor_id == doctor_id && visible_to(viewer, t))
-            .map(|t| t.duration_minutes),
-        None => doctor_profile::Entity::find_by_id(doctor_id).one(db).await?.map(|p| p.slot_minutes),
-    })
 }
 
 /// `visitTypes(doctorId, includeInactive)`: the doctor's types `viewer` may see, by name. The

@@ -328,12 +328,13 @@ fn appointment_of(params: &[Map<String, Value>]) -> FhirResult<&Value> {
 }
 
 /// A booking's refusal in the FHIR request's terms: the diagnostics name the element
-/// (`participant`, `start`, `reasonCode`, `serviceType`) where GraphQL names the input field.
+/// (`participant`, `start`, `end`, `reasonCode`, `serviceType`) where GraphQL names the input field.
 fn in_fhir_terms(e: AppError) -> FhirError {
     let element = |field: &str| match field {
         "doctorId" => Some("participant (Practitioner)"),
         "patientId" => Some("participant (Patient)"),
         "startsAt" => Some("start"),
+        "endsAt" => Some("end"),
         "reasonForVisit" => Some("reasonCode"),
         "visitTypeId" => Some("serviceType"),
         _ => None,
@@ -361,17 +362,6 @@ pub(super) async fn book(State(state): State<Core>, headers: HeaderMap, body: By
     let base = base(&state);
     let system = resources::visit_type_system(&state.config.public_url);
     let b = Booking::read(appointment_of(&params)?, &base, &system)?;
-    // The end is the booking's own (the type's length, or the doctor's slot): one that says
-    // otherwise asks for another visit than the one that would be booked.
-    if let Some(minutes) = visit_types::booking_minutes(&state.reads, &viewer, b.doctor, b.visit_type).await? {
-        let expected = b.start + TimeDelta::minutes(i64::from(minutes));
-        if b.end != expected {
-            return Err(bad(
-                "end",
-                format!("this visit lasts {minutes} minutes, so it ends at {}", resources::instant(expected)),
-            ));
-        }
-    }
     let new = NewAppointment {
         doctor_id: Some(b.doctor),
         patient_id: Some(b.patient),
@@ -379,6 +369,9 @@ pub(super) async fn book(State(state): State<Core>, headers: HeaderMap, body: By
         reason_for_visit: b.reason,
         visit_type_id: b.visit_type,
         hold_id: None,
+        // The end is the booking's own (the type's length, or the doctor's slot), judged in its
+        // transaction: one that says otherwise asks for another visit than the one booked.
+        ends_at: Some(b.end),
     };
     let appt = appointments::create(&state.store, &viewer, new, UpcomingLimits::from(&*state.config))
         .await

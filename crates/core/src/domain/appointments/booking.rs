@@ -16,7 +16,7 @@
 //! hold's row in `calendar_blocks` never refuses a time. A booking from a hold (`holdId`) reads the
 //! hold, takes the locks, consumes it (before the appointment's `INSERT`, so that the hold's block
 //! is gone when the appointment's is written), then runs the checks but notice and horizon.
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, SecondsFormat, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, QueryTrait, Set};
 use uuid::Uuid;
 
@@ -57,6 +57,10 @@ pub struct NewAppointment {
     /// Book the time this live hold keeps (and consume it): the doctor, the patient and the visit
     /// type default to the hold's, and must match it when given, as `starts_at` must.
     pub hold_id: Option<Uuid>,
+    /// The end the caller was shown (FHIR's `$book` gives one): a booking that would end at
+    /// another time, because the type's or the doctor's length is not what it was, is refused with
+    /// `BAD_USER_INPUT` on `endsAt`, judged inside the booking's transaction. `None`: no claim.
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 /// Who asks for which time, once the viewer's side is settled: what a booking and a hold are
@@ -82,6 +86,8 @@ pub struct Request {
     /// not for a booking from a hold (judged when the hold was made).
     pub judge_policy: bool,
     pub limits: UpcomingLimits,
+    /// The end the caller expects ([`NewAppointment::ends_at`]); `None` for any.
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 /// What [`clear`] found: the visit's terms and times, and the two people (for a booking's emails).
@@ -104,6 +110,8 @@ pub(super) struct Booking {
     pub(super) patient_id: Option<Uuid>,
     visit_type_id: Option<Uuid>,
     pub(super) starts_at: DateTime<Utc>,
+    /// The end the caller expects ([`NewAppointment::ends_at`]).
+    ends_at: Option<DateTime<Utc>>,
     pub(super) hold_id: Option<Uuid>,
     reason: String,
     pub(super) status: AppointmentStatus,
@@ -146,6 +154,7 @@ impl Booking {
             for_the_patient: by_the_patient,
             judge_policy: by_the_patient && !from_hold,
             limits: self.limits,
+            ends_at: self.ends_at,
         }
     }
 }
@@ -230,6 +239,7 @@ pub(super) fn prepare(viewer: &Viewer, input: &NewAppointment, limits: UpcomingL
         patient_id,
         visit_type_id: input.visit_type_id,
         starts_at: input.starts_at,
+        ends_at: input.ends_at,
         hold_id: input.hold_id,
         reason,
         status: if role == Role::Patient { AppointmentStatus::Pending } else { AppointmentStatus::Confirmed },
@@ -295,6 +305,7 @@ pub(crate) async fn book_offer(
         patient_id: None,
         visit_type_id: None,
         starts_at: hold.starts_at,
+        ends_at: None,
         hold_id: Some(hold.id),
         reason,
         status: AppointmentStatus::Pending,
@@ -478,6 +489,18 @@ async fn clear_locked(txn: &DatabaseTransaction, r: &Request, now: DateTime<Utc>
             vt.terms
         }
     };
+    if let Some(asked) = r.ends_at {
+        let minutes = terms.duration_minutes;
+        let ends_at = r.starts_at + TimeDelta::minutes(i64::from(minutes));
+        if asked != ends_at {
+            let at = ends_at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+            return Err(AppError::bad_input(
+                "endsAt",
+                format!("this visit lasts {minutes} minutes, so it ends at {at}"),
+            )
+            .into());
+        }
+    }
     let grid = Grid { tz, rules: &facts.rules, slot_minutes: i64::from(terms.duration_minutes) };
     let ends_at = check_start(&grid, r.starts_at, r.on_grid, now)?;
     if facts.time_off_from.is_some_and(|from| from < ends_at) {

@@ -353,6 +353,7 @@ async fn try_offer(
         for_the_patient: true,
         judge_policy: true,
         limits,
+        ends_at: None,
     };
     let savepoint = txn.begin().await?;
     let outcome = match appointments::clear(&savepoint, &request, now).await {
