@@ -4,8 +4,9 @@
 use chrono::{Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use cybermed_client::{
     AppointmentEvents, Appointments, AvailableSlots, Client, CreateAppointment, CreateVisitType, Doctors, GraphQLQuery,
-    Login, Me, SetAvailability, UpdateReminders, VisitTypes, appointment_events, appointments, available_slots,
-    create_appointment, create_visit_type, doctors, login, me, set_availability, update_reminders, visit_types,
+    HoldSlot, Login, Me, MyHolds, ReleaseHold, SetAvailability, UpdateReminders, VisitTypes, appointment_events,
+    appointments, available_slots, create_appointment, create_visit_type, doctors, hold_slot, login, me, my_holds,
+    release_hold, set_availability, update_reminders, visit_types,
 };
 use futures_util::SinkExt;
 use serde_json::json;
@@ -295,6 +296,76 @@ async fn a_doctor_makes_a_visit_type_and_a_patient_books_its_slots_through_the_t
     assert_eq!(booked.ends_at, nine + TimeDelta::minutes(20));
     assert_eq!(booked.visit_type.map(|t| (t.id, t.name)), Some((made.id, "Session".to_owned())));
     assert!(!booked.late_cancellation);
+}
+
+#[tokio::test]
+async fn a_patient_holds_two_times_books_one_with_its_hold_and_releases_the_other_through_the_typed_client() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&email("adm")).await;
+    let doctor = app.doctor("Dermatology", "UTC", 30, Some(&admin)).await;
+    app.set_rules(&doctor, crate::helpers::every_day("09:00", "11:00")).await;
+    let patient = app.patient().await;
+    let doctor_id: Uuid = doctor.id.parse().unwrap();
+    let client = Client::new(app.url("/graphql")).with_token(&patient.access);
+    let nine = Utc.from_utc_datetime(&upcoming(1, 2).and_hms_opt(9, 0, 0).unwrap());
+    let free = |from| {
+        let client = client.clone();
+        async move {
+            let vars = available_slots::Variables { doctor_id, from, to: from + Days::new(1), visit_type_id: None };
+            client.run::<AvailableSlots>(vars).await.unwrap().available_slots.into_iter().map(|s| s.starts_at)
+        }
+    };
+    let hold = |starts_at| {
+        let client = client.clone();
+        async move {
+            let vars = hold_slot::Variables { doctor_id, starts_at, visit_type_id: None, patient_id: None };
+            client.run::<HoldSlot>(vars).await
+        }
+    };
+    let day = nine - TimeDelta::hours(9);
+    assert_eq!(free(day).await.count(), 4);
+
+    // Two holds: both listed, both gone from the free slots.
+    let first = hold(nine).await.unwrap().hold_slot;
+    let second = hold(nine + TimeDelta::minutes(30)).await.unwrap().hold_slot;
+    assert_eq!((first.starts_at, first.ends_at), (nine, nine + TimeDelta::minutes(30)));
+    assert!(first.expires_at > Utc::now() && first.visit_type.is_none());
+    assert_eq!((first.doctor.id, first.patient.id.to_string()), (doctor_id, patient.id.clone()));
+    let mine = client.run::<MyHolds>(my_holds::Variables).await.unwrap().my_holds;
+    let mut ids: Vec<Uuid> = mine.iter().map(|h| h.id).collect();
+    ids.sort_unstable();
+    let mut expected = vec![first.id, second.id];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    assert_eq!(free(day).await.collect::<Vec<_>>(), [nine + TimeDelta::hours(1), nine + TimeDelta::minutes(90)]);
+    // A third is one over the limit.
+    let third = hold(nine + TimeDelta::hours(1)).await.unwrap_err();
+    assert_eq!(third.code(), Some("RATE_LIMITED"), "{third}");
+
+    // The first booked with its hold (consumed), the second released (false the second time).
+    let booked = client
+        .run::<CreateAppointment>(create_appointment::Variables {
+            input: create_appointment::CreateAppointmentInput {
+                doctor_id: None,
+                patient_id: None,
+                starts_at: nine,
+                reason_for_visit: "Rash".into(),
+                visit_type_id: None,
+                hold_id: Some(first.id),
+            },
+        })
+        .await
+        .unwrap()
+        .create_appointment;
+    assert_eq!((booked.starts_at, booked.doctor.id), (nine, doctor_id));
+    let release = || client.run::<ReleaseHold>(release_hold::Variables { id: second.id });
+    assert!(release().await.unwrap().release_hold);
+    assert!(!release().await.unwrap().release_hold);
+    assert!(client.run::<MyHolds>(my_holds::Variables).await.unwrap().my_holds.is_empty());
+    assert_eq!(
+        free(day).await.collect::<Vec<_>>(),
+        [nine + TimeDelta::minutes(30), nine + TimeDelta::hours(1), nine + TimeDelta::minutes(90)]
+    );
 }
 
 #[tokio::test]

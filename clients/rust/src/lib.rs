@@ -139,6 +139,36 @@ pub struct CreateVisitType;
 )]
 pub struct CreateAppointment;
 
+/// `holdSlot`: a free time kept for one patient for a few minutes; book it with `holdId`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/holds.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq"
+)]
+pub struct HoldSlot;
+
+/// `releaseHold`: a live hold's time given back at once.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/holds.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq"
+)]
+pub struct ReleaseHold;
+
+/// `myHolds`: the viewer's live holds.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../../schema.graphql",
+    query_path = "../operations/holds.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, PartialEq"
+)]
+pub struct MyHolds;
+
 /// `appointments`: the appointments page.
 #[derive(GraphQLQuery)]
 #[graphql(

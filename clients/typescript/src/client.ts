@@ -10,8 +10,11 @@ import {
   AvailableSlotsDocument,
   CreateAppointmentDocument,
   DoctorsDocument,
+  HoldSlotDocument,
   LoginDocument,
   MeDocument,
+  MyHoldsDocument,
+  ReleaseHoldDocument,
   SetAvailabilityDocument,
   type AppointmentEventsSubscription,
   type AppointmentsQuery,
@@ -20,8 +23,10 @@ import {
   type CreateAppointmentInput,
   type CreateAppointmentMutation,
   type DoctorsQuery,
+  type HoldSlotMutation,
   type LoginMutation,
   type MeQuery,
+  type MyHoldsQuery,
   type SetAvailabilityMutation,
 } from './gql/graphql';
 
@@ -127,6 +132,28 @@ export class CyberMedClient {
 
   createAppointment(input: CreateAppointmentInput): Promise<CreateAppointmentMutation['createAppointment']> {
     return this.request(CreateAppointmentDocument, { input }).then((d) => d.createAppointment);
+  }
+
+  /**
+   * Keeps a free time for a few minutes (a patient for themself; a doctor or admin names the
+   * patient). Book it with `createAppointment({ holdId, startsAt, reasonForVisit })`.
+   */
+  holdSlot(
+    doctorId: string,
+    startsAt: string,
+    options: { visitTypeId?: string; patientId?: string } = {},
+  ): Promise<HoldSlotMutation['holdSlot']> {
+    const { visitTypeId = null, patientId = null } = options;
+    return this.request(HoldSlotDocument, { doctorId, startsAt, visitTypeId, patientId }).then((d) => d.holdSlot);
+  }
+
+  /** Gives a live hold's time back at once: `false` when it was no longer live. */
+  releaseHold(id: string): Promise<boolean> {
+    return this.request(ReleaseHoldDocument, { id }).then((d) => d.releaseHold);
+  }
+
+  myHolds(): Promise<MyHoldsQuery['myHolds']> {
+    return this.request(MyHoldsDocument).then((d) => d.myHolds);
   }
 
   appointments(first = 20, after?: string): Promise<AppointmentsQuery['appointments']> {

@@ -5,11 +5,12 @@
 // CYBERMED_LOGINS is what `cybermed seed-demo` printed (`<ROLE> <email> <password>` lines). A
 // patient signs in, reads `me` and the doctor directory, listens to `appointmentEvents`, books the
 // first free slot of a doctor, sees the booking's CREATED event arrive and the booking on the
-// appointments page, and gets CONFLICT for the same slot again. Exits 1 on any difference.
+// appointments page, gets CONFLICT for the same slot again, and holds a free time, sees it in
+// `myHolds` and releases it. Exits 1 on any difference.
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
-import { CyberMedClient, CyberMedError } from './client';
+import { CyberMedClient, CyberMedError, type HoldSlotMutation } from './client';
 
 function check(condition: boolean, what: string): asserts condition {
   if (!condition) {
@@ -108,8 +109,25 @@ async function main(): Promise<void> {
     check(e instanceof CyberMedError && e.code === 'CONFLICT', `a second booking is CONFLICT (got ${String(e)})`);
   }
 
+  // Hold a free time from the last one back (the demo patient may have a visit elsewhere at one,
+  // a CONFLICT): listed in myHolds until released.
+  let hold: HoldSlotMutation['holdSlot'] | undefined;
+  for (const free of slots.slice(-10).reverse()) {
+    try {
+      hold = await client.holdSlot(doctor.id, free.startsAt);
+      check(hold.startsAt === free.startsAt && hold.doctor.id === doctor.id, 'the hold keeps the time asked for');
+      break;
+    } catch (e) {
+      check(e instanceof CyberMedError && e.code === 'CONFLICT', `a hold is made or CONFLICT (got ${String(e)})`);
+    }
+  }
+  check(hold !== undefined, 'one of the last 10 free times can be held');
+  check((await client.myHolds()).some((h) => h.id === hold.id), 'myHolds lists the hold');
+  check(await client.releaseHold(hold.id), 'a live hold is released');
+  check(!(await client.myHolds()).some((h) => h.id === hold.id), 'a released hold is no longer listed');
+
   console.log(
-    `smoke: ok (${email} booked ${doctor.firstName} ${doctor.lastName} at ${slot.startsAt}; event, page and CONFLICT seen)`,
+    `smoke: ok (${email} booked ${doctor.firstName} ${doctor.lastName} at ${slot.startsAt}; event, page, CONFLICT and a hold seen)`,
   );
 }
 
