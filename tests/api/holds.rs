@@ -95,7 +95,7 @@ fn ids(holds: &[Value]) -> Vec<&str> {
 }
 
 /// The stored status of hold `id` (assertions only).
-async fn status_of(c: &Clinic, id: &str) -> String {
+pub async fn status_of(c: &Clinic, id: &str) -> String {
     use cybermed::db::entities::slot_hold;
     use sea_orm::EntityTrait;
     let row = slot_hold::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap()).one(&c.app.state.db).await.unwrap();

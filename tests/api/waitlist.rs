@@ -10,12 +10,13 @@
 use std::time::Duration;
 
 use chrono::{NaiveDate, TimeDelta};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::{
     appointments::Clinic,
     helpers::{Session, TestApp, code, field, upcoming, utc_of_local},
-    holds::audited,
+    holds::{audited, status_of},
 };
 
 const JOIN: &str = "mutation($i: JoinWaitlistInput!) { joinWaitlist(input: $i) {
@@ -538,6 +539,63 @@ async fn deactivating_a_patient_or_unverifying_the_doctor_ends_live_entries_and_
     assert_eq!(l.entry(&c.admin, &eb).await["status"], "LEFT");
     let free = c.app.count_rows("slot_holds WHERE status = 'LIVE'").await;
     assert_eq!(free, 0, "the offer's hold went with it");
+}
+
+#[tokio::test]
+async fn an_admin_demoted_or_deactivated_keeps_no_hold_placed_for_a_patient_and_the_line_gets_the_time() {
+    let l = Line::open(&[]).await;
+    let c = &l.c;
+    // Another admin holds both slots of the day for a patient; a second patient waits.
+    let holder = c.app.patient().await;
+    let (placer, other) =
+        (c.app.admin(&crate::helpers::email("placer")).await, c.app.admin(&crate::helpers::email("other")).await);
+    let hold =
+        "mutation($d: UUID!, $s: DateTime!, $p: UUID) { holdSlot(doctorId: $d, startsAt: $s, patientId: $p) { id } }";
+    let place = |by: &Session, at: String| {
+        let vars = json!({ "d": c.doctor.id, "s": at, "p": holder.id });
+        let (app, token) = (&c.app, by.access.clone());
+        async move {
+            let body = app.gql(Some(&token), hold, vars).await;
+            body["data"]["holdSlot"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+        }
+    };
+    let first = place(&placer, l.at("09:00")).await;
+    let second = place(&other, l.at("09:30")).await;
+    let waiting = c.app.patient().await;
+    let entry = l.joined(&waiting).await;
+    let live = "slot_holds WHERE status = 'LIVE'";
+    // The matcher has looked at the doctor once (nothing free) and waits for the holds' expiry:
+    // only the releases below can free the time in this test's few seconds.
+    let mut due = None;
+    for _ in 0..100 {
+        let row = c.app.state.db.query_one_raw(sea_orm::Statement::from_string(
+            c.app.state.db.get_database_backend(),
+            "SELECT due_at FROM waitlist_matches WHERE lease_owner IS NULL",
+        ));
+        due = row.await.unwrap().map(|r| r.try_get_by_index::<chrono::DateTime<chrono::Utc>>(0).unwrap());
+        if due.is_some_and(|d| d > c.app.state.clock.now() + TimeDelta::minutes(1)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(due.is_some_and(|d| d > c.app.state.clock.now() + TimeDelta::minutes(1)), "the matcher settled: {due:?}");
+
+    // The placer made a doctor: the hold they placed is released, and its time offered to the line.
+    let set_role = "mutation($id: UUID!, $r: Role!) { setUserRole(id: $id, role: $r) { id } }";
+    let body = c.app.gql(Some(&c.admin.access), set_role, json!({ "id": placer.id, "r": "DOCTOR" })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(status_of(c, &first).await, "RELEASED", "the demoted admin's hold");
+    assert_eq!(l.offered(&waiting, &entry).await["offer"]["startsAt"], l.at("09:00"));
+    let as_doctor = c.app.login(&placer.email, crate::helpers::PASSWORD).await;
+    let mine = c.app.gql(Some(&as_doctor.access), "{ myHolds { id } }", json!({})).await;
+    assert_eq!(mine["data"]["myHolds"], json!([]), "{mine}");
+
+    // The other admin deactivated: theirs too; the waiting patient's offer stays.
+    let off = "mutation($id: UUID!) { setUserActive(id: $id, isActive: false) { id } }";
+    assert!(c.app.gql(Some(&c.admin.access), off, json!({ "id": other.id })).await["errors"].is_null());
+    assert_eq!(status_of(c, &second).await, "RELEASED", "the deactivated admin's hold");
+    assert_eq!(c.app.count_rows(live).await, 1, "the offer's hold stays");
+    assert_eq!(l.entry(&waiting, &entry).await["status"], "OFFERED");
 }
 
 #[tokio::test]

@@ -76,7 +76,8 @@ pub fn on_appointment_change(
 }
 
 /// Ends every live entry of `user` (as patient or as doctor: `LEFT`, offers withdrawn), and
-/// marks the doctors of the patient's live holds, inside the caller's transaction, before those
+/// marks the doctors of the live holds of the patient or placed by `user` for someone else at
+/// another doctor's calendar, inside the caller's transaction, before those
 /// holds are released (`accounts::release_holds_of`: a deactivation, a role change, a doctor no
 /// longer verified).
 ///
@@ -85,7 +86,8 @@ pub fn on_appointment_change(
 pub async fn user_left<C: ConnectionTrait>(txn: &C, user: Uuid, now: DateTime<Utc>) -> AppResult<()> {
     let backend = txn.get_database_backend();
     let mark_doctors = "INSERT INTO waitlist_matches (doctor_id, due_at, version) \
-        SELECT DISTINCT h.doctor_id, $2, 1 FROM slot_holds h WHERE h.patient_id = $1 AND h.status = 'LIVE' \
+        SELECT DISTINCT h.doctor_id, $2, 1 FROM slot_holds h WHERE h.status = 'LIVE' AND (h.patient_id = $1 \
+        OR (h.placed_by = $1 AND h.waitlist_entry_id IS NULL AND h.doctor_id <> $1)) \
         AND EXISTS (SELECT 1 FROM waitlist_entries e WHERE e.doctor_id = h.doctor_id AND e.status IN ('WAITING', 'OFFERED')) \
         ON CONFLICT (doctor_id) DO UPDATE SET \
         due_at = CASE WHEN excluded.due_at < waitlist_matches.due_at THEN excluded.due_at ELSE waitlist_matches.due_at END, \

@@ -113,7 +113,9 @@ pub async fn revoke_calendar_feed<C: sea_orm::ConnectionTrait>(txn: &C, user: Uu
 }
 
 /// Releases every live hold of `user` (waitlist offers included) and ends their live waitlist
-/// entries (`LEFT`), as doctor or as patient, inside the caller's write
+/// entries (`LEFT`), as doctor or as patient, and the live holds they placed for others (an
+/// admin's: a demoted admin keeps no say over another patient's time; offers' holds, placed by
+/// whoever made the entry, stay with their entries), inside the caller's write
 /// transaction (a deactivation, a role change, a doctor no longer verified): the times they kept
 /// are free again at once. On PostgreSQL it first takes `user`'s lock ([`lock_person`]), which
 /// every booking and hold of theirs holds while it runs: one under way is released here, one
@@ -131,7 +133,13 @@ pub async fn release_holds_of(txn: &DatabaseTransaction, user: Uuid, now: DateTi
         .col_expr(slot_hold::Column::Status, Expr::value(HoldStatus::Released))
         .col_expr(slot_hold::Column::EndedAt, Expr::value(now))
         .filter(slot_hold::Column::Status.eq(HoldStatus::Live))
-        .filter(Condition::any().add(slot_hold::Column::DoctorId.eq(user)).add(slot_hold::Column::PatientId.eq(user)))
+        .filter(
+            Condition::any().add(slot_hold::Column::DoctorId.eq(user)).add(slot_hold::Column::PatientId.eq(user)).add(
+                Condition::all()
+                    .add(slot_hold::Column::PlacedBy.eq(user))
+                    .add(slot_hold::Column::WaitlistEntryId.is_null()),
+            ),
+        )
         .exec(txn)
         .await?;
     Ok(())
