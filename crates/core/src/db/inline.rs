@@ -51,6 +51,8 @@ impl Inline {
     /// # Errors
     /// When a connection cannot be opened.
     pub fn open(path: &Path, count: usize, statements: StatementCounter) -> Result<Option<Self>, DbErr> {
+        /// As long as the pools' connections wait for a lock (`db::sqlite_options`).
+        const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
         if !path.is_file() {
             return Ok(None);
         }
@@ -58,10 +60,14 @@ impl Inline {
         let mut idle = Vec::with_capacity(count);
         for _ in 0..count.max(1) {
             let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| to_db_err(&e))?;
-            // Never wait for a lock: read elsewhere instead.
-            conn.busy_timeout(Duration::ZERO).map_err(|e| to_db_err(&e))?;
+            // The pragma reads the schema, under a shared lock that another process may keep from
+            // it for a moment (a migration, or the last connection of one that exits
+            // checkpointing the WAL away): wait for it as the pools do.
+            conn.busy_timeout(OPEN_BUSY_TIMEOUT).map_err(|e| to_db_err(&e))?;
             // As the other reading connections (see `db::connect`).
             conn.pragma_update(None, "cache_size", -i64::from(super::READ_CACHE_KIB)).map_err(|e| to_db_err(&e))?;
+            // From now on never wait for a lock: read elsewhere instead.
+            conn.busy_timeout(Duration::ZERO).map_err(|e| to_db_err(&e))?;
             idle.push(conn);
         }
         Ok(Some(Self { idle: Shelf::new(idle), statements, answered: AtomicU64::new(0) }))

@@ -106,6 +106,14 @@ fn sqlite_options(
 /// naming it (the pool itself waits up to 10 s for a connection later on).
 const OPEN_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// How long `open` waits before opening again after SQLite answered BUSY.
+const OPEN_RETRY: Duration = Duration::from_millis(50);
+
+/// SQLite's BUSY, primary or extended (`SQLITE_BUSY_RECOVERY`, `SQLITE_BUSY_SNAPSHOT`).
+fn is_sqlite_busy(e: &DbErr) -> bool {
+    matches!(crate::error::db_error_code(e).as_deref(), Some("5" | "261" | "517"))
+}
+
 /// Opens the pools for `url` and migrates the database up: what `serve` and `migrate` do first.
 ///
 /// # Errors
@@ -113,10 +121,20 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(8);
 /// message names the database ([`describe_target`]) and the cause, never a password or SQL.
 pub async fn open(url: &str, max_connections: Option<u32>) -> anyhow::Result<Pools> {
     let target = describe_target(url);
-    let pools = match tokio::time::timeout(OPEN_TIMEOUT, connect(url, max_connections)).await {
-        Ok(Ok(pools)) => pools,
-        Ok(Err(e)) => anyhow::bail!("cannot open {target}: {}", crate::error::describe_db_err(&e)),
-        Err(_) => anyhow::bail!("cannot open {target}: no answer within {} s", OPEN_TIMEOUT.as_secs()),
+    let deadline = tokio::time::Instant::now() + OPEN_TIMEOUT;
+    let pools = loop {
+        match tokio::time::timeout_at(deadline, connect(url, max_connections)).await {
+            Ok(Ok(pools)) => break pools,
+            // Another process has SQLite's file to itself for a moment (its last connection
+            // checkpointing the WAL away as it exits, or a recovery), and SQLite may answer a
+            // connection opening then with BUSY without waiting in the busy handler: open again.
+            Ok(Err(e)) if is_sqlite_busy(&e) && tokio::time::Instant::now() + OPEN_RETRY < deadline => {
+                tracing::debug!("the database was busy while opening; trying again");
+                tokio::time::sleep(OPEN_RETRY).await;
+            }
+            Ok(Err(e)) => anyhow::bail!("cannot open {target}: {}", crate::error::describe_db_err(&e)),
+            Err(_) => anyhow::bail!("cannot open {target}: no answer within {} s", OPEN_TIMEOUT.as_secs()),
+        }
     };
     migrate(&pools.writer)
         .await
