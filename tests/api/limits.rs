@@ -279,3 +279,36 @@ async fn a_document_validated_before_is_validated_again_for_other_variables() {
     let body = app.gql(token, query, json!({"first": 5})).await;
     assert_eq!(body["data"]["appointments"]["totalCount"], 0, "{body}");
 }
+
+/// A chain of fragments, each spreading the next, nests selection sets without a bracket: the
+/// bounds' own walk recursed down it and a 35 KB anonymous request overflowed the stack and
+/// aborted the process. Run on the real binary, so that a crash is a failed request here.
+#[tokio::test]
+async fn a_long_chain_of_fragments_is_refused_and_the_server_lives_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::logs::serve(&dir, &[("GRAPHIQL", "true")]);
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let chain = |root: &str, on: &str, leaf: &str, n: usize| {
+        let links = (0..n).map(|i| format!("fragment f{i} on {on} {{ ...f{} }}", i + 1)).collect::<Vec<_>>();
+        format!("{root} {} fragment f{n} on {on} {{ {leaf} }}", links.join(" "))
+    };
+    for (query, chained) in [
+        (chain("{ ...f0 }", "Query", "__typename", 1000), "application fields"),
+        (chain("{ __schema { ...f0 } }", "__Schema", "description", 1500), "introspection"),
+        // Within the bound: answered.
+        (chain("{ __schema { ...f0 } }", "__Schema", "description", 60), "a short chain"),
+    ] {
+        let resp = client.post(format!("{url}/graphql")).json(&json!({ "query": query })).send().await;
+        let body: Value = resp.unwrap_or_else(|e| panic!("{chained}: the server answers: {e}")).json().await.unwrap();
+        if chained == "a short chain" {
+            assert!(body["errors"].is_null(), "{chained}: {body}");
+        } else {
+            let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(rejected(&body) && message.contains("nested deeper than 64"), "{chained}: {body}");
+        }
+    }
+    let health = client.get(format!("{url}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    server.stop();
+}

@@ -474,6 +474,12 @@ struct Walker<'a> {
     limits: Limits,
     memo: HashMap<(&'a str, bool), Measure>,
     visiting: Vec<&'a str>,
+    /// Selection sets open on the walk's way down, through fragment spreads too: bounded at
+    /// [`MAX_BRACKET_NESTING`] on the way down, before the walk's own recursion can overflow the
+    /// stack (a chain of fragments, each spreading the next, nests without a bracket; the other
+    /// bounds are only known on the way back up, and a chain inside introspection counts for none
+    /// of them).
+    nesting: usize,
 }
 
 /// Checks every operation and fragment of `doc` against `limits`.
@@ -481,7 +487,7 @@ struct Walker<'a> {
 /// # Errors
 /// A request error naming the bound that was exceeded.
 pub fn check(doc: &ExecutableDocument, limits: Limits) -> ServerResult<()> {
-    let mut walker = Walker { doc, limits, memo: HashMap::new(), visiting: Vec::new() };
+    let mut walker = Walker { doc, limits, memo: HashMap::new(), visiting: Vec::new(), nesting: 0 };
     let mut aliases = 0usize;
     let mut selections = 0usize;
     for (_, op) in doc.operations.iter() {
@@ -535,6 +541,19 @@ impl<'a> Walker<'a> {
 
     /// Measures a selection set. `in_introspection` is true below `__schema`/`__type`.
     fn selection_set(&mut self, set: &'a SelectionSet, in_introspection: bool) -> ServerResult<Measure> {
+        if self.nesting >= MAX_BRACKET_NESTING {
+            return Err(ServerError::new(
+                format!("The document's selections and fragments are nested deeper than {MAX_BRACKET_NESTING}"),
+                None,
+            ));
+        }
+        self.nesting += 1;
+        let measured = self.selections(set, in_introspection);
+        self.nesting -= 1;
+        measured
+    }
+
+    fn selections(&mut self, set: &'a SelectionSet, in_introspection: bool) -> ServerResult<Measure> {
         let mut out = Measure::default();
         for sel in &set.items {
             let m = match &sel.node {
