@@ -214,6 +214,11 @@ impl Default for WebhookConfig {
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// The longest any time setting may be (seconds, hours, reminder leads): ten years. A longer one
+/// is a mistake, and one of hundreds of thousands of years would overflow the date arithmetic
+/// that uses it (a panic at each booking, login or retry).
+pub const MAX_SETTING_SECS: u64 = 10 * 365 * 86_400;
+
 impl Config {
     /// Reads the process environment (after loading `.env` if there is one).
     ///
@@ -242,6 +247,9 @@ impl Config {
                     let n: u64 = v.parse().with_context(|| format!("{key} must be a whole number of seconds"))?;
                     if n == 0 {
                         bail!("{key} must be at least 1");
+                    }
+                    if n > MAX_SETTING_SECS {
+                        bail!("{key} must be at most {MAX_SETTING_SECS} seconds (ten years)");
                     }
                     Ok(Duration::from_secs(n))
                 }
@@ -353,7 +361,12 @@ impl Config {
             hold_ttl: secs("HOLD_TTL_SECS", 300)?,
             hold_max_per_patient: at_least_one("HOLD_MAX_PER_PATIENT", count("HOLD_MAX_PER_PATIENT", 2)?)?,
             waitlist_offer_ttl: secs("WAITLIST_OFFER_TTL_SECS", 900)?,
-            late_cancel_hours: count("LATE_CANCEL_HOURS", 24)?,
+            late_cancel_hours: match count("LATE_CANCEL_HOURS", 24)? {
+                h if u64::from(h) * 3600 > MAX_SETTING_SECS => {
+                    bail!("LATE_CANCEL_HOURS must be at most {} (ten years)", MAX_SETTING_SECS / 3600)
+                }
+                h => h,
+            },
             max_connections_per_address: at_least_one(
                 "MAX_CONNECTIONS_PER_ADDRESS",
                 count("MAX_CONNECTIONS_PER_ADDRESS", 256)?,
@@ -451,6 +464,9 @@ pub fn parse_leads(value: &str) -> anyhow::Result<Vec<Duration>> {
         if secs == 0 {
             bail!("a reminder lead must be longer than zero");
         }
+        if secs > MAX_SETTING_SECS {
+            bail!("`{part}`: a reminder lead must be at most ten years");
+        }
         leads.push(Duration::from_secs(secs));
     }
     leads.sort_unstable();
@@ -463,7 +479,25 @@ pub fn parse_leads(value: &str) -> anyhow::Result<Vec<Duration>> {
 mod tests {
     use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
-    use super::QuietHours;
+    use super::{Config, MAX_SETTING_SECS, QuietHours, parse_leads};
+
+    fn refused(key: &str, value: &str) -> String {
+        let e = Config::from_lookup(|k| (k == key).then(|| value.to_owned())).map(|_| ()).unwrap_err();
+        format!("{e:#}")
+    }
+
+    #[test]
+    fn time_settings_longer_than_ten_years_are_refused_naming_the_setting() {
+        for key in ["HOLD_TTL_SECS", "ACCESS_TOKEN_TTL_SECS", "MAIL_RETRY_MAX_SECS", "LOGIN_WINDOW_SECS"] {
+            assert!(refused(key, "9000000000000").contains(key), "{key}");
+            let ten_years = MAX_SETTING_SECS.to_string();
+            assert!(Config::from_lookup(|k| (k == key).then(|| ten_years.clone())).is_ok(), "{key}");
+        }
+        assert!(refused("LATE_CANCEL_HOURS", "3000000000").contains("LATE_CANCEL_HOURS"));
+        assert!(refused("REMINDER_LEADS", "24h,100000000d").contains("100000000d"));
+        assert!(parse_leads("3650d").is_ok());
+        assert!(parse_leads("3651d").is_err());
+    }
 
     fn at(day: u32, hhmm: &str) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 12, day).unwrap().and_time(NaiveTime::parse_from_str(hhmm, "%H:%M").unwrap())
