@@ -47,7 +47,8 @@ pub fn spawn(store: Store, rules: WaitlistRules, mut stop: watch::Receiver<bool>
 }
 
 /// Claims the due doctors (one batch) and matches each; returns how many were claimed. A match
-/// that fails is logged and its claim given back (due again at once).
+/// that fails is logged, counted, and kept claimed for
+/// [`matcher::RETRY_AFTER_FAILURE`] before it is tried again.
 ///
 /// # Errors
 /// The claim failed.
@@ -73,8 +74,9 @@ pub async fn run_once(
             ),
             Ok(_) => {}
             Err(e) => {
-                tracing::warn!(doctor = %c.doctor_id, error = ?e, "waitlist match failed; it is retried");
-                matcher::release(store, owner, Some(c.doctor_id)).await?;
+                tracing::warn!(doctor = %c.doctor_id, error = ?e, "waitlist match failed; it is retried later");
+                metrics::counter!(crate::domain::waitlist::MATCH_FAILURES).increment(1);
+                matcher::retry_later(store, owner, c.doctor_id).await?;
             }
         }
     }

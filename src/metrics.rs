@@ -111,6 +111,7 @@ fn instruments() -> &'static Instruments {
         for outcome in ["made", "accepted", "declined", "expired"] {
             metrics::counter!(waitlist::OFFERS, "outcome" => outcome).absolute(0);
         }
+        metrics::counter!(waitlist::MATCH_FAILURES).absolute(0);
         let pool = |state: &'static str| metrics::gauge!("cybermed_db_pool_connections", "state" => state);
         let outbox = CHANNELS.map(|c| {
             let failed = metrics::counter!("cybermed_outbox_failed_total", "channel" => c.label());
@@ -158,6 +159,10 @@ fn describe() {
     metrics::describe_gauge!(HOLDS_LIVE, "Slot holds keeping a time now (live and not expired)");
     metrics::describe_gauge!(waitlist::ENTRIES, "Waitlist entries by status (waiting, offered, booked, expired, left)");
     metrics::describe_counter!(waitlist::OFFERS, "Waitlist offers by outcome: made, accepted, declined, expired");
+    metrics::describe_counter!(
+        waitlist::MATCH_FAILURES,
+        "Waitlist matches that failed (the doctor is tried again 10 s later; the log line says why)"
+    );
     metrics::describe_counter!(
         WEBHOOK_DELIVERIES,
         "Webhook delivery attempts by outcome (succeeded; retried: failed with attempts left; failed: for good)"

@@ -599,6 +599,49 @@ async fn an_admin_demoted_or_deactivated_keeps_no_hold_placed_for_a_patient_and_
 }
 
 #[tokio::test]
+async fn a_match_that_keeps_failing_is_counted_and_retried_after_ten_seconds_not_at_once() {
+    let l = Line::open(&[("METRICS_BIND_ADDR", "127.0.0.1:0")]).await;
+    let c = &l.c;
+    c.booked(&c.app.patient().await, &l.at("09:00")).await;
+    c.booked(&c.app.patient().await, &l.at("09:30")).await;
+    let waiting = c.app.patient().await;
+    let entry = l.joined(&waiting).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let port = c.app.metrics_port.expect("a metrics listener");
+    let failures = || async move {
+        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap();
+        let line = text.lines().find(|l| l.starts_with("cybermed_waitlist_match_failures_total "));
+        line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse::<f64>().ok()).unwrap_or_else(|| panic!("{text}"))
+    };
+    let before = failures().await;
+
+    // The doctor's stored time zone is one this build does not know (as after an upgrade that
+    // dropped it), and the doctor is due: every match of theirs fails.
+    let db = &c.app.state.db;
+    let backend = db.get_database_backend();
+    db.execute_unprepared("UPDATE doctor_profiles SET time_zone = 'Mars/Olympus_Mons'").await.unwrap();
+    let due = cybermed::db::batch::numbered(
+        backend,
+        "UPDATE waitlist_matches SET due_at = $1",
+        vec![c.app.state.clock.now().into()],
+    );
+    db.execute_raw(due).await.unwrap();
+    let mut failed = 0.0;
+    for _ in 0..50 {
+        failed = failures().await - before;
+        if failed > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(failed >= 1.0, "the failure is counted");
+    // Over the next two seconds it is not tried again (it was, every 10 ms, before).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(failures().await - before, failed, "retried at once");
+    assert_eq!(l.entry(&waiting, &entry).await["status"], "WAITING");
+}
+
+#[tokio::test]
 async fn a_released_hold_and_an_expired_hold_free_their_time_for_the_line() {
     let l = Line::open(&[("HOLD_TTL_SECS", "2")]).await;
     let c = &l.c;

@@ -63,6 +63,10 @@ pub const OFFER_SUBJECT: &str = "An earlier appointment is available";
 pub const LEASE: Duration = Duration::from_secs(30);
 /// Doctors claimed at once.
 pub const BATCH: u64 = 8;
+/// How long a doctor whose match failed waits before any process tries again: a failure that
+/// outlived the match's own retries is likely to repeat (a stored time zone no longer known, a
+/// batch too big for the database), and retried at once it would keep the writer busy.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
 /// Starts tried for one entry in one match (each a savepoint) before the next entry's turn.
 const TRIES_PER_ENTRY: usize = 8;
 /// How far ahead starts are looked for (a booking's limit, 365 days).
@@ -109,8 +113,27 @@ pub async fn claim(store: &Store, owner: &str) -> AppResult<Vec<Claimed>> {
         .map_err(Into::into)
 }
 
-/// Gives back `owner`'s claim of `doctor` untouched (a match that failed, or a process stopping):
-/// it is due again at once.
+/// Keeps `owner`'s claim of `doctor`, whose match failed, for [`RETRY_AFTER_FAILURE`] from now:
+/// then any process may claim it again (the mark is untouched, so nothing is lost).
+///
+/// # Errors
+/// Internal only.
+pub async fn retry_later(store: &Store, owner: &str, doctor: Uuid) -> AppResult<()> {
+    let backend = store.writer.get_database_backend();
+    let until = store.clock.now() + TimeDelta::from_std(RETRY_AFTER_FAILURE).unwrap_or(TimeDelta::seconds(10));
+    store
+        .writer
+        .execute_raw(batch::numbered(
+            backend,
+            "UPDATE waitlist_matches SET lease_until = $3 WHERE lease_owner = $1 AND doctor_id = $2",
+            vec![owner.into(), doctor.into(), until.into()],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Gives back `owner`'s claim of `doctor` untouched (a process stopping): it is due again at
+/// once.
 ///
 /// # Errors
 /// Internal only.

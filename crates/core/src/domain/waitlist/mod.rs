@@ -385,6 +385,9 @@ fn cleared(entry: &waitlist_entry::Model, status: WaitlistStatus, now: DateTime<
 /// The offers counter: `cybermed_waitlist_offers_total{outcome}` (`made`, `accepted`, `declined`,
 /// `expired`).
 pub const OFFERS: &str = "cybermed_waitlist_offers_total";
+/// Matches that failed (each retried after [`matcher::RETRY_AFTER_FAILURE`]):
+/// `cybermed_waitlist_match_failures_total`.
+pub const MATCH_FAILURES: &str = "cybermed_waitlist_match_failures_total";
 /// The entries gauge: `cybermed_waitlist_entries{status}`.
 pub const ENTRIES: &str = "cybermed_waitlist_entries";
 
