@@ -426,3 +426,28 @@ async fn the_patient_policy_gives_its_reasons_and_spares_doctors() {
     let cancelled = app.gql(Some(&patient.access), CANCEL, json!({ "id": far_id })).await;
     assert_eq!(cancelled["data"]["cancelAppointment"]["lateCancellation"], false, "{cancelled}");
 }
+
+/// A horizon stored beyond what a date can reach (only SQL writes one: the API allows 1..=365
+/// days) limits nothing; it panicked the date arithmetic of every slot list and booking.
+#[tokio::test]
+async fn a_horizon_stored_past_the_calendars_end_limits_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, doctor) = clinic(&app, "09:00:00", "10:00:00").await;
+    let t = type_id(&app, &doctor, json!({ "name": "Check-up", "durationMinutes": 30, "horizonDays": 30 })).await;
+    use sea_orm::ConnectionTrait;
+    app.state.db.execute_unprepared(&format!("UPDATE visit_types SET horizon_days = {}", i32::MAX)).await.unwrap();
+    let patient = app.patient().await;
+    let day = upcoming(2, 2);
+    let at = |hhmm: &str| utc_of_local(day, hhmm, "UTC");
+    assert_eq!(
+        slots(&app, &patient, &doctor.id, &at("00:00"), &at("23:59"), Some(&t)).await,
+        [at("09:00"), at("09:30")]
+    );
+    let body = book(
+        &app,
+        &patient,
+        json!({ "doctorId": doctor.id, "startsAt": at("09:00"), "reasonForVisit": "Check", "visitTypeId": t }),
+    )
+    .await;
+    assert_eq!(body["data"]["createAppointment"]["endsAt"], at("09:30"), "{body}");
+}

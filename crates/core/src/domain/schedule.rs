@@ -464,7 +464,10 @@ pub async fn free_starts<C: ConnectionTrait>(
     let mut latest = to;
     if let Some(policy) = terms.policy {
         earliest = earliest.max(now + TimeDelta::minutes(i64::from(policy.min_notice_minutes)));
-        latest = latest.min(now + TimeDelta::days(i64::from(policy.horizon_days)) + TimeDelta::microseconds(1));
+        // Checked: a horizon stored past chrono's range (only SQL can write one) limits nothing.
+        if let Some(horizon) = now.checked_add_signed(TimeDelta::days(i64::from(policy.horizon_days))) {
+            latest = latest.min(horizon + TimeDelta::microseconds(1));
+        }
     }
     if earliest >= latest {
         return Ok(Vec::new());

@@ -329,7 +329,8 @@ impl Policy {
                 format!("This visit must be booked at least {} minutes ahead", self.min_notice_minutes),
             ));
         }
-        if starts_at > now + TimeDelta::days(i64::from(self.horizon_days)) {
+        // Checked: a horizon stored past chrono's range (only SQL can write one) limits nothing.
+        if now.checked_add_signed(TimeDelta::days(i64::from(self.horizon_days))).is_some_and(|h| starts_at > h) {
             return Err(AppError::bad_input(
                 "startsAt",
                 format!("This visit can be booked at most {} days ahead", self.horizon_days),
