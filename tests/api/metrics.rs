@@ -294,11 +294,13 @@ async fn metrics_count_operations_by_name_and_outcome_on_a_listener_of_their_own
         after.iter().filter(|s| s.name == "cybermed_db_pool_connections").collect::<Vec<_>>()
     );
     if app.state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        // The 8 read connections (`TestApp`'s `DATABASE_MAX_CONNECTIONS`), the writer and at
-        // least one of the background pool's (at most 8 of its own: without the read
-        // connections the gauges could not reach 10).
+        // The 8 read connections (`TestApp`'s `DATABASE_MAX_CONNECTIONS`) and the inline readers
+        // (one per core), the writer and at least one of the background pool's.
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let readers = app.state.reads.sqlite_stats().expect("SQLite's readers").0;
+        assert_eq!(readers as usize, 8 + cores, "the inline readers are counted with the others");
         assert!(
-            value(&after, "cybermed_db_pool_connections", &[]) >= 10.0,
+            value(&after, "cybermed_db_pool_connections", &[]) >= 10.0 + cores as f64,
             "every SQLite connection is counted: {:?}",
             after.iter().filter(|s| s.name == "cybermed_db_pool_connections").collect::<Vec<_>>()
         );

@@ -38,6 +38,8 @@ const STEPS: u32 = 1_000;
 /// Read-only SQLite connections used in the asking thread, one statement at a time each.
 pub struct Inline {
     idle: Shelf<rusqlite::Connection>,
+    /// How many were opened.
+    open: usize,
     statements: StatementCounter,
     /// Statements answered here (tests read it: a page that silently went the usual way would
     /// still be right, only slower).
@@ -70,7 +72,12 @@ impl Inline {
             conn.busy_timeout(Duration::ZERO).map_err(|e| to_db_err(&e))?;
             idle.push(conn);
         }
-        Ok(Some(Self { idle: Shelf::new(idle), statements, answered: AtomicU64::new(0) }))
+        Ok(Some(Self { open: idle.len(), idle: Shelf::new(idle), statements, answered: AtomicU64::new(0) }))
+    }
+
+    /// `(open, idle)` connections, for the pool gauges.
+    pub fn stats(&self) -> (usize, usize) {
+        (self.open, self.idle.idle_count())
     }
 
     /// How many statements were answered here.

@@ -108,8 +108,11 @@ impl Reads {
         match self {
             Self::Pool(_) => None,
             Self::Sqlite(readers) => {
-                let open = u32::try_from(readers.open).unwrap_or(u32::MAX);
-                Some((open, u32::try_from(readers.free.available_permits()).unwrap_or(u32::MAX)))
+                // The connections read on in the asking thread ([`super::inline`]) too.
+                let (inline_open, inline_idle) = readers.inline.as_ref().map_or((0, 0), Inline::stats);
+                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                let open = count(readers.open.saturating_add(inline_open));
+                Some((open, count(readers.free.available_permits().saturating_add(inline_idle))))
             }
         }
     }

@@ -11,6 +11,11 @@ impl<C> Shelf<C> {
         Self(Mutex::new(connections))
     }
 
+    /// How many are idle now.
+    pub fn idle_count(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
     /// An idle connection, if there is one.
     pub fn take(&self) -> Option<Lease<'_, C>> {
         let conn = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
