@@ -43,6 +43,21 @@ async fn set_specialty(app: &TestApp, doctor: &Session, specialty: &str) {
     assert!(body["errors"].is_null(), "{body}");
 }
 
+/// Asserts that the page is read in one statement (its people kept) within two seconds. On
+/// PostgreSQL the process also hears the notices of its own changes, shortly after their commits,
+/// and forgets those people once more: a page read in between keeps them again too early.
+async fn kept_soon(app: &TestApp, patient: &Session) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let (statements, _) = app.statements_for(Some(&patient.access), PAGE, json!({})).await;
+        if statements == 1 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the page's people are not kept: {statements} statements");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_changed_name_or_specialty_is_on_the_next_page() {
     let c = Clinic::open("UTC").await;
@@ -53,16 +68,14 @@ async fn a_changed_name_or_specialty_is_on_the_next_page() {
         assert_eq!(doctor["firstName"], "Test", "{doctor}");
         assert_eq!(doctor["doctorProfile"]["specialty"], "General practice", "{doctor}");
     }
-    let (kept, _) = c.app.statements_for(Some(&c.patient.access), PAGE, json!({})).await;
-    assert_eq!(kept, 1, "the doctor was kept: the page is one statement");
+    kept_soon(&c.app, &c.patient).await;
 
     rename(&c.app, &c.doctor, "Renamed").await;
     assert_eq!(doctor_on_page(&c.app, &c.patient).await["firstName"], "Renamed");
     set_specialty(&c.app, &c.doctor, "Cardiology").await;
     assert_eq!(doctor_on_page(&c.app, &c.patient).await["doctorProfile"]["specialty"], "Cardiology");
     // And kept again once read.
-    let (kept, _) = c.app.statements_for(Some(&c.patient.access), PAGE, json!({})).await;
-    assert_eq!(kept, 1);
+    kept_soon(&c.app, &c.patient).await;
 }
 
 #[tokio::test]
