@@ -280,32 +280,60 @@ async fn a_document_validated_before_is_validated_again_for_other_variables() {
     assert_eq!(body["data"]["appointments"]["totalCount"], 0, "{body}");
 }
 
-/// A chain of fragments, each spreading the next, nests selection sets without a bracket: the
-/// bounds' own walk recursed down it and a 35 KB anonymous request overflowed the stack and
-/// aborted the process. Run on the real binary, so that a crash is a failed request here.
+/// Documents that walks without memory (validation's rules, the root's key order) find endless or
+/// exponential, each refused at once by the bounds: a chain of fragments each spreading the next
+/// (the bounds' own walk recursed down it, and 35 KB overflowed the stack and aborted the
+/// process), a fragment spreading itself twice (53 bytes kept a worker busy for hours), fragments
+/// fanning out to an unknown one (counted as nothing, 600 bytes cost minutes of validation), and
+/// an unused fragment spreading a wide one from every field (validation's overlap rule took 20 s).
+/// Run on the real binary, so that a crash is a failed request here, and with a client timeout,
+/// so that a hang is one too.
 #[tokio::test]
-async fn a_long_chain_of_fragments_is_refused_and_the_server_lives_on() {
+async fn documents_whose_fragments_nest_loop_fan_out_or_go_unused_are_refused_at_once_and_the_server_lives_on() {
     let dir = tempfile::tempdir().unwrap();
     let server = crate::logs::serve(&dir, &[("GRAPHIQL", "true")]);
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
     let url = format!("http://127.0.0.1:{}", server.port);
     let chain = |root: &str, on: &str, leaf: &str, n: usize| {
         let links = (0..n).map(|i| format!("fragment f{i} on {on} {{ ...f{} }}", i + 1)).collect::<Vec<_>>();
         format!("{root} {} fragment f{n} on {on} {{ {leaf} }}", links.join(" "))
     };
-    for (query, chained) in [
-        (chain("{ ...f0 }", "Query", "__typename", 1000), "application fields"),
-        (chain("{ __schema { ...f0 } }", "__Schema", "description", 1500), "introspection"),
-        // Within the bound: answered.
-        (chain("{ __schema { ...f0 } }", "__Schema", "description", 60), "a short chain"),
+    let (depth, width) = (10, 6);
+    let fan_out = (0..depth)
+        .map(|i| format!("fragment f{i} on User {{ {} }}", vec![format!("...f{}", i + 1); width].join(" ")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (spreads, fields) = (4560, 15_900);
+    let unused = format!(
+        "{{__typename}}fragment B on User{{{}}}fragment H on Query{{{}}}",
+        "a ".repeat(fields),
+        "a{...B}".repeat(spreads)
+    );
+    for (query, what, refusal) in [
+        (chain("{ ...f0 }", "Query", "__typename", 1000), "a chain of fragments", "nested deeper than 64"),
+        (
+            chain("{ __schema { ...f0 } }", "__Schema", "description", 1500),
+            "a chain in introspection",
+            "nested deeper than 64",
+        ),
+        ("{ __typename ...A } fragment A on Query { ...A ...A }".to_owned(), "a cycle", "within itself"),
+        (
+            format!("{{ me {{ ...f0 }} }} {fan_out} fragment f{depth} on User {{ ...nope }}"),
+            "a fan-out",
+            "Unknown fragment",
+        ),
+        (unused, "an unused fragment", "is never used"),
+        // Within the bounds: answered.
+        (chain("{ __schema { ...f0 } }", "__Schema", "description", 60), "a short chain", ""),
     ] {
         let resp = client.post(format!("{url}/graphql")).json(&json!({ "query": query })).send().await;
-        let body: Value = resp.unwrap_or_else(|e| panic!("{chained}: the server answers: {e}")).json().await.unwrap();
-        if chained == "a short chain" {
-            assert!(body["errors"].is_null(), "{chained}: {body}");
+        let body: Value =
+            resp.unwrap_or_else(|e| panic!("{what}: the server answers at once: {e}")).json().await.unwrap();
+        if refusal.is_empty() {
+            assert!(body["errors"].is_null(), "{what}: {body}");
         } else {
             let message = body["errors"][0]["message"].as_str().unwrap_or_default();
-            assert!(rejected(&body) && message.contains("nested deeper than 64"), "{chained}: {body}");
+            assert!(rejected(&body) && message.contains(refusal), "{what}: {body}");
         }
     }
     let health = client.get(format!("{url}/health")).send().await.unwrap();

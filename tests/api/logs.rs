@@ -64,6 +64,14 @@ pub fn serve(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Server {
     Server { child, port, metrics_port, rx, lines }
 }
 
+/// A test that fails before [`Server::stop`] leaves no server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     /// Registers a patient with `email` and `password` on this server; their access token.
     pub async fn patient_token(&self, email: &str, password: &str) -> String {
@@ -89,7 +97,7 @@ impl Server {
         while let Ok(line) = self.rx.recv_timeout(Duration::from_secs(2)) {
             self.lines.push(line);
         }
-        self.lines
+        std::mem::take(&mut self.lines)
     }
 }
 

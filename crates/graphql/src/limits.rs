@@ -363,7 +363,7 @@ pub fn check_inputs(doc: &ExecutableDocument, variables: &Variables) -> ServerRe
         .flat_map(|(_, op)| op.node.variable_definitions.iter())
         .filter_map(|d| d.node.default_value.as_ref().map(|v| (d.node.name.node.as_str(), &v.node)))
         .collect();
-    let mut inputs = Inputs { variables, defaults, seen: HashSet::new() };
+    let mut inputs = Inputs { variables, defaults, seen: HashSet::new(), visited: 0 };
 
     let mut sets: Vec<&SelectionSet> = doc.operations.iter().map(|(_, op)| &op.node.selection_set.node).collect();
     sets.extend(doc.fragments.values().map(|f| &f.node.selection_set.node));
@@ -413,7 +413,11 @@ fn marker(name: Name) -> Result<ConstValue, std::convert::Infallible> {
 struct Inputs<'a> {
     variables: &'a Variables,
     defaults: HashMap<&'a str, &'a ConstValue>,
-    seen: HashSet<(String, String)>,
+    /// The variables walked, by whether line breaks were allowed where they were met: each at
+    /// most twice, however many fields use it.
+    seen: HashSet<(String, bool)>,
+    /// Values looked at (tests read it).
+    visited: usize,
 }
 
 impl Inputs<'_> {
@@ -421,6 +425,7 @@ impl Inputs<'_> {
     fn check(&mut self, value: &ConstValue, argument: &str) -> Result<(), AppError> {
         let mut stack: Vec<(&ConstValue, String)> = vec![(value, argument.to_owned())];
         while let Some((value, field)) = stack.pop() {
+            self.visited += 1;
             match value {
                 ConstValue::String(s) => {
                     if let Some(message) = validation::text_problem(s, validation::allows_line_breaks(&field)) {
@@ -433,8 +438,9 @@ impl Inputs<'_> {
                 ConstValue::Enum(name) if name.starts_with('$') => {
                     let var = &name[1..];
                     let value = self.variables.get(&Name::new(var)).or_else(|| self.defaults.get(var).copied());
+                    // Named by the first field met of its class: the check depends only on the class.
                     if let Some(value) = value
-                        && self.seen.insert((var.to_owned(), field.clone()))
+                        && self.seen.insert((var.to_owned(), validation::allows_line_breaks(&field)))
                     {
                         stack.push((value, field));
                     }
@@ -504,6 +510,14 @@ pub fn check(doc: &ExecutableDocument, limits: Limits) -> ServerResult<()> {
             format!("The document uses {aliases} aliases; at most {} are allowed", limits.max_aliases),
             None,
         ));
+    }
+    // A fragment no operation spreads is walked by nothing above, but validation would walk it,
+    // and some of its rules cost the product of its selections and those it spreads: refused
+    // here, as validation would refuse it.
+    for (name, fragment) in &doc.fragments {
+        if !walker.memo.contains_key(&(name.as_str(), false)) && !walker.memo.contains_key(&(name.as_str(), true)) {
+            return Err(ServerError::new(format!("Fragment \"{name}\" is never used"), Some(fragment.pos)));
+        }
     }
     Ok(())
 }
@@ -589,7 +603,7 @@ impl<'a> Walker<'a> {
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.as_str();
-                    let child = self.fragment(name, in_introspection)?;
+                    let child = self.fragment(name, in_introspection, spread.pos)?;
                     Measure { recursion: child.recursion + usize::from(!in_introspection), ..child }
                 }
             };
@@ -604,17 +618,19 @@ impl<'a> Walker<'a> {
         Ok(out)
     }
 
-    fn fragment(&mut self, name: &'a str, in_introspection: bool) -> ServerResult<Measure> {
+    fn fragment(&mut self, name: &'a str, in_introspection: bool, at: Pos) -> ServerResult<Measure> {
         // Memoised per (fragment, context) so that fan-out through fragments stays linear.
         if let Some(m) = self.memo.get(&(name, in_introspection)) {
             return Ok(*m);
         }
-        // Unknown fragments and fragment cycles are reported by validation.
+        // Refused here, as validation would refuse them: measured as nothing, an unknown fragment
+        // or a cycle would let a document through that other walks (validation's own, which
+        // spread fragments without memory) find exponential or endless.
         let Some(frag) = self.doc.fragments.get(name) else {
-            return Ok(Measure::default());
+            return Err(ServerError::new(format!("Unknown fragment \"{name}\""), Some(at)));
         };
         if self.visiting.contains(&name) {
-            return Ok(Measure::default());
+            return Err(ServerError::new(format!("Cannot spread fragment \"{name}\" within itself"), Some(at)));
         }
         self.visiting.push(name);
         let m = self.selection_set(&frag.node.selection_set.node, in_introspection);
@@ -628,6 +644,29 @@ impl<'a> Walker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variable_used_by_many_fields_is_walked_at_most_twice() {
+        // 3,000 arguments of one variable of 8,000 strings: walked once per argument name, that
+        // was 24 million values before a single request was validated.
+        let args = (0..3000).map(|i| format!("a{i}: $v")).collect::<Vec<_>>().join(" ");
+        let q = format!("query($v: [String!]) {{ __typename({args}) }}");
+        let doc = async_graphql::parser::parse_query(&q).unwrap_or_else(|e| panic!("{e}"));
+        let variables = Variables::from_json(serde_json::json!({ "v": vec!["x"; 8000] }));
+        let mut inputs = Inputs { variables: &variables, defaults: HashMap::new(), seen: HashSet::new(), visited: 0 };
+        for i in 0..3000 {
+            let marker = ConstValue::Enum(Name::new("$v"));
+            inputs.check(&marker, &format!("a{i}")).unwrap_or_else(|e| panic!("{e:?}"));
+        }
+        assert!(inputs.visited <= 3000 + 2 * 8001, "{} values looked at", inputs.visited);
+        assert!(check_inputs(&doc, &variables).is_ok());
+        // A field that allows line breaks checks the same variable once more, by its own rule.
+        let lines = Variables::from_json(serde_json::json!({ "v": "two\nlines" }));
+        let q = "query($v: String) { a: __typename(firstName: $v) b: __typename(bio: $v) }";
+        let doc = async_graphql::parser::parse_query(q).unwrap_or_else(|e| panic!("{e}"));
+        let refused = check_inputs(&doc, &lines).err().map(|e| e.message);
+        assert!(refused.is_some_and(|m| m.to_lowercase().contains("line")), "firstName allows no line break");
+    }
 
     #[test]
     fn only_small_variables_of_a_cached_document_are_remembered_as_validated() {

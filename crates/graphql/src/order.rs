@@ -25,7 +25,13 @@ type Fragments = std::collections::HashMap<Name, async_graphql::Positioned<Fragm
 
 /// The response keys of `set` in document order, each once, fragments expanded (whatever their type
 /// condition: a key that does not apply is simply absent from the object).
-fn keys<'a>(set: &'a SelectionSet, fragments: &'a Fragments, depth: usize, out: &mut Vec<&'a str>) {
+fn keys<'a>(
+    set: &'a SelectionSet,
+    fragments: &'a Fragments,
+    depth: usize,
+    spread: &mut Vec<&'a str>,
+    out: &mut Vec<&'a str>,
+) {
     if depth > MAX_FRAGMENT_NESTING {
         return;
     }
@@ -37,12 +43,20 @@ fn keys<'a>(set: &'a SelectionSet, fragments: &'a Fragments, depth: usize, out: 
                     out.push(key);
                 }
             }
-            Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
-                    keys(&fragment.node.selection_set.node, fragments, depth + 1, out);
+            // A fragment's keys are collected once: spread again, it adds none (and a document that
+            // spreads fragments many times over stays one walk of each).
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                if let Some(fragment) = fragments.get(name)
+                    && !spread.contains(&name)
+                {
+                    spread.push(name);
+                    keys(&fragment.node.selection_set.node, fragments, depth + 1, spread, out);
                 }
             }
-            Selection::InlineFragment(fragment) => keys(&fragment.node.selection_set.node, fragments, depth + 1, out),
+            Selection::InlineFragment(fragment) => {
+                keys(&fragment.node.selection_set.node, fragments, depth + 1, spread, out);
+            }
         }
     }
 }
@@ -70,7 +84,7 @@ pub fn order_object(ctx: &ContextSelectionSet<'_>, value: &mut Value) {
         && map.len() > 1
     {
         let mut order = Vec::with_capacity(map.len());
-        keys(&ctx.item.node, &ctx.query_env.fragments, 0, &mut order);
+        keys(&ctx.item.node, &ctx.query_env.fragments, 0, &mut Vec::new(), &mut order);
         reorder(map, &order);
     }
 }
@@ -92,7 +106,7 @@ impl RootOrder {
             return Self::default();
         }
         let mut order = Vec::new();
-        keys(&operation.node.selection_set.node, &doc.fragments, 0, &mut order);
+        keys(&operation.node.selection_set.node, &doc.fragments, 0, &mut Vec::new(), &mut order);
         Self(order.into_iter().map(Name::new).collect())
     }
 
@@ -113,6 +127,21 @@ mod tests {
     use serde_json::json;
 
     use super::RootOrder;
+
+    #[test]
+    fn fragments_spread_many_times_over_are_walked_once_each() {
+        // 2^40 spreads if each were followed every time.
+        let mut q = String::from("query Q { a ...F0 }");
+        for i in 0..40 {
+            q.push_str(&format!(" fragment F{i} on Query {{ b{i} ...F{} ...F{} }}", i + 1, i + 1));
+        }
+        q.push_str(" fragment F40 on Query { c }");
+        let doc = async_graphql::parser::parse_query(&q).unwrap();
+        let order = RootOrder::of(&doc, Some("Q"));
+        assert_eq!(order.0.len(), 1 + 32, "a, then b0..b31, up to the nesting bound: {order:?}");
+        assert_eq!(order.0[0].as_str(), "a");
+        assert_eq!(order.0[1].as_str(), "b0");
+    }
 
     #[test]
     fn root_keys_follow_the_document_through_fragments_and_aliases() {
