@@ -318,6 +318,37 @@ async fn an_email_change_tells_the_old_address_and_ends_every_other_login_but_ke
     assert_eq!(node["to"], user.email.as_str(), "{outbox}");
 }
 
+/// An address is never verified: changing the account's email to a stranger's and away again in
+/// a loop mailed that stranger an `EMAIL_CHANGED` notice each time. Now at most
+/// `PASSWORD_RESET_MAX_PER_HOUR` (3) an hour go to one address; the changes themselves go through.
+#[tokio::test]
+async fn email_change_notices_to_one_address_are_capped_like_reset_emails() {
+    let app = TestApp::spawn().await;
+    let user = app.register(&email("u"), "PATIENT").await;
+    let (stranger, mine) = (email("stranger"), email("mine"));
+    for _ in 0..5 {
+        for to in [&stranger, &mine] {
+            let body = app
+                .gql(Some(&user.access), UPDATE_ME, json!({ "i": { "email": to, "currentPassword": PASSWORD } }))
+                .await;
+            assert_eq!(body["data"]["updateMe"]["email"], to.as_str(), "{body}");
+        }
+    }
+    let admin = app.admin(&email("root")).await;
+    let outbox = app.gql(Some(&admin.access), "{ outbox(first: 100) { edges { node { kind to } } } }", json!({})).await;
+    let sent_to = |address: &str| {
+        outbox["data"]["outbox"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{outbox}"))
+            .iter()
+            .filter(|e| e["node"]["kind"] == "EMAIL_CHANGED" && e["node"]["to"] == address)
+            .count()
+    };
+    assert_eq!(sent_to(&stranger), 3, "the stranger's address, left five times: {outbox}");
+    assert_eq!(sent_to(&mine), 3, "the other address, left four times");
+    assert_eq!(sent_to(&user.email), 1, "the first address, left once");
+}
+
 #[tokio::test]
 async fn a_password_change_a_reset_and_a_deactivation_each_revoke_the_calendar_feed() {
     let app = TestApp::spawn().await;

@@ -35,6 +35,9 @@ pub enum Kind {
     CalendarFeed,
     /// Signing up, successful or not (counted per client address).
     Register,
+    /// Sending an `EMAIL_CHANGED` notice (counted per recipient): an address never verified can be
+    /// set and changed again in a loop, each change mailing the address it left.
+    ChangedEmail,
 }
 
 /// How long a sent password-reset email counts against its recipient's hourly limit.
@@ -44,7 +47,8 @@ const REGISTER_WINDOW: Duration = Duration::from_secs(3600);
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [Self::Login, Self::Reset, Self::ResetEmail, Self::CalendarFeed, Self::Register];
+    pub const ALL: [Self; 6] =
+        [Self::Login, Self::Reset, Self::ResetEmail, Self::CalendarFeed, Self::Register, Self::ChangedEmail];
 
     /// The name stored in `login_failures.kind`.
     pub fn as_str(self) -> &'static str {
@@ -54,6 +58,7 @@ impl Kind {
             Self::ResetEmail => "reset_email",
             Self::CalendarFeed => "calendar_feed",
             Self::Register => "register",
+            Self::ChangedEmail => "changed_email",
         }
     }
 
@@ -62,7 +67,7 @@ impl Kind {
     pub fn window(self, config: &Config) -> Duration {
         match self {
             Self::Login | Self::Reset | Self::CalendarFeed => config.login_window,
-            Self::ResetEmail => RESET_EMAIL_WINDOW,
+            Self::ResetEmail | Self::ChangedEmail => RESET_EMAIL_WINDOW,
             Self::Register => REGISTER_WINDOW,
         }
     }
@@ -109,6 +114,19 @@ impl<'a> Attempt<'a> {
             client_addr,
             max_per_address: None,
             window: Kind::ResetEmail.window(config),
+        }
+    }
+
+    /// An `EMAIL_CHANGED` notice to `email`: at most `PASSWORD_RESET_MAX_PER_HOUR` an hour, as reset
+    /// emails (both are account emails to an address someone else may have typed).
+    pub fn changed_email(config: &Config, email: &'a str) -> Self {
+        Self {
+            kind: Kind::ChangedEmail,
+            email,
+            max_per_email: config.password_reset_max_per_hour,
+            client_addr: "",
+            max_per_address: None,
+            window: Kind::ChangedEmail.window(config),
         }
     }
 

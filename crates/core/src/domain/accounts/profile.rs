@@ -171,6 +171,10 @@ pub async fn update_me(
         let old_email = viewer.user.email.as_str();
         throttle::clear(&txn, throttle::Kind::Login, old_email).await?;
         end_other_logins(&txn, viewer, now).await?;
+        // At most `PASSWORD_RESET_MAX_PER_HOUR` notices an hour to one address (the change itself
+        // goes through): an address is never verified, so a loop of changes away from a stranger's
+        // address would otherwise mail them without end.
+        let under_cap = throttle::count(&txn, &throttle::Attempt::changed_email(cx.config, old_email), now).await?;
         let masked = mask_email(new_email);
         let body = outbox::render(EMAIL_CHANGED_EMAIL, &[("name", &updated.first_name), ("masked", &masked)]);
         let notice = NewEmail {
@@ -185,7 +189,9 @@ pub async fn update_me(
             starts_at: None,
             due_at: now,
         };
-        store.enqueue_emails(&txn, vec![notice]).await?;
+        if under_cap.is_ok() {
+            store.enqueue_emails(&txn, vec![notice]).await?;
+        }
         audit::record(&txn, Some(viewer.id()), "account.email_change", Some(viewer.id()), now).await?;
     } else {
         audit::record(&txn, Some(viewer.id()), "account.update", Some(viewer.id()), now).await?;
