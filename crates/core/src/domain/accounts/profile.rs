@@ -174,22 +174,22 @@ pub async fn update_me(
         // At most `PASSWORD_RESET_MAX_PER_HOUR` notices an hour to one address (the change itself
         // goes through): an address is never verified, so a loop of changes away from a stranger's
         // address would otherwise mail them without end.
-        let under_cap = throttle::count(&txn, &throttle::Attempt::changed_email(cx.config, old_email), now).await?;
-        let masked = mask_email(new_email);
-        let body = outbox::render(EMAIL_CHANGED_EMAIL, &[("name", &updated.first_name), ("masked", &masked)]);
-        let notice = NewEmail {
-            channel: Channel::Email,
-            kind: EmailKind::EmailChanged,
-            to: old_email.to_owned(),
-            subject: EMAIL_CHANGED_SUBJECT.to_owned(),
-            body,
-            appointment_id: None,
-            // Not the account's: it goes to the address the account no longer has.
-            recipient_id: None,
-            starts_at: None,
-            due_at: now,
-        };
-        if under_cap.is_ok() {
+        let attempt = throttle::Attempt::changed_email(cx.config, old_email);
+        if throttle::count(&txn, &attempt, now).await?.is_ok() {
+            let masked = mask_email(new_email);
+            let body = outbox::render(EMAIL_CHANGED_EMAIL, &[("name", &updated.first_name), ("masked", &masked)]);
+            let notice = NewEmail {
+                channel: Channel::Email,
+                kind: EmailKind::EmailChanged,
+                to: old_email.to_owned(),
+                subject: EMAIL_CHANGED_SUBJECT.to_owned(),
+                body,
+                appointment_id: None,
+                // Not the account's: it goes to the address the account no longer has.
+                recipient_id: None,
+                starts_at: None,
+                due_at: now,
+            };
             store.enqueue_emails(&txn, vec![notice]).await?;
         }
         audit::record(&txn, Some(viewer.id()), "account.email_change", Some(viewer.id()), now).await?;

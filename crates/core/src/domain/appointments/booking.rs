@@ -16,7 +16,7 @@
 //! hold's row in `calendar_blocks` never refuses a time. A booking from a hold (`holdId`) reads the
 //! hold, takes the locks, consumes it (before the appointment's `INSERT`, so that the hold's block
 //! is gone when the appointment's is written), then runs the checks but notice and horizon.
-use chrono::{DateTime, NaiveTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, NaiveTime, SecondsFormat, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, QueryTrait, Set};
 use uuid::Uuid;
 
@@ -489,17 +489,14 @@ async fn clear_locked(txn: &DatabaseTransaction, r: &Request, now: DateTime<Utc>
             vt.terms
         }
     };
-    if let Some(asked) = r.ends_at {
-        let minutes = terms.duration_minutes;
-        let ends_at = r.starts_at + TimeDelta::minutes(i64::from(minutes));
-        if asked != ends_at {
-            let at = ends_at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
-            return Err(AppError::bad_input(
-                "endsAt",
-                format!("this visit lasts {minutes} minutes, so it ends at {at}"),
-            )
-            .into());
-        }
+    let (ends, blocked_from, blocked_until) = terms.blocks(r.starts_at);
+    if let Some(asked) = r.ends_at
+        && asked != ends
+    {
+        let (minutes, at) = (terms.duration_minutes, ends.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        return Err(
+            AppError::bad_input("endsAt", format!("this visit lasts {minutes} minutes, so it ends at {at}")).into()
+        );
     }
     let grid = Grid { tz, rules: &facts.rules, slot_minutes: i64::from(terms.duration_minutes) };
     let ends_at = check_start(&grid, r.starts_at, r.on_grid, now)?;
@@ -512,7 +509,6 @@ async fn clear_locked(txn: &DatabaseTransaction, r: &Request, now: DateTime<Utc>
         policy.check_start(r.starts_at, now)?;
     }
     r.limits.check(facts.upcoming, facts.upcoming_with_doctor)?;
-    let (_, blocked_from, blocked_until) = terms.blocks(r.starts_at);
     Ok(Cleared {
         terms,
         ends_at,
